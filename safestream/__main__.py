@@ -1,0 +1,3 @@
+from safestream.cli import main
+
+raise SystemExit(main())

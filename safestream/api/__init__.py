@@ -1,0 +1,1 @@
+"""HTTP API: routes, request validation, error rendering and OpenAPI docs."""

@@ -1,0 +1,59 @@
+"""Errors as JSON (never an HTML traceback) and security headers on every response."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from safestream.errors import SafeStreamError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+               422: "invalid_payload", 429: "rate_limited"}
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
+       "form-action 'self'")
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SafeStreamError as exc:
+        response = web.json_response({"error": exc.to_dict()}, status=exc.status)
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(max(1, round(float(exc.extra["retry_after"]))))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects stay redirects
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason or code)
+    except Exception:  # noqa: BLE001 - the last boundary: log and answer JSON, never a traceback
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "something went wrong")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if response.prepared:  # WebSocket upgrades and streamed bodies: headers already sent
+        return response
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if response.content_type == "text/html":
+        headers.setdefault("Content-Security-Policy", CSP)
+    return response

@@ -1,0 +1,64 @@
+"""Listing, opening and ending streams."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from safestream.api.docs import documented
+from safestream.api.validation import read_json
+from safestream.app_keys import ROOMS_KEY, SESSIONS_KEY
+from safestream.auth.guard import authenticate
+from safestream.chat import lifecycle
+from safestream.chat.rooms import STREAM_RE, check_stream_name
+from safestream.errors import Forbidden, NotFound
+from safestream.storage import streams as stream_store
+
+
+class StreamIn(BaseModel):
+    stream: str = Field(pattern=STREAM_RE.pattern)
+    title: str = Field(default="", max_length=200)
+
+
+@documented("Live streams", tag="streams", responses={200: "[{stream, title, owner, viewers, live}]"})
+async def list_streams(request: web.Request) -> web.Response:
+    rooms = request.app[ROOMS_KEY]
+    result = []
+    for stream in await stream_store.live_streams(request.app[SESSIONS_KEY]):
+        room = rooms.get(stream.slug)
+        result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
+                       "viewers": room.viewer_count if room else 0, "live": stream.live})
+    return web.json_response(result)
+
+
+@documented("Open (go live with) a stream owned by the caller", auth="streamer or admin", body=StreamIn,
+            tag="streams", responses={201: "live", 403: "not a streamer", 409: "owned by someone else"})
+async def open_stream(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    if not principal.can_open_streams():
+        raise Forbidden("only streamers and admins open streams")
+    body = await read_json(request, StreamIn)
+    stream = await lifecycle.go_live(request.app, slug=body.stream, title=body.title,
+                                     owner=principal.username)
+    return web.json_response({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
+                              "live": True}, status=201)
+
+
+@documented("End a stream; its viewers get stream_status live=false", auth="owner, moderator or admin",
+            tag="streams", responses={200: "ended", 403: "not allowed", 404: "no such stream"})
+async def end_stream(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    slug = check_stream_name(request.match_info["stream"])
+    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
+    if stream is None:
+        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    if not principal.can_moderate(slug, stream.owner):
+        raise Forbidden("only the owner, its moderators and admins end a stream")
+    await lifecycle.end(request.app, slug=slug)
+    return web.json_response({"stream": slug, "live": False})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/streams", list_streams)
+    app.router.add_post("/api/streams", open_stream)
+    app.router.add_post("/api/streams/{stream}/end", end_stream)

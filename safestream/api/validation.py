@@ -1,0 +1,46 @@
+"""Reading request bodies into pydantic models, with typed errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from safestream.errors import BadRequest, InvalidPayload
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)]
+
+
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidPayload("the request body is invalid", fields=field_errors(exc)) from exc
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    if not request.body_exists:
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(await request.text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequest("the body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidPayload("the body must be a JSON object")
+    return parse(model, data)
+
+
+async def read_form(request: web.Request, model: type[M]) -> M:
+    try:
+        form = await request.post()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the form body cannot be read", code="invalid_form") from exc
+    return parse(model, {key: value for key, value in form.items() if isinstance(value, str)})

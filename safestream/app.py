@@ -1,0 +1,161 @@
+"""The app factory: ``create_app(settings)`` builds everything, nothing exists before it.
+
+Shared resources are created in cleanup contexts (set up in order, torn down
+in reverse) and read through the typed keys in ``app_keys``. Shutdown order
+matters for durability: stop producing, drain the moderation queue (its
+messages get acked), then drain the write-behind queue to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import socketio
+from aiohttp import web
+
+from safestream.api import admin, middleware, status, streams
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
+                                 MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, ROOMS_KEY, SANCTIONS_KEY,
+                                 SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
+from safestream.auth import routes as auth_routes
+from safestream.auth.passwords import Passwords
+from safestream.auth.tokens import TokenService
+from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.connections import Connections
+from safestream.chat.metrics import Metrics
+from safestream.chat.namespace import ChatNamespace
+from safestream.chat.pipeline import ChatPipeline
+from safestream.chat.rooms import Rooms
+from safestream.chat.sanctions import Sanctions
+from safestream.demo import seed_demo
+from safestream.gifts import routes as gift_routes
+from safestream.gifts.service import GiftService
+from safestream.jsonutil import OrjsonCodec
+from safestream.moderation.engine import ModerationEngine
+from safestream.moderation.policy import Policy
+from safestream.settings import Settings
+from safestream.storage import audit, db
+from safestream.storage import streams as stream_store
+from safestream.storage.jsonl import JsonlLog
+from safestream.storage.writer import WriteBehind
+from safestream.templating import JINJA_KEY, STATIC_DIR, create_environment
+
+log = logging.getLogger(__name__)
+
+
+def create_sio(settings: Settings) -> socketio.AsyncServer:
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        json=OrjsonCodec,
+        # None keeps python-socketio's same-origin check; [] would disable it entirely.
+        cors_allowed_origins=list(settings.cors_origins) or None,
+        max_http_buffer_size=64 * 1024,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[middleware.security_headers, middleware.errors],
+                          client_max_size=256 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[JINJA_KEY] = create_environment()
+    sio = create_sio(settings)
+    app[SIO_KEY] = sio
+    sio.register_namespace(ChatNamespace(app))
+    sio.attach(app)
+    for module in (auth_routes, streams, gift_routes, admin, status):
+        module.setup(app)
+    app.router.add_static("/static", STATIC_DIR, name="static")
+    app.router.add_get("/", _index)
+    app.cleanup_ctx.extend([_database, _services, _background])
+    return app
+
+
+async def _index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/docs")
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    url = settings.effective_database_url
+    await db.migrate(url)
+    engine = db.create_engine(url)
+    app[ENGINE_KEY] = engine
+    app[SESSIONS_KEY] = db.session_maker(engine)
+    yield
+    await engine.dispose()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    sessions = app[SESSIONS_KEY]
+    app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
+    jsonl = JsonlLog(settings.log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
+    writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
+                         flush_interval=settings.flush_interval_ms / 1000)
+    app[WRITER_KEY] = writer
+    sanctions = Sanctions()
+    sanctions.load(await audit.active_sanctions(sessions))
+    app[SANCTIONS_KEY] = sanctions
+    rooms = Rooms(sessions, history_size=settings.history_size)
+    app[ROOMS_KEY] = rooms
+    app[METRICS_KEY] = metrics = Metrics(rooms)
+    app[CONNECTIONS_KEY] = connections = Connections()
+    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections)
+    engine = ModerationEngine.from_settings(settings)
+    await engine.load()
+    app[MODERATION_KEY] = engine
+    default_policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
+    pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, sanctions=sanctions,
+                            broadcaster=broadcaster, writer=writer, metrics=metrics,
+                            policy_for=lambda stream: default_policy)
+    app[PIPELINE_KEY] = pipeline
+    app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
+                                         interval=settings.gift_interval_secs)
+    writer.start()
+    pipeline.start()
+    log.info("moderation chain: %s", engine.name)
+    yield
+    await gifts.close()
+    await _disconnect_all(app)
+    await pipeline.close()   # acks what is queued; those rows reach the writer
+    await writer.close()     # drains to the database and JSONL
+    await broadcaster.close()
+    await engine.close()
+    app[PASSWORDS_KEY].close()
+    jsonl.close()
+
+
+async def _disconnect_all(app: web.Application) -> None:
+    sio = app[SIO_KEY]
+    with contextlib.suppress(Exception):  # best effort: clients reconnect to another process
+        await asyncio.wait_for(sio.shutdown(), timeout=5)
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS_KEY]
+    if settings.seed_demo:
+        await seed_demo(app)
+    for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
+        await app[ROOMS_KEY].load(stream.slug)
+        app[GIFTS_KEY].start_producer(stream.slug)
+    sweeper = asyncio.create_task(_sweep(app), name="sweeper")
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+
+
+async def _sweep(app: web.Application) -> None:
+    """Every CLEANUP_INTERVAL: forget expired mutes and idle rate-limit windows."""
+    while True:
+        await asyncio.sleep(app[SETTINGS_KEY].cleanup_interval)
+        app[SANCTIONS_KEY].sweep()
+        app[PIPELINE_KEY].limiter.sweep()

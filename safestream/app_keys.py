@@ -1,0 +1,45 @@
+"""Every shared resource of the app, as a typed ``web.AppKey``.
+
+Resources are created in ``app.py``'s cleanup contexts; handlers read them
+through these keys so the type checker knows what they get.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import socketio
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safestream.settings import Settings
+
+if TYPE_CHECKING:
+    from safestream.auth.passwords import Passwords
+    from safestream.auth.tokens import TokenService
+    from safestream.chat.broadcaster import Broadcaster
+    from safestream.chat.connections import Connections
+    from safestream.chat.metrics import Metrics
+    from safestream.chat.pipeline import ChatPipeline
+    from safestream.chat.rooms import Rooms
+    from safestream.chat.sanctions import Sanctions
+    from safestream.gifts.service import GiftService
+    from safestream.moderation.engine import ModerationEngine
+    from safestream.storage.db import SessionMaker
+    from safestream.storage.writer import WriteBehind
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+ENGINE_KEY = web.AppKey("db_engine", AsyncEngine)
+SESSIONS_KEY: web.AppKey[SessionMaker] = web.AppKey("db_sessions")
+WRITER_KEY: web.AppKey[WriteBehind] = web.AppKey("write_behind")
+PASSWORDS_KEY: web.AppKey[Passwords] = web.AppKey("passwords")
+TOKENS_KEY: web.AppKey[TokenService] = web.AppKey("tokens")
+SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+CONNECTIONS_KEY: web.AppKey[Connections] = web.AppKey("connections")
+ROOMS_KEY: web.AppKey[Rooms] = web.AppKey("rooms")
+SANCTIONS_KEY: web.AppKey[Sanctions] = web.AppKey("sanctions")
+METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
+BROADCASTER_KEY: web.AppKey[Broadcaster] = web.AppKey("broadcaster")
+MODERATION_KEY: web.AppKey[ModerationEngine] = web.AppKey("moderation")
+PIPELINE_KEY: web.AppKey[ChatPipeline] = web.AppKey("pipeline")
+GIFTS_KEY: web.AppKey[GiftService] = web.AppKey("gifts")

@@ -1,0 +1,1 @@
+"""Authentication (argon2 passwords, JWTs) and role checks."""

@@ -1,0 +1,52 @@
+"""JWTs (HS256) carrying the username and role, via joserfc (authlib's successor)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from safestream.errors import Unauthorized
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    username: str
+    role: str
+    issued_at: int
+    expires_at: int
+
+
+class TokenService:
+    def __init__(self, secret: str, *, expire_minutes: int) -> None:
+        self._key = OctKey.import_key(secret.encode())
+        self.expire_seconds = expire_minutes * 60
+
+    def issue(self, *, username: str, role: str) -> str:
+        now = int(time.time())
+        claims = {"sub": username, "role": role, "iat": now, "nbf": now, "exp": now + self.expire_seconds}
+        return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, algorithms=[ALGORITHM])
+
+    def decode(self, token: str) -> TokenClaims:
+        """Verifies signature (HS256 only: ``alg=none`` and others are refused) and times."""
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            registry = jwt.JWTClaimsRegistry(
+                leeway=5,
+                sub={"essential": True},
+                exp={"essential": True},
+            )
+            registry.validate(decoded.claims)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise Unauthorized("invalid or expired token") from exc
+        claims = decoded.claims
+        username, role = claims.get("sub"), claims.get("role")
+        if not isinstance(username, str) or not isinstance(role, str):
+            raise Unauthorized("invalid token claims")
+        return TokenClaims(username=username, role=role, issued_at=int(claims.get("iat", 0)),
+                           expires_at=int(claims["exp"]))

@@ -1,0 +1,1 @@
+"""Chat: the socket namespace, the send pipeline, rooms and the broadcaster."""

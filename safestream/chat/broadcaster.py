@@ -1,0 +1,98 @@
+"""The one module that sends events to clients.
+
+Every outbound event kind goes through a method here, so the shapes stay in
+one place and scale-out (the Redis manager) or the console's fragments hook in
+at one point. Broadcasts never pass ``callback=``: python-socketio would then
+encode the packet once per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import socketio
+
+from safestream.chat.connections import Connections
+from safestream.chat.rooms import room_name
+
+log = logging.getLogger(__name__)
+
+
+def user_room(username: str) -> str:
+    return f"user:{username}"
+
+
+class Broadcaster:
+    def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
+                 presence_interval: float = 1.0) -> None:
+        self._sio = sio
+        self._connections = connections
+        self.presence_interval = presence_interval
+        self._presence_due: dict[str, int] = {}
+        self._presence_last: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def chat(self, stream: str, payloads: Sequence[dict[str, Any]]) -> None:
+        """One ``chat`` for a lone message; one ``chat_batch`` for several ready together."""
+        if not payloads:
+            return
+        if len(payloads) == 1:
+            await self._sio.emit("chat", payloads[0], room=room_name(stream))
+        else:
+            await self._sio.emit("chat_batch", list(payloads), room=room_name(stream))
+
+    async def gift(self, payload: dict[str, Any]) -> None:
+        await self._sio.emit("gift", payload, room=room_name(payload["stream"]))
+
+    def presence_changed(self, stream: str, viewers: int) -> None:
+        """Sends ``presence`` at most once per interval per stream.
+
+        A crowd joining at once would otherwise cost viewers-squared frames; the
+        first change in a quiet room still goes out immediately.
+        """
+        pending = stream in self._presence_due
+        self._presence_due[stream] = viewers
+        if pending:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._presence_last.get(stream, -1e9) + self.presence_interval - loop.time()
+        task = loop.create_task(self._send_presence(stream, max(wait, 0.0)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_presence(self, stream: str, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        viewers = self._presence_due.pop(stream, None)
+        if viewers is None:
+            return
+        self._presence_last[stream] = asyncio.get_running_loop().time()
+        await self._sio.emit("presence", {"stream": stream, "viewers": viewers}, room=room_name(stream))
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def stream_status(self, stream: str, live: bool) -> None:
+        await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream))
+
+    async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
+        await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
+
+    async def to_user(self, username: str, event: str, payload: dict[str, Any]) -> None:
+        """``kicked`` / ``muted``: to every socket of one user, and no one else."""
+        await self._sio.emit(event, payload, room=user_room(username))
+
+    async def kick(self, username: str, payload: dict[str, Any]) -> int:
+        """``kicked`` then a disconnect, for the user's sockets in the stream (all if None)."""
+        stream = payload.get("stream")
+        conns = [c for c in self._connections.of_user(username) if stream is None or stream in c.streams]
+        for conn in conns:
+            await self._sio.emit("kicked", payload, to=conn.sid)
+        for conn in conns:
+            # The kicked packet is queued ahead of the disconnect, so it arrives first.
+            await self._sio.disconnect(conn.sid)
+        return len(conns)

@@ -1,0 +1,145 @@
+"""Socket.IO handlers: thin, each owning its error boundary.
+
+A handler checks who is asking, calls the layer that does the work and turns
+any ``SafeStreamError`` into a typed ack. Nothing a client sends can raise out
+of a handler: unexpected errors are logged and acked as ``internal``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import socketio
+from aiohttp import web
+
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, PIPELINE_KEY, ROOMS_KEY,
+                                 SANCTIONS_KEY, SETTINGS_KEY)
+from safestream.auth.guard import principal_from_token
+from safestream.chat.broadcaster import user_room
+from safestream.chat.connections import Connection
+from safestream.chat.payloads import error_ack
+from safestream.chat.rooms import check_stream_name, room_name
+from safestream.errors import Banned, InvalidPayload, NotInStream, SafeStreamError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def acked(handler: Handler) -> Handler:
+    """The error boundary of an event handler: every outcome is an ack."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: ChatNamespace, sid: str, data: Any = None, *rest: Any) -> Any:
+        try:
+            return await handler(self, sid, data)
+        except SafeStreamError as exc:
+            return error_ack(exc.to_dict())
+        except Exception:  # noqa: BLE001 - the boundary: log it, never crash the connection
+            log.exception("%s failed for %s", handler.__name__, sid)
+            return error_ack({"code": "internal", "message": "something went wrong; try again"})
+
+    return wrapper
+
+
+class ChatNamespace(socketio.AsyncNamespace):
+    def __init__(self, app: web.Application) -> None:
+        super().__init__("/")
+        self.app = app
+
+    def _conn(self, sid: str) -> Connection:
+        conn = self.app[CONNECTIONS_KEY].get(sid)
+        if conn is None:
+            raise Unauthorized("not connected")
+        return conn
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        settings = self.app[SETTINGS_KEY]
+        connections = self.app[CONNECTIONS_KEY]
+        if len(connections) >= settings.max_connections:
+            raise socketio.exceptions.ConnectionRefusedError("server_full")
+        token = _token_from(environ, auth)
+        if token is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        try:
+            principal = await principal_from_token(self.app, token)
+        except Banned as exc:
+            raise socketio.exceptions.ConnectionRefusedError("banned") from exc
+        except SafeStreamError as exc:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized") from exc
+        request = environ.get("aiohttp.request")
+        ip = request.remote if request is not None and request.remote else "unknown"
+        connections.add(Connection(sid=sid, principal=principal, ip=ip))
+        await self.enter_room(sid, user_room(principal.username))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.app[CONNECTIONS_KEY].remove(sid)
+        if conn is None:
+            return
+        for stream in conn.streams:
+            await self._left(conn, stream)
+
+    @acked
+    async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self._conn(sid)
+        stream = check_stream_name(_field(data, "stream"))
+        room = await self.app[ROOMS_KEY].load(stream)
+        if not room.live:
+            raise SafeStreamError(f"{stream!r} is not live", code="stream_offline", status=409)
+        if self.app[SANCTIONS_KEY].banned(conn.username, stream) is not None:
+            raise Banned("you are banned from this stream")
+        if stream not in conn.streams:
+            conn.streams.add(stream)
+            await self.enter_room(sid, room_name(stream))
+            if room.add_viewer(conn.username):
+                self.app[BROADCASTER_KEY].presence_changed(stream, room.viewer_count)
+        return {"ok": True, "stream": stream, "viewers": room.viewer_count, "history": list(room.history)}
+
+    @acked
+    async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
+        conn = self._conn(sid)
+        stream = check_stream_name(_field(data, "stream"))
+        if stream not in conn.streams:
+            raise NotInStream(f"you are not in {stream!r}")
+        conn.streams.discard(stream)
+        await self.leave_room(sid, room_name(stream))
+        await self._left(conn, stream)
+        return {"ok": True}
+
+    @acked
+    async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:
+        # submit() runs synchronously before the first await: that keeps order.
+        ack: dict[str, Any] = await self.app[PIPELINE_KEY].submit(self._conn(sid), data)
+        return ack
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        handler = getattr(self, f"on_{event}", None)
+        if handler is None:
+            # Unknown events get a typed answer when the client asked for an ack.
+            return error_ack({"code": "unknown_event", "message": f"unknown event {event!r}"})
+        return await super().trigger_event(event, *args)
+
+    async def _left(self, conn: Connection, stream: str) -> None:
+        room = self.app[ROOMS_KEY].get(stream)
+        if room is not None and room.remove_viewer(conn.username):
+            self.app[BROADCASTER_KEY].presence_changed(stream, room.viewer_count)
+
+
+def _field(data: Any, name: str) -> Any:
+    if not isinstance(data, dict):
+        raise InvalidPayload(f"expected an object with {name!r}")
+    if name not in data:
+        raise InvalidPayload(f"missing {name!r}")
+    return data[name]
+
+
+def _token_from(environ: dict[str, Any], auth: Any) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+        return str(auth["token"])
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    tokens = query.get("token")
+    return tokens[0] if tokens and tokens[0] else None

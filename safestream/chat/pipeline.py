@@ -1,0 +1,146 @@
+"""The send path: validate -> check -> moderate -> decide -> broadcast -> persist -> ack.
+
+``submit`` does every check synchronously and queues the message before the
+caller awaits anything, so one user's messages keep their arrival order (each
+socket event runs as its own task). The moderation batcher then processes
+messages in order, batch by batch: each batch is scored in one call, ids are
+handed out in order, each stream's visible messages go out as one emit, and
+the rows are queued for the write-behind writer. Console approvals reuse
+``publish``, the tail of the same path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.connections import Connection
+from safestream.chat.metrics import Metrics
+from safestream.chat.payloads import chat_payload, iso
+from safestream.chat.ratelimit import SlidingWindowLimiter
+from safestream.chat.rooms import Rooms, check_stream_name
+from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.chat.text import clean_message
+from safestream.errors import Banned, Busy, InvalidPayload, Muted, NotInStream, RateLimited
+from safestream.moderation.batcher import MicroBatcher
+from safestream.moderation.engine import Assessment, ModerationEngine
+from safestream.moderation.policy import VISIBLE, Decision, Policy
+from safestream.settings import Settings
+from safestream.storage.models import Message
+from safestream.storage.writer import Record, WriteBehind
+
+
+@dataclass(slots=True)
+class Pending:
+    stream: str
+    username: str
+    text: str
+    received: datetime
+
+
+class ChatPipeline:
+    def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms,
+                 sanctions: Sanctions, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
+                 policy_for: Callable[[str], Policy]) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._rooms = rooms
+        self._sanctions = sanctions
+        self._broadcaster = broadcaster
+        self._writer = writer
+        self._metrics = metrics
+        self._policy_for = policy_for
+        self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
+        self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
+            self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation")
+
+    def start(self) -> None:
+        self._batcher.start()
+
+    async def close(self) -> None:
+        await self._batcher.close()
+
+    @property
+    def queued(self) -> int:
+        return len(self._batcher)
+
+    def submit(self, conn: Connection, data: Any) -> Any:
+        """Checks a ``chat`` event and queues it; returns a future of the ack."""
+        if not isinstance(data, dict):
+            raise InvalidPayload("chat takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
+        stream = self._resolve_stream(conn, data.get("stream"))
+        text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
+        username = conn.username
+        if (until := self._sanctions.banned(username, stream)) is not None:
+            raise Banned("you are banned from this stream", until=_until(until))
+        if (until := self._sanctions.muted(username, stream)) is not None:
+            raise Muted(until=_until(until))
+        if (retry := self.limiter.check(username)) is not None:
+            raise RateLimited(retry_after=retry)
+        if not self._writer.has_room:
+            raise Busy("the server is busy; try again shortly", retry_after=1.0)
+        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC)))
+
+    def _resolve_stream(self, conn: Connection, raw: Any) -> str:
+        if raw is None:
+            if len(conn.streams) != 1:
+                raise NotInStream("say which stream: you are in %d" % len(conn.streams))
+            return next(iter(conn.streams))
+        stream = check_stream_name(raw)
+        if stream not in conn.streams:
+            raise NotInStream(f"join {stream!r} before chatting in it")
+        return stream
+
+    async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
+        assessments = await self._engine.assess([item.text for item in items])
+        decisions = [self._decide(item, a) for item, a in zip(items, assessments, strict=True)]
+        return await self.publish(items, assessments, decisions)
+
+    def _decide(self, item: Pending, assessment: Assessment) -> Decision:
+        if assessment.failed:
+            self._metrics.moderation_failures += 1
+        return self._policy_for(item.stream).decide(assessment.scores, failed=assessment.failed)
+
+    async def publish(self, items: list[Pending], assessments: list[Assessment],
+                      decisions: list[Decision]) -> list[dict[str, Any]]:
+        """Ids, broadcast, persistence and acks for messages whose verdicts are known."""
+        visible: dict[str, list[dict[str, Any]]] = {}
+        acks: list[dict[str, Any]] = []
+        for item, assessment, decision in zip(items, assessments, decisions, strict=True):
+            room = await self._rooms.load(item.stream)
+            seq = room.next_chat_id()
+            shown = item.text
+            payload = chat_payload(id=seq, stream=item.stream, user=item.username, message=shown,
+                                   toxic=decision.toxic, score=decision.score, ts=item.received)
+            if decision.action in VISIBLE:
+                visible.setdefault(item.stream, []).append(payload)
+                room.history.append(payload)
+            self._metrics.record_message(item.stream, toxic=decision.toxic)
+            self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
+            acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
+                         "score": payload["score"]})
+        for stream, payloads in visible.items():
+            await self._broadcaster.chat(stream, payloads)
+        return acks
+
+    @staticmethod
+    def _record(item: Pending, assessment: Assessment, decision: Decision, seq: int, shown: str,
+                payload: dict[str, Any]) -> Record:
+        categories = {k: round(v, 4) for k, v in assessment.scores.items()}
+        row = {"stream": item.stream, "seq": seq, "username": item.username, "text": item.text,
+               "shown_text": shown, "action": decision.action, "toxic": decision.toxic,
+               "score": decision.score, "categories": categories, "created_at": item.received}
+        moderation_line = {"type": "moderation", "id": seq, "stream": item.stream, "user": item.username,
+                           "message": item.text, "action": decision.action, "toxic": decision.toxic,
+                           "score": payload["score"], "categories": categories,
+                           "failed": assessment.failed, "ts": payload["ts"]}
+        lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)
+        return Record(Message, row, lines)
+
+
+def _until(until: datetime) -> str | None:
+    return None if until == FOREVER else iso(until)

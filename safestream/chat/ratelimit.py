@@ -1,0 +1,42 @@
+"""Sliding-window rate limits, keyed by user (or IP).
+
+``check`` is synchronous and O(1) amortised: it runs on every chat message
+before anything is awaited, which is also what keeps one user's messages in
+arrival order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+
+class SlidingWindowLimiter:
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+
+    def check(self, key: str, now: float | None = None) -> float | None:
+        """Records a hit and returns None, or returns seconds until one is allowed."""
+        now = time.monotonic() if now is None else now
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+        cutoff = now - self.window
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return max(hits[0] + self.window - now, 0.001)
+        hits.append(now)
+        return None
+
+    def sweep(self, now: float | None = None) -> None:
+        """Forgets keys with no hits inside the window (bounded memory)."""
+        now = time.monotonic() if now is None else now
+        cutoff = now - self.window
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= cutoff]:
+            del self._hits[key]
+
+    def reset(self) -> None:
+        self._hits.clear()

@@ -1,0 +1,115 @@
+"""Live per-stream state: sequence numbers, recent history and who is watching.
+
+A room is loaded from the database the first time it is used (its highest
+stored ids and last messages), after which allocating an id or appending to
+history is a synchronous step of the send path: ids are handed out in the
+order messages leave moderation, which is the order they are broadcast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from safestream.chat.payloads import chat_payload
+from safestream.errors import InvalidPayload, NotFound
+from safestream.storage import messages as message_store
+from safestream.storage import streams as stream_store
+from safestream.storage.db import SessionMaker
+
+STREAM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def check_stream_name(value: Any) -> str:
+    if not isinstance(value, str) or not STREAM_RE.match(value):
+        raise InvalidPayload("stream must match ^[a-z0-9][a-z0-9_-]{0,39}$", code="invalid_stream")
+    return value
+
+
+def room_name(stream: str) -> str:
+    return f"stream:{stream}"
+
+
+@dataclass(slots=True)
+class Room:
+    slug: str
+    title: str
+    owner: str
+    live: bool
+    chat_seq: int = 0
+    gift_seq: int = 0
+    history: deque[dict[str, Any]] = field(default_factory=deque)
+    #: username -> number of that user's sockets in the room (tabs count once).
+    viewers: Counter[str] = field(default_factory=Counter)
+
+    def next_chat_id(self) -> int:
+        self.chat_seq += 1
+        return self.chat_seq
+
+    def next_gift_id(self) -> int:
+        self.gift_seq += 1
+        return self.gift_seq
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self.viewers)
+
+    def add_viewer(self, username: str) -> bool:
+        """True when this is the user's first socket in the room (the count changed)."""
+        self.viewers[username] += 1
+        return self.viewers[username] == 1
+
+    def remove_viewer(self, username: str) -> bool:
+        if username not in self.viewers:
+            return False
+        self.viewers[username] -= 1
+        if self.viewers[username] <= 0:
+            del self.viewers[username]
+            return True
+        return False
+
+
+class Rooms:
+    def __init__(self, sessions: SessionMaker, *, history_size: int) -> None:
+        self._sessions = sessions
+        self._history_size = history_size
+        self._rooms: dict[str, Room] = {}
+
+    def get(self, slug: str) -> Room | None:
+        return self._rooms.get(slug)
+
+    def all(self) -> list[Room]:
+        return list(self._rooms.values())
+
+    async def load(self, slug: str) -> Room:
+        """The room for ``slug``, loaded from the database on first use."""
+        room = self._rooms.get(slug)
+        if room is not None:
+            return room
+        stream = await stream_store.get_stream(self._sessions, slug=slug)
+        if stream is None:
+            raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+        chat_seq, gift_seq = await message_store.max_seq(self._sessions, stream=slug)
+        recent = await message_store.recent_visible(self._sessions, stream=slug, limit=self._history_size)
+        room = self._rooms.get(slug)  # another task may have loaded it while we awaited
+        if room is None:
+            room = Room(slug=slug, title=stream.title, owner=stream.owner, live=stream.live,
+                        chat_seq=chat_seq, gift_seq=gift_seq,
+                        history=deque((chat_payload_from_row(m) for m in recent), maxlen=self._history_size))
+            self._rooms[slug] = room
+        return room
+
+    def set_live(self, slug: str, *, live: bool, title: str | None = None, owner: str | None = None) -> None:
+        room = self._rooms.get(slug)
+        if room is not None:
+            room.live = live
+            room.title = title if title is not None else room.title
+            room.owner = owner if owner is not None else room.owner
+
+
+def chat_payload_from_row(row: Any) -> dict[str, Any]:
+    return chat_payload(id=row.seq, stream=row.stream, user=row.username,
+                        message=row.shown_text or row.text, toxic=row.toxic, score=row.score,
+                        ts=row.created_at)

@@ -1,0 +1,92 @@
+"""``safestream serve | migrate | create-user``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from safestream.errors import ConfigError
+from safestream.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="safestream", description="Live-stream chat with built-in moderation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (SQLite, demo accounts and offline moderation by default)")
+    serve.add_argument("--host", help="interface to bind (APP_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (APP_PORT, default 8000)")
+    sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    user = sub.add_parser("create-user", help="create an account")
+    user.add_argument("username")
+    user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
+    user.add_argument("--password", help="read from a prompt when omitted")
+    user.add_argument("--email", default="")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+            settings = settings.replace(**overrides) if overrides else settings
+    except ConfigError as exc:
+        print(f"safestream: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return _serve(settings)
+    if args.command == "migrate":
+        from safestream.storage.db import migrate_sync
+
+        migrate_sync(settings.effective_database_url)
+        print("database is at the latest revision")
+        return 0
+    if args.command == "create-user":
+        return asyncio.run(_create_user(settings, args))
+    return 2
+
+
+def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from safestream.app import create_app
+
+    try:
+        app = create_app(settings)
+        print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
+        web.run_app(app, host=settings.host, port=settings.port, print=None,
+                    shutdown_timeout=10, handle_signals=True)
+    except ConfigError as exc:
+        print(f"safestream: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from safestream.auth.passwords import Passwords
+    from safestream.storage import db, users
+
+    password = args.password or getpass.getpass("password: ")
+    if len(password) < 6:
+        print("safestream: the password must have at least 6 characters", file=sys.stderr)
+        return 2
+    url = settings.effective_database_url
+    await db.migrate(url)
+    engine = db.create_engine(url)
+    try:
+        hasher = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+        password_hash = await hasher.hash(password)
+        hasher.close()
+        await users.create_user(db.session_maker(engine), username=args.username,
+                                password_hash=password_hash, role=args.role, email=args.email)
+    finally:
+        await engine.dispose()
+    print(f"created {args.role} {args.username}")
+    return 0

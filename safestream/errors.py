@@ -1,0 +1,89 @@
+"""The one error hierarchy: every refusal a client can see carries a code.
+
+HTTP handlers raise these and the error middleware renders them as
+``{"error": {"code", "message", ...}}``; socket handlers turn them into
+``{"ok": false, "error": {...}}`` acks. Extra fields (``retry_after``,
+``until``, field errors) travel in ``extra``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SafeStreamError(Exception):
+    code: str = "error"
+    status: int = 400
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+class InvalidPayload(SafeStreamError):
+    code, status = "invalid_payload", 422
+
+
+class BadRequest(SafeStreamError):
+    code, status = "bad_request", 400
+
+
+class Unauthorized(SafeStreamError):
+    code, status = "unauthorized", 401
+
+
+class Forbidden(SafeStreamError):
+    code, status = "forbidden", 403
+
+
+class NotFound(SafeStreamError):
+    code, status = "not_found", 404
+
+
+class Conflict(SafeStreamError):
+    code, status = "conflict", 409
+
+
+class PayloadTooLarge(SafeStreamError):
+    code, status = "too_large", 413
+
+
+class RateLimited(SafeStreamError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str = "slow down", *, retry_after: float) -> None:
+        super().__init__(message, retry_after=round(retry_after, 3))
+
+
+class Muted(SafeStreamError):
+    code, status = "muted", 403
+
+    def __init__(self, message: str = "you are muted", *, until: str) -> None:
+        super().__init__(message, until=until)
+
+
+class Banned(SafeStreamError):
+    code, status = "banned", 403
+
+
+class NotInStream(SafeStreamError):
+    code, status = "not_in_stream", 409
+
+
+class Busy(SafeStreamError):
+    """The server is shedding load; the client may retry shortly."""
+
+    code, status = "busy", 503
+
+
+class ConfigError(Exception):
+    """Settings that cannot work; raised at start-up with a readable message."""

@@ -1,0 +1,1 @@
+"""Simulated gifts: the producer task and the gift API."""

@@ -1,0 +1,1 @@
+"""Moderation: plug-in scorers, the batched engine and per-stream policy."""

@@ -1,0 +1,1 @@
+"""Scoring backends. Each is imported lazily by ``moderation.registry``."""

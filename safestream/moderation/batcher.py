@@ -1,0 +1,92 @@
+"""Micro-batching: items that arrive while a batch is being processed form the next one.
+
+A quiet stream pays no added delay (a lone item is processed at once); a
+busy one pays one model call per batch instead of one per message. Batches
+are processed strictly in order, one at a time, so results come back in
+arrival order. The queue is bounded: ``submit`` refuses when it is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from safestream.errors import Busy
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class MicroBatcher(Generic[T, R]):
+    def __init__(self, process: Callable[[list[T]], Awaitable[Sequence[R]]], *,
+                 max_batch: int = 256, max_queue: int = 5000, name: str = "batcher") -> None:
+        self._process = process
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self.name = name
+        self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.items = 0
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queues an item synchronously (so callers keep their order); raises Busy when full."""
+        if len(self._queue) >= self.max_queue:
+            raise Busy("the server is busy; try again shortly", retry_after=1.0)
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._wake.set()
+        return future
+
+    async def close(self) -> None:
+        """Processes what is queued, then stops."""
+        if self._task is None:
+            return
+        while self._queue:
+            await self._drain_one()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            await self._drain_one()
+
+    async def _drain_one(self) -> None:
+        batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+        if not batch:
+            return
+        items = [item for item, _ in batch]
+        try:
+            results = await self._process(items)
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)} items")
+        except Exception as exc:  # noqa: BLE001 - the error belongs to every waiter of this batch
+            log.exception("%s: batch of %d failed", self.name, len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.items += len(batch)
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

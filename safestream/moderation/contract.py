@@ -1,0 +1,83 @@
+"""The plug-in contract every scoring backend implements.
+
+A backend scores a *batch* of already-normalized texts into per-category
+scores in [0, 1] using Detoxify's six labels. A backend that knows fewer
+categories fills only the ones it knows; the engine treats a missing label as
+"no opinion", never as zero evidence of safety for the labels it does know.
+
+CPU-bound backends subclass ``ExecutorScorer`` and implement the synchronous
+``predict``; the base class runs it on a dedicated single-thread executor so
+inference never touches the event loop and model state is never shared between
+threads.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import concurrent.futures
+from collections.abc import Sequence
+from typing import ClassVar
+
+LABELS: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "threat",
+    "insult",
+    "identity_attack",
+)
+
+Scores = dict[str, float]
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend cannot be built here (missing package, weights, or files)."""
+
+
+class ModelLoadError(RuntimeError):
+    """Weights or tokenizer loaded but are wrong (the silent failures we guard)."""
+
+
+class Scorer(abc.ABC):
+    """Scores batches of texts. ``load`` is called once before first use."""
+
+    name: ClassVar[str] = "scorer"
+    #: The labels this backend fills; a subset of LABELS.
+    labels: ClassVar[tuple[str, ...]] = LABELS
+
+    async def load(self) -> None:
+        """Heavy initialisation (model files); runs before the server serves."""
+
+    @abc.abstractmethod
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        """One ``Scores`` per text, in order."""
+
+    async def close(self) -> None:
+        """Release threads and models."""
+
+
+class ExecutorScorer(Scorer):
+    """A CPU-bound scorer: ``predict`` runs on its own single worker thread."""
+
+    def __init__(self) -> None:
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"scorer-{self.name}")
+
+    async def load(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.load_sync)
+
+    def load_sync(self) -> None:
+        """Override to load weights; runs on the scorer's thread."""
+
+    @abc.abstractmethod
+    def predict(self, texts: Sequence[str]) -> list[Scores]:
+        """Synchronous batch inference; runs on the scorer's thread."""
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        if not texts:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, list(texts))
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,76 @@
+"""Choosing scorers by name, with lazy imports so optional backends stay optional.
+
+``SAFESTREAM_MODERATION`` is a comma-separated chain, cheapest first:
+``default``, ``keywords``, ``profanity``, ``detoxify:original``,
+``detoxify:/path/model.ckpt``, ``hf:/path/to/model-dir`` or an import path
+``package.module:Class``. ``default`` is the offline chain (term lists, then
+alt-profanity-check).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from safestream.errors import ConfigError
+from safestream.moderation.contract import Scorer
+
+# name -> (module:Class, takes an argument after the colon)
+BUILTIN: dict[str, tuple[str, bool]] = {
+    "keywords": ("safestream.moderation.backends.keywords:KeywordScorer", False),
+    "profanity": ("safestream.moderation.backends.profanity:ProfanityScorer", False),
+    "detoxify": ("safestream.moderation.backends.detoxify:DetoxifyScorer", True),
+    "hf": ("safestream.moderation.backends.hf:HFClassifierScorer", True),
+}
+DEFAULT_CHAIN = ("keywords", "profanity")
+TRANSFORMERS = frozenset({"detoxify", "hf"})
+
+
+def available() -> list[str]:
+    return ["default", *BUILTIN, "package.module:Class"]
+
+
+def _import(path: str) -> Callable[..., Scorer]:
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        factory = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"moderation backend {path!r} cannot be imported: {exc}") from exc
+    if not (isinstance(factory, type) and issubclass(factory, Scorer)):
+        raise ConfigError(f"{path!r} is not a safestream.moderation.contract.Scorer subclass")
+    return factory
+
+
+def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
+    """The chain's entries, ``default`` expanded and transformer stages removed if disabled."""
+    names: list[str] = []
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        names.extend(DEFAULT_CHAIN if item == "default" else (item,))
+    if disable_transformers:
+        names = [n for n in names if n.partition(":")[0] not in TRANSFORMERS]
+    if not names:
+        names = list(DEFAULT_CHAIN)  # never an empty chain: that would allow everything
+    for name in names:
+        head, sep, _ = name.partition(":")
+        if head not in BUILTIN and not (sep and "." in head):
+            raise ConfigError(f"unknown moderation backend {name!r}; available: {', '.join(available())}")
+    return names
+
+
+def build(name: str) -> Scorer:
+    head, _, arg = name.partition(":")
+    if head in BUILTIN:
+        path, takes_arg = BUILTIN[head]
+        if takes_arg and not arg:
+            raise ConfigError(f"moderation backend {head!r} needs an argument, e.g. {head}:original")
+        factory = _import(path)
+        return factory(arg) if takes_arg else factory()
+    return _import(name)()
+
+
+def is_transformer(name: str) -> bool:
+    return name.partition(":")[0] in TRANSFORMERS

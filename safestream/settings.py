@@ -1,0 +1,192 @@
+"""Settings read from the environment into a fresh, validated object.
+
+Nothing here runs at import time: ``Settings.from_env()`` is called by the CLI
+(or a test) and the result is handed to ``create_app``. Invalid values fail
+start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from safestream.errors import ConfigError
+
+# The original design shipped this secret; it must never sign tokens in production.
+DEFAULT_JWT_SECRET = "your-secret-key-change-in-production"
+MIN_SECRET_LENGTH = 32
+
+T = TypeVar("T")
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (1/0, true/false), got {raw!r}")
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = True
+    data_dir: Path = Path("data")
+    log_dir: Path = Path("logs")
+    database_url: str = ""
+    redis_url: str = ""
+    jwt_secret_key: str = DEFAULT_JWT_SECRET
+    jwt_expire_minutes: int = 60
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    gift_interval_secs: float = 15.0
+    toxic_threshold: float = 0.7
+    disable_detoxify: bool = False
+    moderation: str = "default"
+    moderation_queue_size: int = 5000
+    moderation_timeout_secs: float = 5.0
+    moderation_failure_action: str = "hold"
+    max_connections: int = 10000
+    max_username_length: int = 50
+    max_message_length: int = 500
+    rate_limit_per_user: int = 20
+    rate_limit_window_secs: float = 10.0
+    cleanup_interval: float = 60.0
+    history_size: int = 50
+    write_queue_size: int = 20000
+    flush_interval_ms: int = 200
+    default_stream: str = "main"
+    cors_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    jsonl_max_bytes: int = 10 * 1024 * 1024
+    jsonl_backups: int = 10
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def seed_demo(self) -> bool:
+        """Demo accounts have published passwords: never seeded in production."""
+        return self.demo and not self.production
+
+    @property
+    def effective_database_url(self) -> str:
+        """The async SQLAlchemy URL; SQLite under ``data_dir`` by default."""
+        url = self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'safestream.db').resolve()}"
+        for plain, asyncdrv in (("sqlite://", "sqlite+aiosqlite://"),
+                                ("postgresql://", "postgresql+asyncpg://"),
+                                ("postgres://", "postgresql+asyncpg://")):
+            if url.startswith(plain):
+                return asyncdrv + url[len(plain):]
+        return url
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes).validated()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        errors: list[str] = []
+
+        def read(var: str, attr: str, parse: Callable[[str], T]) -> None:
+            raw = env.get(var)
+            if raw is None or raw == "":
+                return
+            try:
+                values[attr] = parse(raw)
+            except ValueError as exc:
+                errors.append(f"{var}: {exc}")
+
+        for var, attr, parse in _ENV_VARS:
+            read(var, attr, parse)
+        if errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        problems: list[str] = []
+        if self.env not in {"development", "production", "test"}:
+            problems.append("SAFESTREAM_ENV must be development, production or test")
+        if self.production:
+            if self.jwt_secret_key == DEFAULT_JWT_SECRET:
+                problems.append("JWT_SECRET_KEY is the published default; set a random secret")
+            elif len(self.jwt_secret_key) < MIN_SECRET_LENGTH:
+                problems.append(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
+        checks: list[tuple[bool, str]] = [
+            (1 <= self.port <= 65535, "APP_PORT must be between 1 and 65535"),
+            (self.jwt_expire_minutes > 0, "JWT_EXPIRE_MINUTES must be positive"),
+            (self.gift_interval_secs > 0, "GIFT_INTERVAL_SECS must be positive"),
+            (0.0 < self.toxic_threshold <= 1.0, "TOXIC_THRESHOLD must be in (0, 1]"),
+            (self.max_connections > 0, "MAX_CONNECTIONS must be positive"),
+            (1 <= self.max_username_length <= 50, "MAX_USERNAME_LENGTH must be between 1 and 50"),
+            (1 <= self.max_message_length <= 10000, "SAFESTREAM_MAX_MESSAGE_LENGTH must be between 1 and 10000"),
+            (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
+            (self.cleanup_interval > 0, "CLEANUP_INTERVAL must be positive"),
+            (0 <= self.history_size <= 1000, "SAFESTREAM_HISTORY_SIZE must be between 0 and 1000"),
+            (self.write_queue_size >= 100, "SAFESTREAM_WRITE_QUEUE_SIZE must be at least 100"),
+            (self.flush_interval_ms > 0, "SAFESTREAM_FLUSH_INTERVAL_MS must be positive"),
+            (self.moderation_queue_size > 0, "SAFESTREAM_MODERATION_QUEUE_SIZE must be positive"),
+            (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
+            (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
+             "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),
+            (self.argon2_time_cost >= 1 and self.argon2_memory_kib >= 8,
+             "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8"),
+        ]
+        problems += [message for ok, message in checks if not ok]
+        url = self.effective_database_url
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            problems.append("DATABASE_URL must be sqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if problems:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+        return self
+
+
+_ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
+    ("SAFESTREAM_ENV", "env", str.strip),
+    ("APP_HOST", "host", str.strip),
+    ("APP_PORT", "port", int),
+    ("SAFESTREAM_DEMO", "demo", _parse_bool),
+    ("SAFESTREAM_DATA_DIR", "data_dir", Path),
+    ("SAFESTREAM_LOG_DIR", "log_dir", Path),
+    ("DATABASE_URL", "database_url", str.strip),
+    ("REDIS_URL", "redis_url", str.strip),
+    ("JWT_SECRET_KEY", "jwt_secret_key", str),
+    ("JWT_EXPIRE_MINUTES", "jwt_expire_minutes", int),
+    ("SAFESTREAM_ARGON2_TIME_COST", "argon2_time_cost", int),
+    ("SAFESTREAM_ARGON2_MEMORY_KIB", "argon2_memory_kib", int),
+    ("GIFT_INTERVAL_SECS", "gift_interval_secs", float),
+    ("TOXIC_THRESHOLD", "toxic_threshold", float),
+    ("DISABLE_DETOXIFY", "disable_detoxify", _parse_bool),
+    ("SAFESTREAM_MODERATION", "moderation", str.strip),
+    ("SAFESTREAM_MODERATION_QUEUE_SIZE", "moderation_queue_size", int),
+    ("SAFESTREAM_MODERATION_TIMEOUT_SECS", "moderation_timeout_secs", float),
+    ("SAFESTREAM_MODERATION_FAILURE_ACTION", "moderation_failure_action", str.strip),
+    ("MAX_CONNECTIONS", "max_connections", int),
+    ("MAX_USERNAME_LENGTH", "max_username_length", int),
+    ("SAFESTREAM_MAX_MESSAGE_LENGTH", "max_message_length", int),
+    ("SAFESTREAM_RATE_LIMIT_PER_USER", "rate_limit_per_user", int),
+    ("CLEANUP_INTERVAL", "cleanup_interval", float),
+    ("SAFESTREAM_HISTORY_SIZE", "history_size", int),
+    ("SAFESTREAM_WRITE_QUEUE_SIZE", "write_queue_size", int),
+    ("SAFESTREAM_FLUSH_INTERVAL_MS", "flush_interval_ms", int),
+    ("SAFESTREAM_DEFAULT_STREAM", "default_stream", str.strip),
+    ("SAFESTREAM_CORS_ORIGINS", "cors_origins", _parse_list),
+    ("SAFESTREAM_LOG_LEVEL", "log_level", str.strip),
+]
+
+ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in _ENV_VARS)

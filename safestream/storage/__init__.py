@@ -1,0 +1,1 @@
+"""Storage: database engine, SQLModel tables, stores and the write-behind queue."""

@@ -1,0 +1,61 @@
+"""Audit records and sanctions (mutes and bans)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, or_, select, update
+
+from safestream.storage.db import SessionMaker
+from safestream.storage.models import AdminAction, Sanction, utcnow
+
+
+async def record_action(sessions: SessionMaker, *, actor: str, action: str, target: str = "",
+                        stream: str | None = None, reason: str = "",
+                        details: dict[str, Any] | None = None) -> AdminAction:
+    row = AdminAction(actor=actor, action=action, target=target, stream=stream, reason=reason,
+                      details=details or {})
+    async with sessions() as session:
+        session.add(row)
+        await session.commit()
+        await session.refresh(row)
+        return row
+
+
+async def recent_actions(sessions: SessionMaker, *, limit: int = 100) -> list[AdminAction]:
+    async with sessions() as session:
+        rows = await session.exec(select(AdminAction).order_by(col(AdminAction.id).desc()).limit(limit))
+        return list(rows.all())
+
+
+async def add_sanction(sessions: SessionMaker, *, kind: str, username: str, stream: str | None,
+                       until: datetime | None, reason: str, actor: str) -> Sanction:
+    row = Sanction(kind=kind, username=username, stream=stream, until=until, reason=reason, actor=actor)
+    async with sessions() as session:
+        session.add(row)
+        await session.commit()
+        await session.refresh(row)
+        return row
+
+
+async def lift_sanctions(sessions: SessionMaker, *, kind: str, username: str, stream: str | None) -> int:
+    async with sessions() as session:
+        stmt = (update(Sanction)
+                .where(col(Sanction.kind) == kind, col(Sanction.username) == username,
+                       col(Sanction.active).is_(True))
+                .values(active=False))
+        stmt = stmt.where(col(Sanction.stream).is_(None) if stream is None else col(Sanction.stream) == stream)
+        result = await session.exec(stmt)  # type: ignore[call-overload]
+        await session.commit()
+        return int(result.rowcount or 0)
+
+
+async def active_sanctions(sessions: SessionMaker) -> list[Sanction]:
+    """Sanctions still in force, for warming the in-memory cache at start-up."""
+    now = utcnow()
+    async with sessions() as session:
+        rows = await session.exec(select(Sanction).where(
+            col(Sanction.active).is_(True),
+            or_(col(Sanction.until).is_(None), col(Sanction.until) > now)))
+        return list(rows.all())

@@ -1,0 +1,111 @@
+"""SQLModel tables. Times are timezone-aware UTC.
+
+Chat messages are keyed by (stream, seq): ``seq`` is the per-stream id clients
+see and order by. Moderation scores are stored with every message so the
+console and the review queue can show why a verdict was reached.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, unique=True, index=True)
+    email: str = Field(default="", max_length=254)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="viewer", max_length=16)
+    created_at: datetime = _ts()
+
+
+class Stream(SQLModel, table=True):
+    __tablename__ = "streams"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True, index=True)
+    title: str = Field(default="", max_length=200)
+    owner: str = Field(max_length=50, index=True)
+    live: bool = Field(default=False)
+    created_at: datetime = _ts()
+    ended_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True)))
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (sa.UniqueConstraint("stream", "seq", name="uq_messages_stream_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stream: str = Field(max_length=40, index=True)
+    seq: int
+    username: str = Field(max_length=50, index=True)
+    text: str
+    shown_text: str = Field(default="")
+    action: str = Field(max_length=8)
+    toxic: bool = Field(default=False)
+    score: float = Field(default=0.0)
+    categories: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+class GiftEvent(SQLModel, table=True):
+    __tablename__ = "gift_events"
+    __table_args__ = (sa.UniqueConstraint("stream", "seq", name="uq_gift_events_stream_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stream: str = Field(max_length=40, index=True)
+    seq: int
+    sender: str = Field(max_length=50)
+    gift_id: str = Field(max_length=32)
+    amount: int
+    created_at: datetime = _ts()
+
+
+class AdminAction(SQLModel, table=True):
+    """The audit log: every moderator/admin action, who did it and why."""
+
+    __tablename__ = "admin_actions"
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=50, index=True)
+    action: str = Field(max_length=32)
+    target: str = Field(default="", max_length=50)
+    stream: str | None = Field(default=None, max_length=40)
+    reason: str = Field(default="", max_length=500)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Sanction(SQLModel, table=True):
+    """A mute or ban; ``stream`` None means site-wide, ``until`` None means permanent."""
+
+    __tablename__ = "sanctions"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)  # "mute" | "ban"
+    username: str = Field(max_length=50, index=True)
+    stream: str | None = Field(default=None, max_length=40)
+    until: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True)))
+    reason: str = Field(default="", max_length=500)
+    actor: str = Field(default="", max_length=50)
+    active: bool = Field(default=True)
+    created_at: datetime = _ts()
+
+
+class ModeratorGrant(SQLModel, table=True):
+    """Makes a user a moderator of one stream."""
+
+    __tablename__ = "moderator_grants"
+    __table_args__ = (sa.UniqueConstraint("username", "stream", name="uq_moderator_grants"),)
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=50, index=True)
+    stream: str = Field(max_length=40, index=True)
+    created_at: datetime = _ts()

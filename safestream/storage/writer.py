@@ -1,0 +1,137 @@
+"""The bounded write-behind queue: messages and gifts reach the database in batches.
+
+The send path acks a message once it is broadcast and *accepted here*; the
+flusher writes every ``flush_interval`` (or sooner when a batch is full) in
+one transaction, and JSONL lines go out in the same flush. When the database
+is down the batch stays at the head of the buffer and is retried with
+back-off; new records are accepted until ``capacity`` and then refused, so the
+sender gets ``busy`` instead of the server growing without bound. Graceful
+shutdown drains everything, so a crash loses at most one flush window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import SQLModel
+
+from safestream.storage.db import SessionMaker
+from safestream.storage.jsonl import JsonlLog
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 2000
+
+
+@dataclass(slots=True)
+class Record:
+    table: type[SQLModel] | None
+    row: dict[str, Any] | None
+    lines: tuple[dict[str, Any], ...] = ()
+    logged: bool = field(default=False)
+
+
+class WriteBehind:
+    def __init__(self, sessions: SessionMaker, jsonl: JsonlLog, *, capacity: int,
+                 flush_interval: float) -> None:
+        self._sessions = sessions
+        self._jsonl = jsonl
+        self.capacity = capacity
+        self.flush_interval = flush_interval
+        self._buffer: deque[Record] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.db_healthy = True
+        self.written = 0
+        self.failures = 0
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def has_room(self) -> bool:
+        return len(self._buffer) < self.capacity
+
+    def offer(self, record: Record) -> bool:
+        """Accepts a record unless the buffer is full; never blocks."""
+        if self._closing or len(self._buffer) >= self.capacity:
+            return False
+        self._buffer.append(record)
+        if len(self._buffer) >= MAX_BATCH:
+            self._wake.set()
+        return True
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="write-behind")
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Stops accepting, then drains what was accepted (the durability promise)."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            # A flag, not cancel(): cancelling wait_for() as it completes can be lost on 3.11.
+            await self._task
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._buffer and asyncio.get_running_loop().time() < deadline:
+            if not await self.flush_once():
+                await asyncio.sleep(0.5)
+        if self._buffer:
+            log.error("shutdown: %d records could not be written to the database", len(self._buffer))
+        await asyncio.to_thread(self._jsonl.fsync)
+
+    async def _run(self) -> None:
+        backoff = self.flush_interval
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            self._wake.clear()
+            if self._closing:
+                return
+            ok = True
+            while self._buffer and ok:
+                ok = await self.flush_once()
+                if len(self._buffer) < MAX_BATCH:
+                    break
+            backoff = self.flush_interval if ok else min(backoff * 2, 5.0)
+
+    async def flush_once(self) -> bool:
+        """Writes one batch; False (and the batch kept) when the database failed."""
+        batch = [self._buffer[i] for i in range(min(len(self._buffer), MAX_BATCH))]
+        if not batch:
+            return True
+        lines = [line for record in batch if not record.logged for line in record.lines]
+        if lines:
+            await asyncio.to_thread(self._jsonl.write_many, lines)
+            for record in batch:
+                record.logged = True
+        grouped: dict[type[SQLModel], list[dict[str, Any]]] = {}
+        for record in batch:
+            if record.table is not None and record.row is not None:
+                grouped.setdefault(record.table, []).append(record.row)
+        try:
+            if grouped:
+                async with self._sessions() as session:
+                    conn = await session.connection()
+                    for table, rows in grouped.items():
+                        await conn.execute(insert(table), rows)  # one executemany per table
+                    await session.commit()
+        except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch and retry
+            self.failures += 1
+            if self.db_healthy:
+                log.error("database write failed, buffering %d records: %s", len(self._buffer), exc)
+            self.db_healthy = False
+            return False
+        for _ in batch:
+            self._buffer.popleft()
+        if not self.db_healthy:
+            log.warning("database writes recovered")
+        self.db_healthy = True
+        self.written += len(batch)
+        return True

@@ -1,0 +1,34 @@
+"""Jinja2 rendering for server-rendered pages (docs, console). Autoescape is always on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from safestream.storage.db import PROJECT_ROOT
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+JINJA_KEY = web.AppKey("jinja", jinja2.Environment)
+
+
+def create_environment(directory: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,  # user text is always text, never HTML
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_text(app: web.Application, name: str, context: dict[str, Any]) -> str:
+    return app[JINJA_KEY].get_template(name).render(**context)
+
+
+def render(request: web.Request, name: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
+    return web.Response(text=render_text(request.app, name, context), status=status,
+                        content_type="text/html", charset="utf-8")
