@@ -103,7 +103,8 @@ class ChatPipeline:
     def _decide(self, item: Pending, assessment: Assessment) -> Decision:
         if assessment.failed:
             self._metrics.moderation_failures += 1
-        return self._policy_for(item.stream).decide(assessment.scores, failed=assessment.failed)
+        return self._policy_for(item.stream).judge(item.text, assessment.normalized, assessment.scores,
+                                                   failed=assessment.failed)
 
     async def publish(self, items: list[Pending], assessments: list[Assessment],
                       decisions: list[Decision]) -> list[dict[str, Any]]:
@@ -113,7 +114,7 @@ class ChatPipeline:
         for item, assessment, decision in zip(items, assessments, decisions, strict=True):
             room = await self._rooms.load(item.stream)
             seq = room.next_chat_id()
-            shown = item.text
+            shown = decision.shown or item.text
             payload = chat_payload(id=seq, stream=item.stream, user=item.username, message=shown,
                                    toxic=decision.toxic, score=decision.score, ts=item.received)
             if decision.action in VISIBLE:

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Assessment:
+    normalized: str = ""
     scores: Scores = field(default_factory=dict)
     failed: bool = False
     escalated: bool = False
@@ -72,7 +73,7 @@ class ModerationEngine:
 
     async def assess(self, texts: Sequence[str]) -> list[Assessment]:
         normalized = [normalize(text) for text in texts]
-        results = [Assessment() for _ in normalized]
+        results = [Assessment(text) for text in normalized]
         cheap = [s for s in self.stages if not s.expensive]
         expensive = [s for s in self.stages if s.expensive]
         for stage in cheap:

@@ -1,8 +1,11 @@
 """Turning scores into an action: allow, flag, mask, hold or block.
 
-A policy is a list of levels (category, threshold, action); every level whose
+A policy is a list of levels (category, threshold, action): every level whose
 category score reaches its threshold votes, and the most severe vote wins.
-``*`` matches the highest score of any category.
+``*`` matches the highest score of any category. The stream's term lists vote
+too (``term_action``, ``mask`` by default), and a failed assessment gets
+``failure_action``. ``judge`` is the one function the server, the
+``safestream moderate`` command and the evaluation script all use.
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from safestream.moderation.contract import LABELS, Scores
+from safestream.moderation.terms import DEFAULT_BLOCKED, DEFAULT_PERMITTED, TermList, TermMatch, TermRule
+
 ACTIONS: tuple[str, ...] = ("allow", "flag", "mask", "hold", "block")
 SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 VISIBLE = frozenset({"allow", "flag", "mask"})
+TERM_HIT_SCORE = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +29,25 @@ class Level:
     threshold: float
     action: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "threshold": self.threshold, "action": self.action}
+    def __post_init__(self) -> None:
+        if self.category != "*" and self.category not in LABELS:
+            raise ValueError(f"category must be '*' or one of {', '.join(LABELS)}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Strikes:
+    """``count`` non-allowed messages within ``window_secs`` mute the sender.
+
+    Each further mute in the same stream doubles ``mute_secs``.
+    """
+
+    count: int = 3
+    window_secs: float = 600.0
+    mute_secs: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,32 +56,102 @@ class Decision:
     score: float
     toxic: bool
     category: str | None = None
+    shown: str = ""
+    terms: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Policy:
     levels: tuple[Level, ...]
     failure_action: str = "hold"
+    blocked_terms: tuple[str, ...] = ()
+    permitted_terms: tuple[str, ...] = ()
+    default_terms: bool = True
+    term_action: str = "mask"
     slow_mode_secs: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    strikes: Strikes | None = None
+    terms: TermList = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.failure_action not in ACTIONS or self.term_action not in ACTIONS:
+            raise ValueError(f"actions must be one of {', '.join(ACTIONS)}")
+        blocked = [TermRule.parse(t, "obscene") for t in self.blocked_terms]
+        permitted = [TermRule.parse(t) for t in self.permitted_terms]
+        if self.default_terms:
+            blocked = [*DEFAULT_BLOCKED, *blocked]
+            permitted = [*DEFAULT_PERMITTED, *permitted]
+        object.__setattr__(self, "terms", TermList(blocked, permitted))
 
     @classmethod
     def default(cls, threshold: float, *, failure_action: str = "hold") -> Policy:
-        """The original design's behaviour: toxic messages are shown, flagged."""
+        """The original design's behaviour (toxic messages shown, flagged), plus masking of listed terms."""
         return cls(levels=(Level("*", threshold, "flag"),), failure_action=failure_action)
 
-    @property
-    def flag_threshold(self) -> float:
-        return min((lvl.threshold for lvl in self.levels if lvl.action != "allow"), default=1.0)
-
-    def decide(self, scores: Mapping[str, float], *, failed: bool = False) -> Decision:
+    def judge(self, original: str, normalized: str, scores: Scores, *, failed: bool = False) -> Decision:
+        matches: list[TermMatch] = self.terms.find(normalized)
+        if matches:
+            scores = dict(scores)
+            for match in matches:
+                for label in ("toxicity", match.rule.label):
+                    scores[label] = max(scores.get(label, 0.0), TERM_HIT_SCORE)
         top_category, top = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
         if failed:
-            return Decision(self.failure_action, top, self.failure_action != "allow", top_category)
+            action, category = self.failure_action, top_category
+        else:
+            action, category = self._level_action(scores, top, top_category)
+            if matches and SEVERITY[self.term_action] > SEVERITY[action]:
+                action, category = self.term_action, matches[0].rule.label
+        shown = original
+        if action == "mask":
+            shown = self.terms.mask(original) if matches else _mask_all(original)
+        terms = tuple(dict.fromkeys(m.term for m in matches))
+        return Decision(action, top, action != "allow", category, shown, terms)
+
+    def _level_action(self, scores: Mapping[str, float], top: float,
+                      top_category: str | None) -> tuple[str, str | None]:
         action, category = "allow", None
         for level in self.levels:
             value = top if level.category == "*" else scores.get(level.category, 0.0)
             if value >= level.threshold and SEVERITY[level.action] > SEVERITY[action]:
                 action = level.action
                 category = top_category if level.category == "*" else level.category
-        return Decision(action, top, action != "allow", category)
+        return action, category
+
+    def with_permitted(self, *terms: str) -> Policy:
+        extra = tuple(t for t in terms if t not in self.permitted_terms)
+        return Policy.from_dict({**self.to_dict(), "permitted_terms": [*self.permitted_terms, *extra]})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "levels": [{"category": lv.category, "threshold": lv.threshold, "action": lv.action}
+                       for lv in self.levels],
+            "failure_action": self.failure_action,
+            "blocked_terms": list(self.blocked_terms),
+            "permitted_terms": list(self.permitted_terms),
+            "default_terms": self.default_terms,
+            "term_action": self.term_action,
+            "slow_mode_secs": self.slow_mode_secs,
+            "strikes": None if self.strikes is None else {
+                "count": self.strikes.count, "window_secs": self.strikes.window_secs,
+                "mute_secs": self.strikes.mute_secs},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """Builds a policy from trusted (already validated or stored) data."""
+        strikes = data.get("strikes")
+        return cls(
+            levels=tuple(Level(**lv) for lv in data.get("levels", ())),
+            failure_action=data.get("failure_action", "hold"),
+            blocked_terms=tuple(data.get("blocked_terms", ())),
+            permitted_terms=tuple(data.get("permitted_terms", ())),
+            default_terms=bool(data.get("default_terms", True)),
+            term_action=data.get("term_action", "mask"),
+            slow_mode_secs=float(data.get("slow_mode_secs", 0.0)),
+            strikes=Strikes(**strikes) if strikes else None,
+        )
+
+
+def _mask_all(text: str) -> str:
+    """Masking when a model, not a listed word, asked for it: keep only the shape."""
+    return "".join(ch if ch.isspace() else "*" for ch in text)

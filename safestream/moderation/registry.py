@@ -3,8 +3,9 @@
 ``SAFESTREAM_MODERATION`` is a comma-separated chain, cheapest first:
 ``default``, ``keywords``, ``profanity``, ``detoxify:original``,
 ``detoxify:/path/model.ckpt``, ``hf:/path/to/model-dir`` or an import path
-``package.module:Class``. ``default`` is the offline chain (term lists, then
-alt-profanity-check).
+``package.module:Class``. ``default`` is alt-profanity-check; the term lists
+(the built-in ones plus each stream's) are applied by every stream's policy,
+so ``keywords`` is only needed to score terms as a chain stage of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ BUILTIN: dict[str, tuple[str, bool]] = {
     "detoxify": ("safestream.moderation.backends.detoxify:DetoxifyScorer", True),
     "hf": ("safestream.moderation.backends.hf:HFClassifierScorer", True),
 }
-DEFAULT_CHAIN = ("keywords", "profanity")
+DEFAULT_CHAIN = ("profanity",)
 TRANSFORMERS = frozenset({"detoxify", "hf"})
 
 
