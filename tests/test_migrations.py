@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from safestream.storage.db import downgrade_sync, migrate_sync
 from tests.conftest import POSTGRES_URL, require_service
 
-TABLES = {"users", "streams", "messages", "gift_events", "admin_actions", "sanctions", "moderator_grants"}
+TABLES = {"users", "streams", "messages", "gift_events", "admin_actions", "sanctions", "moderator_grants",
+          "stream_policies"}
 
 
 async def _tables(url: str) -> set[str]:

@@ -56,7 +56,20 @@ class Message(SQLModel, table=True):
     toxic: bool = Field(default=False)
     score: float = Field(default=0.0)
     categories: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    #: For held messages: "pending", then "approved" or "denied". Removed messages: "removed".
+    review: str | None = Field(default=None, max_length=10, index=True)
     created_at: datetime = _ts()
+
+
+class StreamPolicy(SQLModel, table=True):
+    """A stream's moderation policy (``moderation.policy.Policy.to_dict()``)."""
+
+    __tablename__ = "stream_policies"
+    id: int | None = Field(default=None, primary_key=True)
+    stream: str = Field(max_length=40, unique=True, index=True)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(default="", max_length=50)
+    updated_at: datetime = _ts()
 
 
 class GiftEvent(SQLModel, table=True):
