@@ -16,18 +16,20 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
-from safestream.api import admin, middleware, status, streams
+from safestream.api import admin, middleware, moderation, status, streams
 from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
-                                 MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, ROOMS_KEY, SANCTIONS_KEY,
+                                 MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
                                  SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
 from safestream.auth import routes as auth_routes
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
+from safestream.chat import actions
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
 from safestream.chat.metrics import Metrics
 from safestream.chat.namespace import ChatNamespace
 from safestream.chat.pipeline import ChatPipeline
+from safestream.chat.policies import PolicyBook
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
 from safestream.demo import seed_demo
@@ -69,7 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO_KEY] = sio
     sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
-    for module in (auth_routes, streams, gift_routes, admin, status):
+    for module in (auth_routes, streams, gift_routes, admin, moderation, status):
         module.setup(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/", _index)
@@ -113,9 +115,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await engine.load()
     app[MODERATION_KEY] = engine
     default_policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
+    app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy)
+
+    async def strike_out(stream: str, username: str, duration: float) -> None:
+        await actions.mute(app, actor=actions.AUTOMOD, username=username, stream=stream, duration_s=duration,
+                           reason="too many moderated messages")
+
     pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, sanctions=sanctions,
-                            broadcaster=broadcaster, writer=writer, metrics=metrics,
-                            policy_for=lambda stream: default_policy)
+                            broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
+                            on_strikeout=strike_out)
     app[PIPELINE_KEY] = pipeline
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
                                          interval=settings.gift_interval_secs)
@@ -145,6 +153,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         await seed_demo(app)
     for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
         await app[ROOMS_KEY].load(stream.slug)
+        await app[POLICIES_KEY].load(stream.slug)
         app[GIFTS_KEY].start_producer(stream.slug)
     sweeper = asyncio.create_task(_sweep(app), name="sweeper")
     yield
@@ -159,3 +168,4 @@ async def _sweep(app: web.Application) -> None:
         await asyncio.sleep(app[SETTINGS_KEY].cleanup_interval)
         app[SANCTIONS_KEY].sweep()
         app[PIPELINE_KEY].limiter.sweep()
+        app[PIPELINE_KEY].strikes.sweep()

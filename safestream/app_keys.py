@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from safestream.chat.connections import Connections
     from safestream.chat.metrics import Metrics
     from safestream.chat.pipeline import ChatPipeline
+    from safestream.chat.policies import PolicyBook
     from safestream.chat.rooms import Rooms
     from safestream.chat.sanctions import Sanctions
     from safestream.gifts.service import GiftService
@@ -42,4 +43,5 @@ METRICS_KEY: web.AppKey[Metrics] = web.AppKey("metrics")
 BROADCASTER_KEY: web.AppKey[Broadcaster] = web.AppKey("broadcaster")
 MODERATION_KEY: web.AppKey[ModerationEngine] = web.AppKey("moderation")
 PIPELINE_KEY: web.AppKey[ChatPipeline] = web.AppKey("pipeline")
+POLICIES_KEY: web.AppKey[PolicyBook] = web.AppKey("policies")
 GIFTS_KEY: web.AppKey[GiftService] = web.AppKey("gifts")

@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
     user.add_argument("--password", help="read from a prompt when omitted")
     user.add_argument("--email", default="")
+    from safestream.moderation import batch_cli  # stdlib-only at import; the chain loads in run()
+    batch_cli.add_parser(sub)
     return parser
 
 
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "create-user":
         return asyncio.run(_create_user(settings, args))
+    if args.command == "moderate":
+        from safestream.moderation import batch_cli
+        return batch_cli.run(settings, args)
     return 2
 
 

@@ -1,8 +1,7 @@
-"""Moderator and admin actions. Each is check -> do -> notify -> audit."""
+"""Moderator and admin actions over REST; the work is in ``chat.actions``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from aiohttp import web
@@ -10,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import BROADCASTER_KEY, METRICS_KEY, SANCTIONS_KEY, SESSIONS_KEY
+from safestream.app_keys import METRICS_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.auth.roles import Principal, Role
+from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden, NotFound
@@ -30,62 +30,105 @@ class MuteIn(TargetIn):
     duration_s: int = Field(default=300, ge=1, le=30 * 24 * 3600)
 
 
-T = TypeVar("T", bound=TargetIn)
+class BanIn(TargetIn):
+    duration_s: int | None = Field(default=None, ge=1, le=365 * 24 * 3600,
+                                   description="omit for a permanent ban; set for a timeout")
 
 
-async def _authorize(request: web.Request, model: type[T]) -> tuple[Principal, T]:
+class RemoveIn(BaseModel):
+    stream: str = Field(pattern=STREAM_RE.pattern)
+    ids: list[int] = Field(min_length=1, max_length=500)
+    reason: str = Field(default="", max_length=500)
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+async def authorize_stream(request: web.Request, stream: str | None) -> Principal:
     """A moderator of the stream (its owner, a granted or global moderator) or an admin."""
-    principal = await authenticate(request)  # 401 before any look at the body
-    body = await read_json(request, model)
+    principal = await authenticate(request)
     owner = None
-    if body.stream is not None:
-        stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=body.stream)
-        if stream is None:
+    if stream is not None:
+        row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
+        if row is None:
             if not principal.is_global_moderator:
                 raise Forbidden("you do not moderate this stream")
-            raise NotFound(f"no stream named {body.stream!r}", code="no_such_stream")
-        owner = stream.owner
-    if not principal.can_moderate(body.stream, owner):
-        raise Forbidden("you do not moderate this stream" if body.stream else "only global moderators and admins")
-    target = await users.get_user(request.app[SESSIONS_KEY], username=body.username)
-    if target is None:
-        raise NotFound(f"no user named {body.username!r}", code="no_such_user")
-    if Role.parse(target.role) is Role.ADMIN and not principal.is_admin:
-        raise Forbidden("moderators cannot act on admins")
+            raise NotFound(f"no stream named {stream!r}", code="no_such_stream")
+        owner = row.owner
+    if not principal.can_moderate(stream, owner):
+        raise Forbidden("you do not moderate this stream" if stream else "only global moderators and admins")
+    return principal
+
+
+async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Principal, T]:
+    await authenticate(request)  # 401 before any look at the body
+    body = await read_json(request, model)
+    principal = await authorize_stream(request, getattr(body, "stream", None))
+    username = getattr(body, "username", None)
+    if username is not None:
+        target = await users.get_user(request.app[SESSIONS_KEY], username=username)
+        if target is None:
+            raise NotFound(f"no user named {username!r}", code="no_such_user")
+        if Role.parse(target.role) is Role.ADMIN and not principal.is_admin:
+            raise Forbidden("moderators cannot act on admins")
     return principal, body
 
 
-@documented("Kick a user: their sockets get `kicked` and are disconnected", auth="moderator of the stream or admin",
-            body=TargetIn, tag="admin", responses={200: "kicked", 401: "no token", 403: "not allowed",
-                                                   404: "no such user or stream"})
+_RESPONSES = {200: "done", 401: "no token", 403: "not allowed", 404: "no such user or stream",
+              422: "invalid body"}
+_WHO = "moderator of the stream (or its owner) or admin; site-wide without a stream"
+
+
+@documented("Kick a user: their sockets get `kicked` and are disconnected", auth=_WHO, body=TargetIn,
+            tag="admin", responses=_RESPONSES)
 async def kick(request: web.Request) -> web.Response:
-    principal, body = await _authorize(request, TargetIn)
-    payload = {"stream": body.stream, "reason": body.reason or "kicked by a moderator"}
-    sockets = await request.app[BROADCASTER_KEY].kick(body.username, payload)
-    await audit.record_action(request.app[SESSIONS_KEY], actor=principal.username, action="kick",
-                              target=body.username, stream=body.stream, reason=body.reason,
-                              details={"sockets": sockets})
+    principal, body = await _authorize_target(request, TargetIn)
+    sockets = await actions.kick(request.app, actor=principal.username, username=body.username,
+                                 stream=body.stream, reason=body.reason)
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
                               "disconnected": sockets})
 
 
-@documented("Mute a user (default 300 s); their chat is refused with `muted` until it ends",
-            auth="moderator of the stream or admin", body=MuteIn, tag="admin",
-            responses={200: "muted", 401: "no token", 403: "not allowed", 404: "no such user or stream"})
+@documented("Mute a user (default 300 s); their chat is refused with `muted` until it ends", auth=_WHO,
+            body=MuteIn, tag="admin", responses=_RESPONSES)
 async def mute(request: web.Request) -> web.Response:
-    principal, body = await _authorize(request, MuteIn)
-    until = datetime.now(UTC) + timedelta(seconds=body.duration_s)
-    app = request.app
-    await audit.add_sanction(app[SESSIONS_KEY], kind="mute", username=body.username, stream=body.stream,
-                             until=until, reason=body.reason, actor=principal.username)
-    app[SANCTIONS_KEY].add("mute", body.username, body.stream, until)
-    payload = {"stream": body.stream, "reason": body.reason or "muted by a moderator", "until": iso(until)}
-    await app[BROADCASTER_KEY].to_user(body.username, "muted", payload)
-    await audit.record_action(app[SESSIONS_KEY], actor=principal.username, action="mute",
-                              target=body.username, stream=body.stream, reason=body.reason,
-                              details={"duration_s": body.duration_s, "until": iso(until)})
+    principal, body = await _authorize_target(request, MuteIn)
+    until = await actions.mute(request.app, actor=principal.username, username=body.username,
+                               stream=body.stream, duration_s=body.duration_s, reason=body.reason)
+    return web.json_response({"ok": True, "username": body.username, "stream": body.stream, "until": iso(until)})
+
+
+@documented("Lift a user's mute", auth=_WHO, body=TargetIn, tag="admin", responses=_RESPONSES)
+async def unmute(request: web.Request) -> web.Response:
+    principal, body = await _authorize_target(request, TargetIn)
+    await actions.unmute(request.app, actor=principal.username, username=body.username, stream=body.stream)
+    return web.json_response({"ok": True})
+
+
+@documented("Ban a user (a timeout with duration_s): kicked now, refused at join/connect", auth=_WHO,
+            body=BanIn, tag="admin", responses=_RESPONSES)
+async def ban(request: web.Request) -> web.Response:
+    principal, body = await _authorize_target(request, BanIn)
+    until = await actions.ban(request.app, actor=principal.username, username=body.username,
+                              stream=body.stream, duration_s=body.duration_s, reason=body.reason)
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
-                              "until": iso(until)})
+                              "until": iso(until) if until else None})
+
+
+@documented("Lift a user's ban", auth=_WHO, body=TargetIn, tag="admin", responses=_RESPONSES)
+async def unban(request: web.Request) -> web.Response:
+    principal, body = await _authorize_target(request, TargetIn)
+    await actions.unban(request.app, actor=principal.username, username=body.username, stream=body.stream)
+    return web.json_response({"ok": True})
+
+
+@documented("Remove messages: viewers get `message_removed`", auth="moderator of the stream or admin",
+            body=RemoveIn, tag="admin", responses=_RESPONSES)
+async def remove(request: web.Request) -> web.Response:
+    principal, body = await _authorize_target(request, RemoveIn)
+    await actions.remove_messages(request.app, actor=principal.username, stream=body.stream, ids=body.ids,
+                                  reason=body.reason)
+    return web.json_response({"ok": True, "stream": body.stream, "ids": body.ids})
 
 
 @documented("Reset the metrics counters", auth="admin", tag="admin",
@@ -100,6 +143,6 @@ async def reset_metrics(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/api/admin/kick", kick)
-    app.router.add_post("/api/admin/mute", mute)
-    app.router.add_post("/api/admin/reset_metrics", reset_metrics)
+    for name, handler in (("kick", kick), ("mute", mute), ("unmute", unmute), ("ban", ban),
+                          ("unban", unban), ("remove", remove), ("reset_metrics", reset_metrics)):
+        app.router.add_post(f"/api/admin/{name}", handler)

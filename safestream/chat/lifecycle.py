@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from safestream.app_keys import BROADCASTER_KEY, GIFTS_KEY, ROOMS_KEY, SESSIONS_KEY
+from safestream.app_keys import BROADCASTER_KEY, GIFTS_KEY, POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY
 from safestream.errors import NotFound
 from safestream.storage import streams as stream_store
 from safestream.storage.models import Stream
@@ -15,6 +15,7 @@ async def go_live(app: web.Application, *, slug: str, title: str, owner: str) ->
     rooms = app[ROOMS_KEY]
     rooms.set_live(slug, live=True, title=stream.title, owner=stream.owner)
     await rooms.load(slug)
+    await app[POLICIES_KEY].load(slug)
     app[GIFTS_KEY].start_producer(slug)
     await app[BROADCASTER_KEY].stream_status(slug, True)
     return stream

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, PIPELINE_KEY, ROOMS_KEY,
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
                                  SANCTIONS_KEY, SETTINGS_KEY)
 from safestream.auth.guard import principal_from_token
 from safestream.chat.broadcaster import user_room
@@ -88,6 +88,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         conn = self._conn(sid)
         stream = check_stream_name(_field(data, "stream"))
         room = await self.app[ROOMS_KEY].load(stream)
+        await self.app[POLICIES_KEY].load(stream)
         if not room.live:
             raise SafeStreamError(f"{stream!r} is not live", code="stream_offline", status=409)
         if self.app[SANCTIONS_KEY].banned(conn.username, stream) is not None:

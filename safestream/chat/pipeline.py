@@ -11,8 +11,9 @@ the rows are queued for the write-behind writer. Console approvals reuse
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,17 +22,22 @@ from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connection
 from safestream.chat.metrics import Metrics
 from safestream.chat.payloads import chat_payload, iso
+from safestream.chat.policies import PolicyBook
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms, check_stream_name
 from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
 from safestream.errors import Banned, Busy, InvalidPayload, Muted, NotInStream, RateLimited
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine
-from safestream.moderation.policy import VISIBLE, Decision, Policy
+from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.storage.models import Message
 from safestream.storage.writer import Record, WriteBehind
+
+
+StrikeOut = Callable[[str, str, float], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -45,7 +51,7 @@ class Pending:
 class ChatPipeline:
     def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms,
                  sanctions: Sanctions, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
-                 policy_for: Callable[[str], Policy]) -> None:
+                 policies: PolicyBook, on_strikeout: StrikeOut | None = None) -> None:
         self._settings = settings
         self._engine = engine
         self._rooms = rooms
@@ -53,8 +59,12 @@ class ChatPipeline:
         self._broadcaster = broadcaster
         self._writer = writer
         self._metrics = metrics
-        self._policy_for = policy_for
+        self.policies = policies
+        self._on_strikeout = on_strikeout
         self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
+        self.strikes = StrikeCounter()
+        self._last_sent: dict[tuple[str, str], float] = {}  # (stream, user) -> monotonic, for slow mode
+        self._tasks: set[asyncio.Task[None]] = set()
         self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
             self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation")
 
@@ -81,9 +91,20 @@ class ChatPipeline:
             raise Muted(until=_until(until))
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited(retry_after=retry)
+        self._check_slow_mode(stream, username)
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC)))
+
+    def _check_slow_mode(self, stream: str, username: str) -> None:
+        slow = self.policies.get(stream).slow_mode_secs
+        if slow <= 0:
+            return
+        now = time.monotonic()
+        last = self._last_sent.get((stream, username))
+        if last is not None and now - last < slow:
+            raise RateLimited(f"slow mode: one message every {slow:g} s", retry_after=slow - (now - last))
+        self._last_sent[(stream, username)] = now
 
     def _resolve_stream(self, conn: Connection, raw: Any) -> str:
         if raw is None:
@@ -103,8 +124,8 @@ class ChatPipeline:
     def _decide(self, item: Pending, assessment: Assessment) -> Decision:
         if assessment.failed:
             self._metrics.moderation_failures += 1
-        return self._policy_for(item.stream).judge(item.text, assessment.normalized, assessment.scores,
-                                                   failed=assessment.failed)
+        return self.policies.get(item.stream).judge(item.text, assessment.normalized, assessment.scores,
+                                                    failed=assessment.failed)
 
     async def publish(self, items: list[Pending], assessments: list[Assessment],
                       decisions: list[Decision]) -> list[dict[str, Any]]:
@@ -121,6 +142,8 @@ class ChatPipeline:
                 visible.setdefault(item.stream, []).append(payload)
                 room.history.append(payload)
             self._metrics.record_message(item.stream, toxic=decision.toxic)
+            if decision.action != "allow":
+                self._strike(item.stream, item.username)
             self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
             acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
                          "score": payload["score"]})
@@ -128,17 +151,28 @@ class ChatPipeline:
             await self._broadcaster.chat(stream, payloads)
         return acks
 
+    def _strike(self, stream: str, username: str) -> None:
+        rule = self.policies.get(stream).strikes
+        if rule is None or self._on_strikeout is None:
+            return
+        duration = self.strikes.strike(stream, username, rule)
+        if duration is not None:
+            task = asyncio.create_task(self._on_strikeout(stream, username, duration))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     @staticmethod
     def _record(item: Pending, assessment: Assessment, decision: Decision, seq: int, shown: str,
                 payload: dict[str, Any]) -> Record:
         categories = {k: round(v, 4) for k, v in assessment.scores.items()}
         row = {"stream": item.stream, "seq": seq, "username": item.username, "text": item.text,
                "shown_text": shown, "action": decision.action, "toxic": decision.toxic,
-               "score": decision.score, "categories": categories, "created_at": item.received}
+               "score": decision.score, "categories": categories, "created_at": item.received,
+               "review": "pending" if decision.action == "hold" else None}
         moderation_line = {"type": "moderation", "id": seq, "stream": item.stream, "user": item.username,
                            "message": item.text, "action": decision.action, "toxic": decision.toxic,
                            "score": payload["score"], "categories": categories,
-                           "failed": assessment.failed, "ts": payload["ts"]}
+                           "terms": list(decision.terms), "failed": assessment.failed, "ts": payload["ts"]}
         lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)
         return Record(Message, row, lines)
 

@@ -87,6 +87,11 @@ class Policy:
         """The original design's behaviour (toxic messages shown, flagged), plus masking of listed terms."""
         return cls(levels=(Level("*", threshold, "flag"),), failure_action=failure_action)
 
+    @property
+    def flag_threshold(self) -> float:
+        """The lowest threshold at which any level acts: the "toxic" line."""
+        return min((lv.threshold for lv in self.levels if lv.action != "allow"), default=1.0)
+
     def judge(self, original: str, normalized: str, scores: Scores, *, failed: bool = False) -> Decision:
         matches: list[TermMatch] = self.terms.find(normalized)
         if matches:

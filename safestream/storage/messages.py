@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy import func, update
+from sqlmodel import col, or_, select
 
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import GiftEvent, Message
 
 VISIBLE_ACTIONS = ("allow", "flag", "mask")
+HIDDEN_REVIEWS = ("removed",)
 
 
 async def max_seq(sessions: SessionMaker, *, stream: str) -> tuple[int, int]:
@@ -26,7 +27,8 @@ async def recent_visible(sessions: SessionMaker, *, stream: str, limit: int,
         rows = await session.exec(
             select(Message)
             .where(Message.stream == stream, col(Message.seq) > after_seq,
-                   col(Message.action).in_(VISIBLE_ACTIONS))
+                   col(Message.action).in_(VISIBLE_ACTIONS),
+                   or_(col(Message.review).is_(None), col(Message.review).not_in(HIDDEN_REVIEWS)))
             .order_by(col(Message.seq).desc())
             .limit(limit))
         return list(reversed(rows.all()))
@@ -38,3 +40,36 @@ async def count_messages(sessions: SessionMaker, *, stream: str | None = None) -
         if stream is not None:
             stmt = stmt.where(Message.stream == stream)
         return int((await session.exec(stmt)).one())
+
+
+async def set_review(sessions: SessionMaker, *, stream: str, seqs: list[int], review: str) -> int:
+    async with sessions() as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq).in_(seqs))
+            .values(review=review))
+        await session.commit()
+        return int(result.rowcount or 0)
+
+
+async def get_message(sessions: SessionMaker, *, stream: str, seq: int) -> Message | None:
+    async with sessions() as session:
+        return (await session.exec(select(Message).where(Message.stream == stream, Message.seq == seq))).first()
+
+
+async def pending_review(sessions: SessionMaker, *, stream: str | None, limit: int = 100) -> list[Message]:
+    """Held messages waiting for a moderator, oldest first."""
+    async with sessions() as session:
+        stmt = select(Message).where(Message.review == "pending")
+        if stream is not None:
+            stmt = stmt.where(Message.stream == stream)
+        return list((await session.exec(stmt.order_by(col(Message.id)).limit(limit))).all())
+
+
+async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review: str) -> bool:
+    """Moves a held message out of "pending"; False when someone else already did."""
+    async with sessions() as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq,
+                                  col(Message.review) == "pending").values(review=review))
+        await session.commit()
+        return bool(result.rowcount)

@@ -47,6 +47,7 @@ class WriteBehind:
         self._buffer: deque[Record] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()  # one flush at a time: a batch must never be written twice
         self._closing = False
         self.db_healthy = True
         self.written = 0
@@ -86,6 +87,13 @@ class WriteBehind:
             log.error("shutdown: %d records could not be written to the database", len(self._buffer))
         await asyncio.to_thread(self._jsonl.fsync)
 
+    async def flush_all(self) -> bool:
+        """Writes everything buffered now (readers that need their own rows call this)."""
+        while self._buffer:
+            if not await self.flush_once():
+                return False
+        return True
+
     async def _run(self) -> None:
         backoff = self.flush_interval
         while not self._closing:
@@ -103,6 +111,10 @@ class WriteBehind:
 
     async def flush_once(self) -> bool:
         """Writes one batch; False (and the batch kept) when the database failed."""
+        async with self._flush_lock:
+            return await self._flush_locked()
+
+    async def _flush_locked(self) -> bool:
         batch = [self._buffer[i] for i in range(min(len(self._buffer), MAX_BATCH))]
         if not batch:
             return True

@@ -1,0 +1,118 @@
+"""A stream's moderation policy and its review queue, for its moderators and admins."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field, field_validator
+
+from safestream.api.admin import authorize_stream
+from safestream.api.docs import documented
+from safestream.api.validation import read_json
+from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY
+from safestream.chat import review
+from safestream.chat.rooms import check_stream_name
+from safestream.moderation.policy import Policy
+from safestream.moderation.terms import TermRule
+from safestream.storage import audit
+
+Action = Literal["allow", "flag", "mask", "hold", "block"]
+Category = Literal["*", "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
+
+
+class LevelIn(BaseModel):
+    category: Category = "*"
+    threshold: float = Field(ge=0.0, le=1.0)
+    action: Action
+
+
+class StrikesIn(BaseModel):
+    count: int = Field(default=3, ge=1, le=100)
+    window_secs: float = Field(default=600.0, gt=0, le=86400)
+    mute_secs: float = Field(default=300.0, gt=0, le=30 * 86400)
+
+
+class PolicyIn(BaseModel):
+    levels: list[LevelIn] = Field(max_length=30)
+    failure_action: Action = "hold"
+    blocked_terms: list[str] = Field(default_factory=list, max_length=1000)
+    permitted_terms: list[str] = Field(default_factory=list, max_length=1000)
+    default_terms: bool = True
+    term_action: Action = "mask"
+    slow_mode_secs: float = Field(default=0.0, ge=0, le=3600)
+    strikes: StrikesIn | None = None
+
+    @field_validator("blocked_terms", "permitted_terms")
+    @classmethod
+    def _terms(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not 1 <= len(value) <= 64:
+                raise ValueError("each term has 1 to 64 characters")
+            TermRule.parse(value)  # "word", "word*", "*word" or "*word*"; raises ValueError
+        return values
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["approve", "approve_permit", "deny"]
+    terms: list[str] = Field(default_factory=list, max_length=20)
+
+
+def _stream(request: web.Request) -> str:
+    return check_stream_name(request.match_info["stream"])
+
+
+_WHO = "moderator of the stream (or its owner) or admin"
+
+
+@documented("The stream's moderation policy", auth=_WHO, tag="moderation",
+            responses={200: "the policy and whether it is the server default", 403: "not allowed"})
+async def get_policy(request: web.Request) -> web.Response:
+    stream = _stream(request)
+    await authorize_stream(request, stream)
+    policies = request.app[POLICIES_KEY]
+    policy = await policies.load(stream)
+    return web.json_response({"stream": stream, "custom": policies.is_custom(stream), **policy.to_dict()})
+
+
+@documented("Replace the stream's moderation policy", auth=_WHO, body=PolicyIn, tag="moderation",
+            responses={200: "stored", 403: "not allowed", 422: "invalid policy"})
+async def put_policy(request: web.Request) -> web.Response:
+    stream = _stream(request)
+    principal = await authorize_stream(request, stream)
+    body = await read_json(request, PolicyIn)
+    policy = Policy.from_dict(body.model_dump())
+    await request.app[POLICIES_KEY].update(stream, policy, actor=principal.username)
+    await audit.record_action(request.app[SESSIONS_KEY], actor=principal.username, action="policy_update",
+                              stream=stream, details=policy.to_dict())
+    return web.json_response({"stream": stream, "custom": True, **policy.to_dict()})
+
+
+@documented("Held messages waiting for review", auth=_WHO, tag="moderation",
+            responses={200: "[{id, user, message, score, categories, ts}]", 403: "not allowed"})
+async def list_review(request: web.Request) -> web.Response:
+    stream = _stream(request)
+    await authorize_stream(request, stream)
+    return web.json_response(await review.pending(request.app, stream=stream))
+
+
+@documented("Approve (once, or and permit its terms) or deny a held message", auth=_WHO, body=ReviewIn,
+            tag="moderation", responses={200: "decided", 404: "no such held message", 409: "already reviewed"})
+async def decide_review(request: web.Request) -> web.Response:
+    stream = _stream(request)
+    principal = await authorize_stream(request, stream)
+    try:
+        seq = int(request.match_info["id"])
+    except ValueError:
+        seq = -1
+    body = await read_json(request, ReviewIn)
+    result = await review.decide(request.app, actor=principal.username, stream=stream, seq=seq,
+                                 decision=body.decision, terms=body.terms or None)
+    return web.json_response(result)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/streams/{stream}/policy", get_policy)
+    app.router.add_put("/api/streams/{stream}/policy", put_policy)
+    app.router.add_get("/api/streams/{stream}/review", list_review)
+    app.router.add_post("/api/streams/{stream}/review/{id}", decide_review)

@@ -1,0 +1,85 @@
+"""Moderation actions: check -> do -> notify -> audit, shared by the REST API,
+the console and automod (strikes).
+
+Every function takes the acting username (``automod`` for automatic actions)
+and records an audit row, so the audit log is complete whoever acted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from safestream.app_keys import BROADCASTER_KEY, ROOMS_KEY, SANCTIONS_KEY, SESSIONS_KEY
+from safestream.chat.payloads import iso
+from safestream.storage import audit
+from safestream.storage import messages as message_store
+
+AUTOMOD = "automod"
+
+
+async def kick(app: web.Application, *, actor: str, username: str, stream: str | None,
+               reason: str = "") -> int:
+    payload = {"stream": stream, "reason": reason or "kicked by a moderator"}
+    sockets = await app[BROADCASTER_KEY].kick(username, payload)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="kick", target=username, stream=stream,
+                              reason=reason, details={"sockets": sockets})
+    return sockets
+
+
+async def mute(app: web.Application, *, actor: str, username: str, stream: str | None, duration_s: float,
+               reason: str = "") -> datetime:
+    until = datetime.now(UTC) + timedelta(seconds=duration_s)
+    app[SANCTIONS_KEY].add("mute", username, stream, until)  # in force before anything is awaited
+    await audit.add_sanction(app[SESSIONS_KEY], kind="mute", username=username, stream=stream, until=until,
+                             reason=reason, actor=actor)
+    payload = {"stream": stream, "reason": reason or "muted by a moderator", "until": iso(until)}
+    await app[BROADCASTER_KEY].to_user(username, "muted", payload)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="mute", target=username, stream=stream,
+                              reason=reason, details={"duration_s": duration_s, "until": iso(until)})
+    return until
+
+
+async def unmute(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
+    app[SANCTIONS_KEY].lift("mute", username, stream)
+    await audit.lift_sanctions(app[SESSIONS_KEY], kind="mute", username=username, stream=stream)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="unmute", target=username, stream=stream)
+
+
+async def ban(app: web.Application, *, actor: str, username: str, stream: str | None,
+              duration_s: float | None, reason: str = "") -> datetime | None:
+    """A ban (a timeout when ``duration_s`` is set): refused at join/connect, and kicked now."""
+    until = datetime.now(UTC) + timedelta(seconds=duration_s) if duration_s else None
+    app[SANCTIONS_KEY].add("ban", username, stream, until)
+    await audit.add_sanction(app[SESSIONS_KEY], kind="ban", username=username, stream=stream, until=until,
+                             reason=reason, actor=actor)
+    payload: dict[str, Any] = {"stream": stream, "reason": reason or "banned by a moderator"}
+    if until is not None:
+        payload["until"] = iso(until)
+    sockets = await app[BROADCASTER_KEY].kick(username, payload)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="ban" if until is None else "timeout",
+                              target=username, stream=stream, reason=reason,
+                              details={"until": iso(until) if until else None, "sockets": sockets})
+    return until
+
+
+async def unban(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
+    app[SANCTIONS_KEY].lift("ban", username, stream)
+    await audit.lift_sanctions(app[SESSIONS_KEY], kind="ban", username=username, stream=stream)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="unban", target=username, stream=stream)
+
+
+async def remove_messages(app: web.Application, *, actor: str, stream: str, ids: list[int],
+                          reason: str = "") -> None:
+    room = app[ROOMS_KEY].get(stream)
+    if room is not None:
+        drop = set(ids)
+        kept = [m for m in room.history if m["id"] not in drop]
+        room.history.clear()
+        room.history.extend(kept)
+    await message_store.set_review(app[SESSIONS_KEY], stream=stream, seqs=ids, review="removed")
+    await app[BROADCASTER_KEY].message_removed(stream, ids)
+    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="remove_messages", stream=stream,
+                              reason=reason, details={"ids": ids})

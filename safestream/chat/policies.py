@@ -1,0 +1,39 @@
+"""Each stream's moderation policy, cached for the send path.
+
+``get`` is a synchronous dict hit (it runs for every message); ``load``
+fetches a stream's stored policy the first time the stream is used, and
+``update`` writes through to the database.
+"""
+
+from __future__ import annotations
+
+from safestream.moderation.policy import Policy
+from safestream.storage import policies as policy_store
+from safestream.storage.db import SessionMaker
+
+
+class PolicyBook:
+    def __init__(self, sessions: SessionMaker, default: Policy) -> None:
+        self._sessions = sessions
+        self.default = default
+        self._policies: dict[str, Policy] = {}
+        self._loaded: set[str] = set()
+
+    def get(self, stream: str) -> Policy:
+        return self._policies.get(stream, self.default)
+
+    def is_custom(self, stream: str) -> bool:
+        return stream in self._policies
+
+    async def load(self, stream: str) -> Policy:
+        if stream not in self._loaded:
+            stored = await policy_store.get_policy(self._sessions, stream=stream)
+            if stored is not None:
+                self._policies[stream] = stored
+            self._loaded.add(stream)
+        return self.get(stream)
+
+    async def update(self, stream: str, policy: Policy, *, actor: str) -> None:
+        await policy_store.put_policy(self._sessions, stream=stream, policy=policy, actor=actor)
+        self._policies[stream] = policy
+        self._loaded.add(stream)
