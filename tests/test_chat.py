@@ -175,3 +175,20 @@ async def test_messages_are_persisted_to_database_and_jsonl(client: TestClient, 
     assert [c["message"] for c in chats][:2] == ["first", "second"]
     assert [d["action"] for d in decisions] == ["allow", "allow", "mask"]
     assert decisions[2]["message"] == "fuck this shit" and chats[2]["message"] == "f*** this s***"
+
+
+async def test_reconnecting_client_receives_what_it_missed(make_app: AppFactory, sio_client: ClientFactory) -> None:
+    app = await make_app(history_size=3)
+    sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
+    await sender.call("chat", {"message": "seen"})
+    last_seen = (await viewer.wait_for(lambda: viewer.chats()))[-1]["id"]
+    await viewer.sio.disconnect()
+    missed = [await sender.call("chat", {"message": f"missed {i}"}) for i in range(6)]
+    again = await sio_client("chat_viewer", "viewer789", test_client=app)
+    ack = await again.call("join", {"stream": "main", "since": last_seen})
+    assert [m["id"] for m in ack["history"]] == [a["id"] for a in missed] and ack["gap"] is False
+    assert (await again.call("join", {"stream": "main", "since": "yesterday"}))["error"]["code"] == "invalid_payload"
+    fresh = await sio_client("demo_admin", "admin123", test_client=app)
+    assert [m["message"] for m in (await fresh.call("join", {"stream": "main"}))["history"]] == [
+        "missed 3", "missed 4", "missed 5"]

@@ -17,17 +17,21 @@ import socketio
 from aiohttp import web
 
 from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
-                                 SANCTIONS_KEY, SETTINGS_KEY)
+                                 SANCTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY, WRITER_KEY)
 from safestream.auth.guard import principal_from_token
 from safestream.chat.broadcaster import user_room
 from safestream.chat.connections import Connection
 from safestream.chat.payloads import error_ack
-from safestream.chat.rooms import check_stream_name, room_name
+from safestream.chat.rooms import chat_payload_from_row, check_stream_name, room_name
 from safestream.errors import Banned, InvalidPayload, NotInStream, SafeStreamError, Unauthorized
+from safestream.storage import messages as message_store
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+
+#: At most this many missed messages are replayed to a reconnecting client.
+RECOVERY_LIMIT = 500
 
 
 def acked(handler: Handler) -> Handler:
@@ -98,7 +102,24 @@ class ChatNamespace(socketio.AsyncNamespace):
             await self.enter_room(sid, room_name(stream))
             if room.add_viewer(conn.username):
                 self.app[BROADCASTER_KEY].presence_changed(stream, room.viewer_count)
-        return {"ok": True, "stream": stream, "viewers": room.viewer_count, "history": list(room.history)}
+        history, gap = await self._history(stream, data.get("since"))
+        return {"ok": True, "stream": stream, "viewers": room.viewer_count, "history": history, "gap": gap}
+
+    async def _history(self, stream: str, since: Any) -> tuple[list[dict[str, Any]], bool]:
+        """The last messages, or (after a reconnect) everything after ``since`` within a bound."""
+        room = self.app[ROOMS_KEY].get(stream)
+        ring = list(room.history) if room is not None else []
+        if since is None:
+            return ring, False
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise InvalidPayload("since must be the last message id you saw (an integer >= 0)")
+        if ring and ring[0]["id"] <= since + 1:
+            return [m for m in ring if m["id"] > since], False
+        await self.app[WRITER_KEY].flush_all()  # the rows the client missed may still be buffered
+        rows = await message_store.recent_visible(self.app[SESSIONS_KEY], stream=stream,
+                                                  limit=RECOVERY_LIMIT + 1, after_seq=since)
+        gap = len(rows) > RECOVERY_LIMIT
+        return [chat_payload_from_row(row) for row in rows[-RECOVERY_LIMIT:]], gap
 
     @acked
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:

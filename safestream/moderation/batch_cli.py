@@ -203,18 +203,13 @@ def _prepare(chunk: list[str]) -> tuple[list[str], list[str | None]]:
 
 async def _process(engine: ModerationEngine, policy: Policy, source: IO[str], sink: IO[bytes],
                    batch_size: int) -> Counter[str]:
-    """Two chunks in flight: the scorer's thread works on chunk n+1 while this
-    thread judges and writes chunk n (measured ~1.3x faster than one at a time)."""
+    # One chunk at a time: overlapping scoring of chunk n+1 with judging chunk n
+    # was measured no faster (normalize, TF-IDF and judge all hold the GIL).
     counts: Counter[str] = Counter()
-    pending: tuple[list[str], list[str | None], asyncio.Task[list[Assessment]]] | None = None
     for chunk in _chunks(source, batch_size):
         texts, cleaned = _prepare(chunk)
-        task = asyncio.ensure_future(engine.assess([c for c in cleaned if c is not None]))
-        if pending is not None:
-            _write(sink, policy, counts, pending[0], pending[1], await pending[2])
-        pending = (texts, cleaned, task)
-    if pending is not None:
-        _write(sink, policy, counts, pending[0], pending[1], await pending[2])
+        assessments = await engine.assess([c for c in cleaned if c is not None])
+        _write(sink, policy, counts, texts, cleaned, assessments)
     return counts
 
 
