@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
     user.add_argument("--password", help="read from a prompt when omitted")
     user.add_argument("--email", default="")
-    from safestream.moderation import batch_cli  # stdlib-only at import; the chain loads in run()
+    from safestream.moderation import batch_cli  # stdlib-only: the chain loads in run()
+
     batch_cli.add_parser(sub)
     return parser
 

@@ -32,6 +32,10 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected a boolean (1/0, true/false), got {raw!r}")
 
 
+def _parse_floats(raw: str) -> tuple[float, ...]:
+    return tuple(float(item) for item in raw.split(",") if item.strip())
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
@@ -57,6 +61,10 @@ class Settings:
     moderation_queue_size: int = 5000
     moderation_timeout_secs: float = 5.0
     moderation_failure_action: str = "hold"
+    transformer_int8: bool = False
+    transformer_max_tokens: int = 128
+    cascade: str = "auto"
+    cascade_band: tuple[float, ...] = (0.15, 0.85)
     max_connections: int = 10000
     max_username_length: int = 50
     max_message_length: int = 500
@@ -142,6 +150,10 @@ class Settings:
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
              "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),
+            (self.cascade in {"auto", "band", "all"}, "SAFESTREAM_CASCADE must be auto, band or all"),
+            (len(self.cascade_band) == 2 and 0.0 <= self.cascade_band[0] <= self.cascade_band[1] <= 1.0,
+             "SAFESTREAM_CASCADE_BAND must be two numbers LOW,HIGH with 0 <= LOW <= HIGH <= 1"),
+            (8 <= self.transformer_max_tokens <= 512, "SAFESTREAM_TRANSFORMER_MAX_TOKENS must be 8..512"),
             (self.argon2_time_cost >= 1 and self.argon2_memory_kib >= 8,
              "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8"),
         ]
@@ -176,6 +188,10 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_MODERATION_QUEUE_SIZE", "moderation_queue_size", int),
     ("SAFESTREAM_MODERATION_TIMEOUT_SECS", "moderation_timeout_secs", float),
     ("SAFESTREAM_MODERATION_FAILURE_ACTION", "moderation_failure_action", str.strip),
+    ("SAFESTREAM_TRANSFORMER_INT8", "transformer_int8", _parse_bool),
+    ("SAFESTREAM_TRANSFORMER_MAX_TOKENS", "transformer_max_tokens", int),
+    ("SAFESTREAM_CASCADE", "cascade", str.strip),
+    ("SAFESTREAM_CASCADE_BAND", "cascade_band", _parse_floats),
     ("MAX_CONNECTIONS", "max_connections", int),
     ("MAX_USERNAME_LENGTH", "max_username_length", int),
     ("SAFESTREAM_MAX_MESSAGE_LENGTH", "max_message_length", int),

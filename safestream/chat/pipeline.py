@@ -37,6 +37,9 @@ from safestream.storage.models import Message
 from safestream.storage.writer import Record, WriteBehind
 
 
+#: In auto mode, batches up to this size (with an empty queue) go to the transformer whole.
+AUTO_ESCALATE_BATCH = 4
+
 StrikeOut = Callable[[str, str, float], Awaitable[None]]
 
 
@@ -117,9 +120,15 @@ class ChatPipeline:
         return stream
 
     async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
-        assessments = await self._engine.assess([item.text for item in items])
+        assessments = await self._engine.assess([item.text for item in items],
+                                                escalate_all=self._transformer_keeps_up(len(items)))
         decisions = [self._decide(item, a) for item, a in zip(items, assessments, strict=True)]
         return await self.publish(items, assessments, decisions)
+
+    def _transformer_keeps_up(self, batch: int) -> bool:
+        """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""
+        mode = self._settings.cascade
+        return mode == "all" or (mode == "auto" and batch <= AUTO_ESCALATE_BATCH and not len(self._batcher))
 
     def _decide(self, item: Pending, assessment: Assessment) -> Decision:
         if assessment.failed:

@@ -189,8 +189,7 @@ def _prepare(chunk: list[str]) -> tuple[list[str], list[str | None]]:
     from safestream.chat.text import clean_message
     from safestream.errors import SafeStreamError
 
-    texts = [line[:-1] if line.endswith("\n") else line for line in chunk]
-    texts = [text[:-1] if text.endswith("\r") else text for text in texts]
+    texts = [line.removesuffix("\n").removesuffix("\r") for line in chunk]
     cleaned: list[str | None] = []
     for text in texts:
         try:

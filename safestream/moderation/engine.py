@@ -58,8 +58,15 @@ class ModerationEngine:
     @classmethod
     def from_settings(cls, settings: Settings) -> ModerationEngine:
         names = registry.expand(settings.moderation, disable_transformers=settings.disable_detoxify)
-        stages = [Stage(name, registry.build(name), registry.is_transformer(name)) for name in names]
-        return cls(stages, timeout=settings.moderation_timeout_secs)
+        stages = [Stage(name, registry.build(name, quantize=settings.transformer_int8,
+                                             max_tokens=settings.transformer_max_tokens),
+                        registry.is_transformer(name)) for name in names]
+        low, high = settings.cascade_band
+        return cls(stages, timeout=settings.moderation_timeout_secs, band=(low, high))
+
+    @property
+    def has_expensive_stage(self) -> bool:
+        return any(stage.expensive for stage in self.stages)
 
     @property
     def name(self) -> str:
@@ -71,7 +78,8 @@ class ModerationEngine:
     async def close(self) -> None:
         await asyncio.gather(*(stage.scorer.close() for stage in self.stages), return_exceptions=True)
 
-    async def assess(self, texts: Sequence[str]) -> list[Assessment]:
+    async def assess(self, texts: Sequence[str], *, escalate_all: bool = False) -> list[Assessment]:
+        """Scores texts; ``escalate_all`` lets the expensive stage see every text (when it keeps up)."""
         normalized = [normalize(text) for text in texts]
         results = [Assessment(text) for text in normalized]
         cheap = [s for s in self.stages if not s.expensive]
@@ -80,15 +88,17 @@ class ModerationEngine:
             await self._run(stage, normalized, range(len(normalized)), results)
         low, high = self.band
         for stage in expensive:
-            pending = [i for i, r in enumerate(results)
-                       if not r.failed and (not cheap or low <= r.score < high)]
+            unsettled = {i for i, r in enumerate(results) if not r.failed and (not cheap or low <= r.score < high)}
+            pending = [i for i, r in enumerate(results) if not r.failed and (escalate_all or i in unsettled)]
             for i in pending:
                 results[i].escalated = True
-            await self._run(stage, normalized, pending, results, replace=bool(cheap))
+            # The transformer's verdict replaces an unsure cheap score; texts the cheap
+            # stage already settled keep the higher of the two.
+            await self._run(stage, normalized, pending, results, replace=unsettled if cheap else set())
         return results
 
     async def _run(self, stage: Stage, texts: Sequence[str], indices: Sequence[int],
-                   results: list[Assessment], *, replace: bool = False) -> None:
+                   results: list[Assessment], *, replace: set[int] | frozenset[int] = frozenset()) -> None:
         if not indices:
             return
         started = time.perf_counter()
@@ -107,7 +117,7 @@ class ModerationEngine:
             stage.seconds += time.perf_counter() - started
         for i, scores in zip(indices, scored, strict=True):
             merged = results[i].scores
-            if replace:
+            if i in replace:
                 merged.clear()
             for label, value in scores.items():
                 if value > merged.get(label, -1.0):

@@ -62,14 +62,18 @@ def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
     return names
 
 
-def build(name: str) -> Scorer:
+def build(name: str, *, quantize: bool = False, max_tokens: int = 128) -> Scorer:
     head, _, arg = name.partition(":")
     if head in BUILTIN:
         path, takes_arg = BUILTIN[head]
         if takes_arg and not arg:
             raise ConfigError(f"moderation backend {head!r} needs an argument, e.g. {head}:original")
         factory = _import(path)
-        return factory(arg) if takes_arg else factory()
+        if head == "detoxify":
+            return factory(arg, quantize=quantize, max_tokens=max_tokens)
+        if head == "hf":
+            return factory(arg, max_tokens=max_tokens)
+        return factory()
     return _import(name)()
 
 

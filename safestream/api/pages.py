@@ -1,0 +1,39 @@
+"""The viewer chat client's HTML shell: /chat and /chat/{stream}.
+
+The page is static apart from the preselected stream; everything live comes
+over the REST API and Socket.IO from ``static/js/chat.js``. The stream name is
+validated before it is rendered (and then only into a data attribute), so a
+crafted URL cannot put markup into the page.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from safestream.api.docs import documented
+from safestream.chat.rooms import check_stream_name
+from safestream.templating import render
+
+
+def _chat_page(request: web.Request, stream: str | None) -> web.Response:
+    response = render(request, "chat.html", {"stream": stream})
+    # The shell holds no user data, but a cached copy would outlive a deploy of chat.js.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@documented("The viewer chat client: log in, pick a live stream, chat", tag="pages",
+            responses={200: "an HTML page"})
+async def chat_home(request: web.Request) -> web.Response:
+    return _chat_page(request, None)
+
+
+@documented("The viewer chat client, opening one stream", tag="pages",
+            responses={200: "an HTML page", 422: "not a valid stream name"})
+async def chat_stream(request: web.Request) -> web.Response:
+    return _chat_page(request, check_stream_name(request.match_info["stream"]))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/chat", chat_home)
+    app.router.add_get("/chat/{stream}", chat_stream)
