@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
-from safestream.api import admin, middleware, moderation, status, streams
+from safestream.api import admin, middleware, moderation, pages, status, streams
 from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
                                  MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
                                  SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO_KEY] = sio
     sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
-    for module in (auth_routes, streams, gift_routes, admin, moderation, status):
+    for module in (auth_routes, streams, gift_routes, admin, moderation, status, pages):
         module.setup(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/", _index)
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _index(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/docs")
+    raise web.HTTPFound("/chat")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
