@@ -17,7 +17,7 @@ import socketio
 from aiohttp import web
 
 from safestream.api import admin, middleware, moderation, pages, status, streams
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
                                  MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
                                  SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
 from safestream.auth import routes as auth_routes
@@ -32,6 +32,8 @@ from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
+from safestream.console import routes as console_routes
+from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
 from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
@@ -73,9 +75,11 @@ def create_app(settings: Settings) -> web.Application:
     sio.attach(app)
     for module in (auth_routes, streams, gift_routes, admin, moderation, status, pages):
         module.setup(app)
+    console_routes.setup(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.router.add_get("/", _index)
     app.cleanup_ctx.extend([_database, _services, _background])
+    app.on_shutdown.append(_drain_and_disconnect)
     return app
 
 
@@ -127,13 +131,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[PIPELINE_KEY] = pipeline
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
                                          interval=settings.gift_interval_secs)
+    app[CONSOLE_KEY] = console = ConsoleLive(app)
+    pipeline.listeners.append(console.published)
     writer.start()
     pipeline.start()
+    console.start()
     log.info("moderation chain: %s", engine.name)
     yield
+    await console.close()
     await gifts.close()
-    await _disconnect_all(app)
-    await pipeline.close()   # acks what is queued; those rows reach the writer
+    await pipeline.close()   # normally already drained by _drain_and_disconnect
     await writer.close()     # drains to the database and JSONL
     await broadcaster.close()
     await engine.close()
@@ -141,9 +148,20 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     jsonl.close()
 
 
-async def _disconnect_all(app: web.Application) -> None:
+async def _drain_and_disconnect(app: web.Application) -> None:
+    """On shutdown, before the server waits for open connections to finish.
+
+    Messages already queued for moderation are processed and acked while their
+    senders are still connected; then every socket is told to go (clients
+    reconnect, e.g. to another process), so long-lived WebSockets do not hold
+    the shutdown for the server's whole grace period.
+    """
+    await app[PIPELINE_KEY].close()
     sio = app[SIO_KEY]
-    with contextlib.suppress(Exception):  # best effort: clients reconnect to another process
+    with contextlib.suppress(Exception):  # best effort: a client may already be gone
+        # Closing at the Engine.IO level reads as "transport close" to clients, so
+        # they reconnect on their own; a Socket.IO disconnect would tell them not to.
+        await asyncio.wait_for(sio.eio.disconnect(), timeout=5)
         await asyncio.wait_for(sio.shutdown(), timeout=5)
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from safestream.chat.policies import PolicyBook
     from safestream.chat.rooms import Rooms
     from safestream.chat.sanctions import Sanctions
+    from safestream.console.live import ConsoleLive
     from safestream.gifts.service import GiftService
     from safestream.moderation.engine import ModerationEngine
     from safestream.storage.db import SessionMaker
@@ -45,3 +46,4 @@ MODERATION_KEY: web.AppKey[ModerationEngine] = web.AppKey("moderation")
 PIPELINE_KEY: web.AppKey[ChatPipeline] = web.AppKey("pipeline")
 POLICIES_KEY: web.AppKey[PolicyBook] = web.AppKey("policies")
 GIFTS_KEY: web.AppKey[GiftService] = web.AppKey("gifts")
+CONSOLE_KEY: web.AppKey[ConsoleLive] = web.AppKey("console_live")

@@ -16,7 +16,7 @@ from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden, NotFound
-from safestream.storage import audit, users
+from safestream.storage import users
 from safestream.storage import streams as stream_store
 
 
@@ -138,7 +138,7 @@ async def reset_metrics(request: web.Request) -> web.Response:
     if not principal.is_admin:
         raise Forbidden("only admins reset metrics")
     request.app[METRICS_KEY].reset()
-    await audit.record_action(request.app[SESSIONS_KEY], actor=principal.username, action="reset_metrics")
+    await actions.record(request.app, actor=principal.username, action="reset_metrics")
     return web.json_response({"ok": True})
 
 

@@ -11,11 +11,10 @@ from safestream.api.admin import authorize_stream
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
 from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY
-from safestream.chat import review
+from safestream.chat import actions, review
 from safestream.chat.rooms import check_stream_name
 from safestream.moderation.policy import Policy
 from safestream.moderation.terms import TermRule
-from safestream.storage import audit
 
 Action = Literal["allow", "flag", "mask", "hold", "block"]
 Category = Literal["*", "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
@@ -83,7 +82,7 @@ async def put_policy(request: web.Request) -> web.Response:
     body = await read_json(request, PolicyIn)
     policy = Policy.from_dict(body.model_dump())
     await request.app[POLICIES_KEY].update(stream, policy, actor=principal.username)
-    await audit.record_action(request.app[SESSIONS_KEY], actor=principal.username, action="policy_update",
+    await actions.record(request.app, actor=principal.username, action="policy_update",
                               stream=stream, details=policy.to_dict())
     return web.json_response({"stream": stream, "custom": True, **policy.to_dict()})
 

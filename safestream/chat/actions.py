@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import BROADCASTER_KEY, ROOMS_KEY, SANCTIONS_KEY, SESSIONS_KEY
+from safestream.app_keys import BROADCASTER_KEY, CONSOLE_KEY, ROOMS_KEY, SANCTIONS_KEY, SESSIONS_KEY
 from safestream.chat.payloads import iso
 from safestream.storage import audit
 from safestream.storage import messages as message_store
@@ -20,11 +20,26 @@ from safestream.storage import messages as message_store
 AUTOMOD = "automod"
 
 
+async def record(app: web.Application, *, actor: str, action: str, target: str = "", stream: str | None = None,
+                 reason: str = "", details: dict[str, Any] | None = None) -> None:
+    """The audit row, and the same entry live on the consoles watching."""
+    row = await audit.record_action(app[SESSIONS_KEY], actor=actor, action=action, target=target, stream=stream,
+                                    reason=reason, details=details)
+    console = app.get(CONSOLE_KEY)
+    if console is not None:
+        await console.audit(stream, audit_entry(row))
+
+
+def audit_entry(row: Any) -> dict[str, Any]:
+    return {"actor": row.actor, "action": row.action, "target": row.target, "stream": row.stream,
+            "reason": row.reason, "details": row.details, "ts": iso(row.created_at)}
+
+
 async def kick(app: web.Application, *, actor: str, username: str, stream: str | None,
                reason: str = "") -> int:
     payload = {"stream": stream, "reason": reason or "kicked by a moderator"}
     sockets = await app[BROADCASTER_KEY].kick(username, payload)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="kick", target=username, stream=stream,
+    await record(app, actor=actor, action="kick", target=username, stream=stream,
                               reason=reason, details={"sockets": sockets})
     return sockets
 
@@ -37,7 +52,7 @@ async def mute(app: web.Application, *, actor: str, username: str, stream: str |
                              reason=reason, actor=actor)
     payload = {"stream": stream, "reason": reason or "muted by a moderator", "until": iso(until)}
     await app[BROADCASTER_KEY].to_user(username, "muted", payload)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="mute", target=username, stream=stream,
+    await record(app, actor=actor, action="mute", target=username, stream=stream,
                               reason=reason, details={"duration_s": duration_s, "until": iso(until)})
     return until
 
@@ -45,7 +60,7 @@ async def mute(app: web.Application, *, actor: str, username: str, stream: str |
 async def unmute(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
     app[SANCTIONS_KEY].lift("mute", username, stream)
     await audit.lift_sanctions(app[SESSIONS_KEY], kind="mute", username=username, stream=stream)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="unmute", target=username, stream=stream)
+    await record(app, actor=actor, action="unmute", target=username, stream=stream)
 
 
 async def ban(app: web.Application, *, actor: str, username: str, stream: str | None,
@@ -59,7 +74,7 @@ async def ban(app: web.Application, *, actor: str, username: str, stream: str | 
     if until is not None:
         payload["until"] = iso(until)
     sockets = await app[BROADCASTER_KEY].kick(username, payload)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="ban" if until is None else "timeout",
+    await record(app, actor=actor, action="ban" if until is None else "timeout",
                               target=username, stream=stream, reason=reason,
                               details={"until": iso(until) if until else None, "sockets": sockets})
     return until
@@ -68,7 +83,7 @@ async def ban(app: web.Application, *, actor: str, username: str, stream: str | 
 async def unban(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
     app[SANCTIONS_KEY].lift("ban", username, stream)
     await audit.lift_sanctions(app[SESSIONS_KEY], kind="ban", username=username, stream=stream)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="unban", target=username, stream=stream)
+    await record(app, actor=actor, action="unban", target=username, stream=stream)
 
 
 async def remove_messages(app: web.Application, *, actor: str, stream: str, ids: list[int],
@@ -81,5 +96,5 @@ async def remove_messages(app: web.Application, *, actor: str, stream: str, ids:
         room.history.extend(kept)
     await message_store.set_review(app[SESSIONS_KEY], stream=stream, seqs=ids, review="removed")
     await app[BROADCASTER_KEY].message_removed(stream, ids)
-    await audit.record_action(app[SESSIONS_KEY], actor=actor, action="remove_messages", stream=stream,
+    await record(app, actor=actor, action="remove_messages", stream=stream,
                               reason=reason, details={"ids": ids})

@@ -25,6 +25,10 @@ def user_room(username: str) -> str:
     return f"user:{username}"
 
 
+def console_room(stream: str) -> str:
+    return f"console:{stream}"
+
+
 class Broadcaster:
     def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
                  presence_interval: float = 1.0) -> None:
@@ -81,6 +85,10 @@ class Broadcaster:
 
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
+
+    async def console(self, stream: str, fragment: dict[str, Any]) -> None:
+        """A server-rendered HTML fragment for the stream's console room."""
+        await self._sio.emit("console_fragment", fragment, room=console_room(stream))
 
     async def to_user(self, username: str, event: str, payload: dict[str, Any]) -> None:
         """``kicked`` / ``muted``: to every socket of one user, and no one else."""

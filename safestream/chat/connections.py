@@ -14,6 +14,7 @@ class Connection:
     principal: Principal
     ip: str
     streams: set[str] = field(default_factory=set)
+    consoles: set[str] = field(default_factory=set)
 
     @property
     def username(self) -> str:

@@ -16,14 +16,15 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
                                  SANCTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY, WRITER_KEY)
 from safestream.auth.guard import principal_from_token
-from safestream.chat.broadcaster import user_room
+from safestream.chat.broadcaster import console_room, user_room
 from safestream.chat.connections import Connection
+from safestream.console.session import SESSION_COOKIE
 from safestream.chat.payloads import error_ack
 from safestream.chat.rooms import chat_payload_from_row, check_stream_name, room_name
-from safestream.errors import Banned, InvalidPayload, NotInStream, SafeStreamError, Unauthorized
+from safestream.errors import Banned, Forbidden, InvalidPayload, NotInStream, SafeStreamError, Unauthorized
 from safestream.storage import messages as message_store
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         if len(connections) >= settings.max_connections:
             raise socketio.exceptions.ConnectionRefusedError("server_full")
         token = _token_from(environ, auth)
+        request = environ.get("aiohttp.request")
+        if token is None and request is not None:
+            # The console authenticates with its HttpOnly session cookie; the Origin
+            # check python-socketio keeps on stops other sites from borrowing it.
+            token = request.cookies.get(SESSION_COOKIE) or None
         if token is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         try:
@@ -75,7 +81,6 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("banned") from exc
         except SafeStreamError as exc:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from exc
-        request = environ.get("aiohttp.request")
         ip = request.remote if request is not None and request.remote else "unknown"
         connections.add(Connection(sid=sid, principal=principal, ip=ip))
         await self.enter_room(sid, user_room(principal.username))
@@ -86,6 +91,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             return
         for stream in conn.streams:
             await self._left(conn, stream)
+        for stream in conn.consoles:
+            self.app[CONSOLE_KEY].unwatch(stream)
 
     @acked
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
@@ -131,6 +138,21 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.leave_room(sid, room_name(stream))
         await self._left(conn, stream)
         return {"ok": True}
+
+    @acked
+    async def on_console_join(self, sid: str, data: Any) -> dict[str, Any]:
+        """The console's live feed: server-rendered fragments for one stream's moderators."""
+        conn = self._conn(sid)
+        stream = check_stream_name(_field(data, "stream"))
+        room = await self.app[ROOMS_KEY].load(stream)
+        if not conn.principal.can_moderate(stream, room.owner):
+            raise Forbidden("you do not moderate this stream")
+        if stream not in conn.consoles:
+            conn.consoles.add(stream)
+            await self.enter_room(sid, console_room(stream))
+            self.app[CONSOLE_KEY].watch(stream)
+        await self.app[CONSOLE_KEY].refresh(stream)
+        return {"ok": True, "stream": stream}
 
     @acked
     async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:

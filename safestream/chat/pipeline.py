@@ -68,6 +68,8 @@ class ChatPipeline:
         self.strikes = StrikeCounter()
         self._last_sent: dict[tuple[str, str], float] = {}  # (stream, user) -> monotonic, for slow mode
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Called with every published batch (all actions, scores included): the console's feed.
+        self.listeners: list[Callable[[list[dict[str, Any]]], Awaitable[None]]] = []
         self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
             self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation")
 
@@ -141,6 +143,7 @@ class ChatPipeline:
         """Ids, broadcast, persistence and acks for messages whose verdicts are known."""
         visible: dict[str, list[dict[str, Any]]] = {}
         acks: list[dict[str, Any]] = []
+        published: list[dict[str, Any]] = []
         for item, assessment, decision in zip(items, assessments, decisions, strict=True):
             room = await self._rooms.load(item.stream)
             seq = room.next_chat_id()
@@ -156,8 +159,13 @@ class ChatPipeline:
             self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
             acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
                          "score": payload["score"]})
+            if self.listeners:
+                published.append({**payload, "text": item.text, "action": decision.action,
+                                  "categories": assessment.scores, "terms": decision.terms})
         for stream, payloads in visible.items():
             await self._broadcaster.chat(stream, payloads)
+        for listener in self.listeners:
+            await listener(published)
         return acks
 
     def _strike(self, stream: str, username: str) -> None:

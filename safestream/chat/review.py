@@ -13,14 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import PIPELINE_KEY, POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.app_keys import CONSOLE_KEY, PIPELINE_KEY, POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.pipeline import Pending
 from safestream.errors import Conflict, NotFound
 from safestream.moderation.engine import Assessment
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import Decision
-from safestream.storage import audit
 from safestream.storage import messages as message_store
 from safestream.storage.models import Message
 
@@ -58,8 +58,11 @@ async def decide(app: web.Application, *, actor: str, stream: str, seq: int, dec
         result["permitted"] = permit
     if decision != "deny":
         result["published_id"] = await _publish(app, row)
-    await audit.record_action(sessions, actor=actor, action=f"review_{decision}", target=row.username,
-                              stream=stream, details={k: v for k, v in result.items() if k != "ok"})
+    await actions.record(app, actor=actor, action=f"review_{decision}", target=row.username, stream=stream,
+                         details={k: v for k, v in result.items() if k != "ok"})
+    console = app.get(CONSOLE_KEY)
+    if console is not None:
+        await console.review_decided(stream, seq)
     return result
 
 

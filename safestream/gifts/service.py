@@ -45,7 +45,7 @@ class GiftService:
         payload = gift_payload(id=room.next_gift_id(), stream=stream, sender=sender, gift_id=gift_id,
                                amount=amount, ts=now)
         await self._broadcaster.gift(payload)
-        self._metrics.record_gift(stream)
+        self._metrics.record_gift(stream, sender, amount)
         row = {"stream": stream, "seq": payload["id"], "sender": sender, "gift_id": gift_id,
                "amount": amount, "created_at": now}
         self._writer.offer(Record(GiftEvent, row, (payload,)))

@@ -45,6 +45,8 @@ class MicroBatcher(Generic[T, R]):
 
     def submit(self, item: T) -> asyncio.Future[R]:
         """Queues an item synchronously (so callers keep their order); raises Busy when full."""
+        if self._task is None:
+            raise Busy("the server is shutting down; reconnect shortly", retry_after=2.0)
         if len(self._queue) >= self.max_queue:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()

@@ -23,9 +23,14 @@ async def record_action(sessions: SessionMaker, *, actor: str, action: str, targ
         return row
 
 
-async def recent_actions(sessions: SessionMaker, *, limit: int = 100) -> list[AdminAction]:
+async def recent_actions(sessions: SessionMaker, *, limit: int = 100,
+                         stream: str | None = None) -> list[AdminAction]:
+    """Newest first; with ``stream``, that stream's entries and site-wide ones."""
     async with sessions() as session:
-        rows = await session.exec(select(AdminAction).order_by(col(AdminAction.id).desc()).limit(limit))
+        stmt = select(AdminAction)
+        if stream is not None:
+            stmt = stmt.where(or_(col(AdminAction.stream) == stream, col(AdminAction.stream).is_(None)))
+        rows = await session.exec(stmt.order_by(col(AdminAction.id).desc()).limit(limit))
         return list(rows.all())
 
 

@@ -73,3 +73,24 @@ async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review:
                                   col(Message.review) == "pending").values(review=review))
         await session.commit()
         return bool(result.rowcount)
+
+
+async def search(sessions: SessionMaker, *, stream: str, user: str | None = None, toxic_only: bool = False,
+                 action: str | None = None, text: str | None = None, page: int = 1,
+                 per_page: int = 50) -> tuple[list[Message], int]:
+    """The console's feed: filtered, newest first, paginated; returns (rows, total)."""
+    conditions = [Message.stream == stream]
+    if user:
+        conditions.append(Message.username == user)
+    if toxic_only:
+        conditions.append(col(Message.toxic).is_(True))
+    if action:
+        conditions.append(Message.action == action)
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(col(Message.text).ilike(f"%{escaped}%", escape="\\"))
+    async with sessions() as session:
+        total = int((await session.exec(select(func.count()).select_from(Message).where(*conditions))).one())
+        rows = await session.exec(select(Message).where(*conditions).order_by(col(Message.seq).desc())
+                                  .offset((page - 1) * per_page).limit(per_page))
+        return list(rows.all()), total

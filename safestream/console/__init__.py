@@ -1,0 +1,1 @@
+"""The moderator console: server-rendered pages and fragments, live over Socket.IO."""

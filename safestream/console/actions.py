@@ -1,0 +1,196 @@
+"""Console actions (POST, CSRF-checked). Each calls the same service the REST API uses
+and answers with a fragment htmx swaps in (a toast, a re-rendered panel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from safestream.api.docs import documented
+from safestream.api.moderation import PolicyIn
+from safestream.api.validation import field_errors
+from safestream.app_keys import METRICS_KEY, POLICIES_KEY, SESSIONS_KEY
+from safestream.auth.guard import verify_login
+from safestream.auth.roles import Principal, Role
+from safestream.chat import actions, review
+from safestream.console.session import (CONSOLE_ROLES, check_csrf, check_login_csrf, end_session,
+                                        require_console, start_session)
+from safestream.console.views import base_context, login_response, policy_context, stream_for
+from safestream.errors import Forbidden, InvalidPayload, NotFound, SafeStreamError
+from safestream.moderation.policy import Policy
+from safestream.storage import users
+from safestream.templating import render
+
+USER_ACTIONS = ("kick", "mute", "timeout", "ban", "unban", "unmute")
+
+
+def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
+    return render(request, "console/_toast.html", {"message": message, "ok": ok}, status=status)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    data = await request.post()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
+    principal = await require_console(request)
+    form = await _form(request)
+    check_csrf(request, form.get("csrf_token"))
+    stream = await stream_for(request, principal)
+    return principal, stream, form
+
+
+@documented("Console login (form); sets the session cookie", tag="console")
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await _form(request)
+    check_login_csrf(request, form.get("csrf_token", ""))
+    principal = await verify_login(request.app, form.get("username", "")[:50], form.get("password", "")[:128])
+    if principal is None or principal.role not in CONSOLE_ROLES:
+        return login_response(request, error="Wrong username or password, or not a moderator.", status=401)
+    response = web.HTTPFound("/console")
+    start_session(request.app, response, principal)
+    raise response
+
+
+@documented("Console logout", tag="console")
+async def logout(request: web.Request) -> web.StreamResponse:
+    await require_console(request)
+    check_csrf(request, (await _form(request)).get("csrf_token"))
+    response = web.HTTPFound("/console/login")
+    end_session(response)
+    raise response
+
+
+@documented("Console: kick, mute, timeout, ban, unban or unmute a user in this stream", tag="console")
+async def user_action(request: web.Request) -> web.Response:
+    principal, stream, form = await _guard(request)
+    action = request.match_info["action"]
+    if action not in USER_ACTIONS:
+        raise NotFound(f"no action {action!r}")
+    username = form.get("username", "").strip()
+    reason = form.get("reason", "")[:500]
+    target = await users.get_user(request.app[SESSIONS_KEY], username=username) if username else None
+    if target is None:
+        return toast(request, f"No user named {username!r}.", ok=False, status=404)
+    if Role.parse(target.role) is Role.ADMIN and not principal.is_admin:
+        raise Forbidden("moderators cannot act on admins")
+    duration = _duration(form.get("duration_s"), default=300 if action in ("mute", "timeout") else None)
+    app, who = request.app, principal.username
+    if action == "kick":
+        count = await actions.kick(app, actor=who, username=username, stream=stream, reason=reason)
+        return toast(request, f"Kicked {username} ({count} connection(s)).")
+    if action == "mute":
+        await actions.mute(app, actor=who, username=username, stream=stream, duration_s=duration or 300,
+                           reason=reason)
+        return toast(request, f"Muted {username} for {duration} s.")
+    if action == "timeout":
+        await actions.ban(app, actor=who, username=username, stream=stream, duration_s=duration or 300,
+                          reason=reason)
+        return toast(request, f"Timed out {username} for {duration} s.")
+    if action == "ban":
+        await actions.ban(app, actor=who, username=username, stream=stream, duration_s=duration, reason=reason)
+        return toast(request, f"Banned {username}" + (f" for {duration} s." if duration else "."))
+    if action == "unban":
+        await actions.unban(app, actor=who, username=username, stream=stream)
+        return toast(request, f"Unbanned {username}.")
+    await actions.unmute(app, actor=who, username=username, stream=stream)
+    return toast(request, f"Unmuted {username}.")
+
+
+def _duration(raw: str | None, *, default: int | None) -> int | None:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InvalidPayload("duration must be a whole number of seconds") from exc
+    if not 1 <= value <= 365 * 86400:
+        raise InvalidPayload("duration must be between 1 s and a year")
+    return value
+
+
+@documented("Console: approve, approve and permit, or deny a held message", tag="console")
+async def review_action(request: web.Request) -> web.Response:
+    principal, stream, form = await _guard(request)
+    decision = form.get("decision", "")
+    if decision not in review.DECISIONS:
+        raise InvalidPayload("decision must be approve, approve_permit or deny")
+    try:
+        seq = int(request.match_info["id"])
+    except ValueError as exc:
+        raise NotFound("no such message") from exc
+    try:
+        result = await review.decide(request.app, actor=principal.username, stream=stream, seq=seq,
+                                     decision=decision)
+    except SafeStreamError as exc:
+        return toast(request, exc.message, ok=False, status=exc.status)
+    words = {"approve": "Approved", "approve_permit": "Approved and permitted", "deny": "Denied"}[decision]
+    extra = f" ({', '.join(result['permitted'])} now permitted)" if result.get("permitted") else ""
+    return toast(request, f"{words} message {seq}{extra}.")
+
+
+@documented("Console: remove a message from viewers' screens", tag="console")
+async def remove_message(request: web.Request) -> web.Response:
+    principal, stream, _ = await _guard(request)
+    try:
+        seq = int(request.match_info["id"])
+    except ValueError as exc:
+        raise NotFound("no such message") from exc
+    await actions.remove_messages(request.app, actor=principal.username, stream=stream, ids=[seq])
+    return toast(request, f"Removed message {seq}.")
+
+
+@documented("Console: save the stream's moderation policy", tag="console")
+async def save_policy(request: web.Request) -> web.Response:
+    principal, stream, form = await _guard(request)
+    policies = request.app[POLICIES_KEY]
+    data = policy_from_form(form)
+    try:
+        policy = Policy.from_dict(PolicyIn.model_validate(data).model_dump())
+    except ValidationError as exc:
+        errors = [f"{e['field']}: {e['message']}" for e in field_errors(exc)]
+        context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
+        return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
+                                                        **context}, status=422)
+    await policies.update(stream, policy, actor=principal.username)
+    await actions.record(request.app, actor=principal.username, action="policy_update", stream=stream,
+                         details=policy.to_dict())
+    context = policy_context(policy.to_dict(), custom=True, saved=True)
+    return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
+
+
+def policy_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The editor's flat form fields -> the PolicyIn shape (validated by the caller)."""
+    levels = []
+    for category in ("*", "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"):
+        action = form.get(f"action[{category}]", "")
+        threshold = form.get(f"threshold[{category}]", "").strip()
+        if action and action != "none" and threshold:
+            levels.append({"category": category, "threshold": threshold, "action": action})
+    strikes = None
+    if form.get("strikes_count", "").strip():
+        strikes = {"count": form.get("strikes_count"), "window_secs": form.get("strikes_window_secs") or 600,
+                   "mute_secs": form.get("strikes_mute_secs") or 300}
+    return {
+        "levels": levels,
+        "failure_action": form.get("failure_action", "hold"),
+        "blocked_terms": [t.strip() for t in form.get("blocked_terms", "").splitlines() if t.strip()],
+        "permitted_terms": [t.strip() for t in form.get("permitted_terms", "").splitlines() if t.strip()],
+        "default_terms": form.get("default_terms") == "on",
+        "term_action": form.get("term_action", "mask"),
+        "slow_mode_secs": form.get("slow_mode_secs") or 0,
+        "strikes": strikes,
+    }
+
+
+@documented("Console: reset the metrics counters (admins)", tag="console")
+async def reset_metrics(request: web.Request) -> web.Response:
+    principal, _, _ = await _guard(request)
+    if not principal.is_admin:
+        return toast(request, "Only admins reset metrics.", ok=False, status=403)
+    request.app[METRICS_KEY].reset()
+    await actions.record(request.app, actor=principal.username, action="reset_metrics")
+    return toast(request, "Metrics reset.")

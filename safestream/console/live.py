@@ -1,0 +1,114 @@
+"""Live console updates: server-rendered fragments pushed over Socket.IO.
+
+Every fragment is rendered once per stream per update and emitted to the
+stream's console room (``console:<stream>``), however many moderators watch.
+New messages arrive per moderation batch (one fragment per batch); metrics
+and charts are refreshed on a timer and only sent when they changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from safestream.app_keys import BROADCASTER_KEY, METRICS_KEY, ROOMS_KEY
+from safestream.console import charts
+from safestream.templating import render_text
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECS = 2.0
+
+
+class ConsoleLive:
+    def __init__(self, app: web.Application, *, refresh_secs: float = REFRESH_SECS) -> None:
+        self._app = app
+        self.refresh_secs = refresh_secs
+        self.watchers: Counter[str] = Counter()  # stream -> console sockets here
+        self._last: dict[tuple[str, str], str] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._refresh_loop(), name="console-refresh")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def watch(self, stream: str) -> None:
+        self.watchers[stream] += 1
+        self._last = {k: v for k, v in self._last.items() if k[0] != stream}  # newcomers get a fresh push
+
+    def unwatch(self, stream: str) -> None:
+        self.watchers[stream] -= 1
+        if self.watchers[stream] <= 0:
+            del self.watchers[stream]
+
+    async def published(self, rows: list[dict[str, Any]]) -> None:
+        """A moderation batch's messages (every action, with scores) for the feeds and review queues."""
+        by_stream: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row["stream"] in self.watchers:
+                by_stream.setdefault(row["stream"], []).append(row)
+        for stream, items in by_stream.items():
+            newest_first = list(reversed(items))
+            await self._push(stream, "#feed-rows", "afterbegin",
+                             render_text(self._app, "console/_feed_rows.html", {"rows": newest_first,
+                                                                                  "stream": stream}))
+            held = [r for r in items if r["action"] == "hold"]
+            if held:
+                await self._push(stream, "#review-rows", "beforeend",
+                                 render_text(self._app, "console/_review_rows.html", {"rows": held,
+                                                                                       "stream": stream}))
+
+    async def review_decided(self, stream: str, seq: int) -> None:
+        await self._push(stream, f"#review-{seq}", "delete", "")
+
+    async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
+        html = render_text(self._app, "console/_audit_rows.html", {"rows": [entry]})
+        for target in ([stream] if stream else list(self.watchers)):
+            await self._push(target, "#audit-rows", "afterbegin", html)
+
+    async def refresh(self, stream: str) -> None:
+        for target, template in (("#metrics", "console/_metrics.html"), ("#charts", "console/_charts.html")):
+            html = render_text(self._app, template, panel_context(self._app, stream))
+            if self._last.get((stream, target)) != html:
+                self._last[(stream, target)] = html
+                await self._push(stream, target, "outerHTML", html)
+
+    async def _push(self, stream: str, target: str, swap: str, html: str) -> None:
+        await self._app[BROADCASTER_KEY].console(stream, {"target": target, "swap": swap, "html": html})
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_secs)
+            for stream in list(self.watchers):
+                try:
+                    await self.refresh(stream)
+                except Exception:  # noqa: BLE001 - one bad render must not stop the loop
+                    log.exception("console refresh failed for %s", stream)
+
+
+def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
+    metrics = app[METRICS_KEY]
+    series = metrics.series(stream)
+    room = app[ROOMS_KEY].get(stream)
+    return {
+        "stream": stream,
+        "m": metrics.snapshot(stream),
+        "overall": metrics.snapshot(None),
+        "live": bool(room and room.live),
+        "series": series,
+        "tox_points": charts.toxicity_line(series),
+        "tox_recent": charts.percent(series[-6:]),
+        "volume": charts.volume_bars(series),
+        "gifters": charts.gifter_bars(metrics.top_gifters(stream)),
+        "W": charts.WIDTH, "H": charts.HEIGHT,
+    }

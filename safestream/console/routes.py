@@ -1,0 +1,22 @@
+"""Console URL map."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from safestream.console import actions, views
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/console", views.home)
+    r.add_get("/console/login", views.login_page)
+    r.add_post("/console/login", actions.login)
+    r.add_post("/console/logout", actions.logout)
+    r.add_get("/console/s/{stream}", views.dashboard)
+    r.add_get("/console/s/{stream}/feed", views.feed)
+    r.add_post("/console/s/{stream}/users/{action}", actions.user_action)
+    r.add_post("/console/s/{stream}/review/{id}", actions.review_action)
+    r.add_post("/console/s/{stream}/messages/{id}/remove", actions.remove_message)
+    r.add_post("/console/s/{stream}/policy", actions.save_policy)
+    r.add_post("/console/s/{stream}/reset_metrics", actions.reset_metrics)

@@ -1,0 +1,131 @@
+"""Console pages and fragments (GET). Actions that change things are in ``console.actions``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from safestream.api.docs import documented
+from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.auth.roles import Principal
+from safestream.chat import review
+from safestream.chat.actions import audit_entry
+from safestream.chat.payloads import iso
+from safestream.chat.rooms import check_stream_name
+from safestream.console.live import panel_context
+from safestream.console.session import SESSION_COOKIE, console_principal, csrf_for, login_csrf, set_login_csrf
+from safestream.errors import Forbidden
+from safestream.moderation.contract import LABELS
+from safestream.moderation.policy import ACTIONS
+from safestream.storage import audit
+from safestream.storage import messages as message_store
+from safestream.storage import streams as stream_store
+from safestream.templating import render
+
+PER_PAGE = 50
+
+
+async def moderated_streams(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    """Streams this user may run the console for: all for global roles, else owned or granted."""
+    result = []
+    for stream in await stream_store.live_streams(request.app[SESSIONS_KEY]):
+        if principal.can_moderate(stream.slug, stream.owner):
+            result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner})
+    return result
+
+
+async def stream_for(request: web.Request, principal: Principal) -> str:
+    stream = check_stream_name(request.match_info["stream"])
+    row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
+    if row is None or not principal.can_moderate(stream, row.owner):
+        raise Forbidden("you do not moderate this stream")
+    return stream
+
+
+def base_context(request: web.Request, principal: Principal) -> dict[str, Any]:
+    return {"me": principal, "csrf": csrf_for(request.app, request.cookies.get(SESSION_COOKIE, ""))}
+
+
+@documented("Console login page", tag="console")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if await console_principal(request) is not None:
+        raise web.HTTPFound("/console")
+    return login_response(request, error=None)
+
+
+def login_response(request: web.Request, *, error: str | None, status: int = 200) -> web.Response:
+    token = login_csrf(request)
+    page = render(request, "console/login.html", {"error": error, "csrf": token}, status=status)
+    set_login_csrf(page, token)
+    return page
+
+
+@documented("Console home: the streams you moderate", tag="console")
+async def home(request: web.Request) -> web.Response:
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPFound("/console/login")
+    streams = await moderated_streams(request, principal)
+    if len(streams) == 1 and "pick" not in request.query:
+        raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
+    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams})
+
+
+@documented("The console for one stream", tag="console")
+async def dashboard(request: web.Request) -> web.Response:
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPFound("/console/login")
+    stream = await stream_for(request, principal)
+    policies = request.app[POLICIES_KEY]
+    policy = await policies.load(stream)
+    context = {**base_context(request, principal), **panel_context(request.app, stream),
+               "streams": await moderated_streams(request, principal),
+               "review_rows": await review.pending(request.app, stream=stream),
+               "audit_rows": [audit_entry(r) for r in await audit.recent_actions(request.app[SESSIONS_KEY],
+                                                                                 limit=30, stream=stream)],
+               **await feed_context(request, stream),
+               **policy_context(policy.to_dict(), custom=policies.is_custom(stream))}
+    return render(request, "console/dashboard.html", context)
+
+
+async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
+    q = request.query
+    try:
+        page = max(1, min(int(q.get("page", "1")), 10_000))
+    except ValueError:
+        page = 1
+    action = q.get("action") if q.get("action") in ACTIONS else None
+    filters = {"user": q.get("user", "")[:50], "toxic": q.get("toxic") == "1", "action": action or "",
+               "q": q.get("q", "")[:100]}
+    await request.app[WRITER_KEY].flush_all()
+    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, user=filters["user"] or None,
+                                             toxic_only=filters["toxic"], action=action, text=filters["q"] or None,
+                                             page=page, per_page=PER_PAGE)
+    return {"feed": [feed_row(r) for r in rows], "filters": filters, "page": page,
+            "pages": max(1, -(-total // PER_PAGE)), "total": total}
+
+
+def feed_row(row: message_store.Message) -> dict[str, Any]:
+    return {"id": row.seq, "stream": row.stream, "user": row.username, "text": row.text,
+            "message": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
+            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at),
+            "review": row.review}
+
+
+def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,
+                   saved: bool = False) -> dict[str, Any]:
+    by_category = {lv["category"]: lv for lv in policy["levels"]}
+    return {"policy": policy, "policy_custom": custom, "policy_errors": errors or [], "policy_saved": saved,
+            "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS}
+
+
+@documented("Console fragment: the filtered, paginated message feed", tag="console")
+async def feed(request: web.Request) -> web.Response:
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPUnauthorized()
+    stream = await stream_for(request, principal)
+    return render(request, "console/_feed.html", {**base_context(request, principal), "stream": stream,
+                                                  **await feed_context(request, stream)})

@@ -1,0 +1,102 @@
+// SafeStream moderator console: live fragments over the same Socket.IO connection.
+// The server renders every fragment (autoescaped Jinja2); this file only places them.
+(function () {
+  "use strict";
+  const stream = document.body.dataset.stream;
+  const liveState = document.getElementById("live-state");
+  const MAX_FEED_ROWS = 200;
+
+  function setState(text, ok) {
+    if (!liveState) return;
+    liveState.textContent = text;
+    liveState.classList.toggle("online", ok);
+    liveState.classList.toggle("offline", !ok);
+  }
+
+  function feedIsLive() {
+    const feed = document.getElementById("feed");
+    return feed && feed.dataset.live === "1";
+  }
+
+  function apply(fragment) {
+    if (fragment.target === "#feed-rows" && !feedIsLive()) {
+      // A filtered or paged feed does not take live rows; say that there are new ones.
+      const note = document.getElementById("feed-new");
+      if (note) note.hidden = false;
+      return;
+    }
+    const target = document.querySelector(fragment.target);
+    if (!target) return;
+    if (fragment.swap === "delete") {
+      target.remove();
+    } else if (fragment.swap === "outerHTML") {
+      const holder = document.createElement("template");
+      holder.innerHTML = fragment.html;  // server-rendered, autoescaped
+      const node = holder.content.firstElementChild;
+      if (!node) return;
+      target.replaceWith(node);
+      if (window.htmx) window.htmx.process(node);
+    } else {
+      target.insertAdjacentHTML(fragment.swap, fragment.html);
+      if (window.htmx) window.htmx.process(target);
+    }
+    trimFeed();
+    updateReviewCount();
+  }
+
+  function trimFeed() {
+    const rows = document.getElementById("feed-rows");
+    while (rows && rows.children.length > MAX_FEED_ROWS) rows.lastElementChild.remove();
+  }
+
+  function updateReviewCount() {
+    const list = document.getElementById("review-rows");
+    const count = document.getElementById("review-count");
+    if (list && count) count.textContent = String(list.children.length);
+  }
+
+  // Clicking a username fills the user-actions form.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest(".pick-user");
+    if (!button) return;
+    const input = document.getElementById("ua-username");
+    if (input) {
+      input.value = button.dataset.user;
+      input.focus();
+    }
+  });
+
+  // Toasts fade out by themselves.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "toasts") {
+      const toast = event.detail.target.firstElementChild;
+      if (toast) setTimeout(function () { toast.remove(); }, 6000);
+    }
+  });
+  // Error answers (4xx with a toast body) are still shown.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const status = event.detail.xhr.status;
+    if (status >= 400 && status < 500 && event.detail.xhr.responseText.indexOf("toast") !== -1) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    } else if (status === 422 && event.detail.target.id === "policy") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  if (!stream || typeof io === "undefined") return;
+  // No token: the server reads the HttpOnly session cookie on the handshake.
+  const socket = io({ transports: ["websocket"], withCredentials: true });
+  socket.on("connect", function () {
+    socket.emit("console_join", { stream: stream }, function (ack) {
+      if (ack && ack.ok) setState("live", true);
+      else setState("not allowed", false);
+    });
+  });
+  socket.on("disconnect", function () { setState("reconnecting…", false); });
+  socket.on("connect_error", function () { setState("offline", false); });
+  socket.on("console_fragment", apply);
+  window.safestreamConsole = { socket: socket };
+  updateReviewCount();
+})();
