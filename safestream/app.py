@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,7 +18,7 @@ import socketio
 from aiohttp import web
 
 from safestream.api import admin, middleware, moderation, pages, status, streams
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
+from safestream.app_keys import (BROADCASTER_KEY, CLUSTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
                                  MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
                                  SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
 from safestream.auth import routes as auth_routes
@@ -32,11 +33,14 @@ from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
+from safestream.cluster import Cluster, RedisCluster
+from safestream.cluster_events import on_cluster_event
 from safestream.console import routes as console_routes
 from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
 from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
+from safestream import transport
 from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
@@ -51,17 +55,20 @@ log = logging.getLogger(__name__)
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    return socketio.AsyncServer(
+    manager = (socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+               if settings.redis_url else None)
+    sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
-        json=OrjsonCodec,
+        json=OrjsonCodec if settings.json_codec == "orjson" else None,
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,
         max_http_buffer_size=64 * 1024,
         logger=False,
         engineio_logger=False,
     )
+    transport.tune(sio, compress=settings.ws_compression)
+    return sio
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -110,16 +117,17 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sanctions = Sanctions()
     sanctions.load(await audit.active_sanctions(sessions))
     app[SANCTIONS_KEY] = sanctions
-    rooms = Rooms(sessions, history_size=settings.history_size)
+    app[CLUSTER_KEY] = cluster = RedisCluster(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Cluster()
+    rooms = Rooms(sessions, history_size=settings.history_size, cluster=cluster)
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms)
     app[CONNECTIONS_KEY] = connections = Connections()
-    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections)
+    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
     engine = ModerationEngine.from_settings(settings)
     await engine.load()
     app[MODERATION_KEY] = engine
     default_policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
-    app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy)
+    app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy, cluster)
 
     async def strike_out(stream: str, username: str, duration: float) -> None:
         await actions.mute(app, actor=actions.AUTOMOD, username=username, stream=stream, duration_s=duration,
@@ -133,6 +141,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                                          interval=settings.gift_interval_secs)
     app[CONSOLE_KEY] = console = ConsoleLive(app)
     pipeline.listeners.append(console.published)
+    await cluster.start(functools.partial(on_cluster_event, app))
     writer.start()
     pipeline.start()
     console.start()
@@ -144,6 +153,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await writer.close()     # drains to the database and JSONL
     await broadcaster.close()
     await engine.close()
+    await cluster.close()
     app[PASSWORDS_KEY].close()
     jsonl.close()
 

@@ -12,6 +12,7 @@ import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safestream.cluster import Cluster
 from safestream.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from safestream.storage.writer import WriteBehind
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
+CLUSTER_KEY = web.AppKey("cluster", Cluster)
 ENGINE_KEY = web.AppKey("db_engine", AsyncEngine)
 SESSIONS_KEY: web.AppKey[SessionMaker] = web.AppKey("db_sessions")
 WRITER_KEY: web.AppKey[WriteBehind] = web.AppKey("write_behind")

@@ -64,6 +64,13 @@ def _serve(settings: Settings) -> int:
 
     from safestream.app import create_app
 
+    if settings.uvloop:
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            logging.getLogger(__name__).info("uvloop is not installed; using asyncio's default loop")
     try:
         app = create_app(settings)
         print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)

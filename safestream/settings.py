@@ -50,6 +50,7 @@ class Settings:
     log_dir: Path = Path("logs")
     database_url: str = ""
     redis_url: str = ""
+    redis_prefix: str = "ss"
     jwt_secret_key: str = DEFAULT_JWT_SECRET
     jwt_expire_minutes: int = 60
     argon2_time_cost: int = 3
@@ -76,6 +77,9 @@ class Settings:
     flush_interval_ms: int = 200
     default_stream: str = "main"
     cors_origins: tuple[str, ...] = ()
+    ws_compression: bool = False
+    json_codec: str = "orjson"
+    uvloop: bool = True
     log_level: str = "INFO"
     jsonl_max_bytes: int = 10 * 1024 * 1024
     jsonl_backups: int = 10
@@ -150,6 +154,7 @@ class Settings:
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
              "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),
+            (self.json_codec in {"orjson", "json"}, "SAFESTREAM_JSON must be orjson or json"),
             (self.cascade in {"auto", "band", "all"}, "SAFESTREAM_CASCADE must be auto, band or all"),
             (len(self.cascade_band) == 2 and 0.0 <= self.cascade_band[0] <= self.cascade_band[1] <= 1.0,
              "SAFESTREAM_CASCADE_BAND must be two numbers LOW,HIGH with 0 <= LOW <= HIGH <= 1"),
@@ -177,6 +182,7 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_LOG_DIR", "log_dir", Path),
     ("DATABASE_URL", "database_url", str.strip),
     ("REDIS_URL", "redis_url", str.strip),
+    ("SAFESTREAM_REDIS_PREFIX", "redis_prefix", str.strip),
     ("JWT_SECRET_KEY", "jwt_secret_key", str),
     ("JWT_EXPIRE_MINUTES", "jwt_expire_minutes", int),
     ("SAFESTREAM_ARGON2_TIME_COST", "argon2_time_cost", int),
@@ -203,6 +209,9 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_DEFAULT_STREAM", "default_stream", str.strip),
     ("SAFESTREAM_CORS_ORIGINS", "cors_origins", _parse_list),
     ("SAFESTREAM_LOG_LEVEL", "log_level", str.strip),
+    ("SAFESTREAM_WS_COMPRESSION", "ws_compression", _parse_bool),
+    ("SAFESTREAM_JSON", "json_codec", str.strip),
+    ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
 ]
 
 ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in _ENV_VARS)

@@ -111,6 +111,11 @@ async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: Test
     for text in ("this stream is great", "anyone else watching from Lisbon?", "gg, that was close"):
         await send(page, text)
         await expect(message(other, text)).to_be_visible()
+    token = await login(client, "chat_viewer", "viewer789")
+    resp = await client.post("/api/gift", json={"gift_id": "heart", "amount": 5}, headers=auth(token))
+    assert resp.status == 200, await resp.text()
+    await expect(page.locator("#gift-lane .gift-badge .gift-amount")).to_have_text("×5")  # over the stage
+    await expect(page.locator("#stage-gifts")).to_have_text("5")
     await screenshot(page, "viewer-chat.png")
 
 
@@ -206,6 +211,7 @@ async def test_gift_shows_an_animated_badge(client: TestClient, open_page: PageF
     await expect(badge.locator(".gift-what")).to_have_text("sent Rocket")
     await expect(badge.locator(".gift-amount")).to_have_text("×3")
     await expect(page.locator("#messages .note-gift")).to_contain_text("chat_viewer sent 3 × Rocket")
+    await expect(page.locator("#viewer-count")).to_have_text("2")  # presence: the Python client counts too
     await screenshot(page, "viewer-chat-mobile.png")
 
 

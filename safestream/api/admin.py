@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import METRICS_KEY, SESSIONS_KEY
+from safestream.app_keys import SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions
@@ -137,7 +137,7 @@ async def reset_metrics(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.is_admin:
         raise Forbidden("only admins reset metrics")
-    request.app[METRICS_KEY].reset()
+    await actions.reset_metrics(request.app)
     await actions.record(request.app, actor=principal.username, action="reset_metrics")
     return web.json_response({"ok": True})
 

@@ -20,7 +20,7 @@ async def metrics(request: web.Request) -> web.Response:
     stream = request.query.get("stream")
     if stream is not None:
         check_stream_name(stream)
-    return web.json_response(request.app[METRICS_KEY].snapshot(stream))
+    return web.json_response(await request.app[METRICS_KEY].snapshot(stream))
 
 
 @documented("Liveness and readiness: the app, the database and (if configured) Redis",

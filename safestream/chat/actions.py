@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import BROADCASTER_KEY, CONSOLE_KEY, ROOMS_KEY, SANCTIONS_KEY, SESSIONS_KEY
+from safestream.app_keys import (BROADCASTER_KEY, CLUSTER_KEY, CONSOLE_KEY, METRICS_KEY, ROOMS_KEY, SANCTIONS_KEY,
+                                 SESSIONS_KEY)
 from safestream.chat.payloads import iso
 from safestream.storage import audit
 from safestream.storage import messages as message_store
@@ -35,10 +36,26 @@ def audit_entry(row: Any) -> dict[str, Any]:
             "reason": row.reason, "details": row.details, "ts": iso(row.created_at)}
 
 
+async def _kick_everywhere(app: web.Application, username: str, payload: dict[str, Any]) -> int:
+    """This process's sockets now; the other processes' through the cluster bus."""
+    await app[CLUSTER_KEY].broadcast("kick", {"username": username, "payload": payload})
+    return await app[BROADCASTER_KEY].kick(username, payload)
+
+
+async def _sanction(app: web.Application, op: str, kind: str, username: str, stream: str | None,
+                    until: datetime | None) -> None:
+    if op == "add":
+        app[SANCTIONS_KEY].add(kind, username, stream, until)
+    else:
+        app[SANCTIONS_KEY].lift(kind, username, stream)
+    await app[CLUSTER_KEY].broadcast("sanction", {"op": op, "kind": kind, "username": username, "stream": stream,
+                                                  "until": until.isoformat() if until else None})
+
+
 async def kick(app: web.Application, *, actor: str, username: str, stream: str | None,
                reason: str = "") -> int:
     payload = {"stream": stream, "reason": reason or "kicked by a moderator"}
-    sockets = await app[BROADCASTER_KEY].kick(username, payload)
+    sockets = await _kick_everywhere(app, username, payload)
     await record(app, actor=actor, action="kick", target=username, stream=stream,
                               reason=reason, details={"sockets": sockets})
     return sockets
@@ -47,7 +64,7 @@ async def kick(app: web.Application, *, actor: str, username: str, stream: str |
 async def mute(app: web.Application, *, actor: str, username: str, stream: str | None, duration_s: float,
                reason: str = "") -> datetime:
     until = datetime.now(UTC) + timedelta(seconds=duration_s)
-    app[SANCTIONS_KEY].add("mute", username, stream, until)  # in force before anything is awaited
+    await _sanction(app, "add", "mute", username, stream, until)  # in force before the database write
     await audit.add_sanction(app[SESSIONS_KEY], kind="mute", username=username, stream=stream, until=until,
                              reason=reason, actor=actor)
     payload = {"stream": stream, "reason": reason or "muted by a moderator", "until": iso(until)}
@@ -58,7 +75,7 @@ async def mute(app: web.Application, *, actor: str, username: str, stream: str |
 
 
 async def unmute(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
-    app[SANCTIONS_KEY].lift("mute", username, stream)
+    await _sanction(app, "lift", "mute", username, stream, None)
     await audit.lift_sanctions(app[SESSIONS_KEY], kind="mute", username=username, stream=stream)
     await record(app, actor=actor, action="unmute", target=username, stream=stream)
 
@@ -67,13 +84,13 @@ async def ban(app: web.Application, *, actor: str, username: str, stream: str | 
               duration_s: float | None, reason: str = "") -> datetime | None:
     """A ban (a timeout when ``duration_s`` is set): refused at join/connect, and kicked now."""
     until = datetime.now(UTC) + timedelta(seconds=duration_s) if duration_s else None
-    app[SANCTIONS_KEY].add("ban", username, stream, until)
+    await _sanction(app, "add", "ban", username, stream, until)
     await audit.add_sanction(app[SESSIONS_KEY], kind="ban", username=username, stream=stream, until=until,
                              reason=reason, actor=actor)
     payload: dict[str, Any] = {"stream": stream, "reason": reason or "banned by a moderator"}
     if until is not None:
         payload["until"] = iso(until)
-    sockets = await app[BROADCASTER_KEY].kick(username, payload)
+    sockets = await _kick_everywhere(app, username, payload)
     await record(app, actor=actor, action="ban" if until is None else "timeout",
                               target=username, stream=stream, reason=reason,
                               details={"until": iso(until) if until else None, "sockets": sockets})
@@ -81,20 +98,32 @@ async def ban(app: web.Application, *, actor: str, username: str, stream: str | 
 
 
 async def unban(app: web.Application, *, actor: str, username: str, stream: str | None) -> None:
-    app[SANCTIONS_KEY].lift("ban", username, stream)
+    await _sanction(app, "lift", "ban", username, stream, None)
     await audit.lift_sanctions(app[SESSIONS_KEY], kind="ban", username=username, stream=stream)
     await record(app, actor=actor, action="unban", target=username, stream=stream)
 
 
 async def remove_messages(app: web.Application, *, actor: str, stream: str, ids: list[int],
                           reason: str = "") -> None:
-    room = app[ROOMS_KEY].get(stream)
+    rooms = app[ROOMS_KEY]
+    drop = set(ids)
+    room = rooms.get(stream)
     if room is not None:
-        drop = set(ids)
         kept = [m for m in room.history if m["id"] not in drop]
         room.history.clear()
         room.history.extend(kept)
+        if rooms.cluster.shared:
+            await rooms.cluster.replace_history(stream, [m for m in await rooms.recent(room)
+                                                         if m["id"] not in drop])
+            await rooms.cluster.broadcast("removed", {"stream": stream, "ids": ids})
     await message_store.set_review(app[SESSIONS_KEY], stream=stream, seqs=ids, review="removed")
     await app[BROADCASTER_KEY].message_removed(stream, ids)
     await record(app, actor=actor, action="remove_messages", stream=stream,
                               reason=reason, details={"ids": ids})
+
+
+async def reset_metrics(app: web.Application) -> None:
+    app[METRICS_KEY].reset()
+    cluster = app[CLUSTER_KEY]
+    await cluster.reset_metrics()
+    await cluster.broadcast("metrics_reset", {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import socketio
@@ -31,11 +31,12 @@ def console_room(stream: str) -> str:
 
 class Broadcaster:
     def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
-                 presence_interval: float = 1.0) -> None:
+                 viewer_count: Callable[[str], Awaitable[int]], presence_interval: float = 1.0) -> None:
         self._sio = sio
         self._connections = connections
+        self._viewer_count = viewer_count
         self.presence_interval = presence_interval
-        self._presence_due: dict[str, int] = {}
+        self._presence_due: set[str] = set()
         self._presence_last: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -51,16 +52,15 @@ class Broadcaster:
     async def gift(self, payload: dict[str, Any]) -> None:
         await self._sio.emit("gift", payload, room=room_name(payload["stream"]))
 
-    def presence_changed(self, stream: str, viewers: int) -> None:
+    def presence_changed(self, stream: str) -> None:
         """Sends ``presence`` at most once per interval per stream.
 
         A crowd joining at once would otherwise cost viewers-squared frames; the
         first change in a quiet room still goes out immediately.
         """
-        pending = stream in self._presence_due
-        self._presence_due[stream] = viewers
-        if pending:
+        if stream in self._presence_due:
             return
+        self._presence_due.add(stream)
         loop = asyncio.get_running_loop()
         wait = self._presence_last.get(stream, -1e9) + self.presence_interval - loop.time()
         task = loop.create_task(self._send_presence(stream, max(wait, 0.0)))
@@ -70,10 +70,9 @@ class Broadcaster:
     async def _send_presence(self, stream: str, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
-        viewers = self._presence_due.pop(stream, None)
-        if viewers is None:
-            return
+        self._presence_due.discard(stream)
         self._presence_last[stream] = asyncio.get_running_loop().time()
+        viewers = await self._viewer_count(stream)  # counted when sent: the latest figure
         await self._sio.emit("presence", {"stream": stream, "viewers": viewers}, room=room_name(stream))
 
     async def close(self) -> None:

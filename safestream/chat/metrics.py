@@ -61,15 +61,28 @@ class Metrics:
     def top_gifters(self, stream: str, n: int = 5) -> list[tuple[str, int]]:
         return self.gifters[stream].most_common(n) if stream in self.gifters else []
 
-    def snapshot(self, stream: str | None = None) -> dict[str, Any]:
-        if stream is None:
+    async def viewer_count(self, stream: str) -> int:
+        cluster = self._rooms.cluster
+        shared = await cluster.viewer_count(stream) if cluster.shared else None
+        if shared is not None:
+            return shared
+        room = self._rooms.get(stream)
+        return room.viewer_count if room else 0
+
+    async def snapshot(self, stream: str | None = None) -> dict[str, Any]:
+        """Figures for one stream or all; cluster-wide when processes share Redis."""
+        shared = await self._rooms.cluster.metrics(stream) if self._rooms.cluster.shared else None
+        if shared is not None:
+            messages, toxic, gifts = shared["messages"], shared["toxic"], shared["gifts"]
+        elif stream is None:
             messages, toxic = sum(self.messages.values()), sum(self.toxic.values())
             gifts = sum(self.gifts.values())
-            viewers = sum(room.viewer_count for room in self._rooms.all())
         else:
             messages, toxic, gifts = self.messages[stream], self.toxic[stream], self.gifts[stream]
-            room = self._rooms.get(stream)
-            viewers = room.viewer_count if room else 0
+        if stream is None:
+            viewers = sum([await self.viewer_count(room.slug) for room in self._rooms.all()])
+        else:
+            viewers = await self.viewer_count(stream)
         pct = round(100.0 * toxic / messages, 2) if messages else 0.0
         result: dict[str, Any] = {"viewer_count": viewers, "gift_count": gifts, "toxic_pct": pct,
                                   "message_count": messages}

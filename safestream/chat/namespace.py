@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
+from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, METRICS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
                                  SANCTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY, WRITER_KEY)
 from safestream.auth.guard import principal_from_token
 from safestream.chat.broadcaster import console_room, user_room
@@ -108,14 +108,17 @@ class ChatNamespace(socketio.AsyncNamespace):
             conn.streams.add(stream)
             await self.enter_room(sid, room_name(stream))
             if room.add_viewer(conn.username):
-                self.app[BROADCASTER_KEY].presence_changed(stream, room.viewer_count)
+                await self.app[ROOMS_KEY].cluster.set_viewer(stream, conn.username, True)
+                self.app[BROADCASTER_KEY].presence_changed(stream)
         history, gap = await self._history(stream, data.get("since"))
-        return {"ok": True, "stream": stream, "viewers": room.viewer_count, "history": history, "gap": gap}
+        viewers = await self.app[METRICS_KEY].viewer_count(stream)
+        return {"ok": True, "stream": stream, "viewers": viewers, "history": history, "gap": gap}
 
     async def _history(self, stream: str, since: Any) -> tuple[list[dict[str, Any]], bool]:
         """The last messages, or (after a reconnect) everything after ``since`` within a bound."""
-        room = self.app[ROOMS_KEY].get(stream)
-        ring = list(room.history) if room is not None else []
+        rooms = self.app[ROOMS_KEY]
+        room = rooms.get(stream)
+        ring = await rooms.recent(room) if room is not None else []
         if since is None:
             return ring, False
         if isinstance(since, bool) or not isinstance(since, int) or since < 0:
@@ -170,7 +173,8 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def _left(self, conn: Connection, stream: str) -> None:
         room = self.app[ROOMS_KEY].get(stream)
         if room is not None and room.remove_viewer(conn.username):
-            self.app[BROADCASTER_KEY].presence_changed(stream, room.viewer_count)
+            await self.app[ROOMS_KEY].cluster.set_viewer(stream, conn.username, False)
+            self.app[BROADCASTER_KEY].presence_changed(stream)
 
 
 def _field(data: Any, name: str) -> Any:

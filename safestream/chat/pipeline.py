@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from typing import Any
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connection
 from safestream.chat.metrics import Metrics
-from safestream.chat.payloads import chat_payload, iso
+from safestream.chat.payloads import chat_payload, error_ack, iso
 from safestream.chat.policies import PolicyBook
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms, check_stream_name
@@ -122,10 +123,21 @@ class ChatPipeline:
         return stream
 
     async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
-        assessments = await self._engine.assess([item.text for item in items],
-                                                escalate_all=self._transformer_keeps_up(len(items)))
-        decisions = [self._decide(item, a) for item, a in zip(items, assessments, strict=True)]
-        return await self.publish(items, assessments, decisions)
+        cluster = self._rooms.cluster
+        refused: list[dict[str, Any] | None] = [None] * len(items)
+        if cluster.shared:
+            # The local limiter saw only this process; the cluster counts every process.
+            over = await cluster.over_limit([item.username for item in items], self.limiter.limit,
+                                            self.limiter.window)
+            for i, is_over in enumerate(over):
+                if is_over:
+                    refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
+        todo = [item for item, r in zip(items, refused, strict=True) if r is None]
+        assessments = await self._engine.assess([item.text for item in todo],
+                                                escalate_all=self._transformer_keeps_up(len(todo)))
+        decisions = [self._decide(item, a) for item, a in zip(todo, assessments, strict=True)]
+        acks = iter(await self.publish(todo, assessments, decisions) if todo else [])
+        return [r if r is not None else next(acks) for r in refused]
 
     def _transformer_keeps_up(self, batch: int) -> bool:
         """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""
@@ -141,19 +153,25 @@ class ChatPipeline:
     async def publish(self, items: list[Pending], assessments: list[Assessment],
                       decisions: list[Decision]) -> list[dict[str, Any]]:
         """Ids, broadcast, persistence and acks for messages whose verdicts are known."""
+        next_id: dict[str, int] = {}
+        counts = Counter(item.stream for item in items)
+        rooms = {stream: await self._rooms.load(stream) for stream in counts}
+        for stream, n in counts.items():
+            next_id[stream] = await self._rooms.reserve_ids(rooms[stream], "chat", n)
         visible: dict[str, list[dict[str, Any]]] = {}
+        toxic: Counter[str] = Counter()
         acks: list[dict[str, Any]] = []
         published: list[dict[str, Any]] = []
         for item, assessment, decision in zip(items, assessments, decisions, strict=True):
-            room = await self._rooms.load(item.stream)
-            seq = room.next_chat_id()
+            seq = next_id[item.stream]
+            next_id[item.stream] += 1
             shown = decision.shown or item.text
             payload = chat_payload(id=seq, stream=item.stream, user=item.username, message=shown,
                                    toxic=decision.toxic, score=decision.score, ts=item.received)
             if decision.action in VISIBLE:
                 visible.setdefault(item.stream, []).append(payload)
-                room.history.append(payload)
             self._metrics.record_message(item.stream, toxic=decision.toxic)
+            toxic[item.stream] += decision.toxic
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
             self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
@@ -164,6 +182,10 @@ class ChatPipeline:
                                   "categories": assessment.scores, "terms": decision.terms})
         for stream, payloads in visible.items():
             await self._broadcaster.chat(stream, payloads)
+            await self._rooms.add_history(rooms[stream], payloads)
+        if self._rooms.cluster.shared:
+            for stream, n in counts.items():
+                await self._rooms.cluster.add_metrics(stream, messages=n, toxic=toxic[stream])
         for listener in self.listeners:
             await listener(published)
         return acks

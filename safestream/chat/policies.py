@@ -7,14 +7,16 @@ fetches a stream's stored policy the first time the stream is used, and
 
 from __future__ import annotations
 
+from safestream.cluster import Cluster
 from safestream.moderation.policy import Policy
 from safestream.storage import policies as policy_store
 from safestream.storage.db import SessionMaker
 
 
 class PolicyBook:
-    def __init__(self, sessions: SessionMaker, default: Policy) -> None:
+    def __init__(self, sessions: SessionMaker, default: Policy, cluster: Cluster | None = None) -> None:
         self._sessions = sessions
+        self._cluster = cluster or Cluster()
         self.default = default
         self._policies: dict[str, Policy] = {}
         self._loaded: set[str] = set()
@@ -37,3 +39,10 @@ class PolicyBook:
         await policy_store.put_policy(self._sessions, stream=stream, policy=policy, actor=actor)
         self._policies[stream] = policy
         self._loaded.add(stream)
+        await self._cluster.broadcast("policy", {"stream": stream})
+
+    async def reload(self, stream: str) -> Policy:
+        """Another process changed the stream's policy: read it again."""
+        self._loaded.discard(stream)
+        self._policies.pop(stream, None)
+        return await self.load(stream)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safestream.chat.payloads import chat_payload
+from safestream.cluster import Cluster
 from safestream.errors import InvalidPayload, NotFound
 from safestream.storage import messages as message_store
 from safestream.storage import streams as stream_store
@@ -44,14 +45,6 @@ class Room:
     #: username -> number of that user's sockets in the room (tabs count once).
     viewers: Counter[str] = field(default_factory=Counter)
 
-    def next_chat_id(self) -> int:
-        self.chat_seq += 1
-        return self.chat_seq
-
-    def next_gift_id(self) -> int:
-        self.gift_seq += 1
-        return self.gift_seq
-
     @property
     def viewer_count(self) -> int:
         return len(self.viewers)
@@ -72,9 +65,10 @@ class Room:
 
 
 class Rooms:
-    def __init__(self, sessions: SessionMaker, *, history_size: int) -> None:
+    def __init__(self, sessions: SessionMaker, *, history_size: int, cluster: Cluster | None = None) -> None:
         self._sessions = sessions
         self._history_size = history_size
+        self.cluster = cluster or Cluster()
         self._rooms: dict[str, Room] = {}
 
     def get(self, slug: str) -> Room | None:
@@ -100,6 +94,32 @@ class Rooms:
                         history=deque((chat_payload_from_row(m) for m in recent), maxlen=self._history_size))
             self._rooms[slug] = room
         return room
+
+    async def reserve_ids(self, room: Room, kind: str, n: int) -> int:
+        """The first of ``n`` consecutive ids for the room's chat or gift events.
+
+        One process counts in memory; a cluster takes them from one Redis
+        counter (one round trip per stream per batch) so ids stay increasing.
+        """
+        local = room.chat_seq if kind == "chat" else room.gift_seq
+        first = await self.cluster.next_ids(f"{kind}:{room.slug}", n, floor=local)
+        if first is None:
+            first = local + 1
+        last = max(local, first + n - 1)
+        if kind == "chat":
+            room.chat_seq = last
+        else:
+            room.gift_seq = last
+        return first
+
+    async def add_history(self, room: Room, payloads: list[dict[str, Any]]) -> None:
+        room.history.extend(payloads)
+        if self.cluster.shared and self._history_size:
+            await self.cluster.push_history(room.slug, payloads, self._history_size)
+
+    async def recent(self, room: Room) -> list[dict[str, Any]]:
+        shared = await self.cluster.history(room.slug) if self.cluster.shared else None
+        return list(room.history) if shared is None else shared
 
     def set_live(self, slug: str, *, live: bool, title: str | None = None, owner: str | None = None) -> None:
         room = self._rooms.get(slug)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
 from safestream.api.validation import field_errors
-from safestream.app_keys import METRICS_KEY, POLICIES_KEY, SESSIONS_KEY
+from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY
 from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
@@ -191,6 +191,6 @@ async def reset_metrics(request: web.Request) -> web.Response:
     principal, _, _ = await _guard(request)
     if not principal.is_admin:
         return toast(request, "Only admins reset metrics.", ok=False, status=403)
-    request.app[METRICS_KEY].reset()
+    await actions.reset_metrics(request.app)
     await actions.record(request.app, actor=principal.username, action="reset_metrics")
     return toast(request, "Metrics reset.")

@@ -78,7 +78,7 @@ class ConsoleLive:
 
     async def refresh(self, stream: str) -> None:
         for target, template in (("#metrics", "console/_metrics.html"), ("#charts", "console/_charts.html")):
-            html = render_text(self._app, template, panel_context(self._app, stream))
+            html = render_text(self._app, template, await panel_context(self._app, stream))
             if self._last.get((stream, target)) != html:
                 self._last[(stream, target)] = html
                 await self._push(stream, target, "outerHTML", html)
@@ -96,14 +96,14 @@ class ConsoleLive:
                     log.exception("console refresh failed for %s", stream)
 
 
-def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
+async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
     metrics = app[METRICS_KEY]
     series = metrics.series(stream)
     room = app[ROOMS_KEY].get(stream)
     return {
         "stream": stream,
-        "m": metrics.snapshot(stream),
-        "overall": metrics.snapshot(None),
+        "m": await metrics.snapshot(stream),
+        "overall": await metrics.snapshot(None),
         "live": bool(room and room.live),
         "series": series,
         "tox_points": charts.toxicity_line(series),

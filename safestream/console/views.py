@@ -80,7 +80,7 @@ async def dashboard(request: web.Request) -> web.Response:
     stream = await stream_for(request, principal)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
-    context = {**base_context(request, principal), **panel_context(request.app, stream),
+    context = {**base_context(request, principal), **await panel_context(request.app, stream),
                "streams": await moderated_streams(request, principal),
                "review_rows": await review.pending(request.app, stream=stream),
                "audit_rows": [audit_entry(r) for r in await audit.recent_actions(request.app[SESSIONS_KEY],

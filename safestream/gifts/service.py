@@ -42,10 +42,13 @@ class GiftService:
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         now = datetime.now(UTC)
-        payload = gift_payload(id=room.next_gift_id(), stream=stream, sender=sender, gift_id=gift_id,
+        gift_id_seq = await self._rooms.reserve_ids(room, "gift", 1)
+        payload = gift_payload(id=gift_id_seq, stream=stream, sender=sender, gift_id=gift_id,
                                amount=amount, ts=now)
         await self._broadcaster.gift(payload)
         self._metrics.record_gift(stream, sender, amount)
+        if self._rooms.cluster.shared:
+            await self._rooms.cluster.add_metrics(stream, gifts=1)
         row = {"stream": stream, "seq": payload["id"], "sender": sender, "gift_id": gift_id,
                "amount": amount, "created_at": now}
         self._writer.offer(Record(GiftEvent, row, (payload,)))
@@ -75,10 +78,13 @@ class GiftService:
     async def _produce(self, stream: str) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            gift_id, amount = self.random_gift()
             try:
+                # Every process runs this loop; only the holder of the stream's lock sends.
+                if not await self._rooms.cluster.lead(f"gifts:{stream}", ttl=self.interval * 3):
+                    continue
+                gift_id, amount = self.random_gift()
                 await self.send(stream=stream, sender=BOT, gift_id=gift_id, amount=amount)
             except SafeStreamError as exc:
                 log.info("gift producer for %s skipped a gift: %s", stream, exc.message)
-            except Exception:  # noqa: BLE001 - the producer must outlive one bad tick
+            except Exception:  # noqa: BLE001 - the producer must outlive one bad tick (or Redis blip)
                 log.exception("gift producer for %s failed a tick", stream)

@@ -575,17 +575,26 @@
     const last = list.lastElementChild;
     if (!last || !keyBefore(key, last.sortKey)) {
       list.appendChild(row);
-      return;
+    } else {
+      const kids = list.children;
+      let lo = 0;
+      let hi = kids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keyBefore(key, kids[mid].sortKey)) hi = mid;
+        else lo = mid + 1;
+      }
+      list.insertBefore(row, kids[lo] || null);
     }
-    const kids = list.children;
-    let lo = 0;
-    let hi = kids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (keyBefore(key, kids[mid].sortKey)) hi = mid;
-      else lo = mid + 1;
-    }
-    list.insertBefore(row, kids[lo] || null);
+    regroup(row);
+    regroup(row.nextElementSibling);
+  }
+
+  /** Consecutive messages from one person share a single name line, as in most chat apps. */
+  function regroup(row) {
+    if (!row || !row.dataset.user) return;
+    const prev = row.previousElementSibling;
+    row.classList.toggle("cont", Boolean(prev && prev.dataset.user === row.dataset.user));
   }
 
   function isChat(msg) {
@@ -612,6 +621,7 @@
     const mine = state.user && msg.user === state.user.username;
     const row = el("li", "msg");
     row.dataset.id = String(msg.id);
+    row.dataset.user = msg.user;
     if (mine) row.classList.add("mine");
     if (msg.toxic) row.classList.add("flagged");
     const avatar = el("span", "avatar avatar-sm");
@@ -651,7 +661,9 @@
       const row = state.rows.get(id);
       if (!row) continue;
       state.rows.delete(id);
+      const next = row.nextElementSibling;
       row.remove();
+      regroup(next);
     }
   }
 
@@ -662,6 +674,7 @@
       if (first.dataset.id) state.rows.delete(Number(first.dataset.id));
       first.remove();
     }
+    regroup(list.firstElementChild);
   }
 
   // ---------------------------------------------------------------- scrolling

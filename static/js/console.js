@@ -14,8 +14,22 @@
   }
 
   function feedIsLive() {
-    const feed = document.getElementById("feed");
-    return feed && feed.dataset.live === "1";
+    // data-live sits on the swapped results (not on #feed), so it follows every filter change.
+    const results = document.getElementById("feed-results");
+    return Boolean(results) && results.dataset.live === "1";
+  }
+
+  // The "N stored" count is rendered with the feed; live rows add to it without a refetch.
+  function countArrivals(html) {
+    const count = document.getElementById("feed-count");
+    if (!count) return;
+    const holder = document.createElement("template");
+    holder.innerHTML = html;  // parsed only to count rows, never inserted
+    const total = Number(count.dataset.total || 0) + holder.content.querySelectorAll("tr.msg").length;
+    count.dataset.total = String(total);
+    count.textContent = total + " stored";
+    const empty = document.querySelector("#feed-results > .empty");
+    if (empty) empty.remove();
   }
 
   function apply(fragment) {
@@ -27,6 +41,7 @@
     }
     const target = document.querySelector(fragment.target);
     if (!target) return;
+    if (fragment.target === "#feed-rows") countArrivals(fragment.html);
     if (fragment.swap === "delete") {
       target.remove();
     } else if (fragment.swap === "outerHTML") {
@@ -64,6 +79,15 @@
       input.value = button.dataset.user;
       input.focus();
     }
+  });
+
+  // A removed message stays in the feed for the record, struck through and without its button.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const button = event.detail.elt;
+    if (!event.detail.successful || !button.classList || !button.classList.contains("remove-msg")) return;
+    const row = button.closest("tr.msg");
+    if (row) row.classList.add("removed");
+    button.remove();
   });
 
   // Toasts fade out by themselves.

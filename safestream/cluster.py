@@ -1,0 +1,237 @@
+"""State shared by several SafeStream processes, through Redis.
+
+One process needs none of this: ``Cluster`` (the default) keeps everything in
+memory and its methods are cheap no-ops. ``RedisCluster`` (when ``REDIS_URL``
+is set, next to python-socketio's Redis manager, which already carries room
+broadcasts between processes) adds what rooms alone cannot:
+
+- per-stream message and gift ids from one counter (INCRBY per batch);
+- viewers per stream as one set per process, refreshed by a heartbeat, so a
+  crashed process's viewers expire instead of haunting the count;
+- metrics counters, cluster-wide rate limits (fixed 10 s windows, one
+  pipelined round trip per moderation batch) and recent history;
+- an event bus (pub/sub) for what must happen on every process: kicks, mutes
+  and bans, stream status, policy changes, metrics resets;
+- a per-stream lock so exactly one process runs a stream's gift producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+NODE_TTL = 30  # seconds a process's viewer sets outlive its last heartbeat
+
+
+class Cluster:
+    """One process: nothing is shared, so every answer is "use your local state"."""
+
+    shared = False
+
+    def __init__(self) -> None:
+        self.node = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.handler: EventHandler | None = None
+
+    async def start(self, handler: EventHandler) -> None:
+        self.handler = handler
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def broadcast(self, kind: str, data: dict[str, Any]) -> None:
+        """Other processes' copies of an event; there are none."""
+
+    async def next_ids(self, key: str, n: int, floor: int) -> int | None:
+        return None
+
+    async def set_viewer(self, stream: str, username: str, present: bool) -> None:
+        """Only this process's Room.viewers counts."""
+
+    async def viewer_count(self, stream: str) -> int | None:
+        return None
+
+    async def add_metrics(self, stream: str, messages: int = 0, toxic: int = 0, gifts: int = 0) -> None:
+        """Metrics stay in this process."""
+
+    async def metrics(self, stream: str | None) -> dict[str, int] | None:
+        return None
+
+    async def reset_metrics(self) -> None:
+        """Local counters are reset by the caller."""
+
+    async def over_limit(self, users: list[str], limit: int, window: float) -> list[bool]:
+        return [False] * len(users)
+
+    async def push_history(self, stream: str, payloads: list[dict[str, Any]], keep: int) -> None:
+        """The local ring is the history."""
+
+    async def history(self, stream: str) -> list[dict[str, Any]] | None:
+        return None
+
+    async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
+        """The local ring was already edited."""
+
+    async def lead(self, name: str, ttl: float) -> bool:
+        return True
+
+
+class RedisCluster(Cluster):
+    shared = True
+
+    def __init__(self, url: str, *, prefix: str = "ss") -> None:
+        super().__init__()
+        import redis.asyncio as aioredis
+
+        self.prefix = prefix + ":"
+        self._redis = aioredis.from_url(url)
+        self._streams: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, handler: EventHandler) -> None:
+        await super().start(handler)
+        await self._redis.ping()
+        self._tasks = [asyncio.create_task(self._listen(), name="cluster-bus"),
+                       asyncio.create_task(self._heartbeat(), name="cluster-heartbeat")]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):  # leaving: drop our viewers now rather than at expiry
+            for stream in self._streams:
+                await self._redis.delete(self._viewer_key(stream, self.node))
+        await self._redis.aclose()
+
+    async def broadcast(self, kind: str, data: dict[str, Any]) -> None:
+        await self._redis.publish(self.prefix + "bus", orjson.dumps({"node": self.node, "kind": kind, "data": data}))
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.subscribe(self.prefix + "bus")
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    event = orjson.loads(message["data"])
+                    if event.get("node") != self.node and self.handler is not None:
+                        try:
+                            await self.handler(event["kind"], event["data"])
+                        except Exception:  # noqa: BLE001 - one bad event must not stop the bus
+                            log.exception("cluster event %s failed", event.get("kind"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis went away: retry, local delivery goes on
+                log.warning("cluster bus lost (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def next_ids(self, key: str, n: int, floor: int) -> int | None:
+        name = self.prefix + "seq:" + key
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(name, floor, nx=True)  # first use: continue from what the database holds
+            pipe.incrby(name, n)
+            _, last = await pipe.execute()
+        return int(last) - n + 1
+
+    def _viewer_key(self, stream: str, node: str) -> str:
+        return f"{self.prefix}viewers:{stream}:{node}"
+
+    async def set_viewer(self, stream: str, username: str, present: bool) -> None:
+        self._streams.add(stream)
+        key = self._viewer_key(stream, self.node)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            (pipe.sadd if present else pipe.srem)(key, username)
+            pipe.expire(key, NODE_TTL)
+            pipe.sadd(f"{self.prefix}nodes:{stream}", self.node)
+            await pipe.execute()
+
+    async def viewer_count(self, stream: str) -> int | None:
+        nodes = [n.decode() for n in await self._redis.smembers(f"{self.prefix}nodes:{stream}")]
+        keys = [self._viewer_key(stream, node) for node in nodes]
+        if not keys:
+            return 0
+        alive = await self._redis.exists(*keys)
+        if alive < len(keys):  # forget processes whose sets expired
+            for node, key in zip(nodes, keys, strict=True):
+                if not await self._redis.exists(key):
+                    await self._redis.srem(f"{self.prefix}nodes:{stream}", node)
+        return len(await self._redis.sunion(keys)) if keys else 0
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(NODE_TTL / 3)
+            with contextlib.suppress(Exception):
+                for stream in self._streams:
+                    await self._redis.expire(self._viewer_key(stream, self.node), NODE_TTL)
+
+    async def add_metrics(self, stream: str, messages: int = 0, toxic: int = 0, gifts: int = 0) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for field, value in (("messages", messages), ("toxic", toxic), ("gifts", gifts)):
+                if value:
+                    pipe.hincrby(self.prefix + "metrics", f"{stream}:{field}", value)
+            await pipe.execute()
+
+    async def metrics(self, stream: str | None) -> dict[str, int] | None:
+        raw = {k.decode(): int(v) for k, v in (await self._redis.hgetall(self.prefix + "metrics")).items()}
+        totals = {"messages": 0, "toxic": 0, "gifts": 0}
+        for key, value in raw.items():
+            name, _, field = key.rpartition(":")
+            if stream is None or name == stream:
+                totals[field] = totals.get(field, 0) + value
+        return totals
+
+    async def reset_metrics(self) -> None:
+        await self._redis.delete(self.prefix + "metrics")
+
+    async def over_limit(self, users: list[str], limit: int, window: float) -> list[bool]:
+        bucket = int(time.time() // window)  # wall clock: every process must agree on the window
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user in users:
+                key = f"{self.prefix}rl:{user}:{bucket}"
+                pipe.incr(key)
+                pipe.expire(key, int(window) + 1)
+            counts = (await pipe.execute())[::2]
+        return [int(count) > limit for count in counts]
+
+    async def push_history(self, stream: str, payloads: list[dict[str, Any]], keep: int) -> None:
+        key = f"{self.prefix}history:{stream}"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, *(orjson.dumps(p) for p in payloads))
+            pipe.ltrim(key, -keep, -1)
+            await pipe.execute()
+
+    async def history(self, stream: str) -> list[dict[str, Any]] | None:
+        return [orjson.loads(item) for item in await self._redis.lrange(f"{self.prefix}history:{stream}", 0, -1)]
+
+    async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
+        key = f"{self.prefix}history:{stream}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if payloads:
+                pipe.rpush(key, *(orjson.dumps(p) for p in payloads))
+            await pipe.execute()
+
+    async def lead(self, name: str, ttl: float) -> bool:
+        key = f"{self.prefix}lead:{name}"
+        ms = int(ttl * 1000)
+        if await self._redis.set(key, self.node, nx=True, px=ms):
+            return True
+        owner = await self._redis.get(key)
+        if owner is not None and owner.decode() == self.node:
+            await self._redis.pexpire(key, ms)
+            return True
+        return False
+

@@ -1,0 +1,51 @@
+"""Applying other processes' events to this one (see ``cluster.RedisCluster``).
+
+The process where an action happens applies it itself and broadcasts it;
+every other process applies it here to its local state: its sockets, its
+sanction cache, its rooms, its cached policies.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from safestream.app_keys import (BROADCASTER_KEY, GIFTS_KEY, METRICS_KEY, POLICIES_KEY, ROOMS_KEY,
+                                 SANCTIONS_KEY)
+
+log = logging.getLogger(__name__)
+
+
+async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]) -> None:
+    if kind == "kick":
+        await app[BROADCASTER_KEY].kick(data["username"], data["payload"])
+    elif kind == "sanction":
+        until = datetime.fromisoformat(data["until"]) if data.get("until") else None
+        if data["op"] == "add":
+            app[SANCTIONS_KEY].add(data["kind"], data["username"], data.get("stream"), until)
+        else:
+            app[SANCTIONS_KEY].lift(data["kind"], data["username"], data.get("stream"))
+    elif kind == "stream":
+        rooms, slug = app[ROOMS_KEY], data["stream"]
+        rooms.set_live(slug, live=data["live"], title=data.get("title"), owner=data.get("owner"))
+        if data["live"]:
+            await rooms.load(slug)
+            app[GIFTS_KEY].start_producer(slug)
+        else:
+            await app[GIFTS_KEY].stop_producer(slug)
+    elif kind == "policy":
+        await app[POLICIES_KEY].reload(data["stream"])
+    elif kind == "metrics_reset":
+        app[METRICS_KEY].reset()
+    elif kind == "removed":
+        room = app[ROOMS_KEY].get(data["stream"])
+        if room is not None:
+            drop = set(data["ids"])
+            kept = [m for m in room.history if m["id"] not in drop]
+            room.history.clear()
+            room.history.extend(kept)
+    else:
+        log.warning("unknown cluster event %r", kind)

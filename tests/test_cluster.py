@@ -1,0 +1,195 @@
+"""Two real server processes sharing PostgreSQL and Redis (python-socketio's Redis manager)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import POSTGRES_URL, REDIS_URL, Recorder, require_service
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _admin_sql(sql: str) -> None:
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+class Node:
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (tmp / f"node-{self.port}.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
+                                     cwd=tmp, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
+
+    async def wait_healthy(self, timeout: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                assert self.proc.poll() is None, "server exited early"
+                try:
+                    async with http.get(self.url + "/healthz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("server did not become healthy")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("Redis", "127.0.0.1", 6379)
+    name = f"safestream_cluster_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    env = {"DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": REDIS_URL,
+           "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}", "SAFESTREAM_ARGON2_TIME_COST": "1",
+           "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "GIFT_INTERVAL_SECS": "3600", "SAFESTREAM_LOG_DIR": "logs"}
+    yield env
+    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def two_nodes(tmp_path: Path, cluster_env: dict[str, str]) -> AsyncIterator[tuple[Node, Node]]:
+    nodes = await _start(tmp_path, cluster_env)
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[Node, Node]:
+    a = Node(tmp_path, env)
+    await a.wait_healthy()  # A migrates and seeds first; B then finds everything in place
+    b = Node(tmp_path, env)
+    await b.wait_healthy()
+    return a, b
+
+
+async def token(node: Node, username: str, password: str) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(node.url + "/auth/login", data={"username": username, "password": password}) as resp:
+            assert resp.status == 200
+            return str((await resp.json())["access_token"])
+
+
+async def connect(node: Node, username: str, password: str, *, join: bool = True) -> Recorder:
+    rec = Recorder()
+    await rec.sio.connect(node.url, auth={"token": await token(node, username, password)}, transports=["websocket"])
+    if join:
+        assert (await rec.call("join", {"stream": "main"}))["ok"]
+    return rec
+
+
+async def post(node: Node, path: str, body: dict[str, object], bearer: str) -> aiohttp.ClientResponse:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(node.url + path, json=body, headers={"Authorization": f"Bearer {bearer}"}) as resp:
+            await resp.read()
+            return resp
+
+
+async def get_json(node: Node, path: str) -> object:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(node.url + path) as resp:
+            return await resp.json()
+
+
+async def test_messages_kicks_mutes_and_metrics_cross_processes(two_nodes: tuple[Node, Node]) -> None:
+    a, b = two_nodes
+    on_a = await connect(a, "demo_user", "demo123")
+    on_b = await connect(b, "chat_viewer", "viewer789")
+    try:
+        first = await on_a.call("chat", {"message": "hello from A"})
+        got = await on_b.wait_for(lambda: [m for m in on_b.chats() if m["message"] == "hello from A"])
+        assert got[0]["id"] == first["id"]
+        second = await on_b.call("chat", {"message": "hello from B"})
+        assert second["id"] > first["id"]  # one id sequence for the stream across processes
+        await on_a.wait_for(lambda: [m for m in on_a.chats() if m["message"] == "hello from B"])
+
+        await asyncio.sleep(0.3)
+        metrics_a, metrics_b = await get_json(a, "/metrics?stream=main"), await get_json(b, "/metrics?stream=main")
+        assert metrics_a == metrics_b
+        assert metrics_a["viewer_count"] == 2 and metrics_a["message_count"] == 2  # type: ignore[index]
+
+        admin = await token(a, "demo_admin", "admin123")
+        resp = await post(a, "/api/admin/mute", {"username": "chat_viewer", "duration_s": 60}, admin)
+        assert resp.status == 200
+        ack = await on_b.call("chat", {"message": "am I muted on B?"})
+        assert ack["ok"] is False and ack["error"]["code"] == "muted"
+
+        resp = await post(a, "/api/admin/kick", {"username": "chat_viewer", "reason": "bye"}, admin)
+        assert resp.status == 200
+        await on_b.wait_for(lambda: on_b.disconnected.is_set(), timeout=5)
+        assert on_b.of("kicked")[0]["reason"] == "bye"
+    finally:
+        for rec in (on_a, on_b):
+            if rec.sio.connected:
+                await rec.sio.disconnect()
+
+
+async def test_reconnect_to_the_other_process_fills_the_gap(two_nodes: tuple[Node, Node]) -> None:
+    a, b = two_nodes
+    sender = await connect(a, "demo_user", "demo123")
+    viewer = await connect(a, "chat_viewer", "viewer789")
+    try:
+        await sender.call("chat", {"message": "before"})
+        last = (await viewer.wait_for(lambda: viewer.chats()))[-1]["id"]
+        await viewer.sio.disconnect()
+        missed = [(await sender.call("chat", {"message": f"missed {i}"}))["id"] for i in range(5)]
+        back = await connect(b, "chat_viewer", "viewer789", join=False)
+        ack = await back.call("join", {"stream": "main", "since": last})
+        assert [m["id"] for m in ack["history"]] == missed
+        await back.sio.disconnect()
+    finally:
+        if sender.sio.connected:
+            await sender.sio.disconnect()
+
+
+async def test_one_gift_producer_per_stream_across_processes(tmp_path: Path, cluster_env: dict[str, str]) -> None:
+    a, b = await _start(tmp_path, {**cluster_env, "GIFT_INTERVAL_SECS": "0.4"})
+    viewer = None
+    try:
+        viewer = await connect(b, "chat_viewer", "viewer789")
+        await asyncio.sleep(4.2)
+        gifts = viewer.of("gift")
+        ids = [g["id"] for g in gifts]
+        assert ids == sorted(set(ids)) and {g["from"] for g in gifts} == {"bot"}
+        # One producer: about 10 gifts in 4 s (two producers would send about 20).
+        assert 5 <= len(gifts) <= 12, len(gifts)
+    finally:
+        if viewer is not None and viewer.sio.connected:
+            await viewer.sio.disconnect()
+        a.stop()
+        b.stop()
