@@ -230,7 +230,6 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
                        recv_end: float) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     n = len(socks)
-    interval = n / args.rate
     acks: Counter[str] = Counter()
     ack_ms: list[float] = []
     lag_ms: list[float] = []
@@ -256,13 +255,16 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
             elif data == "2":
                 await sock.ws.send_str("3")
 
+    # Message j of the run is due at t0 + j/rate and belongs to sender j % n: an even stream of
+    # messages (not bursts of n), exactly rate x duration of them.
+    total = round(args.rate * (send_end - t0))
+
     async def send(i: int, sock: RawSocket) -> None:
         nonlocal sent
         k = args.first_index + i
-        # Senders are phase-shifted so the total is an even stream of messages, not bursts of n.
-        due = t0 + i / args.rate
         seq = 0
-        while due < send_end:
+        for j in range(i, total, n):
+            due = t0 + j / args.rate
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -276,7 +278,6 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
                                                               separators=(",", ":")))
             sent += 1
             seq += 1
-            due += interval
 
     readers = [asyncio.create_task(read(i, s)) for i, s in enumerate(socks)]
     cpu_task = asyncio.create_task(_cpu_window(t0, send_end))
@@ -332,7 +333,7 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
     names = [f"viewer{i}" for i in range(opts.viewers)] + [f"sender{i}" for i in range(opts.senders)]
     tokens, took = tokens_for(base_url, names)
     viewer_tokens, sender_tokens = tokens[:opts.viewers], tokens[opts.viewers:]
-    print(f"  {label}accounts: {len(names)} registered+logged in in {took:.1f} s", flush=True)
+    print(f"  [{label}] accounts: {len(names)} registered+logged in in {took:.1f} s", flush=True)
 
     ctx = mp.get_context("spawn")  # a clean interpreter per worker: no inherited loop or sockets
     jobs: list[WorkerArgs] = []

@@ -64,6 +64,9 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,
         max_http_buffer_size=64 * 1024,
+        # Several processes without sticky sessions: long-polling would spread one
+        # session's requests over processes, so those deployments use websocket only.
+        transports=list(settings.transports),
         logger=False,
         engineio_logger=False,
     )

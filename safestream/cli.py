@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (SQLite, demo accounts and offline moderation by default)")
     serve.add_argument("--host", help="interface to bind (APP_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (APP_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the port through Redis (needs REDIS_URL; websocket transport only)")
     sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     user = sub.add_parser("create-user", help="create an account")
     user.add_argument("username")
@@ -44,6 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
+        if args.workers < 1:
+            print("safestream: --workers must be at least 1", file=sys.stderr)
+            return 2
+        if args.workers > 1:
+            from safestream import workers
+
+            try:
+                return workers.run(settings, args.workers)
+            except ConfigError as exc:
+                print(f"safestream: {exc}", file=sys.stderr)
+                return 2
         return _serve(settings)
     if args.command == "migrate":
         from safestream.storage.db import migrate_sync
@@ -75,7 +88,7 @@ def _serve(settings: Settings) -> int:
         app = create_app(settings)
         print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None,
-                    shutdown_timeout=10, handle_signals=True)
+                    shutdown_timeout=10, handle_signals=True, reuse_port=settings.reuse_port or None)
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2

@@ -78,6 +78,8 @@ class Settings:
     default_stream: str = "main"
     cors_origins: tuple[str, ...] = ()
     ws_compression: bool = False
+    transports: tuple[str, ...] = ("polling", "websocket")
+    reuse_port: bool = False
     json_codec: str = "orjson"
     uvloop: bool = True
     log_level: str = "INFO"
@@ -154,6 +156,8 @@ class Settings:
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
              "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),
+            (bool(self.transports) and set(self.transports) <= {"polling", "websocket"},
+             "SAFESTREAM_TRANSPORTS must be polling, websocket or both (comma-separated)"),
             (self.json_codec in {"orjson", "json"}, "SAFESTREAM_JSON must be orjson or json"),
             (self.cascade in {"auto", "band", "all"}, "SAFESTREAM_CASCADE must be auto, band or all"),
             (len(self.cascade_band) == 2 and 0.0 <= self.cascade_band[0] <= self.cascade_band[1] <= 1.0,
@@ -210,6 +214,8 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_CORS_ORIGINS", "cors_origins", _parse_list),
     ("SAFESTREAM_LOG_LEVEL", "log_level", str.strip),
     ("SAFESTREAM_WS_COMPRESSION", "ws_compression", _parse_bool),
+    ("SAFESTREAM_TRANSPORTS", "transports", _parse_list),
+    ("SAFESTREAM_REUSE_PORT", "reuse_port", _parse_bool),
     ("SAFESTREAM_JSON", "json_codec", str.strip),
     ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
 ]

@@ -348,3 +348,33 @@ async def test_pages_are_served_with_the_csp(client: TestClient) -> None:
     assert (await client.get("/chat/%3Cscript%3E")).status == 422
     root = await client.get("/", allow_redirects=False)
     assert root.status == 302 and root.headers["Location"] == "/chat"
+
+
+async def test_auto_scroll_pauses_while_reading_back_and_the_counter_counts_characters(
+        make_app: Any, open_page: PageFactory, sio_client: ClientFactory) -> None:  # noqa: F811
+    client = await make_app(rate_limit_per_user=1000)
+    page = await viewer(open_page, client, "demo_user", "demo123")
+    chatter = await sio_client("chat_viewer", "viewer789", join="main", test_client=client)
+    for i in range(40):
+        assert (await chatter.call("chat", {"message": f"line {i}"}))["ok"]
+    await expect(message(page, "line 39")).to_be_in_viewport()  # following the chat
+
+    # Scrolled up to read: new messages must not yank the view down; a pill offers the way back.
+    await page.locator("#scroller").evaluate("box => { box.scrollTo(0, 0); box.dispatchEvent(new Event('scroll')); }")
+    assert (await chatter.call("chat", {"message": "while you were reading"}))["ok"]
+    pill = page.locator("#new-pill")
+    await expect(pill).to_have_text("1 new message ↓")
+    await expect(message(page, "line 0")).to_be_in_viewport()
+    await expect(message(page, "while you were reading")).not_to_be_in_viewport()
+    await pill.click()
+    await expect(message(page, "while you were reading")).to_be_in_viewport()
+    await expect(pill).to_be_hidden()
+
+    composer = page.locator("#composer-input")
+    await composer.fill("x" * 501)
+    await expect(page.locator("#counter")).to_have_text("501/500")
+    await expect(page.locator("#counter")).to_have_class(re.compile(r"\bis-over\b"))
+    await expect(page.locator("#send")).to_be_disabled()
+    await composer.fill("\U0001F389" * 500)  # 500 characters (1000 UTF-16 units): the server's count
+    await expect(page.locator("#counter")).to_have_text("500/500")
+    await expect(page.locator("#send")).to_be_enabled()
