@@ -29,16 +29,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import functools
 import json
 import multiprocessing as mp
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -48,10 +46,24 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
-
-from common import (CHAT_LINES, RawSocket, fmt, gather_bounded, hist_percentiles, install_uvloop, join, median,
-                    open_socket, own_cpu_seconds, parse_env_pairs, percentiles, raise_nofile, sample, start_server,
-                    tokens_for)
+from common import (
+    CHAT_LINES,
+    RawSocket,
+    fmt,
+    gather_bounded,
+    hist_percentiles,
+    install_uvloop,
+    join,
+    median,
+    open_socket,
+    own_cpu_seconds,
+    parse_env_pairs,
+    percentiles,
+    raise_nofile,
+    sample,
+    start_server,
+    tokens_for,
+)
 
 #: Latency histograms count in 0.1 ms buckets: exact enough for p99, tiny to send between processes.
 BUCKET_NS = 100_000
@@ -155,7 +167,7 @@ async def _worker(conn: Connection, args: WorkerArgs) -> None:
             await join(sock, args.stream)
             return sock
 
-        results = await gather_bounded([lambda t=t: connect_one(t) for t in args.tokens], 50)
+        results = await gather_bounded([functools.partial(connect_one, t) for t in args.tokens], 50)
         socks = [r for r in results if isinstance(r, RawSocket)]
         errors = [repr(r) for r in results if not isinstance(r, RawSocket)]
         conn.send({"ready": len(socks), "errors": errors[:5], "n_errors": len(errors),
@@ -262,8 +274,7 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
     async def send(i: int, sock: RawSocket) -> None:
         nonlocal sent
         k = args.first_index + i
-        seq = 0
-        for j in range(i, total, n):
+        for seq, j in enumerate(range(i, total, n)):
             due = t0 + j / args.rate
             delay = due - loop.time()
             if delay > 0:
@@ -277,7 +288,6 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
             await sock.ws.send_str(f"42{ack_id}" + json.dumps(["chat", {"message": text, "stream": args.stream}],
                                                               separators=(",", ":")))
             sent += 1
-            seq += 1
 
     readers = [asyncio.create_task(read(i, s)) for i, s in enumerate(socks)]
     cpu_task = asyncio.create_task(_cpu_window(t0, send_end))
@@ -345,7 +355,7 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
     jobs.append(WorkerArgs("senders", base_url, tuple(sender_tokens), opts.stream, run_id, opts.deflate,
                            rate=opts.rate))
     pipes: list[Connection] = []
-    procs: list[mp.process.BaseProcess] = []
+    procs: list[Any] = []  # SpawnProcess; its type is private to multiprocessing
     for job in jobs:
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=worker_main, args=(child, job), daemon=True)

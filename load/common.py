@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import math
 import os
 import resource
 import shutil
@@ -138,14 +139,12 @@ def start_server(env: Mapping[str, str] | None = None, *, port: int | None = Non
     log_path = workdir / "server.log"
     log_file = log_path.open("wb")
 
-    def _limits() -> None:  # runs in the child between fork and exec
-        if nofile:
-            raise_nofile(nofile)
-
+    if nofile:
+        # The child inherits this process's limits; raising ours avoids a preexec_fn (unsafe with threads).
+        raise_nofile(nofile)
     cmd = [python, "-m", "safestream", "serve", "--host", "127.0.0.1", "--port", str(port)]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=workdir, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
-                            preexec_fn=_limits if nofile else None)
+    proc = subprocess.Popen(cmd, cwd=workdir, env=child_env, stdout=log_file, stderr=subprocess.STDOUT)
     log_file.close()  # the child holds its own descriptor
     server = Server(proc, port, workdir, started, 0.0, log_path, keep)
     deadline = started + timeout
@@ -307,7 +306,7 @@ def hist_percentiles(hist: Mapping[int, int], ps: Iterable[float], *, unit: floa
 
 
 def median(values: Sequence[float]) -> float:
-    clean = [v for v in values if v == v]  # drop NaN
+    clean = [v for v in values if not math.isnan(v)]
     return percentile(clean, 50) if clean else float("nan")
 
 
@@ -443,6 +442,6 @@ CHAT_LINES: tuple[str, ...] = (
 )
 
 def fmt(value: float, digits: int = 1) -> str:
-    if value != value:  # NaN
+    if math.isnan(value):
         return "n/a"
     return f"{value:,.{digits}f}"

@@ -122,6 +122,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[SANCTIONS_KEY] = sanctions
     app[CLUSTER_KEY] = cluster = RedisCluster(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Cluster()
     rooms = Rooms(sessions, history_size=settings.history_size, cluster=cluster)
+    if isinstance(cluster, RedisCluster):
+        cluster.local_viewers = lambda: {room.slug: set(room.viewers) for room in rooms.all()}
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms)
     app[CONNECTIONS_KEY] = connections = Connections()

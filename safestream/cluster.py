@@ -19,19 +19,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
 
 import orjson
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+T = TypeVar("T")
+
+
+def best_effort(fallback: Callable[..., Any]) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    """While Redis is unreachable a process carries on alone: the call answers
+    ``fallback(*args)`` (usually "use your local state") instead of failing."""
+
+    def wrap(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(method)
+        async def call(self: RedisCluster, *args: Any, **kwargs: Any) -> T:
+            try:
+                result = await method(self, *args, **kwargs)
+            except (OSError, asyncio.TimeoutError, RedisError) as exc:
+                self._degraded(method.__name__, exc)
+                return fallback(*args, **kwargs)  # type: ignore[no-any-return]
+            self._healthy()
+            return result
+
+        return call
+
+    return wrap
 NODE_TTL = 30  # seconds a process's viewer sets outlive its last heartbeat
 
 
@@ -98,6 +122,24 @@ class RedisCluster(Cluster):
         self._redis = aioredis.from_url(url)
         self._streams: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self.healthy = True
+        #: Set by the app: this process's viewers per stream (for the heartbeat's resync).
+        self.local_viewers: Callable[[], dict[str, set[str]]] = dict
+        # Raise the counter to the caller's floor (first use, or after an outage), then count.
+        self._next_ids = self._redis.register_script(
+            "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+            "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end "
+            "return redis.call('INCRBY', KEYS[1], ARGV[2])")
+
+    def _degraded(self, what: str, exc: BaseException) -> None:
+        if self.healthy:
+            log.error("Redis unreachable (%s: %s); this process carries on alone until it returns", what, exc)
+        self.healthy = False
+
+    def _healthy(self) -> None:
+        if not self.healthy:
+            log.warning("Redis is back; cluster state is shared again")
+        self.healthy = True
 
     async def start(self, handler: EventHandler) -> None:
         await super().start(handler)
@@ -115,6 +157,7 @@ class RedisCluster(Cluster):
                 await self._redis.delete(self._viewer_key(stream, self.node))
         await self._redis.aclose()
 
+    @best_effort(lambda *a, **k: None)
     async def broadcast(self, kind: str, data: dict[str, Any]) -> None:
         await self._redis.publish(self.prefix + "bus", orjson.dumps({"node": self.node, "kind": kind, "data": data}))
 
@@ -139,16 +182,20 @@ class RedisCluster(Cluster):
                 await asyncio.sleep(1.0)
 
     async def next_ids(self, key: str, n: int, floor: int) -> int | None:
-        name = self.prefix + "seq:" + key
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.set(name, floor, nx=True)  # first use: continue from what the database holds
-            pipe.incrby(name, n)
-            _, last = await pipe.execute()
+        """None while Redis is unreachable: the caller counts locally, and on recovery
+        the shared counter is raised to at least this process's floor."""
+        try:
+            last = await self._next_ids(keys=[self.prefix + "seq:" + key], args=[floor, n])
+        except Exception as exc:  # noqa: BLE001 - Redis down: ids come from this process meanwhile
+            self._degraded("next_ids", exc)
+            return None
+        self._healthy()
         return int(last) - n + 1
 
     def _viewer_key(self, stream: str, node: str) -> str:
         return f"{self.prefix}viewers:{stream}:{node}"
 
+    @best_effort(lambda *a, **k: None)
     async def set_viewer(self, stream: str, username: str, present: bool) -> None:
         self._streams.add(stream)
         key = self._viewer_key(stream, self.node)
@@ -158,6 +205,7 @@ class RedisCluster(Cluster):
             pipe.sadd(f"{self.prefix}nodes:{stream}", self.node)
             await pipe.execute()
 
+    @best_effort(lambda *a, **k: None)
     async def viewer_count(self, stream: str) -> int | None:
         nodes = [n.decode() for n in await self._redis.smembers(f"{self.prefix}nodes:{stream}")]
         keys = [self._viewer_key(stream, node) for node in nodes]
@@ -171,12 +219,24 @@ class RedisCluster(Cluster):
         return len(await self._redis.sunion(keys)) if keys else 0
 
     async def _heartbeat(self) -> None:
+        """Rewrites this process's viewer sets: keeps them alive, and restores them after an outage."""
         while True:
             await asyncio.sleep(NODE_TTL / 3)
-            with contextlib.suppress(Exception):
-                for stream in self._streams:
-                    await self._redis.expire(self._viewer_key(stream, self.node), NODE_TTL)
+            try:
+                for stream, users in self.local_viewers().items():
+                    key = self._viewer_key(stream, self.node)
+                    async with self._redis.pipeline(transaction=True) as pipe:
+                        pipe.delete(key)
+                        if users:
+                            pipe.sadd(key, *users)
+                            pipe.expire(key, NODE_TTL)
+                            pipe.sadd(f"{self.prefix}nodes:{stream}", self.node)
+                        await pipe.execute()
+                self._healthy()
+            except (OSError, asyncio.TimeoutError, RedisError) as exc:
+                self._degraded("heartbeat", exc)
 
+    @best_effort(lambda *a, **k: None)
     async def add_metrics(self, stream: str, messages: int = 0, toxic: int = 0, gifts: int = 0) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for field, value in (("messages", messages), ("toxic", toxic), ("gifts", gifts)):
@@ -184,6 +244,7 @@ class RedisCluster(Cluster):
                     pipe.hincrby(self.prefix + "metrics", f"{stream}:{field}", value)
             await pipe.execute()
 
+    @best_effort(lambda *a, **k: None)
     async def metrics(self, stream: str | None) -> dict[str, int] | None:
         raw = {k.decode(): int(v) for k, v in (await self._redis.hgetall(self.prefix + "metrics")).items()}
         totals = {"messages": 0, "toxic": 0, "gifts": 0}
@@ -193,9 +254,11 @@ class RedisCluster(Cluster):
                 totals[field] = totals.get(field, 0) + value
         return totals
 
+    @best_effort(lambda *a, **k: None)
     async def reset_metrics(self) -> None:
         await self._redis.delete(self.prefix + "metrics")
 
+    @best_effort(lambda users, *a, **k: [False] * len(users))
     async def over_limit(self, users: list[str], limit: int, window: float) -> list[bool]:
         bucket = int(time.time() // window)  # wall clock: every process must agree on the window
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -206,6 +269,7 @@ class RedisCluster(Cluster):
             counts = (await pipe.execute())[::2]
         return [int(count) > limit for count in counts]
 
+    @best_effort(lambda *a, **k: None)
     async def push_history(self, stream: str, payloads: list[dict[str, Any]], keep: int) -> None:
         key = f"{self.prefix}history:{stream}"
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -213,9 +277,11 @@ class RedisCluster(Cluster):
             pipe.ltrim(key, -keep, -1)
             await pipe.execute()
 
+    @best_effort(lambda *a, **k: None)
     async def history(self, stream: str) -> list[dict[str, Any]] | None:
         return [orjson.loads(item) for item in await self._redis.lrange(f"{self.prefix}history:{stream}", 0, -1)]
 
+    @best_effort(lambda *a, **k: None)
     async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
         key = f"{self.prefix}history:{stream}"
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -224,6 +290,7 @@ class RedisCluster(Cluster):
                 pipe.rpush(key, *(orjson.dumps(p) for p in payloads))
             await pipe.execute()
 
+    @best_effort(lambda *a, **k: False)
     async def lead(self, name: str, ttl: float) -> bool:
         key = f"{self.prefix}lead:{name}"
         ms = int(ttl * 1000)
