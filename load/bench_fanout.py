@@ -54,6 +54,7 @@ from common import (
     hist_percentiles,
     install_uvloop,
     join,
+    machine_busy_seconds,
     median,
     open_socket,
     own_cpu_seconds,
@@ -63,6 +64,7 @@ from common import (
     sample,
     start_server,
     tokens_for,
+    wait_for_quiet,
 )
 
 #: Latency histograms count in 0.1 ms buckets: exact enough for p99, tiny to send between processes.
@@ -110,6 +112,8 @@ class RunResult:
     server_rss_mib: float = float("nan")
     server_peak_rss_mib: float = float("nan")
     client_cpu: float = 0.0
+    machine_cpu: float = float("nan")  # busy CPU seconds of the whole machine over the window
+    waited: float = 0.0  # seconds spent waiting for the machine to be quiet before the run
     connect_errors: int = 0
     extensions: str = ""
 
@@ -140,6 +144,11 @@ class RunResult:
     @property
     def client_cpu_pct(self) -> float:
         return 100.0 * self.client_cpu / self.duration
+
+    @property
+    def other_cpu_pct(self) -> float:
+        """What else ran on the machine during the window (other users' tests, browsers...)."""
+        return 100.0 * (self.machine_cpu - self.server_cpu - self.client_cpu) / self.duration
 
 
 # --------------------------------------------------------------------------- client processes
@@ -319,18 +328,22 @@ class Options:
     server_env: dict[str, str]
     py_spy: str | None
     keep_server: bool
+    quiet_wait: float
 
 
 def run_once(opts: Options, label: str = "") -> RunResult:
     """Starts a server (unless external), connects everyone, runs the schedule, returns the figures."""
     server = None
+    waited = wait_for_quiet(opts.quiet_wait) if opts.quiet_wait > 0 else 0.0
     if opts.external:
         base_url, pid = opts.external.rstrip("/"), opts.server_pid
     else:
         server = start_server(opts.server_env, keep=opts.keep_server)
         base_url, pid = server.url, server.pid
     try:
-        return _run(opts, base_url, pid, label)
+        result = _run(opts, base_url, pid, label)
+        result.waited = waited
+        return result
     finally:
         if server is not None:
             code = server.stop()
@@ -391,11 +404,13 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
         if opts.py_spy and pid:
             spy = _start_py_spy(opts.py_spy, pid, opts.duration)
         before = sample(pid) if pid else None
+        machine_before = machine_busy_seconds()
         peak = 0
         while time.time() < start + opts.duration:
             if pid:
                 peak = max(peak, sample(pid).rss_kib)
             time.sleep(min(0.5, max(0.0, start + opts.duration - time.time())))
+        result.machine_cpu = machine_busy_seconds() - machine_before
         if pid and before is not None:
             after = sample(pid)
             result.server_cpu = after.cpu_s - before.cpu_s
@@ -452,14 +467,14 @@ def _start_py_spy(out: str, pid: int, duration: float) -> subprocess.Popen[bytes
 
 HEADER = (f"{'run':<14} {'viewers':>7} {'rate':>6} {'sent':>6} {'deliv/s':>9} {'p50ms':>7} {'p95ms':>7} "
           f"{'p99ms':>7} {'maxms':>7} {'loss%':>6} {'ack99':>7} {'lag99':>6} {'srvCPU%':>7} "
-          f"{'RSS MiB':>7} {'cliCPU%':>7}")
+          f"{'RSS MiB':>7} {'cliCPU%':>7} {'other%':>6}")
 
 
 def row(r: RunResult) -> str:
     return (f"{r.label:<14} {r.viewers:>7} {r.rate:>6.0f} {r.sent:>6} {fmt(r.deliveries_per_s, 0):>9} "
             f"{fmt(r.lat_p50):>7} {fmt(r.lat_p95):>7} {fmt(r.lat_p99):>7} {fmt(r.lat_max, 0):>7} "
             f"{fmt(r.loss_pct, 2):>6} {fmt(r.ack_p99):>7} {fmt(r.lag_p99):>6} {fmt(r.server_cpu_pct, 0):>7} "
-            f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7}")
+            f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7} {fmt(r.other_cpu_pct, 0):>6}")
 
 
 def detail(r: RunResult) -> str:
@@ -467,11 +482,13 @@ def detail(r: RunResult) -> str:
     return (f"    acks: {acks}; received {r.received:,} of expected {r.expected:,} "
             f"(loss {r.loss:,}; slowest viewer got {r.min_viewer:,}); {r.frames:,} frames "
             f"= {r.received / max(r.frames, 1):.1f} msgs/frame; server CPU {fmt(r.server_cpu, 2)} s; "
-            f"connect errors {r.connect_errors}; ws extensions: {r.extensions or 'none'}")
+            f"connect errors {r.connect_errors}; ws extensions: {r.extensions or 'none'}; "
+            f"waited {r.waited:.0f} s for a quiet machine")
 
 
 MEDIAN_FIELDS = ("deliveries_per_s", "lat_p50", "lat_p95", "lat_p99", "lat_max", "loss_pct", "ack_p50",
-                 "ack_p99", "lag_p99", "server_cpu_pct", "server_peak_rss_mib", "client_cpu_pct")
+                 "ack_p99", "lag_p99", "server_cpu_pct", "server_peak_rss_mib", "client_cpu_pct",
+                 "other_cpu_pct")
 
 
 def medians(results: Sequence[RunResult]) -> dict[str, float]:
@@ -484,7 +501,7 @@ def print_medians(title: str, results: Sequence[RunResult]) -> dict[str, float]:
           f"p50 {fmt(m['lat_p50'])} ms, p95 {fmt(m['lat_p95'])} ms, p99 {fmt(m['lat_p99'])} ms, "
           f"loss {fmt(m['loss_pct'], 3)}%, ack p99 {fmt(m['ack_p99'])} ms, server CPU {fmt(m['server_cpu_pct'], 0)}% "
           f"of one core, peak RSS {fmt(m['server_peak_rss_mib'], 0)} MiB, load generator CPU "
-          f"{fmt(m['client_cpu_pct'], 0)}%", flush=True)
+          f"{fmt(m['client_cpu_pct'], 0)}%, other processes {fmt(m['other_cpu_pct'], 0)}%", flush=True)
     return m
 
 
@@ -528,12 +545,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server-pid", type=int, help="with --external: PID to read CPU/RSS from")
     parser.add_argument("--py-spy", metavar="OUT", help="profile the server during the (last) run with py-spy")
     parser.add_argument("--keep-server", action="store_true", help="keep the server's temp dir (logs)")
+    parser.add_argument("--quiet-wait", type=float, default=120.0,
+                        help="before each run wait up to this many s for the shared machine to go idle (0: no)")
     args = parser.parse_args(argv)
     raise_nofile(65536)
 
     opts = Options(args.viewers, args.senders, args.rate, args.duration, args.drain, args.workers, args.stream,
                    not args.no_deflate, args.external, args.server_pid, parse_env_pairs(args.server_env),
-                   args.py_spy, args.keep_server)
+                   args.py_spy, args.keep_server, args.quiet_wait)
     where = args.external or "a fresh server per run (python -m safestream serve)"
     print(f"fan-out bench: {where}; {os.cpu_count()} CPUs shared by server and {args.workers}+1 client "
           f"processes; deflate {'offered' if opts.deflate else 'not offered'}; server env {opts.server_env or '{}'}")

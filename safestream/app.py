@@ -20,7 +20,8 @@ from aiohttp import web
 from safestream.api import admin, middleware, moderation, pages, status, streams
 from safestream.app_keys import (BROADCASTER_KEY, CLUSTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
                                  MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
-                                 SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, TOKENS_KEY, WRITER_KEY)
+                                 SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, THROTTLES_KEY, TOKENS_KEY, WATCHDOG_KEY,
+                                 WRITER_KEY)
 from safestream.auth import routes as auth_routes
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
@@ -41,6 +42,7 @@ from safestream.demo import seed_demo
 from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
 from safestream import transport
+from safestream.abuse import SlowConsumerWatchdog, Throttles
 from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
@@ -111,6 +113,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     sessions = app[SESSIONS_KEY]
+    app[THROTTLES_KEY] = Throttles(settings)
+    app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
@@ -150,8 +154,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     writer.start()
     pipeline.start()
     console.start()
+    watchdog.start()
     log.info("moderation chain: %s", engine.name)
     yield
+    await watchdog.close()
     await console.close()
     await gifts.close()
     await pipeline.close()   # normally already drained by _drain_and_disconnect
@@ -202,3 +208,4 @@ async def _sweep(app: web.Application) -> None:
         app[SANCTIONS_KEY].sweep()
         app[PIPELINE_KEY].limiter.sweep()
         app[PIPELINE_KEY].strikes.sweep()
+        app[THROTTLES_KEY].sweep()

@@ -16,6 +16,7 @@ from safestream.cluster import Cluster
 from safestream.settings import Settings
 
 if TYPE_CHECKING:
+    from safestream.abuse import SlowConsumerWatchdog, Throttles
     from safestream.auth.passwords import Passwords
     from safestream.auth.tokens import TokenService
     from safestream.chat.broadcaster import Broadcaster
@@ -49,3 +50,5 @@ PIPELINE_KEY: web.AppKey[ChatPipeline] = web.AppKey("pipeline")
 POLICIES_KEY: web.AppKey[PolicyBook] = web.AppKey("policies")
 GIFTS_KEY: web.AppKey[GiftService] = web.AppKey("gifts")
 CONSOLE_KEY: web.AppKey[ConsoleLive] = web.AppKey("console_live")
+THROTTLES_KEY: web.AppKey[Throttles] = web.AppKey("throttles")
+WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")

@@ -22,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1,
                        help="processes sharing the port through Redis (needs REDIS_URL; websocket transport only)")
     sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    imp = sub.add_parser("import-jsonl", help="rebuild messages and gifts from JSONL logs (idempotent)")
+    imp.add_argument("path", nargs="?", help="a log file or directory (default: SAFESTREAM_LOG_DIR)")
     user = sub.add_parser("create-user", help="create an account")
     user.add_argument("username")
     user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
@@ -64,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate_sync(settings.effective_database_url)
         print("database is at the latest revision")
         return 0
+    if args.command == "import-jsonl":
+        return asyncio.run(_import_jsonl(settings, args.path))
     if args.command == "create-user":
         return asyncio.run(_create_user(settings, args))
     if args.command == "moderate":
@@ -115,4 +119,25 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     print(f"created {args.role} {args.username}")
+    return 0
+
+
+async def _import_jsonl(settings: Settings, path: str | None) -> int:
+    from pathlib import Path
+
+    from safestream.storage import db
+    from safestream.storage.importer import import_logs
+
+    source = Path(path) if path else settings.log_dir
+    if not source.exists():
+        print(f"safestream: {source} does not exist", file=sys.stderr)
+        return 2
+    url = settings.effective_database_url
+    await db.migrate(url)
+    engine = db.create_engine(url)
+    try:
+        counts = await import_logs(db.session_maker(engine), source)
+    finally:
+        await engine.dispose()
+    print(f"read {counts['read']} records: {counts['added']} added, {counts['present']} already present")
     return 0

@@ -67,6 +67,13 @@ class Settings:
     cascade: str = "auto"
     cascade_band: tuple[float, ...] = (0.15, 0.85)
     max_connections: int = 10000
+    max_connections_per_ip: int = 50
+    max_sockets_per_user: int = 10
+    max_socket_queue: int = 500
+    login_attempts_per_ip: int = 30
+    login_failures_per_account: int = 10
+    registrations_per_ip: int = 10
+    trusted_proxies: tuple[str, ...] = ()
     max_username_length: int = 50
     max_message_length: int = 500
     rate_limit_per_user: int = 20
@@ -145,6 +152,9 @@ class Settings:
             (self.gift_interval_secs > 0, "GIFT_INTERVAL_SECS must be positive"),
             (0.0 < self.toxic_threshold <= 1.0, "TOXIC_THRESHOLD must be in (0, 1]"),
             (self.max_connections > 0, "MAX_CONNECTIONS must be positive"),
+            (min(self.max_connections_per_ip, self.max_sockets_per_user, self.max_socket_queue,
+                 self.login_attempts_per_ip, self.login_failures_per_account, self.registrations_per_ip) > 0,
+             "connection, queue and login limits must be positive"),
             (1 <= self.max_username_length <= 50, "MAX_USERNAME_LENGTH must be between 1 and 50"),
             (1 <= self.max_message_length <= 10000, "SAFESTREAM_MAX_MESSAGE_LENGTH must be between 1 and 10000"),
             (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
@@ -204,6 +214,13 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_CASCADE_BAND", "cascade_band", _parse_floats),
     ("MAX_CONNECTIONS", "max_connections", int),
     ("MAX_USERNAME_LENGTH", "max_username_length", int),
+    ("SAFESTREAM_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip", int),
+    ("SAFESTREAM_MAX_SOCKETS_PER_USER", "max_sockets_per_user", int),
+    ("SAFESTREAM_MAX_SOCKET_QUEUE", "max_socket_queue", int),
+    ("SAFESTREAM_LOGIN_ATTEMPTS_PER_IP", "login_attempts_per_ip", int),
+    ("SAFESTREAM_LOGIN_FAILURES_PER_ACCOUNT", "login_failures_per_account", int),
+    ("SAFESTREAM_REGISTRATIONS_PER_IP", "registrations_per_ip", int),
+    ("SAFESTREAM_TRUSTED_PROXIES", "trusted_proxies", _parse_list),
     ("SAFESTREAM_MAX_MESSAGE_LENGTH", "max_message_length", int),
     ("SAFESTREAM_RATE_LIMIT_PER_USER", "rate_limit_per_user", int),
     ("CLEANUP_INTERVAL", "cleanup_interval", float),

@@ -99,6 +99,16 @@ async def test_log_in_and_watch_the_feed_live(client: TestClient, open_page: Pag
     await expect(page.locator("#metrics .metric", has_text="Messages").locator("b")).to_have_text("1")
     assert await page.evaluate("() => window.__sameDocument") is True
 
+    # Remove it for everyone: htmx asks first (a native confirm), the row stays, struck through.
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.get_by_role("button", name="remove").click()
+    await expect(toast(page, f"Removed message {ack['id']}.")).to_be_visible()
+    await expect(row).to_have_class(re.compile(r"\bremoved\b"))
+    await expect(row.get_by_role("button", name="remove")).to_have_count(0)
+    removed = await chatter.wait_for(lambda: chatter.of("removed"))
+    assert removed[0]["ids"] == [ack["id"]]
+    assert await page.evaluate("() => window.__sameDocument") is True
+
 
 async def test_held_message_is_approved_from_the_review_queue(client: TestClient, open_page: PageFactory,  # noqa: F811
                                                               sio_client: ClientFactory) -> None:
@@ -122,6 +132,7 @@ async def test_held_message_is_approved_from_the_review_queue(client: TestClient
     await expect(toast(page, f"Approved message {ack['id']}.")).to_be_visible()
     await expect(item).to_have_count(0)
     await expect(page.locator("#review-count")).to_have_text("0")
+    await expect(page.locator(f"#msg-{ack['id']} .review-state")).to_have_text("reviewed")
     published = (await watcher.wait_for(lambda: [m for m in watcher.chats() if m["message"] == INSULT]))[0]
     assert published["user"] == "demo_user" and published["id"] > ack["id"]  # published anew, after approval
     await expect(page.locator(f"#msg-{published['id']} .said")).to_have_text(INSULT)  # and in the feed
@@ -141,15 +152,14 @@ async def test_user_text_is_rendered_as_text(client: TestClient, open_page: Page
     await user_action(page, "kick", "chat_viewer", reason="<b>bold</b>")
     await expect(toast(page, "Kicked chat_viewer")).to_be_visible()
     entry = page.locator("#audit-rows li").first
-    await expect(entry.locator(".reason")).to_have_text("· <b>bold</b>")
+    await expect(entry.locator(".reason")).to_have_text("<b>bold</b>")
 
-    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # the hx-confirm prompt
     await page.reload()  # the server-rendered page (not only the live fragments) escapes them too
     await expect(page.locator("#live-state")).to_have_text("live")
     for text in XSS:
         await expect(feed_row(page, text)).to_have_count(1)
         await expect(page.locator(".review-text", has_text=text)).to_have_count(1)
-    await expect(page.locator("#audit-rows .reason").first).to_have_text("· <b>bold</b>")
+    await expect(page.locator("#audit-rows .reason").first).to_have_text("<b>bold</b>")
     injected = "#feed-rows :is(img, script), #review-rows :is(img, script), #audit-rows .reason *"
     assert await page.locator(injected).count() == 0
     assert await page.evaluate("() => window.__xss") is None
@@ -254,7 +264,7 @@ async def test_feed_filters(client: TestClient, open_page: PageFactory, sio_clie
 CHATTERS = {"lisbon_luis": "luis-pass-1", "pixel_pia": "pia-pass-1", "nightowl_99": "owl-pass-1",
             "gg_gabe": "gabe-pass-1"}
 SCRIPT = [  # (who, message): a few minutes of a real chat, toxic ones included
-    ("lisbon_luis", "anyone else watching from Lisbon? 🇵🇹"),
+    ("lisbon_luis", "anyone else watching from Lisbon?"),
     ("pixel_pia", "first time catching this live!"),
     ("chat_viewer", "the audio is so much better today"),
     ("gg_gabe", "that play at 12:40 was insane"),

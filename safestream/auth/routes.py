@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_form, read_json
-from safestream.app_keys import PASSWORDS_KEY, SESSIONS_KEY, SETTINGS_KEY, TOKENS_KEY
+from safestream.app_keys import PASSWORDS_KEY, SESSIONS_KEY, SETTINGS_KEY, THROTTLES_KEY, TOKENS_KEY
 from safestream.auth.guard import authenticate, verify_login
 from safestream.chat.payloads import iso
 from safestream.errors import Conflict, InvalidPayload, Unauthorized
@@ -51,6 +51,7 @@ class LoginForm(BaseModel):
 @documented("Create a viewer account", body=RegisterIn, tag="auth",
             responses={201: "created", 409: "username taken", 422: "invalid fields"})
 async def register(request: web.Request) -> web.Response:
+    request.app[THROTTLES_KEY].check_register(request)
     body = await read_json(request, RegisterIn)
     max_len = request.app[SETTINGS_KEY].max_username_length
     if len(body.username) > max_len:
@@ -70,8 +71,11 @@ async def register(request: web.Request) -> web.Response:
             responses={200: "a token", 401: "wrong username or password"})
 async def login(request: web.Request) -> web.Response:
     form = await read_form(request, LoginForm)
+    throttles = request.app[THROTTLES_KEY]
+    throttles.check_login(request, form.username)
     principal = await verify_login(request.app, form.username, form.password)
     if principal is None:
+        throttles.login_failed(form.username)
         # One message for "no such user" and "wrong password": no user enumeration.
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     tokens = request.app[TOKENS_KEY]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
+from safestream.abuse import client_ip
 from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, METRICS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
                                  SANCTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY, WRITER_KEY)
 from safestream.auth.guard import principal_from_token
@@ -81,7 +82,11 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("banned") from exc
         except SafeStreamError as exc:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized") from exc
-        ip = request.remote if request is not None and request.remote else "unknown"
+        ip = client_ip(request, settings.trusted_proxies) if request is not None else "unknown"
+        if connections.per_ip(ip) >= settings.max_connections_per_ip:
+            raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
+        if len(connections.of_user(principal.username)) >= settings.max_sockets_per_user:
+            raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
         connections.add(Connection(sid=sid, principal=principal, ip=ip))
         await self.enter_room(sid, user_room(principal.username))
 

@@ -209,7 +209,8 @@ class ChatPipeline:
                "score": decision.score, "categories": categories, "created_at": item.received,
                "review": "pending" if decision.action == "hold" else None}
         moderation_line = {"type": "moderation", "id": seq, "stream": item.stream, "user": item.username,
-                           "message": item.text, "action": decision.action, "toxic": decision.toxic,
+                           "message": item.text, "shown": shown, "action": decision.action,
+                           "toxic": decision.toxic,
                            "score": payload["score"], "categories": categories,
                            "terms": list(decision.terms), "failed": assessment.failed, "ts": payload["ts"]}
         lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)

@@ -31,6 +31,19 @@ class SlidingWindowLimiter:
         hits.append(now)
         return None
 
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        """True when ``key`` has used its window up (without recording a hit)."""
+        return self.retry_after(key, now) > 0
+
+    def retry_after(self, key: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        hits = self._hits.get(key)
+        if not hits:
+            return 0.0
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        return max(hits[0] + self.window - now, 0.0) if len(hits) >= self.limit else 0.0
+
     def sweep(self, now: float | None = None) -> None:
         """Forgets keys with no hits inside the window (bounded memory)."""
         now = time.monotonic() if now is None else now

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
 from safestream.api.validation import field_errors
-from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY
+from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, THROTTLES_KEY
 from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
@@ -47,7 +47,15 @@ async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
 async def login(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
     check_login_csrf(request, form.get("csrf_token", ""))
-    principal = await verify_login(request.app, form.get("username", "")[:50], form.get("password", "")[:128])
+    username = form.get("username", "")[:50]
+    throttles = request.app[THROTTLES_KEY]
+    try:
+        throttles.check_login(request, username)
+    except SafeStreamError as exc:
+        return login_response(request, error=exc.message, status=exc.status)
+    principal = await verify_login(request.app, username, form.get("password", "")[:128])
+    if principal is None:
+        throttles.login_failed(username)
     if principal is None or principal.role not in CONSOLE_ROLES:
         return login_response(request, error="Wrong username or password, or not a moderator.", status=401)
     response = web.HTTPFound("/console")

@@ -370,6 +370,7 @@
     showView("picker");
     document.title = "Live now · SafeStream";
     await refreshPicker();
+    if (document.body.dataset.view !== "picker") return;  // the user moved on while the list loaded
     stopPickerRefresh();
     state.pickerTimer = setInterval(() => {
       if (!document.hidden) refreshPicker();
@@ -847,7 +848,7 @@
     if (!text || byId("send").disabled) return;
     const { socket, stream } = state;
     if (!socket || !socket.connected || !state.joined) {
-      toast("You're offline. Your message will be here when we reconnect.", "error");
+      toast("You're offline. Your message stays in the box: send it once we're back.", "error");
       return;
     }
     const pending = el("li", "msg mine is-pending");
