@@ -329,6 +329,25 @@ class Options:
     py_spy: str | None
     keep_server: bool
     quiet_wait: float
+    max_other: float
+    retries: int
+
+
+def clean_run(opts: Options, label: str) -> RunResult:
+    """A run, redone (up to ``opts.retries`` times) while other processes took more than ``opts.max_other``.
+
+    Other people's test suites share these 2 cores; a run during which they
+    took a core measures them as much as the server. Discarded runs are printed.
+    """
+    for attempt in range(opts.retries + 1):
+        result = run_once(opts, label)
+        if opts.max_other <= 0 or result.other_cpu_pct <= opts.max_other or attempt == opts.retries:
+            if attempt == opts.retries and result.other_cpu_pct > opts.max_other > 0:
+                print(f"  (kept despite other processes at {result.other_cpu_pct:.0f}%: out of retries)")
+            return result
+        print(f"  discarded {label}: other processes used {result.other_cpu_pct:.0f}% of a core "
+              f"(p99 {fmt(result.lat_p99)} ms, server CPU {fmt(result.server_cpu_pct, 0)}%); retrying", flush=True)
+    raise AssertionError("unreachable")
 
 
 def run_once(opts: Options, label: str = "") -> RunResult:
@@ -547,12 +566,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep-server", action="store_true", help="keep the server's temp dir (logs)")
     parser.add_argument("--quiet-wait", type=float, default=120.0,
                         help="before each run wait up to this many s for the shared machine to go idle (0: no)")
+    parser.add_argument("--max-other", type=float, default=30.0,
+                        help="redo a run if other processes used more than this %% of a core during it (0: never)")
+    parser.add_argument("--retries", type=int, default=4, help="redo a disturbed run at most this many times")
     args = parser.parse_args(argv)
     raise_nofile(65536)
 
     opts = Options(args.viewers, args.senders, args.rate, args.duration, args.drain, args.workers, args.stream,
                    not args.no_deflate, args.external, args.server_pid, parse_env_pairs(args.server_env),
-                   args.py_spy, args.keep_server, args.quiet_wait)
+                   args.py_spy, args.keep_server, args.quiet_wait, args.max_other, args.retries)
     where = args.external or "a fresh server per run (python -m safestream serve)"
     print(f"fan-out bench: {where}; {os.cpu_count()} CPUs shared by server and {args.workers}+1 client "
           f"processes; deflate {'offered' if opts.deflate else 'not offered'}; server env {opts.server_env or '{}'}")
@@ -567,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for rep in range(args.repeat):
             for v in variants:  # interleaved, so drift of the machine hits both sides alike
                 o = Options(**{**opts.__dict__, "server_env": {**opts.server_env, key: v}})
-                r = run_once(o, label=f"{key[-12:]}={v}#{rep + 1}")
+                r = clean_run(o, label=f"{key[-12:]}={v}#{rep + 1}")
                 by_variant[v].append(r)
                 print(row(r))
                 print(detail(r), flush=True)
@@ -590,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: list[RunResult] = []
         for rep in range(args.repeat):
             o = Options(**{**opts.__dict__, "viewers": viewers, "rate": float(rate)})
-            r = run_once(o, label=f"v{viewers}r{rate}#{rep + 1}")
+            r = clean_run(o, label=f"v{viewers}r{rate}#{rep + 1}")
             results.append(r)
             print(row(r))
             print(detail(r), flush=True)

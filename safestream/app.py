@@ -45,6 +45,7 @@ from safestream import transport
 from safestream.abuse import SlowConsumerWatchdog, Throttles
 from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
+from safestream.redis_manager import ReconnectingRedisManager
 from safestream.moderation.policy import Policy
 from safestream.settings import Settings
 from safestream.storage import audit, db
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    manager = (socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+    manager = (ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
                if settings.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",

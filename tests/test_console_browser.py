@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 import re
+import time
 from typing import Any
 
 import pytest
@@ -25,9 +25,15 @@ except ImportError:
         raise
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
 
-from tests.browser import (MOBILE, PageFactory, browser, chromium_executable,  # noqa: F401, E402 - fixtures
-                           open_page, screenshot)
-from tests.test_viewer_browser import INSULT, set_policy, url, viewer  # noqa: E402
+from tests.browser import (  # noqa: F401 - fixtures
+    MOBILE,
+    PageFactory,
+    browser,
+    chromium_executable,
+    open_page,
+    screenshot,
+)
+from tests.test_viewer_browser import INSULT, set_policy, url, viewer
 
 WIDE: ViewportSize = {"width": 1440, "height": 900}
 HOLD_TOXIC = {"levels": [{"category": "*", "threshold": 0.5, "action": "hold"}]}
@@ -105,7 +111,7 @@ async def test_log_in_and_watch_the_feed_live(client: TestClient, open_page: Pag
     await expect(toast(page, f"Removed message {ack['id']}.")).to_be_visible()
     await expect(row).to_have_class(re.compile(r"\bremoved\b"))
     await expect(row.get_by_role("button", name="remove")).to_have_count(0)
-    removed = await chatter.wait_for(lambda: chatter.of("removed"))
+    removed = await chatter.wait_for(lambda: chatter.of("message_removed"))
     assert removed[0]["ids"] == [ack["id"]]
     assert await page.evaluate("() => window.__sameDocument") is True
 

@@ -85,7 +85,7 @@ class Metrics:
             viewers = await self.viewer_count(stream)
         pct = round(100.0 * toxic / messages, 2) if messages else 0.0
         result: dict[str, Any] = {"viewer_count": viewers, "gift_count": gifts, "toxic_pct": pct,
-                                  "message_count": messages}
+                                  "message_count": messages, "moderation_failures": self.moderation_failures}
         if stream is not None:
             result["stream"] = stream
         return result

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from safestream.storage.db import SessionMaker
@@ -52,6 +53,7 @@ class WriteBehind:
         self.db_healthy = True
         self.written = 0
         self.failures = 0
+        self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._buffer)
@@ -86,6 +88,22 @@ class WriteBehind:
         if self._buffer:
             log.error("shutdown: %d records could not be written to the database", len(self._buffer))
         await asyncio.to_thread(self._jsonl.fsync)
+
+    async def _insert(self, grouped: dict[type[SQLModel], list[dict[str, Any]]]) -> None:
+        async with self._sessions() as session:
+            conn = await session.connection()
+            for table, rows in grouped.items():
+                await conn.execute(insert(table), rows)  # one executemany per table
+            await session.commit()
+
+    async def _insert_one_by_one(self, grouped: dict[type[SQLModel], list[dict[str, Any]]]) -> None:
+        for table, rows in grouped.items():
+            for row in rows:
+                try:
+                    await self._insert({table: [row]})
+                except IntegrityError as exc:
+                    self.dropped += 1
+                    log.error("dropped a %s row that conflicts with a stored one: %s", table.__name__, exc.orig)
 
     async def flush_all(self) -> bool:
         """Writes everything buffered now (readers that need their own rows call this)."""
@@ -129,11 +147,12 @@ class WriteBehind:
                 grouped.setdefault(record.table, []).append(record.row)
         try:
             if grouped:
-                async with self._sessions() as session:
-                    conn = await session.connection()
-                    for table, rows in grouped.items():
-                        await conn.execute(insert(table), rows)  # one executemany per table
-                    await session.commit()
+                try:
+                    await self._insert(grouped)
+                except IntegrityError:
+                    # A row that can never be written (a duplicate id) must not block the
+                    # rows behind it forever: write them one by one and drop the bad ones.
+                    await self._insert_one_by_one(grouped)
         except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch and retry
             self.failures += 1
             if self.db_healthy:

@@ -1,0 +1,24 @@
+"""A scripted moderation backend for fault tests: the model boundary, failing on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+
+from safestream.moderation.contract import Scorer, Scores
+
+
+class BrokenScorer(Scorer):
+    name = "broken"
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        raise RuntimeError("the model server is down")
+
+
+class HangingScorer(Scorer):
+    name = "hanging"
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        await asyncio.sleep(float(os.environ.get("HANG_SECS", "60")))
+        return [{} for _ in texts]
