@@ -117,3 +117,21 @@ async def test_a_stalled_viewer_is_dropped_and_does_not_delay_others(make_app: A
         assert watchdog.dropped >= 1
         assert len(connections) == 2  # the sender and the healthy viewer remain
         assert max(latencies) < 2.0
+
+
+async def test_tokens_of_banned_users_are_refused(client: TestClient) -> None:
+    viewer = await login(client, "chat_viewer", "viewer789")
+    admin = await login(client, "demo_admin", "admin123")
+    resp = await client.post("/api/admin/ban", json={"username": "chat_viewer", "reason": "spam"},
+                             headers={"Authorization": f"Bearer {admin}"})
+    assert resp.status == 200
+    me = await client.get("/auth/me", headers={"Authorization": f"Bearer {viewer}"})
+    assert me.status == 403 and (await me.json())["error"]["code"] == "banned"
+    assert await refusal(client, {"token": viewer}) == {"message": "banned"}
+
+
+async def test_malformed_form_bodies_are_400(client: TestClient) -> None:
+    for path in ("/auth/login", "/console/login"):
+        resp = await client.post(path, data=b"abc", headers={"Content-Type": "multipart/form-data"})
+        assert resp.status in (400, 403), (path, resp.status)
+        assert resp.status != 500

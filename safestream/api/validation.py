@@ -38,9 +38,14 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     return parse(model, data)
 
 
-async def read_form(request: web.Request, model: type[M]) -> M:
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """A form body's text fields; a malformed body (no multipart boundary, bad bytes) is a 400."""
     try:
         form = await request.post()
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, AssertionError) as exc:
         raise BadRequest("the form body cannot be read", code="invalid_form") from exc
-    return parse(model, {key: value for key, value in form.items() if isinstance(value, str)})
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def read_form(request: web.Request, model: type[M]) -> M:
+    return parse(model, await form_fields(request))

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
-from safestream.api.validation import field_errors
+from safestream.api.validation import field_errors, form_fields
 from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, THROTTLES_KEY
 from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
@@ -31,8 +31,7 @@ def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
-    return {k: v for k, v in data.items() if isinstance(v, str)}
+    return await form_fields(request)
 
 
 async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
