@@ -166,6 +166,19 @@ async def refusal(client: TestClient, auth: Any) -> Any:
     raise AssertionError("the connection was accepted")
 
 
+async def postgres_admin(sql: str) -> None:
+    """Runs one statement (CREATE/DROP DATABASE) outside a transaction on the test server."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
 def service_reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import POSTGRES_URL, REDIS_URL, Recorder, require_service
+from tests.conftest import POSTGRES_URL, REDIS_URL, Recorder, postgres_admin, require_service
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -27,15 +25,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def _admin_sql(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 class Node:
@@ -74,12 +63,12 @@ def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     require_service("PostgreSQL", "127.0.0.1", 5432)
     require_service("Redis", "127.0.0.1", 6379)
     name = f"safestream_cluster_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin_sql(f'CREATE DATABASE "{name}"'))
+    asyncio.run(postgres_admin(f'CREATE DATABASE "{name}"'))
     env = {"DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": REDIS_URL,
            "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}", "SAFESTREAM_ARGON2_TIME_COST": "1",
            "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "GIFT_INTERVAL_SECS": "3600", "SAFESTREAM_LOG_DIR": "logs"}
     yield env
-    asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from safestream.app_keys import SESSIONS_KEY, WRITER_KEY
 from safestream.storage.messages import count_messages
 from tests import test_cluster
-from tests.conftest import POSTGRES_URL, REDIS_URL, AppFactory, ClientFactory, require_service
+from tests.conftest import POSTGRES_URL, REDIS_URL, AppFactory, ClientFactory, postgres_admin, require_service
 from tests.proxy import CuttableProxy
 
 OUTAGE_SECS = float(os.environ.get("SAFESTREAM_TEST_OUTAGE_SECS", "30"))
@@ -25,7 +25,7 @@ OUTAGE_SECS = float(os.environ.get("SAFESTREAM_TEST_OUTAGE_SECS", "30"))
 async def test_database_outage_chat_flows_and_writes_catch_up(make_app: AppFactory, sio_client: ClientFactory) -> None:
     require_service("PostgreSQL", "127.0.0.1", 5432)
     name = f"safestream_fault_{uuid.uuid4().hex[:8]}"
-    await test_cluster._admin_sql(f'CREATE DATABASE "{name}"')
+    await postgres_admin(f'CREATE DATABASE "{name}"')
     proxy = CuttableProxy("127.0.0.1", 5432)
     await proxy.start()
     try:
@@ -53,7 +53,7 @@ async def test_database_outage_chat_flows_and_writes_catch_up(make_app: AppFacto
         assert (await app.get("/healthz")).status == 200
     finally:
         await proxy.close()
-        await test_cluster._admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_full_write_buffer_refuses_with_busy(make_app: AppFactory, sio_client: ClientFactory,
@@ -98,7 +98,7 @@ async def test_redis_outage_keeps_local_delivery_and_the_cluster_heals(tmp_path:
     proxy = CuttableProxy("127.0.0.1", 6379)
     await proxy.start()
     name = f"safestream_redisfault_{uuid.uuid4().hex[:8]}"
-    await test_cluster._admin_sql(f'CREATE DATABASE "{name}"')
+    await postgres_admin(f'CREATE DATABASE "{name}"')
     env = {"DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
            "REDIS_URL": REDIS_URL.replace("6379", str(proxy.port)),
            "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}", "SAFESTREAM_ARGON2_TIME_COST": "1",
@@ -136,4 +136,4 @@ async def test_redis_outage_keeps_local_delivery_and_the_cluster_heals(tmp_path:
             if node is not None:
                 node.stop()
         await proxy.close()
-        await test_cluster._admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

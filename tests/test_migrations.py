@@ -7,11 +7,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from safestream.storage.db import downgrade_sync, migrate_sync
-from tests.conftest import POSTGRES_URL, require_service
+from tests.conftest import POSTGRES_URL, postgres_admin, require_service
 
 TABLES = {"users", "streams", "messages", "gift_events", "admin_actions", "sanctions", "moderator_grants",
           "stream_policies"}
@@ -48,17 +48,9 @@ def test_postgres_upgrade_downgrade_upgrade() -> None:
     # A throw-away database keeps this test away from anything else in `test`.
     name = f"safestream_mig_{uuid.uuid4().hex[:8]}"
 
-    async def admin_sql(sql: str) -> None:
-        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    asyncio.run(postgres_admin(f'CREATE DATABASE "{name}"'))
     try:
         up, down, again = _round_trip(POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}")
         assert TABLES <= up and not (TABLES & down) and TABLES <= again
     finally:
-        asyncio.run(admin_sql(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
