@@ -1,0 +1,151 @@
+"""Soak: a long steady load, reporting RSS growth, loss and latency drift.
+
+    python load/soak.py                      # 10 minutes at 500 msg/s, 50 viewers
+    python load/soak.py --duration 120 --rate 200 --interval 10
+
+Starts its own server (``--url`` targets a running one instead), opens raw
+Engine.IO clients (see ``common.RawSocket``), sends at a fixed open-loop rate
+and prints one line per interval, then a summary: server RSS growth after
+warm-up, messages lost (acked and visible but not delivered to every viewer),
+and the p99 latency of the last interval against the first. It stops by
+itself; all traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+import common
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    acked: int = 0
+    refused: int = 0
+    delivered: int = 0
+    latencies: list[float] = field(default_factory=list)
+    acked_ids: set[int] = field(default_factory=set)
+
+
+async def viewer(sock: common.RawSocket, tally: Tally, seen: set[int], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            frame = await sock.recv_text(1.0)
+        except (TimeoutError, asyncio.TimeoutError):
+            continue
+        except common.ProtocolError:
+            return
+        if not frame.startswith("42["):
+            continue
+        event, data = json.loads(frame[2:])[:2]
+        batch = data if event == "chat_batch" else [data] if event == "chat" else []
+        now = time.time_ns()
+        for msg in batch:
+            text = msg.get("message", "")
+            if text.startswith("soak t="):
+                tally.latencies.append((now - int(text.split()[1][2:])) / 1e6)
+                tally.delivered += 1
+                seen.add(msg["id"])
+
+
+async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float) -> None:
+    pending: dict[int, float] = {}
+
+    async def reader() -> None:
+        while time.monotonic() < until + 5:
+            try:
+                frame = await sock.recv_text(1.0)
+            except (TimeoutError, asyncio.TimeoutError):
+                continue
+            except common.ProtocolError:
+                return
+            if frame.startswith("43"):
+                ack_id = int(frame[2:frame.index("[")])
+                ack = json.loads(frame[frame.index("["):])[0]
+                pending.pop(ack_id, None)
+                if ack.get("ok"):
+                    tally.acked += 1
+                    if ack.get("action") in ("allow", "flag", "mask"):
+                        tally.acked_ids.add(ack["id"])
+                else:
+                    tally.refused += 1
+
+    task = asyncio.create_task(reader())
+    interval, next_at, n = 1.0 / rate, time.monotonic(), 0
+    while next_at < until:
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        ack_id = await sock.send_event("chat", {"message": f"soak t={time.time_ns()} n={n} nice stream",
+                                                "stream": "main"}, ack=True)
+        pending[ack_id or 0] = time.monotonic()
+        tally.sent += 1
+        n += 1
+        next_at += interval
+    await task
+
+
+async def run(args: argparse.Namespace) -> None:
+    server = None if args.url else common.start_server({"SAFESTREAM_RATE_LIMIT_PER_USER": "1000000"})
+    url = args.url or server.url  # type: ignore[union-attr]
+    names = [f"soak_v{i}" for i in range(args.viewers)] + [f"soak_s{i}" for i in range(args.senders)]
+    tokens = await common.register_and_login(url, names)
+    tally, stop = Tally(), asyncio.Event()
+    seen: list[set[int]] = [set() for _ in range(args.viewers)]
+    async with aiohttp.ClientSession() as session:
+        socks = [await common.open_socket(session, url, t) for t in tokens]
+        for sock in socks:
+            await common.join(sock, "main")
+        until = time.monotonic() + args.duration
+        tasks = [asyncio.create_task(viewer(s, tally, seen[i], stop)) for i, s in enumerate(socks[:args.viewers])]
+        tasks += [asyncio.create_task(sender(s, tally, args.rate / args.senders, until))
+                  for s in socks[args.viewers:]]
+        rows, started, last_lat = [], time.monotonic(), 0
+        print(f"{'t(s)':>6} {'sent':>8} {'acked':>8} {'deliv/s':>9} {'p50ms':>7} {'p99ms':>7} {'rss MB':>7}")
+        while time.monotonic() < until:
+            await asyncio.sleep(args.interval)
+            window = tally.latencies[last_lat:]
+            last_lat = len(tally.latencies)
+            rss = common.rss_kib(server.pid) / 1024 if server else 0.0
+            pct = common.percentiles(window, (50, 99)) if window else {50: 0.0, 99: 0.0}
+            row = (time.monotonic() - started, tally.sent, tally.acked, len(window) / args.interval,
+                   pct[50], pct[99], rss)
+            rows.append(row)
+            print(f"{row[0]:6.0f} {row[1]:8d} {row[2]:8d} {row[3]:9.0f} {row[4]:7.1f} {row[5]:7.1f} {row[6]:7.1f}",
+                  flush=True)
+        await asyncio.sleep(3)  # let the last messages arrive
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sock in socks:
+            await sock.close()
+    if server:
+        server.stop()
+    missing = sum(len(tally.acked_ids - s) for s in seen)
+    warm = rows[min(1, len(rows) - 1)]
+    print(f"\nsent {tally.sent}, acked {tally.acked}, refused {tally.refused}; "
+          f"loss {missing} of {len(tally.acked_ids) * args.viewers} deliveries "
+          f"({100.0 * missing / max(1, len(tally.acked_ids) * args.viewers):.3f} %)")
+    print(f"RSS after warm-up {warm[6]:.1f} MB -> end {rows[-1][6]:.1f} MB "
+          f"(growth {rows[-1][6] - warm[6]:+.1f} MB)")
+    print(f"p99 latency first interval {rows[0][5]:.1f} ms -> last {rows[-1][5]:.1f} ms; "
+          f"p50 {rows[0][4]:.1f} -> {rows[-1][4]:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=600.0)
+    parser.add_argument("--rate", type=float, default=500.0, help="messages per second, all senders")
+    parser.add_argument("--viewers", type=int, default=50)
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=30.0, help="seconds per report line")
+    parser.add_argument("--url", help="an already running server (default: start one)")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
