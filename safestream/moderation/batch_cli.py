@@ -109,7 +109,10 @@ async def _moderate(settings: Settings, args: argparse.Namespace) -> int:
         with ExitStack() as files:
             source = _open_input(args.input, files)
             sink = _open_output(args.output, files)
-            counts = await _process(engine, policy, source, sink, args.batch_size)
+            # Like the server under load (the rest of the file is a queue behind
+            # each chunk), the expensive stage sees every text only in "all" mode.
+            escalate_all = settings.cascade == "all"
+            counts = await _process(engine, policy, source, sink, args.batch_size, escalate_all)
     finally:
         await engine.close()
     summary = ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
@@ -201,13 +204,13 @@ def _prepare(chunk: list[str]) -> tuple[list[str], list[str | None]]:
 
 
 async def _process(engine: ModerationEngine, policy: Policy, source: IO[str], sink: IO[bytes],
-                   batch_size: int) -> Counter[str]:
+                   batch_size: int, escalate_all: bool) -> Counter[str]:
     # One chunk at a time: overlapping scoring of chunk n+1 with judging chunk n
     # was measured no faster (normalize, TF-IDF and judge all hold the GIL).
     counts: Counter[str] = Counter()
     for chunk in _chunks(source, batch_size):
         texts, cleaned = _prepare(chunk)
-        assessments = await engine.assess([c for c in cleaned if c is not None])
+        assessments = await engine.assess([c for c in cleaned if c is not None], escalate_all=escalate_all)
         _write(sink, policy, counts, texts, cleaned, assessments)
     return counts
 
