@@ -148,3 +148,20 @@ async def test_escalate_all_sends_everything_to_the_expensive_stage() -> None:
     results = await engine((cheap, False), (expensive, True)).assess(["hidden insult", "sure"], escalate_all=True)
     assert expensive.calls == [["hidden insult", "sure"]]
     assert [r.score for r in results] == [0.9, 0.99]  # a settled cheap verdict is not lowered
+
+
+async def test_profanity_fast_path_matches_the_library() -> None:
+    from profanity_check import predict_prob
+
+    from safestream.moderation.backends.profanity import ProfanityScorer
+
+    texts = ["have a lovely evening", "you stupid worthless idiot", "what the hell", "gg wp",
+             "kill yourself", "I love this song", "shut up", "you absolute legend", "damn son", ""] * 7
+    scorer = ProfanityScorer()
+    await scorer.load()
+    try:
+        assert scorer._fast is not None  # noqa: SLF001 - the fast path is in use
+        got = [s["toxicity"] for s in await scorer.score(texts)]
+    finally:
+        await scorer.close()
+    assert max(abs(g - r) for g, r in zip(got, predict_prob(texts), strict=True)) < 1e-9
