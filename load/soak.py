@@ -92,7 +92,14 @@ async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float
 
 async def run(args: argparse.Namespace) -> None:
     server = None if args.url else common.start_server({"SAFESTREAM_RATE_LIMIT_PER_USER": "1000000"})
-    url = args.url or server.url  # type: ignore[union-attr]
+    try:
+        await soak(args, args.url or server.url, server)  # type: ignore[union-attr]
+    finally:
+        if server:
+            server.stop()
+
+
+async def soak(args: argparse.Namespace, url: str, server: common.Server | None) -> None:
     names = [f"soak_v{i}" for i in range(args.viewers)] + [f"soak_s{i}" for i in range(args.senders)]
     tokens = await common.register_and_login(url, names)
     tally, stop = Tally(), asyncio.Event()
@@ -123,8 +130,6 @@ async def run(args: argparse.Namespace) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         for sock in socks:
             await sock.close()
-    if server:
-        server.stop()
     missing = sum(len(tally.acked_ids - s) for s in seen)
     warm = rows[min(1, len(rows) - 1)]
     print(f"\nsent {tally.sent}, acked {tally.acked}, refused {tally.refused}; "
