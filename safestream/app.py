@@ -17,11 +17,31 @@ from collections.abc import AsyncIterator
 import socketio
 from aiohttp import web
 
+from safestream import transport
+from safestream.abuse import SlowConsumerWatchdog, Throttles
 from safestream.api import admin, middleware, moderation, pages, status, streams
-from safestream.app_keys import (BROADCASTER_KEY, CLUSTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, ENGINE_KEY, GIFTS_KEY, METRICS_KEY,
-                                 MODERATION_KEY, PASSWORDS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY, SANCTIONS_KEY,
-                                 SESSIONS_KEY, SETTINGS_KEY, SIO_KEY, THROTTLES_KEY, TOKENS_KEY, WATCHDOG_KEY,
-                                 WRITER_KEY)
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    CLUSTER_KEY,
+    CONNECTIONS_KEY,
+    CONSOLE_KEY,
+    ENGINE_KEY,
+    GIFTS_KEY,
+    METRICS_KEY,
+    MODERATION_KEY,
+    PASSWORDS_KEY,
+    PIPELINE_KEY,
+    POLICIES_KEY,
+    ROOMS_KEY,
+    SANCTIONS_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    SIO_KEY,
+    THROTTLES_KEY,
+    TOKENS_KEY,
+    WATCHDOG_KEY,
+    WRITER_KEY,
+)
 from safestream.auth import routes as auth_routes
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
@@ -41,12 +61,10 @@ from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
 from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
-from safestream import transport
-from safestream.abuse import SlowConsumerWatchdog, Throttles
 from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
-from safestream.redis_manager import ReconnectingRedisManager
 from safestream.moderation.policy import Policy
+from safestream.redis_manager import ReconnectingRedisManager
 from safestream.settings import Settings
 from safestream.storage import audit, db
 from safestream.storage import streams as stream_store

@@ -26,34 +26,33 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-from redis.exceptions import RedisError
+from typing import Any, TypeVar, cast
 
 import orjson
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-def best_effort(fallback: Callable[..., Any]) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+def best_effort(fallback: Callable[..., Any]) -> Callable[[F], F]:
     """While Redis is unreachable a process carries on alone: the call answers
     ``fallback(*args)`` (usually "use your local state") instead of failing."""
 
-    def wrap(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    def wrap(method: F) -> F:
         @functools.wraps(method)
-        async def call(self: RedisCluster, *args: Any, **kwargs: Any) -> T:
+        async def call(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
             try:
                 result = await method(self, *args, **kwargs)
-            except (OSError, asyncio.TimeoutError, RedisError) as exc:
+            except (OSError, TimeoutError, RedisError) as exc:
                 self._degraded(method.__name__, exc)
-                return fallback(*args, **kwargs)  # type: ignore[no-any-return]
+                return fallback(*args, **kwargs)
             self._healthy()
             return result
 
-        return call
+        return cast(F, call)
 
     return wrap
 NODE_TTL = 30  # seconds a process's viewer sets outlive its last heartbeat
@@ -207,7 +206,7 @@ class RedisCluster(Cluster):
 
     @best_effort(lambda *a, **k: None)
     async def viewer_count(self, stream: str) -> int | None:
-        nodes = [n.decode() for n in await self._redis.smembers(f"{self.prefix}nodes:{stream}")]
+        nodes = [_text(n) for n in await self._redis.smembers(f"{self.prefix}nodes:{stream}")]
         keys = [self._viewer_key(stream, node) for node in nodes]
         if not keys:
             return 0
@@ -233,7 +232,7 @@ class RedisCluster(Cluster):
                             pipe.sadd(f"{self.prefix}nodes:{stream}", self.node)
                         await pipe.execute()
                 self._healthy()
-            except (OSError, asyncio.TimeoutError, RedisError) as exc:
+            except (OSError, TimeoutError, RedisError) as exc:
                 self._degraded("heartbeat", exc)
 
     @best_effort(lambda *a, **k: None)
@@ -246,7 +245,7 @@ class RedisCluster(Cluster):
 
     @best_effort(lambda *a, **k: None)
     async def metrics(self, stream: str | None) -> dict[str, int] | None:
-        raw = {k.decode(): int(v) for k, v in (await self._redis.hgetall(self.prefix + "metrics")).items()}
+        raw = {_text(k): int(v) for k, v in (await self._redis.hgetall(self.prefix + "metrics")).items()}
         totals = {"messages": 0, "toxic": 0, "gifts": 0}
         for key, value in raw.items():
             name, _, field = key.rpartition(":")
@@ -297,8 +296,12 @@ class RedisCluster(Cluster):
         if await self._redis.set(key, self.node, nx=True, px=ms):
             return True
         owner = await self._redis.get(key)
-        if owner is not None and owner.decode() == self.node:
+        if owner == self.node.encode():
             await self._redis.pexpire(key, ms)
             return True
         return False
 
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

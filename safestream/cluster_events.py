@@ -13,8 +13,14 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import (BROADCASTER_KEY, GIFTS_KEY, METRICS_KEY, POLICIES_KEY, ROOMS_KEY,
-                                 SANCTIONS_KEY)
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    GIFTS_KEY,
+    METRICS_KEY,
+    POLICIES_KEY,
+    ROOMS_KEY,
+    SANCTIONS_KEY,
+)
 
 log = logging.getLogger(__name__)
 

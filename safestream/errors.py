@@ -67,7 +67,7 @@ class RateLimited(SafeStreamError):
 class Muted(SafeStreamError):
     code, status = "muted", 403
 
-    def __init__(self, message: str = "you are muted", *, until: str) -> None:
+    def __init__(self, message: str = "you are muted", *, until: str | None) -> None:
         super().__init__(message, until=until)
 
 

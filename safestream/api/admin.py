@@ -16,8 +16,8 @@ from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden, NotFound
-from safestream.storage import users
 from safestream.storage import streams as stream_store
+from safestream.storage import users
 
 
 class TargetIn(BaseModel):

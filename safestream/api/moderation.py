@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from safestream.api.admin import authorize_stream
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY
+from safestream.app_keys import POLICIES_KEY
 from safestream.chat import actions, review
 from safestream.chat.rooms import check_stream_name
 from safestream.moderation.policy import Policy

@@ -7,11 +7,16 @@ import time
 from aiohttp import web
 
 from safestream.api.docs import documented, openapi
-from safestream.app_keys import ENGINE_KEY, METRICS_KEY, MODERATION_KEY, PIPELINE_KEY, WRITER_KEY
+from safestream.app_keys import (
+    ENGINE_KEY,
+    METRICS_KEY,
+    MODERATION_KEY,
+    PIPELINE_KEY,
+    WRITER_KEY,
+)
 from safestream.chat.rooms import check_stream_name
 from safestream.storage.db import ping
 from safestream.templating import render
-
 
 
 @documented("Viewer count, gift count and toxic %", query={"stream": "one stream's figures"},

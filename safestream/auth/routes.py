@@ -9,7 +9,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_form, read_json
-from safestream.app_keys import PASSWORDS_KEY, SESSIONS_KEY, SETTINGS_KEY, THROTTLES_KEY, TOKENS_KEY
+from safestream.app_keys import (
+    PASSWORDS_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    THROTTLES_KEY,
+    TOKENS_KEY,
+)
 from safestream.auth.guard import authenticate, verify_login
 from safestream.chat.payloads import iso
 from safestream.errors import Conflict, InvalidPayload, Unauthorized

@@ -12,8 +12,15 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import (BROADCASTER_KEY, CLUSTER_KEY, CONSOLE_KEY, METRICS_KEY, ROOMS_KEY, SANCTIONS_KEY,
-                                 SESSIONS_KEY)
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    CLUSTER_KEY,
+    CONSOLE_KEY,
+    METRICS_KEY,
+    ROOMS_KEY,
+    SANCTIONS_KEY,
+    SESSIONS_KEY,
+)
 from safestream.chat.payloads import iso
 from safestream.storage import audit
 from safestream.storage import messages as message_store

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from safestream.app_keys import BROADCASTER_KEY, CLUSTER_KEY, GIFTS_KEY, POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    CLUSTER_KEY,
+    GIFTS_KEY,
+    POLICIES_KEY,
+    ROOMS_KEY,
+    SESSIONS_KEY,
+)
 from safestream.errors import NotFound
 from safestream.storage import streams as stream_store
 from safestream.storage.models import Stream

@@ -12,7 +12,6 @@ from typing import Any
 
 from safestream.chat.rooms import Rooms
 
-
 BUCKET_SECS = 10
 TIMELINE_BUCKETS = 60
 

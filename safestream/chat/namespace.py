@@ -17,15 +17,33 @@ import socketio
 from aiohttp import web
 
 from safestream.abuse import client_ip
-from safestream.app_keys import (BROADCASTER_KEY, CONNECTIONS_KEY, CONSOLE_KEY, METRICS_KEY, PIPELINE_KEY, POLICIES_KEY, ROOMS_KEY,
-                                 SANCTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY, WRITER_KEY)
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    CONNECTIONS_KEY,
+    CONSOLE_KEY,
+    METRICS_KEY,
+    PIPELINE_KEY,
+    POLICIES_KEY,
+    ROOMS_KEY,
+    SANCTIONS_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    WRITER_KEY,
+)
 from safestream.auth.guard import principal_from_token
 from safestream.chat.broadcaster import console_room, user_room
 from safestream.chat.connections import Connection
-from safestream.console.session import SESSION_COOKIE
 from safestream.chat.payloads import error_ack
 from safestream.chat.rooms import chat_payload_from_row, check_stream_name, room_name
-from safestream.errors import Banned, Forbidden, InvalidPayload, NotInStream, SafeStreamError, Unauthorized
+from safestream.console.session import SESSION_COOKIE
+from safestream.errors import (
+    Banned,
+    Forbidden,
+    InvalidPayload,
+    NotInStream,
+    SafeStreamError,
+    Unauthorized,
+)
 from safestream.storage import messages as message_store
 
 log = logging.getLogger(__name__)

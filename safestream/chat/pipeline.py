@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,14 @@ from safestream.chat.rooms import Rooms, check_stream_name
 from safestream.chat.sanctions import FOREVER, Sanctions
 from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
-from safestream.errors import Banned, Busy, InvalidPayload, Muted, NotInStream, RateLimited
+from safestream.errors import (
+    Banned,
+    Busy,
+    InvalidPayload,
+    Muted,
+    NotInStream,
+    RateLimited,
+)
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine
 from safestream.moderation.policy import VISIBLE, Decision
@@ -37,11 +44,10 @@ from safestream.settings import Settings
 from safestream.storage.models import Message
 from safestream.storage.writer import Record, WriteBehind
 
-
 #: In auto mode, batches up to this size (with an empty queue) go to the transformer whole.
 AUTO_ESCALATE_BATCH = 4
 
-StrikeOut = Callable[[str, str, float], Awaitable[None]]
+StrikeOut = Callable[[str, str, float], Coroutine[Any, Any, None]]
 
 
 @dataclass(slots=True)
@@ -115,7 +121,7 @@ class ChatPipeline:
     def _resolve_stream(self, conn: Connection, raw: Any) -> str:
         if raw is None:
             if len(conn.streams) != 1:
-                raise NotInStream("say which stream: you are in %d" % len(conn.streams))
+                raise NotInStream(f"say which stream: you are in {len(conn.streams)}")
             return next(iter(conn.streams))
         stream = check_stream_name(raw)
         if stream not in conn.streams:

@@ -13,7 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import CONSOLE_KEY, PIPELINE_KEY, POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.app_keys import (
+    CONSOLE_KEY,
+    PIPELINE_KEY,
+    POLICIES_KEY,
+    SESSIONS_KEY,
+    WRITER_KEY,
+)
 from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.pipeline import Pending

@@ -15,9 +15,20 @@ from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, THROTTLES_KEY
 from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
-from safestream.console.session import (CONSOLE_ROLES, check_csrf, check_login_csrf, end_session,
-                                        require_console, start_session)
-from safestream.console.views import base_context, login_response, policy_context, stream_for
+from safestream.console.session import (
+    CONSOLE_ROLES,
+    check_csrf,
+    check_login_csrf,
+    end_session,
+    require_console,
+    start_session,
+)
+from safestream.console.views import (
+    base_context,
+    login_response,
+    policy_context,
+    stream_for,
+)
 from safestream.errors import Forbidden, InvalidPayload, NotFound, SafeStreamError
 from safestream.moderation.policy import Policy
 from safestream.storage import users

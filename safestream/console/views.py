@@ -14,7 +14,13 @@ from safestream.chat.actions import audit_entry
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import check_stream_name
 from safestream.console.live import panel_context
-from safestream.console.session import SESSION_COOKIE, console_principal, csrf_for, login_csrf, set_login_csrf
+from safestream.console.session import (
+    SESSION_COOKIE,
+    console_principal,
+    csrf_for,
+    login_csrf,
+    set_login_csrf,
+)
 from safestream.errors import Forbidden
 from safestream.moderation.contract import LABELS
 from safestream.moderation.policy import ACTIONS
@@ -97,7 +103,7 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
     except ValueError:
         page = 1
     action = q.get("action") if q.get("action") in ACTIONS else None
-    filters = {"user": q.get("user", "")[:50], "toxic": q.get("toxic") == "1", "action": action or "",
+    filters: dict[str, Any] = {"user": q.get("user", "")[:50], "toxic": q.get("toxic") == "1", "action": action or "",
                "q": q.get("q", "")[:100]}
     await request.app[WRITER_KEY].flush_all()
     rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, user=filters["user"] or None,

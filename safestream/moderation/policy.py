@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safestream.moderation.contract import LABELS, Scores
-from safestream.moderation.terms import DEFAULT_BLOCKED, DEFAULT_PERMITTED, TermList, TermMatch, TermRule
+from safestream.moderation.terms import (
+    DEFAULT_BLOCKED,
+    DEFAULT_PERMITTED,
+    TermList,
+    TermMatch,
+    TermRule,
+)
 
 ACTIONS: tuple[str, ...] = ("allow", "flag", "mask", "hold", "block")
 SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}

@@ -83,7 +83,7 @@ async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
 
     try:
         await asyncio.wait_for(_probe(), timeout)
-    except (OSError, TimeoutError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure means "down"
+    except (OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure means "down"
         log.warning("database ping failed: %s", exc)
         return False
     return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, update
 from sqlmodel import col, or_, select
 
@@ -79,7 +81,7 @@ async def search(sessions: SessionMaker, *, stream: str, user: str | None = None
                  action: str | None = None, text: str | None = None, page: int = 1,
                  per_page: int = 50) -> tuple[list[Message], int]:
     """The console's feed: filtered, newest first, paginated; returns (rows, total)."""
-    conditions = [Message.stream == stream]
+    conditions: list[Any] = [Message.stream == stream]
     if user:
         conditions.append(Message.username == user)
     if toxic_only:
