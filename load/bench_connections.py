@@ -1,7 +1,7 @@
 """P2: server memory per idle authenticated Socket.IO connection.
 
 Usage: python load/bench_connections.py [--connections 10000] [--workers 4] [--users N] [--join]
-                                        [--hold 5] [--external URL --server-pid PID]
+                                        [--hold 5] [--cycles 1] [--external URL --server-pid PID]
 
 Opens ``--connections`` raw Engine.IO/Socket.IO WebSockets (load/common.py),
 each authenticated with its own account's token (``--users`` fewer accounts
@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--join", action="store_true", help="each socket also joins --stream")
     parser.add_argument("--stream", default="main")
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to keep them open before closing")
+    parser.add_argument("--cycles", type=int, default=1, help="open/close rounds (>1 shows reuse vs growth)")
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
     parser.add_argument("--external", metavar="URL", help="use a running server (its limits must allow N)")
@@ -221,6 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"per socket: {kib_each:.1f} KiB ({kb_each:.1f} kB) marginal over the warm-up; "
               f"{overall:.1f} KiB counting the warm-up; target <= {TARGET_KB:.0f} KB: "
               f"{'PASS' if kib_each <= TARGET_KB else 'FAIL'}")
+        # Further cycles tell reuse from a leak: freed memory that Python keeps for reuse stops
+        # RSS from growing in the next cycle; state kept per closed connection makes it grow again.
+        for cycle in range(2, args.cycles + 1):
+            answers = _broadcast(pipes, [per_socket[w::args.workers] for w in range(args.workers)], "connect")
+            ok = sum(a["ok"] for a in answers)
+            rss_open = _settled_rss(pid)
+            _broadcast(pipes, [None] * len(pipes), "close")
+            rss_after = _settled_rss(pid, 3.0)
+            print(f"cycle {cycle}: {ok:,} open -> RSS {rss_open / 1024:.1f} MiB; closed -> {rss_after / 1024:.1f} MiB")
     finally:
         for pipe in pipes:
             with contextlib.suppress(OSError, ValueError):

@@ -54,6 +54,7 @@ from common import (
     hist_percentiles,
     install_uvloop,
     join,
+    kernel_net_seconds,
     machine_busy_seconds,
     median,
     open_socket,
@@ -113,6 +114,7 @@ class RunResult:
     server_peak_rss_mib: float = float("nan")
     client_cpu: float = 0.0
     machine_cpu: float = float("nan")  # busy CPU seconds of the whole machine over the window
+    kernel_cpu: float = 0.0  # of which interrupts, softirqs and ksoftirqd (loopback TCP)
     waited: float = 0.0  # seconds spent waiting for the machine to be quiet before the run
     connect_errors: int = 0
     extensions: str = ""
@@ -148,7 +150,33 @@ class RunResult:
     @property
     def other_cpu_pct(self) -> float:
         """What else ran on the machine during the window (other users' tests, browsers...)."""
-        return 100.0 * (self.machine_cpu - self.server_cpu - self.client_cpu) / self.duration
+        return 100.0 * (self.machine_cpu - self.server_cpu - self.client_cpu - self.kernel_cpu) / self.duration
+
+    @property
+    def kernel_cpu_pct(self) -> float:
+        return 100.0 * self.kernel_cpu / self.duration
+
+    @property
+    def frames_sent(self) -> float:
+        """WebSocket frames the server sent to the room: senders are members too and get the same frames."""
+        return self.frames * (self.viewers + self.senders) / self.viewers if self.viewers else 0.0
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames_sent / self.duration
+
+    @property
+    def msgs_per_frame(self) -> float:
+        return self.received / self.frames if self.frames else float("nan")
+
+    @property
+    def cpu_us_per_frame(self) -> float:
+        """Server CPU per frame sent: the cost that fixes capacity, whatever the coalescing did.
+
+        Near saturation the server coalesces more (fewer, bigger frames), so its
+        CPU %% barely moves between variants; CPU per frame does.
+        """
+        return 1e6 * self.server_cpu / self.frames_sent if self.frames_sent else float("nan")
 
 
 # --------------------------------------------------------------------------- client processes
@@ -424,12 +452,14 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
             spy = _start_py_spy(opts.py_spy, pid, opts.duration)
         before = sample(pid) if pid else None
         machine_before = machine_busy_seconds()
+        kernel_before = kernel_net_seconds()
         peak = 0
         while time.time() < start + opts.duration:
             if pid:
                 peak = max(peak, sample(pid).rss_kib)
             time.sleep(min(0.5, max(0.0, start + opts.duration - time.time())))
         result.machine_cpu = machine_busy_seconds() - machine_before
+        result.kernel_cpu = kernel_net_seconds() - kernel_before
         if pid and before is not None:
             after = sample(pid)
             result.server_cpu = after.cpu_s - before.cpu_s
@@ -477,8 +507,12 @@ def _start_py_spy(out: str, pid: int, duration: float) -> subprocess.Popen[bytes
         print("  py-spy not found; install it into this venv to profile", file=sys.stderr)
         return None
     fmt_ = "raw" if out.endswith(".txt") else "flamegraph"
+    # --gil: only the thread holding the GIL is sampled. Python code runs one thread at a time, so
+    # this is what limits throughput; without it, threads blocked in C (aiosqlite's queue, the
+    # executor's idle workers, the loop in epoll) show up as busy.
     return subprocess.Popen([exe, "record", "-o", out, "--format", fmt_, "-d", str(int(duration)),
-                             "-r", "100", "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "-r", "100", "--gil", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # --------------------------------------------------------------------------- printing
@@ -486,28 +520,30 @@ def _start_py_spy(out: str, pid: int, duration: float) -> subprocess.Popen[bytes
 
 HEADER = (f"{'run':<14} {'viewers':>7} {'rate':>6} {'sent':>6} {'deliv/s':>9} {'p50ms':>7} {'p95ms':>7} "
           f"{'p99ms':>7} {'maxms':>7} {'loss%':>6} {'ack99':>7} {'lag99':>6} {'srvCPU%':>7} "
-          f"{'RSS MiB':>7} {'cliCPU%':>7} {'other%':>6}")
+          f"{'RSS MiB':>7} {'cliCPU%':>7} {'other%':>6} {'us/frm':>6} {'msg/frm':>7}")
 
 
 def row(r: RunResult) -> str:
     return (f"{r.label:<14} {r.viewers:>7} {r.rate:>6.0f} {r.sent:>6} {fmt(r.deliveries_per_s, 0):>9} "
             f"{fmt(r.lat_p50):>7} {fmt(r.lat_p95):>7} {fmt(r.lat_p99):>7} {fmt(r.lat_max, 0):>7} "
             f"{fmt(r.loss_pct, 2):>6} {fmt(r.ack_p99):>7} {fmt(r.lag_p99):>6} {fmt(r.server_cpu_pct, 0):>7} "
-            f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7} {fmt(r.other_cpu_pct, 0):>6}")
+            f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7} {fmt(r.other_cpu_pct, 0):>6} "
+            f"{fmt(r.cpu_us_per_frame):>6} {fmt(r.msgs_per_frame):>7}")
 
 
 def detail(r: RunResult) -> str:
     acks = ", ".join(f"{k}={v}" for k, v in sorted(r.acks.items()))
     return (f"    acks: {acks}; received {r.received:,} of expected {r.expected:,} "
             f"(loss {r.loss:,}; slowest viewer got {r.min_viewer:,}); {r.frames:,} frames "
-            f"= {r.received / max(r.frames, 1):.1f} msgs/frame; server CPU {fmt(r.server_cpu, 2)} s; "
+            f"= {r.received / max(r.frames, 1):.1f} msgs/frame; server CPU {fmt(r.server_cpu, 2)} s; kernel irq/softirq "
+            f"{fmt(r.kernel_cpu_pct, 0)}%; "
             f"connect errors {r.connect_errors}; ws extensions: {r.extensions or 'none'}; "
             f"waited {r.waited:.0f} s for a quiet machine")
 
 
 MEDIAN_FIELDS = ("deliveries_per_s", "lat_p50", "lat_p95", "lat_p99", "lat_max", "loss_pct", "ack_p50",
                  "ack_p99", "lag_p99", "server_cpu_pct", "server_peak_rss_mib", "client_cpu_pct",
-                 "other_cpu_pct")
+                 "other_cpu_pct", "kernel_cpu_pct", "frames_per_s", "msgs_per_frame", "cpu_us_per_frame")
 
 
 def medians(results: Sequence[RunResult]) -> dict[str, float]:
@@ -520,7 +556,9 @@ def print_medians(title: str, results: Sequence[RunResult]) -> dict[str, float]:
           f"p50 {fmt(m['lat_p50'])} ms, p95 {fmt(m['lat_p95'])} ms, p99 {fmt(m['lat_p99'])} ms, "
           f"loss {fmt(m['loss_pct'], 3)}%, ack p99 {fmt(m['ack_p99'])} ms, server CPU {fmt(m['server_cpu_pct'], 0)}% "
           f"of one core, peak RSS {fmt(m['server_peak_rss_mib'], 0)} MiB, load generator CPU "
-          f"{fmt(m['client_cpu_pct'], 0)}%, other processes {fmt(m['other_cpu_pct'], 0)}%", flush=True)
+          f"{fmt(m['client_cpu_pct'], 0)}%, kernel (irq/softirq) {fmt(m['kernel_cpu_pct'], 0)}%, other processes "
+          f"{fmt(m['other_cpu_pct'], 0)}%; {fmt(m['frames_per_s'], 0)} frames/s of {fmt(m['msgs_per_frame'])} msgs, "
+          f"server {fmt(m['cpu_us_per_frame'])} us CPU per frame", flush=True)
     return m
 
 
@@ -599,7 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{summary[a]['deliveries_per_s'] / summary[b]['deliveries_per_s']:.3f}, server CPU "
               f"{summary[a]['server_cpu_pct'] / summary[b]['server_cpu_pct']:.3f}, p99 "
               f"{summary[a]['lat_p99'] / summary[b]['lat_p99']:.3f}, peak RSS "
-              f"{summary[a]['server_peak_rss_mib'] / summary[b]['server_peak_rss_mib']:.3f}")
+              f"{summary[a]['server_peak_rss_mib'] / summary[b]['server_peak_rss_mib']:.3f}, server CPU per frame "
+              f"{summary[a]['cpu_us_per_frame'] / summary[b]['cpu_us_per_frame']:.3f} (the cost that decides)")
         return 0
 
     if args.sweep:
