@@ -67,18 +67,32 @@ async def _worker(conn: Connection, base_url: str, stream: str | None, deflate: 
     readers: list[asyncio.Task[None]] = []
     dropped = 0
 
+    close_reasons: dict[str, int] = {}
+
     async def idle(sock: RawSocket) -> None:
         """An idle client still answers Engine.IO pings, or the server drops it after ~45 s."""
         nonlocal dropped
+        last = ""
+        opened = time.monotonic()
         async for msg in sock.ws:
-            if msg.type is aiohttp.WSMsgType.TEXT and msg.data == "2":
-                await sock.ws.send_str("3")
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                if msg.data == "2":
+                    await sock.ws.send_str("3")
+                else:
+                    last = msg.data[:24]
         dropped += 1
+        # Why the server closed it: the WebSocket close code, the last frame and how long it lived.
+        lived = 10 * ((time.monotonic() - opened) // 10)
+        reason = f"ws close {sock.ws.close_code}, last frame {last!r}, after {lived:.0f}+ s"
+        close_reasons[reason] = close_reasons.get(reason, 0) + 1
 
     async def connect_one(session: aiohttp.ClientSession, token: str) -> RawSocket:
         sock = await open_socket(session, base_url, token, deflate=deflate)
         if stream:
             await join(sock, stream)
+        # Read (and answer pings) from now on: a batch of thousands takes longer to connect than the
+        # server's ping interval + timeout (45 s), and a socket nobody reads would be dropped.
+        readers.append(asyncio.create_task(idle(sock)))
         return sock
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -90,11 +104,10 @@ async def _worker(conn: Connection, base_url: str, stream: str | None, deflate: 
                 new = [r for r in results if isinstance(r, RawSocket)]
                 errors = [repr(r) for r in results if not isinstance(r, RawSocket)]
                 socks += new
-                readers += [asyncio.create_task(idle(s)) for s in new]
                 conn.send({"ok": len(new), "n_errors": len(errors), "errors": errors[:3],
                            "secs": time.perf_counter() - started, "dropped": dropped})
             elif command[0] == "status":
-                conn.send({"open": len(socks) - dropped, "dropped": dropped})
+                conn.send({"open": len(socks) - dropped, "dropped": dropped, "reasons": dict(close_reasons)})
             elif command[0] == "close":
                 for task in readers:
                     task.cancel()
@@ -144,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--external", metavar="URL", help="use a running server (its limits must allow N)")
     parser.add_argument("--server-pid", type=int, help="with --external: the PID to read RSS from")
     parser.add_argument("--quiet-wait", type=float, default=60.0)
+    parser.add_argument("--keep-server", action="store_true", help="keep the server's temp dir (its log)")
     args = parser.parse_args(argv)
     n = args.connections
     users = args.users or n
@@ -159,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.external:
         base_url, pid = args.external.rstrip("/"), args.server_pid
     else:
-        server = start_server(env, nofile=nofile)
+        server = start_server(env, nofile=nofile, keep=args.keep_server)
         base_url, pid = server.url, server.pid
         print(f"server pid {pid} healthy after {server.healthy_after:.2f} s; env {env}")
     if pid is None:
@@ -202,6 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         time.sleep(max(0.0, args.hold - 2.0))
         status = _broadcast(pipes, [None] * len(pipes), "status")
         still_open = sum(s["open"] for s in status)
+        reasons: dict[str, int] = {}
+        for s in status:
+            for reason, count in s["reasons"].items():
+                reasons[reason] = reasons.get(reason, 0) + count
+        for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]:
+            print(f"  closed by the server: {count} x {reason}")
         rss_held = rss_kib(pid)
         _broadcast(pipes, [None] * len(pipes), "close")
         rss_closed = _settled_rss(pid, 3.0)
@@ -240,7 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if proc.is_alive():
                 proc.terminate()
         if server is not None:
+            for count, line in server.log_problems():
+                print(f"  server log: {count} x {line}")
             server.stop()
+            if args.keep_server:
+                print(f"server log kept: {server.log_path}")
     return 0
 
 

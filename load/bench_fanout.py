@@ -393,6 +393,8 @@ def run_once(opts: Options, label: str = "") -> RunResult:
         return result
     finally:
         if server is not None:
+            for count, line in server.log_problems(3):
+                print(f"  server log: {count} x {line}", file=sys.stderr)
             code = server.stop()
             if code not in (0, -15):
                 print(f"  (server exited with {code}; log tail:)\n{server.log_tail(10)}", file=sys.stderr)

@@ -19,6 +19,7 @@ import http.client
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import signal
@@ -109,6 +110,18 @@ class Server:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+    def log_problems(self, top: int = 5) -> list[tuple[int, str]]:
+        """WARNING/ERROR lines of the server log, grouped (socket ids and numbers blanked), most common first."""
+        counts: dict[str, int] = {}
+        with contextlib.suppress(OSError):
+            for line in self.log_path.read_text(errors="replace").splitlines():
+                level = next((lv for lv in (" WARNING ", " ERROR ", " CRITICAL ") if lv in line), None)
+                if level is None:
+                    continue
+                key = re.sub(r"\b[\w-]{16,}\b|\d+", "#", line.split(level, 1)[1])[:120]
+                counts[key] = counts.get(key, 0) + 1
+        return sorted(((n, k) for k, n in counts.items()), reverse=True)[:top]
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM (the server drains its queues), then SIGKILL past ``timeout``; removes the temp dir."""
