@@ -26,7 +26,7 @@ TARGET_S = 3.0
 #: Log lines that mark phases of start-up (the server logs at INFO by default).
 PHASES: tuple[tuple[str, str], ...] = (
     ("first log line", r"."),
-    ("migrations done", r"Running upgrade .* -> 0\d+|Context impl"),
+    ("last migration logged", r"Running upgrade .* -> 0\d+|Context impl"),
     ("moderation chain loaded", r"moderation chain"),
     ("demo accounts seeded", r"demo accounts seeded"),
 )
