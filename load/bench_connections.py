@@ -247,10 +247,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cycle in range(2, args.cycles + 1):
             answers = _broadcast(pipes, [per_socket[w::args.workers] for w in range(args.workers)], "connect")
             ok = sum(a["ok"] for a in answers)
+            failed = sum(a["n_errors"] for a in answers)
             rss_open = _settled_rss(pid)
             _broadcast(pipes, [None] * len(pipes), "close")
             rss_after = _settled_rss(pid, 3.0)
-            print(f"cycle {cycle}: {ok:,} open -> RSS {rss_open / 1024:.1f} MiB; closed -> {rss_after / 1024:.1f} MiB")
+            print(f"cycle {cycle}: {ok:,} open ({failed} failed) -> RSS {rss_open / 1024:.1f} MiB; "
+                  f"closed -> {rss_after / 1024:.1f} MiB")
     finally:
         for pipe in pipes:
             with contextlib.suppress(OSError, ValueError):

@@ -23,6 +23,9 @@ Printed per run: deliveries/s to viewers (sum over viewers of chat messages
 received / duration), end-to-end p50/p95/p99, loss (visible acked messages x
 viewers - received), acks by outcome, server CPU seconds and % of one core,
 server RSS, and the load generator's own CPU, since it shares the 2 cores.
+Also server CPU per frame sent (``us/frm``): near saturation the server
+coalesces more, so its CPU % hardly moves between variants while its cost per
+frame does; A/B ratios report it.
 """
 
 from __future__ import annotations

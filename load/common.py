@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -389,7 +389,6 @@ class RawSocket:
     sid: str = ""
     next_ack: int = 1
     extensions: str = ""
-    pending: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
 
     async def send_event(self, event: str, data: Any, *, ack: bool = False) -> int | None:
         ack_id: int | None = None
@@ -503,3 +502,30 @@ def fmt(value: float, digits: int = 1) -> str:
     if math.isnan(value):
         return "n/a"
     return f"{value:,.{digits}f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python load/common.py``: a load-configured server for Locust or ``--external`` runs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run a server with the load settings (cheap argon2, lifted "
+                                                 "per-address limits) in a temp dir, for a bounded time.")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--seconds", type=float, default=600.0, help="stop the server after this long")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
+    args = parser.parse_args(argv)
+    raise_nofile(65536)
+    server = start_server(parse_env_pairs(args.server_env), port=args.port)
+    print(f"server pid {server.pid} at {server.url}, healthy after {server.healthy_after:.2f} s; "
+          f"stops in {args.seconds:.0f} s (Ctrl-C stops it now)", flush=True)
+    try:
+        server.proc.wait(args.seconds)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,6 +14,8 @@ Request stats recorded:
   HTTP /auth/register, /auth/login   the account steps
   WS connect, WSC join               Socket.IO connect and the join ack
   WSC chat ack                       send -> ack; a refused ack counts as a failure
+  WSE chat, WSE join                 sends (Locust's wrapped emit; always 0 ms)
+  WSR presence, gift, ...            other events received (0 ms)
   WSR chat / chat_batch              one entry per received frame; response time is
                                      the end-to-end latency of the oldest message in
                                      the frame (send timestamp in its text, same
