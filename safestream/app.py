@@ -27,11 +27,13 @@ from safestream.app_keys import (
     CONSOLE_KEY,
     ENGINE_KEY,
     GIFTS_KEY,
+    MEMBERSHIP_KEY,
     METRICS_KEY,
     MODERATION_KEY,
     PASSWORDS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
+    REPLAYS_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
     SESSIONS_KEY,
@@ -48,10 +50,12 @@ from safestream.auth.tokens import TokenService
 from safestream.chat import actions
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
+from safestream.chat.membership import Membership
 from safestream.chat.metrics import Metrics
 from safestream.chat.namespace import ChatNamespace
 from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
+from safestream.chat.replay import RECOVERY_LIMIT, Replays
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
 from safestream.cluster import Cluster, RedisCluster
@@ -144,13 +148,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sanctions.load(await audit.active_sanctions(sessions))
     app[SANCTIONS_KEY] = sanctions
     app[CLUSTER_KEY] = cluster = RedisCluster(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Cluster()
-    rooms = Rooms(sessions, history_size=settings.history_size, cluster=cluster)
+    rooms = Rooms(sessions, history_size=settings.history_size, ring_size=RECOVERY_LIMIT, cluster=cluster)
     if isinstance(cluster, RedisCluster):
         cluster.local_viewers = lambda: {room.slug: set(room.viewers) for room in rooms.all()}
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms)
     app[CONNECTIONS_KEY] = connections = Connections()
     app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
+    app[MEMBERSHIP_KEY] = Membership(app[SIO_KEY], connections, rooms, broadcaster)
+    app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
+                               budget=settings.replay_budget)
     engine = ModerationEngine.from_settings(settings)
     await engine.load()
     app[MODERATION_KEY] = engine
@@ -166,7 +173,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                             on_strikeout=strike_out)
     app[PIPELINE_KEY] = pipeline
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
-                                         interval=settings.gift_interval_secs)
+                                         sanctions=sanctions, interval=settings.gift_interval_secs,
+                                         gifts_per_window=settings.gifts_per_window)
     app[CONSOLE_KEY] = console = ConsoleLive(app)
     pipeline.listeners.append(console.published)
     await cluster.start(functools.partial(on_cluster_event, app))
@@ -226,5 +234,7 @@ async def _sweep(app: web.Application) -> None:
         await asyncio.sleep(app[SETTINGS_KEY].cleanup_interval)
         app[SANCTIONS_KEY].sweep()
         app[PIPELINE_KEY].limiter.sweep()
+        app[REPLAYS_KEY].sweep()
+        app[GIFTS_KEY].limiter.sweep()
         app[PIPELINE_KEY].strikes.sweep()
         app[THROTTLES_KEY].sweep()

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from safestream.auth.tokens import TokenService
     from safestream.chat.broadcaster import Broadcaster
     from safestream.chat.connections import Connections
+    from safestream.chat.membership import Membership
     from safestream.chat.metrics import Metrics
     from safestream.chat.pipeline import ChatPipeline
     from safestream.chat.policies import PolicyBook
+    from safestream.chat.replay import Replays
     from safestream.chat.rooms import Rooms
     from safestream.chat.sanctions import Sanctions
     from safestream.console.live import ConsoleLive
@@ -51,4 +53,6 @@ POLICIES_KEY: web.AppKey[PolicyBook] = web.AppKey("policies")
 GIFTS_KEY: web.AppKey[GiftService] = web.AppKey("gifts")
 CONSOLE_KEY: web.AppKey[ConsoleLive] = web.AppKey("console_live")
 THROTTLES_KEY: web.AppKey[Throttles] = web.AppKey("throttles")
+MEMBERSHIP_KEY: web.AppKey[Membership] = web.AppKey("membership")
+REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")

@@ -100,7 +100,7 @@ class Cluster:
     async def push_history(self, stream: str, payloads: list[dict[str, Any]], keep: int) -> None:
         """The local ring is the history."""
 
-    async def history(self, stream: str) -> list[dict[str, Any]] | None:
+    async def history(self, stream: str, limit: int) -> list[dict[str, Any]] | None:
         return None
 
     async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
@@ -277,8 +277,10 @@ class RedisCluster(Cluster):
             await pipe.execute()
 
     @best_effort(lambda *a, **k: None)
-    async def history(self, stream: str) -> list[dict[str, Any]] | None:
-        return [orjson.loads(item) for item in await self._redis.lrange(f"{self.prefix}history:{stream}", 0, -1)]
+    async def history(self, stream: str, limit: int) -> list[dict[str, Any]] | None:
+        """The newest ``limit`` entries, oldest first."""
+        items = await self._redis.lrange(f"{self.prefix}history:{stream}", -limit, -1)
+        return [orjson.loads(item) for item in items]
 
     @best_effort(lambda *a, **k: None)
     async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:

@@ -14,20 +14,21 @@ from typing import Any
 from aiohttp import web
 
 from safestream.app_keys import (
-    BROADCASTER_KEY,
     GIFTS_KEY,
+    MEMBERSHIP_KEY,
     METRICS_KEY,
     POLICIES_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
 )
+from safestream.chat import lifecycle
 
 log = logging.getLogger(__name__)
 
 
 async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]) -> None:
     if kind == "kick":
-        await app[BROADCASTER_KEY].kick(data["username"], data["payload"])
+        await app[MEMBERSHIP_KEY].kick(data["username"], data["payload"])
     elif kind == "sanction":
         until = datetime.fromisoformat(data["until"]) if data.get("until") else None
         if data["op"] == "add":
@@ -36,12 +37,12 @@ async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]
             app[SANCTIONS_KEY].lift(data["kind"], data["username"], data.get("stream"))
     elif kind == "stream":
         rooms, slug = app[ROOMS_KEY], data["stream"]
-        rooms.set_live(slug, live=data["live"], title=data.get("title"), owner=data.get("owner"))
         if data["live"]:
+            rooms.set_live(slug, live=True, title=data.get("title"), owner=data.get("owner"))
             await rooms.load(slug)
             app[GIFTS_KEY].start_producer(slug)
         else:
-            await app[GIFTS_KEY].stop_producer(slug)
+            await lifecycle.ended(app, slug)
     elif kind == "policy":
         await app[POLICIES_KEY].reload(data["stream"])
     elif kind == "metrics_reset":

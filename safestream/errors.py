@@ -79,6 +79,12 @@ class NotInStream(SafeStreamError):
     code, status = "not_in_stream", 409
 
 
+class StreamOffline(SafeStreamError):
+    """The stream is not live: nobody joins it, chats or sends gifts in it."""
+
+    code, status = "stream_offline", 409
+
+
 class Busy(SafeStreamError):
     """The server is shedding load; the client may retry shortly."""
 

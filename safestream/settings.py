@@ -80,6 +80,10 @@ class Settings:
     rate_limit_window_secs: float = 10.0
     cleanup_interval: float = 60.0
     history_size: int = 50
+    joins_per_window: int = 10
+    replay_budget: int = 2000
+    gifts_per_window: int = 5
+    max_live_streams_per_owner: int = 5
     write_queue_size: int = 20000
     flush_interval_ms: int = 200
     default_stream: str = "main"
@@ -160,6 +164,9 @@ class Settings:
             (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
             (self.cleanup_interval > 0, "CLEANUP_INTERVAL must be positive"),
             (0 <= self.history_size <= 1000, "SAFESTREAM_HISTORY_SIZE must be between 0 and 1000"),
+            (min(self.joins_per_window, self.replay_budget, self.gifts_per_window,
+                 self.max_live_streams_per_owner) > 0,
+             "SAFESTREAM_JOIN_RATE_LIMIT, _REPLAY_BUDGET, _GIFT_RATE_LIMIT and _MAX_LIVE_STREAMS must be positive"),
             (self.write_queue_size >= 100, "SAFESTREAM_WRITE_QUEUE_SIZE must be at least 100"),
             (self.flush_interval_ms > 0, "SAFESTREAM_FLUSH_INTERVAL_MS must be positive"),
             (self.moderation_queue_size > 0, "SAFESTREAM_MODERATION_QUEUE_SIZE must be positive"),
@@ -225,6 +232,10 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_RATE_LIMIT_PER_USER", "rate_limit_per_user", int),
     ("CLEANUP_INTERVAL", "cleanup_interval", float),
     ("SAFESTREAM_HISTORY_SIZE", "history_size", int),
+    ("SAFESTREAM_JOIN_RATE_LIMIT", "joins_per_window", int),
+    ("SAFESTREAM_REPLAY_BUDGET", "replay_budget", int),
+    ("SAFESTREAM_GIFT_RATE_LIMIT", "gifts_per_window", int),
+    ("SAFESTREAM_MAX_LIVE_STREAMS", "max_live_streams_per_owner", int),
     ("SAFESTREAM_WRITE_QUEUE_SIZE", "write_queue_size", int),
     ("SAFESTREAM_FLUSH_INTERVAL_MS", "flush_interval_ms", int),
     ("SAFESTREAM_DEFAULT_STREAM", "default_stream", str.strip),

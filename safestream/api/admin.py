@@ -69,9 +69,17 @@ async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Princ
         target = await users.get_user(request.app[SESSIONS_KEY], username=username)
         if target is None:
             raise NotFound(f"no user named {username!r}", code="no_such_user")
-        if Role.parse(target.role) is Role.ADMIN and not principal.is_admin:
-            raise Forbidden("moderators cannot act on admins")
+        stream = getattr(body, "stream", None)
+        row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream) if stream else None
+        check_target(principal, Role.parse(target.role), owns_stream=row is not None and row.owner == username)
     return principal, body
+
+
+def check_target(principal: Principal, role: Role, *, owns_stream: bool) -> None:
+    """403 ``target_outranks`` when the target outranks the actor (see ``Principal.may_act_on``)."""
+    if not principal.may_act_on(role, target_owns_stream=owns_stream):
+        who = "admins" if role is Role.ADMIN else "global moderators" if role is Role.MODERATOR else "its owner"
+        raise Forbidden(f"you cannot act on {who}", code="target_outranks")
 
 
 _RESPONSES = {200: "done", 401: "no token", 403: "not allowed", 404: "no such user or stream",
@@ -79,14 +87,15 @@ _RESPONSES = {200: "done", 401: "no token", 403: "not allowed", 404: "no such us
 _WHO = "moderator of the stream (or its owner) or admin; site-wide without a stream"
 
 
-@documented("Kick a user: their sockets get `kicked` and are disconnected", auth=_WHO, body=TargetIn,
+@documented("Kick a user: their sockets get `kicked` and leave the stream (site-wide: are disconnected)", auth=_WHO, body=TargetIn,
             tag="admin", responses=_RESPONSES)
 async def kick(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, TargetIn)
     sockets = await actions.kick(request.app, actor=principal.username, username=body.username,
                                  stream=body.stream, reason=body.reason)
+    # A stream kick takes the sockets out of that stream; only a site-wide kick disconnects.
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
-                              "disconnected": sockets})
+                              "disconnected": 0 if body.stream else sockets, "removed": sockets})
 
 
 @documented("Mute a user (default 300 s); their chat is refused with `muted` until it ends", auth=_WHO,

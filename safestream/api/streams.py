@@ -11,7 +11,7 @@ from safestream.app_keys import ROOMS_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.chat import lifecycle
 from safestream.chat.rooms import STREAM_RE, check_stream_name
-from safestream.errors import Forbidden, NotFound
+from safestream.errors import Forbidden, InvalidPayload, NotFound
 from safestream.storage import streams as stream_store
 
 
@@ -20,19 +20,46 @@ class StreamIn(BaseModel):
     title: str = Field(default="", max_length=200)
 
 
-@documented("Live streams", tag="streams", responses={200: "[{stream, title, owner, viewers, live}]"})
+#: ``GET /streams`` pages: the default is large enough that old clients see every stream
+#: of a normal site in one answer, and small enough that the answer stays bounded.
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+
+
+def _page(request: web.Request) -> tuple[int, str | None]:
+    raw_limit, cursor = request.query.get("limit"), request.query.get("cursor")
+    try:
+        limit = DEFAULT_PAGE if raw_limit is None else int(raw_limit)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidPayload(f"limit must be an integer from 1 to {MAX_PAGE}")
+    return limit, check_stream_name(cursor) if cursor is not None else None
+
+
+@documented("Live streams, by name; `?limit=` (1-500, default 100) and `?cursor=` page through them",
+            tag="streams", responses={200: "[{stream, title, owner, viewers, live}]; X-Next-Cursor when more",
+                                      422: "bad limit or cursor"})
 async def list_streams(request: web.Request) -> web.Response:
+    limit, cursor = _page(request)
     rooms = request.app[ROOMS_KEY]
-    result = []
-    for stream in await stream_store.live_streams(request.app[SESSIONS_KEY]):
+    rows = await stream_store.live_streams(request.app[SESSIONS_KEY], after=cursor, limit=limit + 1)
+    result: list[dict[str, object]] = []
+    for stream in rows[:limit]:
         room = rooms.get(stream.slug)
         result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
                        "viewers": room.viewer_count if room else 0, "live": stream.live})
-    return web.json_response(result)
+    response = web.json_response(result)
+    if len(rows) > limit:  # the body stays a plain list, as old clients expect; the next page is a header
+        nxt = rows[limit - 1].slug
+        response.headers["X-Next-Cursor"] = nxt
+        response.headers["Link"] = f'</streams?limit={limit}&cursor={nxt}>; rel="next"'
+    return response
 
 
 @documented("Open (go live with) a stream owned by the caller", auth="streamer or admin", body=StreamIn,
-            tag="streams", responses={201: "live", 403: "not a streamer", 409: "owned by someone else"})
+            tag="streams", responses={201: "live", 403: "not a streamer",
+                                      409: "owned by someone else, or too many live streams"})
 async def open_stream(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.can_open_streams():

@@ -48,3 +48,18 @@ class Principal:
         if stream is None:
             return False
         return stream in self.moderates or (owner is not None and owner == self.username)
+
+    def may_act_on(self, target_role: Role, *, target_owns_stream: bool = False) -> bool:
+        """Whether this moderator may kick, mute or ban a user of ``target_role``.
+
+        Global roles are only sanctioned by global roles (admins only by admins),
+        and a stream's owner only by global roles: a streamer or a per-stream
+        moderator cannot silence the staff who moderate their stream.
+        """
+        if self.is_admin:
+            return True
+        if target_role is Role.ADMIN:
+            return False
+        if self.is_global_moderator:
+            return True
+        return target_role is not Role.MODERATOR and not target_owns_stream

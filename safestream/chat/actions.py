@@ -16,6 +16,7 @@ from safestream.app_keys import (
     BROADCASTER_KEY,
     CLUSTER_KEY,
     CONSOLE_KEY,
+    MEMBERSHIP_KEY,
     METRICS_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
@@ -46,7 +47,7 @@ def audit_entry(row: Any) -> dict[str, Any]:
 async def _kick_everywhere(app: web.Application, username: str, payload: dict[str, Any]) -> int:
     """This process's sockets now; the other processes' through the cluster bus."""
     await app[CLUSTER_KEY].broadcast("kick", {"username": username, "payload": payload})
-    return await app[BROADCASTER_KEY].kick(username, payload)
+    return await app[MEMBERSHIP_KEY].kick(username, payload)
 
 
 async def _sanction(app: web.Application, op: str, kind: str, username: str, stream: str | None,
@@ -120,7 +121,7 @@ async def remove_messages(app: web.Application, *, actor: str, stream: str, ids:
         room.history.clear()
         room.history.extend(kept)
         if rooms.cluster.shared:
-            await rooms.cluster.replace_history(stream, [m for m in await rooms.recent(room)
+            await rooms.cluster.replace_history(stream, [m for m in await rooms.recent(room, rooms.ring_size)
                                                          if m["id"] not in drop])
             await rooms.cluster.broadcast("removed", {"stream": stream, "ids": ids})
     await message_store.set_review(app[SESSIONS_KEY], stream=stream, seqs=ids, review="removed")

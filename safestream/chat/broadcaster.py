@@ -29,6 +29,10 @@ def console_room(stream: str) -> str:
     return f"console:{stream}"
 
 
+#: The consoles of global moderators and admins: the only ones that see site-wide actions.
+STAFF_CONSOLE_ROOM = "console:*"
+
+
 class Broadcaster:
     def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
                  viewer_count: Callable[[str], Awaitable[int]], presence_interval: float = 1.0) -> None:
@@ -79,8 +83,10 @@ class Broadcaster:
         for task in list(self._tasks):
             task.cancel()
 
-    async def stream_status(self, stream: str, live: bool) -> None:
-        await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream))
+    async def stream_status(self, stream: str, live: bool, *, local: bool = False) -> None:
+        """``local``: this process's sockets only (each process announces an end itself)."""
+        await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream),
+                             ignore_queue=local)
 
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
@@ -89,17 +95,14 @@ class Broadcaster:
         """A server-rendered HTML fragment for the stream's console room."""
         await self._sio.emit("console_fragment", fragment, room=console_room(stream))
 
+    async def console_staff(self, fragment: dict[str, Any]) -> None:
+        """A fragment for every console of a global moderator or admin (site-wide actions)."""
+        await self._sio.emit("console_fragment", fragment, room=STAFF_CONSOLE_ROOM)
+
     async def to_user(self, username: str, event: str, payload: dict[str, Any]) -> None:
         """``kicked`` / ``muted``: to every socket of one user, and no one else."""
         await self._sio.emit(event, payload, room=user_room(username))
 
-    async def kick(self, username: str, payload: dict[str, Any]) -> int:
-        """``kicked`` then a disconnect, for the user's sockets in the stream (all if None)."""
-        stream = payload.get("stream")
-        conns = [c for c in self._connections.of_user(username) if stream is None or stream in c.streams]
-        for conn in conns:
-            await self._sio.emit("kicked", payload, to=conn.sid)
-        for conn in conns:
-            # The kicked packet is queued ahead of the disconnect, so it arrives first.
-            await self._sio.disconnect(conn.sid)
-        return len(conns)
+    async def kicked(self, sid: str, payload: dict[str, Any]) -> None:
+        """``kicked`` to one socket (``chat.membership`` then takes it out)."""
+        await self._sio.emit("kicked", payload, to=sid)

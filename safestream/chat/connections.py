@@ -15,6 +15,8 @@ class Connection:
     ip: str
     streams: set[str] = field(default_factory=set)
     consoles: set[str] = field(default_factory=set)
+    #: Streams that ended while this socket was in them (their chat answers ``stream_offline``).
+    ended: set[str] = field(default_factory=set)
 
     @property
     def username(self) -> str:
@@ -51,6 +53,9 @@ class Connections:
 
     def get(self, sid: str) -> Connection | None:
         return self._by_sid.get(sid)
+
+    def all(self) -> list[Connection]:
+        return list(self._by_sid.values())
 
     def of_user(self, username: str) -> list[Connection]:
         return [self._by_sid[sid] for sid in self._by_user.get(username, ())]

@@ -18,23 +18,23 @@ from aiohttp import web
 
 from safestream.abuse import client_ip
 from safestream.app_keys import (
-    BROADCASTER_KEY,
     CONNECTIONS_KEY,
     CONSOLE_KEY,
+    MEMBERSHIP_KEY,
     METRICS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
+    REPLAYS_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
-    SESSIONS_KEY,
     SETTINGS_KEY,
-    WRITER_KEY,
 )
 from safestream.auth.guard import principal_from_token
-from safestream.chat.broadcaster import console_room, user_room
+from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
 from safestream.chat.connections import Connection
 from safestream.chat.payloads import error_ack
-from safestream.chat.rooms import chat_payload_from_row, check_stream_name, room_name
+from safestream.chat.replay import check_since
+from safestream.chat.rooms import check_stream_name
 from safestream.console.session import SESSION_COOKIE
 from safestream.errors import (
     Banned,
@@ -42,17 +42,13 @@ from safestream.errors import (
     InvalidPayload,
     NotInStream,
     SafeStreamError,
+    StreamOffline,
     Unauthorized,
 )
-from safestream.storage import messages as message_store
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
-
-#: At most this many missed messages are replayed to a reconnecting client.
-RECOVERY_LIMIT = 500
-
 
 def acked(handler: Handler) -> Handler:
     """The error boundary of an event handler: every outcome is an ack."""
@@ -110,59 +106,45 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.app[CONNECTIONS_KEY].remove(sid)
+        self.app[REPLAYS_KEY].forget(sid)
         if conn is None:
             return
-        for stream in conn.streams:
-            await self._left(conn, stream)
+        for stream in list(conn.streams):
+            await self.app[MEMBERSHIP_KEY].leave(conn, stream, room_too=False)
         for stream in conn.consoles:
             self.app[CONSOLE_KEY].unwatch(stream)
 
     @acked
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
+        # Everything is checked before the socket enters the room: a refused join has no effect.
         conn = self._conn(sid)
         stream = check_stream_name(_field(data, "stream"))
+        since = check_since(data.get("since"))
         room = await self.app[ROOMS_KEY].load(stream)
         await self.app[POLICIES_KEY].load(stream)
         if not room.live:
-            raise SafeStreamError(f"{stream!r} is not live", code="stream_offline", status=409)
+            raise StreamOffline(f"{stream!r} is not live")
         if self.app[SANCTIONS_KEY].banned(conn.username, stream) is not None:
             raise Banned("you are banned from this stream")
-        if stream not in conn.streams:
-            conn.streams.add(stream)
-            await self.enter_room(sid, room_name(stream))
-            if room.add_viewer(conn.username):
-                await self.app[ROOMS_KEY].cluster.set_viewer(stream, conn.username, True)
-                self.app[BROADCASTER_KEY].presence_changed(stream)
-        history, gap = await self._history(stream, data.get("since"))
+        replays = self.app[REPLAYS_KEY]
+        replays.admit(sid)
+        membership = self.app[MEMBERSHIP_KEY]
+        entered = await membership.enter(conn, room)
+        try:
+            history, gap = await replays.history(sid, room, since)
+        except BaseException:
+            if entered:  # the join failed after all: undo it rather than leave a half-joined socket
+                await membership.leave(conn, stream)
+            raise
         viewers = await self.app[METRICS_KEY].viewer_count(stream)
         return {"ok": True, "stream": stream, "viewers": viewers, "history": history, "gap": gap}
-
-    async def _history(self, stream: str, since: Any) -> tuple[list[dict[str, Any]], bool]:
-        """The last messages, or (after a reconnect) everything after ``since`` within a bound."""
-        rooms = self.app[ROOMS_KEY]
-        room = rooms.get(stream)
-        ring = await rooms.recent(room) if room is not None else []
-        if since is None:
-            return ring, False
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            raise InvalidPayload("since must be the last message id you saw (an integer >= 0)")
-        if ring and ring[0]["id"] <= since + 1:
-            return [m for m in ring if m["id"] > since], False
-        await self.app[WRITER_KEY].flush_all()  # the rows the client missed may still be buffered
-        rows = await message_store.recent_visible(self.app[SESSIONS_KEY], stream=stream,
-                                                  limit=RECOVERY_LIMIT + 1, after_seq=since)
-        gap = len(rows) > RECOVERY_LIMIT
-        return [chat_payload_from_row(row) for row in rows[-RECOVERY_LIMIT:]], gap
 
     @acked
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         conn = self._conn(sid)
         stream = check_stream_name(_field(data, "stream"))
-        if stream not in conn.streams:
+        if not await self.app[MEMBERSHIP_KEY].leave(conn, stream):
             raise NotInStream(f"you are not in {stream!r}")
-        conn.streams.discard(stream)
-        await self.leave_room(sid, room_name(stream))
-        await self._left(conn, stream)
         return {"ok": True}
 
     @acked
@@ -176,6 +158,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         if stream not in conn.consoles:
             conn.consoles.add(stream)
             await self.enter_room(sid, console_room(stream))
+            if conn.principal.is_global_moderator:
+                await self.enter_room(sid, STAFF_CONSOLE_ROOM)
             self.app[CONSOLE_KEY].watch(stream)
         await self.app[CONSOLE_KEY].refresh(stream)
         return {"ok": True, "stream": stream}
@@ -192,12 +176,6 @@ class ChatNamespace(socketio.AsyncNamespace):
             # Unknown events get a typed answer when the client asked for an ack.
             return error_ack({"code": "unknown_event", "message": f"unknown event {event!r}"})
         return await super().trigger_event(event, *args)
-
-    async def _left(self, conn: Connection, stream: str) -> None:
-        room = self.app[ROOMS_KEY].get(stream)
-        if room is not None and room.remove_viewer(conn.username):
-            await self.app[ROOMS_KEY].cluster.set_viewer(stream, conn.username, False)
-            self.app[BROADCASTER_KEY].presence_changed(stream)
 
 
 def _field(data: Any, name: str) -> Any:

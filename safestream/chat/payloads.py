@@ -19,7 +19,7 @@ def chat_payload(*, id: int, stream: str, user: str, message: str, toxic: bool, 
             "toxic": toxic, "score": round(score, 4), "ts": iso(ts)}
 
 
-def gift_payload(*, id: int, stream: str, sender: str, gift_id: str, amount: int,
+def gift_payload(*, id: int, stream: str, sender: str, gift_id: str | int, amount: int,
                  ts: datetime) -> dict[str, Any]:
     return {"type": "gift", "id": id, "stream": stream, "from": sender, "gift_id": gift_id,
             "amount": amount, "ts": iso(ts)}

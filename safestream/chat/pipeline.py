@@ -36,6 +36,7 @@ from safestream.errors import (
     Muted,
     NotInStream,
     RateLimited,
+    StreamOffline,
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine
@@ -95,6 +96,7 @@ class ChatPipeline:
         if not isinstance(data, dict):
             raise InvalidPayload("chat takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
         stream = self._resolve_stream(conn, data.get("stream"))
+        self._check_live(stream)
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
         username = conn.username
         if (until := self._sanctions.banned(username, stream)) is not None:
@@ -108,6 +110,11 @@ class ChatPipeline:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC)))
 
+    def _check_live(self, stream: str) -> None:
+        room = self._rooms.get(stream)
+        if room is None or not room.live:
+            raise StreamOffline(f"{stream!r} is not live")
+
     def _check_slow_mode(self, stream: str, username: str) -> None:
         slow = self.policies.get(stream).slow_mode_secs
         if slow <= 0:
@@ -120,11 +127,16 @@ class ChatPipeline:
 
     def _resolve_stream(self, conn: Connection, raw: Any) -> str:
         if raw is None:
+            if not conn.streams and len(conn.ended) == 1:
+                raise StreamOffline(f"{next(iter(conn.ended))!r} has ended")
             if len(conn.streams) != 1:
                 raise NotInStream(f"say which stream: you are in {len(conn.streams)}")
             return next(iter(conn.streams))
         stream = check_stream_name(raw)
         if stream not in conn.streams:
+            room = self._rooms.get(stream)
+            if stream in conn.ended or (room is not None and not room.live):
+                raise StreamOffline(f"{stream!r} is not live")
             raise NotInStream(f"join {stream!r} before chatting in it")
         return stream
 
@@ -138,6 +150,10 @@ class ChatPipeline:
             for i, is_over in enumerate(over):
                 if is_over:
                     refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
+        for i, item in enumerate(items):
+            room = self._rooms.get(item.stream)
+            if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
+                refused[i] = error_ack(StreamOffline(f"{item.stream!r} is not live").to_dict())
         todo = [item for item, r in zip(items, refused, strict=True) if r is None]
         assessments = await self._engine.assess([item.text for item in todo],
                                                 escalate_all=self._transformer_keeps_up(len(todo)))

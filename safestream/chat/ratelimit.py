@@ -51,5 +51,62 @@ class SlidingWindowLimiter:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= cutoff]:
             del self._hits[key]
 
+    def forget(self, key: str) -> None:
+        self._hits.pop(key, None)
+
     def reset(self) -> None:
         self._hits.clear()
+
+
+class WindowBudget:
+    """A budget of work units (e.g. replayed messages) per key per sliding window.
+
+    Unlike ``SlidingWindowLimiter`` a hit can cost many units, so one expensive
+    request uses up what many cheap ones would.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._spent: dict[str, deque[tuple[float, int]]] = {}
+        self._totals: dict[str, int] = {}
+
+    def _expire(self, key: str, now: float) -> deque[tuple[float, int]] | None:
+        spent = self._spent.get(key)
+        if spent is None:
+            return None
+        cutoff = now - self.window
+        while spent and spent[0][0] <= cutoff:
+            self._totals[key] -= spent.popleft()[1]
+        return spent
+
+    def remaining(self, key: str, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        self._expire(key, now)
+        return max(self.limit - self._totals.get(key, 0), 0)
+
+    def retry_after(self, key: str, now: float | None = None) -> float:
+        """Seconds until some budget is back (0 when some is left)."""
+        now = time.monotonic() if now is None else now
+        spent = self._expire(key, now)
+        if self.remaining(key, now) > 0 or not spent:
+            return 0.0
+        return max(spent[0][0] + self.window - now, 0.001)
+
+    def spend(self, key: str, units: int, now: float | None = None) -> None:
+        if units <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        self._spent.setdefault(key, deque()).append((now, units))
+        self._totals[key] = self._totals.get(key, 0) + units
+
+    def forget(self, key: str) -> None:
+        self._spent.pop(key, None)
+        self._totals.pop(key, None)
+
+    def sweep(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for key in list(self._spent):
+            spent = self._expire(key, now)
+            if not spent:
+                self.forget(key)

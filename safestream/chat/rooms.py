@@ -41,7 +41,11 @@ class Room:
     live: bool
     chat_seq: int = 0
     gift_seq: int = 0
+    #: The replay ring: the newest visible messages, oldest first.
     history: deque[dict[str, Any]] = field(default_factory=deque)
+    #: Every visible message with an id above this is in ``history``: a client that
+    #: saw up to ``floor`` (or later) is replayed from memory, not the database.
+    floor: int = 0
     #: username -> number of that user's sockets in the room (tabs count once).
     viewers: Counter[str] = field(default_factory=Counter)
 
@@ -65,9 +69,12 @@ class Room:
 
 
 class Rooms:
-    def __init__(self, sessions: SessionMaker, *, history_size: int, cluster: Cluster | None = None) -> None:
+    def __init__(self, sessions: SessionMaker, *, history_size: int, ring_size: int = 0,
+                 cluster: Cluster | None = None) -> None:
         self._sessions = sessions
-        self._history_size = history_size
+        self.history_size = history_size
+        #: The ring is larger than the join history so reconnect replays come from memory.
+        self.ring_size = max(history_size, ring_size)
         self.cluster = cluster or Cluster()
         self._rooms: dict[str, Room] = {}
 
@@ -86,12 +93,14 @@ class Rooms:
         if stream is None:
             raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
         chat_seq, gift_seq = await message_store.max_seq(self._sessions, stream=slug)
-        recent = await message_store.recent_visible(self._sessions, stream=slug, limit=self._history_size)
+        recent = await message_store.recent_visible(self._sessions, stream=slug, limit=self.ring_size)
         room = self._rooms.get(slug)  # another task may have loaded it while we awaited
         if room is None:
+            full = len(recent) >= self.ring_size
             room = Room(slug=slug, title=stream.title, owner=stream.owner, live=stream.live,
                         chat_seq=chat_seq, gift_seq=gift_seq,
-                        history=deque((chat_payload_from_row(m) for m in recent), maxlen=self._history_size))
+                        history=deque((chat_payload_from_row(m) for m in recent), maxlen=self.ring_size),
+                        floor=recent[0].seq - 1 if full and recent else 0)
             self._rooms[slug] = room
         return room
 
@@ -113,13 +122,39 @@ class Rooms:
         return first
 
     async def add_history(self, room: Room, payloads: list[dict[str, Any]]) -> None:
+        overflow = len(room.history) + len(payloads) - self.ring_size
+        if overflow > 0:  # what the ring forgets raises its floor
+            evicted = [room.history[i] for i in range(min(overflow, len(room.history)))]
+            evicted += payloads[:max(overflow - len(room.history), 0)]
+            room.floor = max(room.floor, *(m["id"] for m in evicted))
         room.history.extend(payloads)
-        if self.cluster.shared and self._history_size:
-            await self.cluster.push_history(room.slug, payloads, self._history_size)
+        if self.cluster.shared and self.ring_size:
+            await self.cluster.push_history(room.slug, payloads, self.ring_size)
 
-    async def recent(self, room: Room) -> list[dict[str, Any]]:
-        shared = await self.cluster.history(room.slug) if self.cluster.shared else None
-        return list(room.history) if shared is None else shared
+    async def recent(self, room: Room, limit: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``limit`` messages of the ring (default: the join history size)."""
+        limit = self.history_size if limit is None else limit
+        if limit <= 0:
+            return []
+        shared = await self.cluster.history(room.slug, limit) if self.cluster.shared else None
+        if shared is not None:
+            return shared
+        ring = room.history
+        return list(ring)[-limit:] if len(ring) > limit else list(ring)
+
+    async def replay(self, room: Room, since: int) -> list[dict[str, Any]] | None:
+        """Everything visible after ``since`` from memory, or None when the ring
+        does not reach back that far (the caller asks the database)."""
+        if self.cluster.shared:
+            shared = await self.cluster.history(room.slug, self.ring_size)
+            if shared is not None:
+                # Other processes append to the shared list: it is complete back to its oldest entry.
+                if shared and shared[0]["id"] <= since + 1:
+                    return [m for m in shared if m["id"] > since]
+                return None
+        if since >= room.floor:
+            return [m for m in room.history if m["id"] > since]
+        return None
 
     def set_live(self, slug: str, *, live: bool, title: str | None = None, owner: str | None = None) -> None:
         room = self._rooms.get(slug)

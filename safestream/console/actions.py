@@ -8,10 +8,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from safestream.api.admin import check_target
 from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
 from safestream.api.validation import field_errors, form_fields
-from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, THROTTLES_KEY
+from safestream.app_keys import POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY, THROTTLES_KEY
 from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
@@ -29,7 +30,7 @@ from safestream.console.views import (
     policy_context,
     stream_for,
 )
-from safestream.errors import Forbidden, InvalidPayload, NotFound, SafeStreamError
+from safestream.errors import InvalidPayload, NotFound, SafeStreamError
 from safestream.moderation.policy import Policy
 from safestream.storage import users
 from safestream.templating import render
@@ -93,8 +94,8 @@ async def user_action(request: web.Request) -> web.Response:
     target = await users.get_user(request.app[SESSIONS_KEY], username=username) if username else None
     if target is None:
         return toast(request, f"No user named {username!r}.", ok=False, status=404)
-    if Role.parse(target.role) is Role.ADMIN and not principal.is_admin:
-        raise Forbidden("moderators cannot act on admins")
+    room = await request.app[ROOMS_KEY].load(stream)
+    check_target(principal, Role.parse(target.role), owns_stream=room.owner == target.username)
     duration = _duration(form.get("duration_s"), default=300 if action in ("mute", "timeout") else None)
     app, who = request.app, principal.username
     if action == "kick":

@@ -72,9 +72,14 @@ class ConsoleLive:
         await self._push(stream, f"#review-{seq}", "delete", "")
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
+        """A stream's entry goes to that stream's consoles only; a site-wide one (with its
+        reason) only to the consoles of global moderators and admins, never to streamers."""
         html = render_text(self._app, "console/_audit_rows.html", {"rows": [entry]})
-        for target in ([stream] if stream else list(self.watchers)):
-            await self._push(target, "#audit-rows", "afterbegin", html)
+        fragment = {"target": "#audit-rows", "swap": "afterbegin", "html": html}
+        if stream is None:
+            await self._app[BROADCASTER_KEY].console_staff(fragment)
+        elif stream in self.watchers or self._app[ROOMS_KEY].cluster.shared:
+            await self._app[BROADCASTER_KEY].console(stream, fragment)
 
     async def refresh(self, stream: str) -> None:
         for target, template in (("#metrics", "console/_metrics.html"), ("#charts", "console/_charts.html")):

@@ -89,8 +89,9 @@ async def dashboard(request: web.Request) -> web.Response:
     context = {**base_context(request, principal), **await panel_context(request.app, stream),
                "streams": await moderated_streams(request, principal),
                "review_rows": await review.pending(request.app, stream=stream),
-               "audit_rows": [audit_entry(r) for r in await audit.recent_actions(request.app[SESSIONS_KEY],
-                                                                                 limit=30, stream=stream)],
+               "audit_rows": [audit_entry(r) for r in await audit.recent_actions(
+                   request.app[SESSIONS_KEY], limit=30, stream=stream,
+                   site_wide=principal.is_global_moderator)],  # streamers never see site-wide reasons
                **await feed_context(request, stream),
                **policy_context(policy.to_dict(), custom=policies.is_custom(stream))}
     return render(request, "console/dashboard.html", context)

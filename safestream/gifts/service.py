@@ -1,4 +1,4 @@
-"""Sending a gift: id, broadcast, metrics, persistence. Used by the API and the producer."""
+"""Sending a gift: checks, id, broadcast, metrics, persistence. Used by the API and the producer."""
 
 from __future__ import annotations
 
@@ -11,45 +11,79 @@ from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.metrics import Metrics
-from safestream.chat.payloads import gift_payload
-from safestream.chat.rooms import Rooms
-from safestream.errors import Busy, SafeStreamError
+from safestream.chat.payloads import gift_payload, iso
+from safestream.chat.ratelimit import SlidingWindowLimiter
+from safestream.chat.rooms import Room, Rooms
+from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.errors import (
+    Banned,
+    Busy,
+    InvalidPayload,
+    Muted,
+    RateLimited,
+    SafeStreamError,
+    StreamOffline,
+)
+from safestream.gifts import catalogue
 from safestream.storage.models import GiftEvent
 from safestream.storage.writer import Record, WriteBehind
 
 log = logging.getLogger(__name__)
 
-#: The catalogue the producer draws from: gift id -> relative weight.
-CATALOGUE: dict[str, int] = {"rose": 40, "heart": 30, "star": 15, "rocket": 8, "lion": 5, "universe": 2}
 BOT = "bot"
+GIFT_WINDOW_SECS = 10.0
 
 
 class GiftService:
     def __init__(self, *, rooms: Rooms, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
-                 interval: float, rng: random.Random | None = None) -> None:
+                 sanctions: Sanctions, interval: float, gifts_per_window: int,
+                 rng: random.Random | None = None) -> None:
         self._rooms = rooms
         self._broadcaster = broadcaster
         self._writer = writer
         self._metrics = metrics
+        self._sanctions = sanctions
         self.interval = interval
+        self.limiter = SlidingWindowLimiter(gifts_per_window, GIFT_WINDOW_SECS)
         self._rng = rng or random.Random()
         self._producers: dict[str, asyncio.Task[None]] = {}
 
-    async def send(self, *, stream: str, sender: str, gift_id: str, amount: int) -> dict[str, Any]:
+    async def send(self, *, stream: str, sender: str, gift_id: str | int, amount: int) -> dict[str, Any]:
+        """A user's gift: the same checks as a chat message (live stream, not banned,
+        not muted, within the rate limit), then delivered. ``gift_id`` is echoed back
+        in the type it came in (the original design's clients send integers)."""
+        gift = catalogue.lookup(gift_id)
+        if not 1 <= amount <= catalogue.MAX_AMOUNT:
+            raise InvalidPayload(f"amount must be 1..{catalogue.MAX_AMOUNT}")
         room = await self._rooms.load(stream)
         if not room.live:
-            raise SafeStreamError(f"{stream!r} is not live", code="stream_offline", status=409)
+            raise StreamOffline(f"{stream!r} is not live")
+        if (until := self._sanctions.banned(sender, stream)) is not None:
+            raise Banned("you are banned from this stream", until=None if until == FOREVER else iso(until))
+        if (until := self._sanctions.muted(sender, stream)) is not None:
+            raise Muted(until=None if until == FOREVER else iso(until))
+        if (retry := self.limiter.check(sender)) is not None:
+            raise RateLimited("too many gifts; slow down", retry_after=retry)
+        cluster = self._rooms.cluster
+        if cluster.shared and (await cluster.over_limit([f"gift:{sender}"], self.limiter.limit,
+                                                        self.limiter.window))[0]:
+            raise RateLimited("too many gifts; slow down", retry_after=self.limiter.window)
+        return await self._deliver(room, sender, gift, gift_id, amount)
+
+    async def _deliver(self, room: Room, sender: str, gift: catalogue.Gift, shown_id: str | int,
+                       amount: int) -> dict[str, Any]:
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         now = datetime.now(UTC)
-        gift_id_seq = await self._rooms.reserve_ids(room, "gift", 1)
-        payload = gift_payload(id=gift_id_seq, stream=stream, sender=sender, gift_id=gift_id,
+        seq = await self._rooms.reserve_ids(room, "gift", 1)
+        payload = gift_payload(id=seq, stream=room.slug, sender=sender, gift_id=shown_id,
                                amount=amount, ts=now)
+        payload.update(name=gift.name, icon=gift.icon, value=gift.value)
         await self._broadcaster.gift(payload)
-        self._metrics.record_gift(stream, sender, amount)
+        self._metrics.record_gift(room.slug, sender, amount)
         if self._rooms.cluster.shared:
-            await self._rooms.cluster.add_metrics(stream, gifts=1)
-        row = {"stream": stream, "seq": payload["id"], "sender": sender, "gift_id": gift_id,
+            await self._rooms.cluster.add_metrics(room.slug, gifts=1)
+        row = {"stream": room.slug, "seq": seq, "sender": sender, "gift_id": gift.id,
                "amount": amount, "created_at": now}
         self._writer.offer(Record(GiftEvent, row, (payload,)))
         return payload
@@ -71,9 +105,9 @@ class GiftService:
         for stream in list(self._producers):
             await self.stop_producer(stream)
 
-    def random_gift(self) -> tuple[str, int]:
-        gift_id = self._rng.choices(list(CATALOGUE), weights=list(CATALOGUE.values()))[0]
-        return gift_id, self._rng.randint(1, 5)
+    def random_gift(self) -> tuple[catalogue.Gift, int]:
+        gift = self._rng.choices(catalogue.CATALOGUE, weights=[g.weight for g in catalogue.CATALOGUE])[0]
+        return gift, self._rng.randint(1, 5)
 
     async def _produce(self, stream: str) -> None:
         while True:
@@ -82,8 +116,11 @@ class GiftService:
                 # Every process runs this loop; only the holder of the stream's lock sends.
                 if not await self._rooms.cluster.lead(f"gifts:{stream}", ttl=self.interval * 3):
                     continue
-                gift_id, amount = self.random_gift()
-                await self.send(stream=stream, sender=BOT, gift_id=gift_id, amount=amount)
+                room = await self._rooms.load(stream)
+                if not room.live:
+                    continue
+                gift, amount = self.random_gift()
+                await self._deliver(room, BOT, gift, gift.id, amount)
             except SafeStreamError as exc:
                 log.info("gift producer for %s skipped a gift: %s", stream, exc.message)
             except Exception:  # noqa: BLE001 - the producer must outlive one bad tick (or Redis blip)

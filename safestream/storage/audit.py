@@ -23,13 +23,15 @@ async def record_action(sessions: SessionMaker, *, actor: str, action: str, targ
         return row
 
 
-async def recent_actions(sessions: SessionMaker, *, limit: int = 100,
-                         stream: str | None = None) -> list[AdminAction]:
-    """Newest first; with ``stream``, that stream's entries and site-wide ones."""
+async def recent_actions(sessions: SessionMaker, *, limit: int = 100, stream: str | None = None,
+                         site_wide: bool = True) -> list[AdminAction]:
+    """Newest first; with ``stream``, that stream's entries (and site-wide ones if ``site_wide``)."""
     async with sessions() as session:
         stmt = select(AdminAction)
-        if stream is not None:
+        if stream is not None and site_wide:
             stmt = stmt.where(or_(col(AdminAction.stream) == stream, col(AdminAction.stream).is_(None)))
+        elif stream is not None:
+            stmt = stmt.where(col(AdminAction.stream) == stream)
         rows = await session.exec(stmt.order_by(col(AdminAction.id).desc()).limit(limit))
         return list(rows.all())
 

@@ -18,6 +18,8 @@ from typing import Any
 import orjson
 from sqlalchemy import select, tuple_
 
+from safestream.errors import InvalidPayload
+from safestream.gifts import catalogue
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import GiftEvent, Message
 
@@ -56,6 +58,14 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _gift_id(raw: Any) -> str:
+    """The catalogue name of a logged gift (the log echoes integer ids as clients sent them)."""
+    try:
+        return catalogue.lookup(raw).id
+    except InvalidPayload:
+        return str(raw)[:32]
+
+
 def to_row(record: dict[str, Any]) -> tuple[type[Message] | type[GiftEvent], dict[str, Any]] | None:
     kind = record.get("type")
     try:
@@ -68,7 +78,7 @@ def to_row(record: dict[str, Any]) -> tuple[type[Message] | type[GiftEvent], dic
                 "review": "pending" if record["action"] == "hold" else None}
         if kind == "gift":
             return GiftEvent, {"stream": record["stream"], "seq": int(record["id"]), "sender": record["from"],
-                               "gift_id": record["gift_id"], "amount": int(record["amount"]),
+                               "gift_id": _gift_id(record["gift_id"]), "amount": int(record["amount"]),
                                "created_at": _ts(record["ts"])}
     except (KeyError, TypeError, ValueError) as exc:
         log.warning("skipping a malformed %s record: %s", kind, exc)

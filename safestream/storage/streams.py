@@ -14,9 +14,19 @@ async def get_stream(sessions: SessionMaker, *, slug: str) -> Stream | None:
         return (await session.exec(select(Stream).where(Stream.slug == slug))).first()
 
 
-async def live_streams(sessions: SessionMaker) -> list[Stream]:
+async def live_streams(sessions: SessionMaker, *, owner: str | None = None, after: str | None = None,
+                       limit: int | None = None) -> list[Stream]:
+    """Live streams by slug; ``after`` and ``limit`` page through them (keyset pagination)."""
     async with sessions() as session:
-        rows = await session.exec(select(Stream).where(col(Stream.live).is_(True)).order_by(Stream.slug))
+        stmt = select(Stream).where(col(Stream.live).is_(True))
+        if owner is not None:
+            stmt = stmt.where(Stream.owner == owner)
+        if after is not None:
+            stmt = stmt.where(col(Stream.slug) > after)
+        stmt = stmt.order_by(col(Stream.slug))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = await session.exec(stmt)
         return list(rows.all())
 
 

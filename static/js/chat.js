@@ -22,14 +22,29 @@
   const TOKEN_KEY = "safestream.session";
   const STREAM_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
   const USERNAME_RE = /^[A-Za-z0-9._-]{1,50}$/;
-  const GIFTS = {
-    rose: { label: "Rose", icon: "i-heart", tone: "rose" },
-    heart: { label: "Heart", icon: "i-heart", tone: "heart" },
-    star: { label: "Star", icon: "i-star", tone: "star" },
-    rocket: { label: "Rocket", icon: "i-rocket", tone: "rocket" },
-    lion: { label: "Lion", icon: "i-crown", tone: "lion" },
-    universe: { label: "Universe", icon: "i-planet", tone: "universe" },
+  // How each catalogue icon looks here; which gifts exist, and their names, come from GET /api/gifts.
+  const GIFT_LOOKS = {
+    rose: { icon: "i-heart", tone: "rose" },
+    heart: { icon: "i-heart", tone: "heart" },
+    star: { icon: "i-star", tone: "star" },
+    rocket: { icon: "i-rocket", tone: "rocket" },
+    lion: { icon: "i-crown", tone: "lion" },
+    universe: { icon: "i-planet", tone: "universe" },
   };
+  /** Catalogue entries by id and by numeric id ("rose" and "1"): only these are ever shown. */
+  const giftCatalogue = new Map();
+
+  async function loadGiftCatalogue() {
+    try {
+      const gifts = await api("/api/gifts");
+      for (const gift of Array.isArray(gifts) ? gifts : []) {
+        const look = GIFT_LOOKS[gift.icon] || { icon: "i-gift", tone: "other" };
+        const kind = { label: String(gift.name), icon: look.icon, tone: look.tone };
+        giftCatalogue.set(String(gift.id), kind);
+        giftCatalogue.set(String(gift.numeric_id), kind);
+      }
+    } catch (_) { /* no catalogue yet: gifts are not shown until it loads */ }
+  }
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -717,7 +732,12 @@
 
   function onGift(gift) {
     if (!gift || gift.stream !== state.stream) return;
-    const kind = GIFTS[gift.gift_id] || { label: String(gift.gift_id || "Gift"), icon: "i-gift", tone: "other" };
+    // Never the raw id as a label: a gift the catalogue does not know is not shown at all.
+    const kind = giftCatalogue.get(String(gift.gift_id));
+    if (!kind) {
+      if (!giftCatalogue.size) loadGiftCatalogue();
+      return;
+    }
     const amount = Math.max(1, Number(gift.amount) || 1);
     state.gifts += amount;
     byId("stage-gifts").textContent = compact(state.gifts);
@@ -1068,6 +1088,7 @@
 
   async function boot() {
     wire();
+    loadGiftCatalogue();
     // The server validated the slug it put in data-stream; the URL is the source of truth from here on.
     const initial = document.body.dataset.stream;
     if (initial && STREAM_RE.test(initial) && !streamFromPath()) history.replaceState({}, "", `/chat/${initial}`);
