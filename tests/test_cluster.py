@@ -182,3 +182,35 @@ async def test_one_gift_producer_per_stream_across_processes(tmp_path: Path, clu
             await viewer.sio.disconnect()
         a.stop()
         b.stop()
+
+
+async def test_stream_kick_and_stream_end_cross_processes(two_nodes: tuple[Node, Node]) -> None:
+    a, b = two_nodes
+    streamer = await token(a, "test_streamer", "test456")
+    assert (await post(a, "/api/streams", {"stream": "second"}, streamer)).status == 201
+    on_b = await connect(b, "chat_viewer", "viewer789")
+    other_b = await connect(b, "demo_user", "demo123")
+    try:
+        assert (await on_b.call("join", {"stream": "second"}))["ok"]
+        assert (await other_b.call("join", {"stream": "second"}))["ok"]
+        # A kick from main, asked on A, takes B's socket out of main only.
+        assert (await post(a, "/api/admin/kick", {"username": "chat_viewer", "stream": "main"}, streamer)).status == 200
+        await on_b.wait_for(lambda: on_b.of("kicked"), timeout=5)
+        assert on_b.sio.connected
+        ack = await on_b.call("chat", {"message": "in main?", "stream": "main"})
+        assert ack["error"]["code"] == "not_in_stream"
+        assert (await on_b.call("chat", {"message": "in second", "stream": "second"}))["ok"]
+        # Ending "second" on A empties B's room too, after stream_status.
+        assert (await post(a, "/api/streams/second/end", {}, streamer)).status == 200
+        await on_b.wait_for(lambda: on_b.of("stream_status"), timeout=5)
+        ack = await on_b.call("chat", {"message": "after the end", "stream": "second"})
+        assert ack["error"]["code"] == "stream_offline"
+        await asyncio.sleep(0.3)
+        for node in (a, b):
+            metrics = await get_json(node, "/metrics?stream=second")
+            assert metrics["viewer_count"] == 0, metrics  # type: ignore[index]
+        assert (await other_b.call("chat", {"message": "main goes on", "stream": "main"}))["ok"]
+    finally:
+        for rec in (on_b, other_b):
+            if rec.sio.connected:
+                await rec.sio.disconnect()

@@ -63,3 +63,68 @@ async def test_stream_roles(client: TestClient) -> None:
     assert taken.status == 409
     assert (await client.post("/api/streams/nosuch/end", headers=auth(admin))).status == 404
     assert (await client.post("/api/streams", json={"stream": "Bad Name"}, headers=auth(admin))).status == 422
+
+
+# ---------------------------------------------------------------- issue 9 item 3: gifts are catalogue entries
+
+
+async def test_the_catalogue_is_listed_and_is_all_that_can_be_sent(client: TestClient) -> None:
+    catalogue = await (await client.get("/api/gifts")).json()
+    assert {g["id"] for g in catalogue} >= {"rose", "universe"}
+    assert all(set(g) == {"id", "numeric_id", "name", "icon", "value"} for g in catalogue)
+    token = await login(client, "demo_user", "demo123")
+    for bad in ("kill-yourself", "fuck_you_all", 12345, "999", True, 1.5):
+        resp = await client.post("/api/gift", json={"gift_id": bad}, headers=auth(token))
+        assert resp.status == 422, bad
+        assert [e["field"] for e in (await resp.json())["error"]["fields"]][0].startswith("gift_id")
+    too_many = await client.post("/api/gift", json={"gift_id": "rose", "amount": 10000}, headers=auth(token))
+    assert too_many.status == 422
+
+
+async def test_original_design_integer_gift_ids_are_echoed(client: TestClient, sio_client: ClientFactory) -> None:
+    viewer = await sio_client("chat_viewer", "viewer789", join="main")
+    admin = await login(client, "demo_admin", "admin123")
+    resp = await client.post("/api/gift", json={"from": "admin", "gift_id": 999, "amount": 1}, headers=auth(admin))
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["gift_id"] == 999 and body["from"] == "admin" and body["name"] == "Universe"
+    gift = (await viewer.wait_for(lambda: viewer.of("gift")))[0]
+    assert gift["gift_id"] == 999 and isinstance(gift["gift_id"], int)
+    named = await client.post("/api/gift", json={"gift_id": "rose"}, headers=auth(admin))
+    assert (await named.json())["gift_id"] == "rose"
+
+
+async def test_banned_or_muted_users_send_no_gifts(client: TestClient) -> None:
+    admin = await login(client, "demo_admin", "admin123")
+    token = await login(client, "demo_user", "demo123")
+    await client.post("/api/admin/ban", json={"username": "demo_user", "stream": "main"}, headers=auth(admin))
+    resp = await client.post("/api/gift", json={"gift_id": "rose", "stream": "main"}, headers=auth(token))
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "banned"
+    await client.post("/api/admin/unban", json={"username": "demo_user", "stream": "main"}, headers=auth(admin))
+    await client.post("/api/admin/mute", json={"username": "demo_user"}, headers=auth(admin))  # site-wide
+    resp = await client.post("/api/gift", json={"gift_id": "rose", "stream": "main"}, headers=auth(token))
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "muted"
+    # An admin sending "as" a muted user is refused too: the sender is who is checked.
+    resp = await client.post("/api/gift", json={"from": "demo_user", "gift_id": "rose"}, headers=auth(admin))
+    assert (await resp.json())["error"]["code"] == "muted"
+    assert (await (await client.get("/metrics")).json())["gift_count"] == 0
+
+
+async def test_gifts_are_rate_limited_per_user(make_app: AppFactory) -> None:
+    app = await make_app(gifts_per_window=3)
+    token = await login(app, "demo_user", "demo123")
+    statuses = [(await app.post("/api/gift", json={"gift_id": "rose"}, headers=auth(token))) for _ in range(6)]
+    assert [r.status for r in statuses] == [200, 200, 200, 429, 429, 429]
+    error = (await statuses[-1].json())["error"]
+    assert error["code"] == "rate_limited" and error["retry_after"] > 0
+    other = await login(app, "chat_viewer", "viewer789")
+    assert (await app.post("/api/gift", json={"gift_id": 1}, headers=auth(other))).status == 200
+
+
+async def test_gifts_into_an_ended_stream_are_refused(client: TestClient) -> None:
+    streamer = await login(client, "test_streamer", "test456")
+    await client.post("/api/streams", json={"stream": "late-show"}, headers=auth(streamer))
+    await client.post("/api/streams/late-show/end", headers=auth(streamer))
+    token = await login(client, "demo_user", "demo123")
+    resp = await client.post("/api/gift", json={"gift_id": "rose", "stream": "late-show"}, headers=auth(token))
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "stream_offline"
