@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from safestream.console import live
 from safestream.console.session import SESSION_COOKIE
-from tests.conftest import ClientFactory, Recorder
+from tests.conftest import ClientFactory, Recorder, auth, login
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -157,3 +157,23 @@ async def test_console_socket_needs_a_moderator(client: TestClient) -> None:
     sio = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await sio.connect(str(client.make_url("/")), transports=["websocket"])
+
+
+async def test_streamer_console_hides_site_wide_actions_and_cannot_sanction_staff(client: TestClient) -> None:
+    admin = await login(client, "demo_admin", "admin123")
+    await client.post("/api/admin/mute", json={"username": "demo_user", "reason": "site-wide secret"},
+                      headers=auth(admin))
+    await client.post("/api/admin/mute", json={"username": "chat_viewer", "stream": "main",
+                                               "reason": "stream-level note"}, headers=auth(admin))
+    csrf = await console_login(client, "test_streamer", "test456")
+    page = await (await client.get("/console/s/main")).text()
+    assert "stream-level note" in page and "site-wide secret" not in page
+    refused = await client.post("/console/s/main/users/ban", data={"username": "demo_admin"},
+                                headers={"X-CSRF-Token": csrf})
+    assert refused.status == 403 and (await refused.json())["error"]["code"] == "target_outranks"
+    staff = await (await client.get("/console/s/main")).text()
+    assert "site-wide secret" not in staff
+    client.session.cookie_jar.clear()
+    await console_login(client)  # an admin's console shows both
+    page = await (await client.get("/console/s/main")).text()
+    assert "stream-level note" in page and "site-wide secret" in page
