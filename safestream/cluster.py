@@ -85,6 +85,10 @@ class Cluster:
     async def viewer_count(self, stream: str) -> int | None:
         return None
 
+    async def is_viewer(self, stream: str, username: str) -> bool | None:
+        """None: only this process's Room.viewers knows."""
+        return None
+
     async def add_metrics(self, stream: str, messages: int = 0, toxic: int = 0, gifts: int = 0) -> None:
         """Metrics stay in this process."""
 
@@ -203,6 +207,15 @@ class RedisCluster(Cluster):
             pipe.expire(key, NODE_TTL)
             pipe.sadd(f"{self.prefix}nodes:{stream}", self.node)
             await pipe.execute()
+
+    @best_effort(lambda *a, **k: None)
+    async def is_viewer(self, stream: str, username: str) -> bool | None:
+        """Whether the user has a socket in the stream on any live process."""
+        nodes = [_text(n) for n in await self._redis.smembers(f"{self.prefix}nodes:{stream}")]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for node in nodes:
+                pipe.sismember(self._viewer_key(stream, node), username)
+            return any(await pipe.execute()) if nodes else False
 
     @best_effort(lambda *a, **k: None)
     async def viewer_count(self, stream: str) -> int | None:

@@ -9,6 +9,7 @@ from tests.conftest import AppFactory, ClientFactory, auth, login
 
 async def test_manual_gift_is_broadcast_and_counted(client: TestClient, sio_client: ClientFactory) -> None:
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
+    await sio_client("demo_user", "demo123", join="main")  # a viewer's gift needs them in the stream
     token = await login(client, "demo_user", "demo123")
     resp = await client.post("/api/gift", json={"from": "demo_user", "gift_id": "rose", "amount": 3,
                                                 "stream": "main"}, headers=auth(token))
@@ -94,9 +95,12 @@ async def test_original_design_integer_gift_ids_are_echoed(client: TestClient, s
     assert (await named.json())["gift_id"] == "rose"
 
 
-async def test_banned_or_muted_users_send_no_gifts(client: TestClient) -> None:
+async def test_banned_or_muted_users_send_no_gifts(client: TestClient, sio_client: ClientFactory) -> None:
     admin = await login(client, "demo_admin", "admin123")
     token = await login(client, "demo_user", "demo123")
+    outside = await client.post("/api/gift", json={"gift_id": "rose", "stream": "main"}, headers=auth(token))
+    assert outside.status == 409 and (await outside.json())["error"]["code"] == "not_in_stream"
+    await sio_client(token=token, join="main")
     await client.post("/api/admin/ban", json={"username": "demo_user", "stream": "main"}, headers=auth(admin))
     resp = await client.post("/api/gift", json={"gift_id": "rose", "stream": "main"}, headers=auth(token))
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "banned"
@@ -110,14 +114,16 @@ async def test_banned_or_muted_users_send_no_gifts(client: TestClient) -> None:
     assert (await (await client.get("/metrics")).json())["gift_count"] == 0
 
 
-async def test_gifts_are_rate_limited_per_user(make_app: AppFactory) -> None:
+async def test_gifts_are_rate_limited_per_user(make_app: AppFactory, sio_client: ClientFactory) -> None:
     app = await make_app(gifts_per_window=3)
     token = await login(app, "demo_user", "demo123")
+    await sio_client(token=token, join="main", test_client=app)
     statuses = [(await app.post("/api/gift", json={"gift_id": "rose"}, headers=auth(token))) for _ in range(6)]
     assert [r.status for r in statuses] == [200, 200, 200, 429, 429, 429]
     error = (await statuses[-1].json())["error"]
     assert error["code"] == "rate_limited" and error["retry_after"] > 0
     other = await login(app, "chat_viewer", "viewer789")
+    await sio_client(token=other, join="main", test_client=app)
     assert (await app.post("/api/gift", json={"gift_id": 1}, headers=auth(other))).status == 200
 
 

@@ -35,10 +35,11 @@ class GiftIn(BaseModel):
         return value
 
 
-@documented("Send a gift to a stream (default: the demo stream), as a user allowed to chat there",
+@documented("Send a gift to a stream (default: the demo stream), as a user allowed to chat there "
+            "(joined with a socket, or its owner; admins and global moderators need not be)",
             auth="bearer", body=GiftIn, tag="gifts",
             responses={200: "the gift event", 403: "sending as someone else, banned or muted",
-                       409: "stream not live", 422: "not a catalogue gift, or amount outside 1-100",
+                       409: "stream not live, or the sender is not in it", 422: "not a catalogue gift, or amount outside 1-100",
                        429: "rate_limited (with retry_after)"})
 async def send_gift(request: web.Request) -> web.Response:
     principal = await authenticate(request)
@@ -48,7 +49,7 @@ async def send_gift(request: web.Request) -> web.Response:
         raise Forbidden("you can only send gifts as yourself")
     stream = body.stream or request.app[SETTINGS_KEY].default_stream
     payload = await request.app[GIFTS_KEY].send(stream=stream, sender=sender, gift_id=body.gift_id,
-                                                amount=body.amount)
+                                                amount=body.amount, staff=principal.is_global_moderator)
     return web.json_response(payload)
 
 

@@ -20,6 +20,7 @@ from safestream.errors import (
     Busy,
     InvalidPayload,
     Muted,
+    NotInStream,
     RateLimited,
     SafeStreamError,
     StreamOffline,
@@ -48,10 +49,13 @@ class GiftService:
         self._rng = rng or random.Random()
         self._producers: dict[str, asyncio.Task[None]] = {}
 
-    async def send(self, *, stream: str, sender: str, gift_id: str | int, amount: int) -> dict[str, Any]:
-        """A user's gift: the same checks as a chat message (live stream, not banned,
-        not muted, within the rate limit), then delivered. ``gift_id`` is echoed back
-        in the type it came in (the original design's clients send integers)."""
+    async def send(self, *, stream: str, sender: str, gift_id: str | int, amount: int,
+                   staff: bool = False) -> dict[str, Any]:
+        """A user's gift: the same checks as a chat message (live stream, in the
+        stream, not banned, not muted, within the rate limit), then delivered.
+        ``gift_id`` is echoed back in the type it came in (the original design's
+        clients send integers). ``staff`` (an admin or global moderator asking)
+        and the stream's owner need no socket in the stream."""
         gift = catalogue.lookup(gift_id)
         if not 1 <= amount <= catalogue.MAX_AMOUNT:
             raise InvalidPayload(f"amount must be 1..{catalogue.MAX_AMOUNT}")
@@ -62,6 +66,8 @@ class GiftService:
             raise Banned("you are banned from this stream", until=None if until == FOREVER else iso(until))
         if (until := self._sanctions.muted(sender, stream)) is not None:
             raise Muted(until=None if until == FOREVER else iso(until))
+        if not staff and sender != room.owner and not await self._watching(room, sender):
+            raise NotInStream(f"join {stream!r} before sending gifts there")
         if (retry := self.limiter.check(sender)) is not None:
             raise RateLimited("too many gifts; slow down", retry_after=retry)
         cluster = self._rooms.cluster
@@ -69,6 +75,10 @@ class GiftService:
                                                         self.limiter.window))[0]:
             raise RateLimited("too many gifts; slow down", retry_after=self.limiter.window)
         return await self._deliver(room, sender, gift, gift_id, amount)
+
+    async def _watching(self, room: Room, username: str) -> bool:
+        shared = await self._rooms.cluster.is_viewer(room.slug, username) if self._rooms.cluster.shared else None
+        return username in room.viewers if shared is None else shared or username in room.viewers
 
     async def _deliver(self, room: Room, sender: str, gift: catalogue.Gift, shown_id: str | int,
                        amount: int) -> dict[str, Any]:
