@@ -262,3 +262,11 @@ async def test_site_wide_actions_reach_only_staff_consoles(client: TestClient, s
     assert "private reason XYZ" in fragments(staff_console)
     assert "private reason XYZ" not in fragments(owner_console)
     assert "other stream QRS" not in fragments(owner_console) + fragments(staff_console)
+
+
+async def test_console_join_floods_are_refused(client: TestClient, sio_client: ClientFactory) -> None:
+    streamer = await login(client, "test_streamer", "test456")
+    console = await sio_client(token=streamer)
+    acks = [await console.call("console_join", {"stream": "main"}) for _ in range(15)]
+    assert sum(a["ok"] for a in acks) == 10  # SAFESTREAM_JOIN_RATE_LIMIT per 10 s
+    assert {a["error"]["code"] for a in acks if not a["ok"]} == {"rate_limited"}

@@ -41,6 +41,7 @@ from safestream.errors import (
     Forbidden,
     InvalidPayload,
     NotInStream,
+    RateLimited,
     SafeStreamError,
     StreamOffline,
     Unauthorized,
@@ -155,6 +156,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         room = await self.app[ROOMS_KEY].load(stream)
         if not conn.principal.can_moderate(stream, room.owner):
             raise Forbidden("you do not moderate this stream")
+        # Each console_join renders and pushes the panels to the stream's whole console room.
+        if (retry := self.app[REPLAYS_KEY].joins.check(sid)) is not None:
+            raise RateLimited("too many joins; slow down", retry_after=retry)
         if stream not in conn.consoles:
             conn.consoles.add(stream)
             await self.enter_room(sid, console_room(stream))
