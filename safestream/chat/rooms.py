@@ -146,12 +146,12 @@ class Rooms:
         """Everything visible after ``since`` from memory, or None when the ring
         does not reach back that far (the caller asks the database)."""
         if self.cluster.shared:
+            # Other processes append to the shared list, so only it can be complete; while
+            # Redis is away this process's ring lacks their messages: ask the database.
             shared = await self.cluster.history(room.slug, self.ring_size)
-            if shared is not None:
-                # Other processes append to the shared list: it is complete back to its oldest entry.
-                if shared and shared[0]["id"] <= since + 1:
-                    return [m for m in shared if m["id"] > since]
-                return None
+            if shared and shared[0]["id"] <= since + 1:
+                return [m for m in shared if m["id"] > since]
+            return None
         if since >= room.floor:
             return [m for m in room.history if m["id"] > since]
         return None
