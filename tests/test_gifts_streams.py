@@ -36,6 +36,8 @@ async def test_producer_sends_gifts_from_bot(make_app: AppFactory, sio_client: C
     viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
     gifts = await viewer.wait_for(lambda: len(viewer.of("gift")) >= 2 and viewer.of("gift"), timeout=5)
     assert {g["from"] for g in gifts} == {"bot"} and gifts[1]["id"] > gifts[0]["id"]
+    catalogue = {g["id"]: g["name"] for g in await (await app.get("/api/gifts")).json()}
+    assert all(catalogue.get(g["gift_id"]) == g["name"] for g in gifts)  # the bot sends catalogue gifts
 
 
 async def test_streamer_opens_and_ends_a_stream(client: TestClient, sio_client: ClientFactory) -> None:
