@@ -30,7 +30,7 @@ from safestream.app_keys import (
     SETTINGS_KEY,
     WRITER_KEY,
 )
-from safestream.auth.guard import principal_from_token
+from safestream.auth.guard import current_principal, principal_from_token
 from safestream.chat.broadcaster import console_room, user_room
 from safestream.chat.connections import Connection
 from safestream.chat.payloads import error_ack
@@ -79,6 +79,21 @@ class ChatNamespace(socketio.AsyncNamespace):
         conn = self.app[CONNECTIONS_KEY].get(sid)
         if conn is None:
             raise Unauthorized("not connected")
+        return conn
+
+    async def _rechecked(self, sid: str) -> Connection:
+        """The connection with its principal re-read from the database, before a privileged event.
+
+        Roles, grants and revocations change while a socket stays open; a socket
+        whose session ended is disconnected rather than trusted.
+        """
+        conn = self._conn(sid)
+        try:
+            conn.principal = await current_principal(self.app, conn.username,
+                                                     version=conn.principal.token_version)
+        except SafeStreamError:
+            await self.disconnect(sid)
+            raise
         return conn
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -168,7 +183,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     @acked
     async def on_console_join(self, sid: str, data: Any) -> dict[str, Any]:
         """The console's live feed: server-rendered fragments for one stream's moderators."""
-        conn = self._conn(sid)
+        conn = await self._rechecked(sid)
         stream = check_stream_name(_field(data, "stream"))
         room = await self.app[ROOMS_KEY].load(stream)
         if not conn.principal.can_moderate(stream, room.owner):

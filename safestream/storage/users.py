@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from safestream.errors import Conflict
 from safestream.storage.db import SessionMaker
@@ -14,6 +15,13 @@ async def get_user(sessions: SessionMaker, *, username: str) -> User | None:
     async with sessions() as session:
         result = await session.exec(select(User).where(User.username == username))
         return result.first()
+
+
+async def name_taken(sessions: SessionMaker, *, username: str) -> bool:
+    """True when an account has this name in any letter case (names are unique regardless of case)."""
+    async with sessions() as session:
+        result = await session.exec(select(User.id).where(func.lower(col(User.username)) == username.lower()))
+        return result.first() is not None
 
 
 async def create_user(sessions: SessionMaker, *, username: str, password_hash: str,
@@ -34,18 +42,51 @@ async def delete_user(sessions: SessionMaker, *, username: str) -> bool:
         user = (await session.exec(select(User).where(User.username == username))).first()
         if user is None:
             return False
+        # A later account with the same name must not inherit this one's stream grants.
+        grants = await session.exec(select(ModeratorGrant).where(ModeratorGrant.username == username))
+        for grant in grants.all():
+            await session.delete(grant)
         await session.delete(user)
         await session.commit()
         return True
 
 
-async def set_role(sessions: SessionMaker, *, username: str, role: str) -> None:
+async def set_role(sessions: SessionMaker, *, username: str, role: str) -> bool:
+    """Changes the role and revokes the user's tokens (they were issued for the old role)."""
     async with sessions() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
-        if user is not None:
-            user.role = role
-            session.add(user)
-            await session.commit()
+        if user is None:
+            return False
+        user.role = role
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return True
+
+
+async def set_password(sessions: SessionMaker, *, username: str, password_hash: str) -> int | None:
+    """A new password; every token issued before it stops working. The new token version, or None."""
+    async with sessions() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is None:
+            return None
+        user.password_hash = password_hash
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return user.token_version
+
+
+async def revoke_tokens(sessions: SessionMaker, *, username: str) -> bool:
+    """Every token of the user stops working (logout, ban): tokens carry the version they were issued at."""
+    async with sessions() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is None:
+            return False
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return True
 
 
 async def grant_moderator(sessions: SessionMaker, *, username: str, stream: str) -> None:
