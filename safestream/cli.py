@@ -109,9 +109,7 @@ def _serve(settings: Settings) -> int:
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from safestream.auth.names import is_valid_username
-    from safestream.auth.passwords import Passwords
     from safestream.errors import Conflict
-    from safestream.storage import db, users
 
     if not is_valid_username(args.username, max_length=settings.max_username_length):
         print(f"safestream: {args.username!r} is not a valid username (1 to {settings.max_username_length} "
@@ -125,6 +123,10 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     if len(password) < 6:
         print("safestream: the password must have at least 6 characters", file=sys.stderr)
         return 2
+    # Imported once the arguments are known good: storage pulls in Alembic, which logs as it loads.
+    from safestream.auth.passwords import Passwords
+    from safestream.storage import db, users
+
     url = settings.effective_database_url
     await db.migrate(url)
     engine = db.create_engine(url)

@@ -8,6 +8,7 @@ start-up with a message naming the variable.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -186,6 +187,11 @@ class Settings:
         url = self.effective_database_url
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             problems.append("DATABASE_URL must be sqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                problems.append(f"SAFESTREAM_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR network")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
         if problems:
