@@ -95,3 +95,25 @@ def test_compose_trusts_exactly_the_nginx_service() -> None:
 def test_invalid_trusted_proxies_are_refused() -> None:
     with pytest.raises(ConfigError, match="SAFESTREAM_TRUSTED_PROXIES"):
         Settings.from_env({"SAFESTREAM_TRUSTED_PROXIES": "nginx"})
+
+
+def test_migration_0003_names_case_clashes_instead_of_renaming(tmp_path: Path) -> None:
+    import sqlite3
+
+    from safestream.storage.db import migrate_sync
+
+    path = tmp_path / "old.db"
+    migrate_sync(f"sqlite+aiosqlite:///{path}", "0002")
+    with sqlite3.connect(path) as conn:
+        for name in ("Bob", "bob"):
+            conn.execute("INSERT INTO users (username, email, password_hash, role, created_at) "
+                         "VALUES (?, '', 'x', 'viewer', '2026-01-01 00:00:00')", (name,))
+    with pytest.raises(RuntimeError, match="bob"):
+        migrate_sync(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT username FROM users")) == ["Bob", "bob"]
+        conn.execute("DELETE FROM users WHERE username = 'Bob'")
+    migrate_sync(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO users (username, email, password_hash, role, created_at) "
+                     "VALUES ('BOB', '', 'x', 'viewer', '2026-01-01 00:00:00')")
