@@ -67,7 +67,7 @@ async def test_ordinary_names_still_register(client: TestClient, name: str) -> N
 
 async def test_a_console_ban_on_a_name_with_a_newline_never_hits_the_real_user(client: TestClient) -> None:
     csrf = await console_login(client)
-    resp = await client.post("/console/s/main/user/ban", data={"username": "chat_viewer\n", "csrf_token": csrf},
+    resp = await client.post("/console/s/main/users/ban", data={"username": "chat_viewer\n", "csrf_token": csrf},
                              headers={"X-CSRF-Token": csrf})
     assert resp.status == 404
     viewer = await login(client, "chat_viewer", "viewer789")
