@@ -53,7 +53,8 @@ def _cli(tmp_path: Path, *args: str, stdin: str | None = None, env: dict[str, st
     full_env = {**inherited, "SAFESTREAM_DATA_DIR": str(tmp_path / "data"), "SAFESTREAM_ARGON2_TIME_COST": "1",
                 "SAFESTREAM_ARGON2_MEMORY_KIB": "64", **(env or {})}
     return subprocess.run([sys.executable, "-m", "safestream", "create-user", *args], cwd=tmp_path, env=full_env,
-                          input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=120)
+                          input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 def test_create_user_without_a_terminal_gives_a_one_line_error(tmp_path: Path) -> None:
