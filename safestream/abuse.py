@@ -60,6 +60,20 @@ def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
 LOGIN_FAILURE_WINDOW = 600.0
 
 
+def throttle_key(address: str) -> str:
+    """The unit a throttle counts: an IPv4 address, or an IPv6 /64 (one subscriber's
+    network), since one host can rotate through the addresses of its /64 at will."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:203.0.113.9 is that IPv4 address
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
+
+
 class Throttles:
     def __init__(self, settings: Settings) -> None:
         self.trusted = settings.trusted_proxies
@@ -76,7 +90,7 @@ class Throttles:
         return f"{username.lower()}\x00{ip}"
 
     def check_login(self, request: web.Request, username: str) -> None:
-        ip = client_ip(request, self.trusted)
+        ip = throttle_key(client_ip(request, self.trusted))
         if (retry := self.login_ip.check(ip)) is not None:
             raise RateLimited("too many login attempts; wait a moment", retry_after=retry)
         pair = self._pair(ip, username)
@@ -87,7 +101,7 @@ class Throttles:
             raise RateLimited("too many failed logins for this account; wait a few minutes", retry_after=retry)
 
     def login_failed(self, request: web.Request, username: str) -> None:
-        ip = client_ip(request, self.trusted)
+        ip = throttle_key(client_ip(request, self.trusted))
         self.login_failures.check(self._pair(ip, username))
         sources = self._sources.setdefault(username.lower(), {})
         if ip in sources or len(sources) < self.max_sources:
@@ -106,7 +120,7 @@ class Throttles:
         return max(min(sources.values()) - cutoff, 0.001)
 
     def check_register(self, request: web.Request) -> None:
-        if (retry := self.register_ip.check(client_ip(request, self.trusted))) is not None:
+        if (retry := self.register_ip.check(throttle_key(client_ip(request, self.trusted)))) is not None:
             raise RateLimited("too many accounts created from this address", retry_after=retry)
 
     def sweep(self) -> None:

@@ -296,3 +296,17 @@ async def test_login_accepts_json_as_well_as_the_form(client: TestClient) -> Non
     content = spec["paths"]["/auth/login"]["post"]["requestBody"]["content"]
     assert {"application/json", "application/x-www-form-urlencoded"} <= set(content)
 
+
+
+async def test_ipv6_addresses_of_one_network_count_as_one_source(make_app: AppFactory) -> None:
+    app = await make_app(trusted_proxies=("127.0.0.1",), login_failures_per_account=2,
+                         login_failure_sources_per_account=3)
+    for i in range(6):  # one host rotating through its /64 is one source, not six
+        await app.post("/auth/login", data={"username": "demo_user", "password": "x"},
+                       headers=xff(f"2001:db8:1:2::{i + 1:x}"))
+    rotated = await app.post("/auth/login", data={"username": "demo_user", "password": "demo123"},
+                             headers=xff("2001:db8:1:2::ff"))
+    assert rotated.status == 429
+    owner = await app.post("/auth/login", data={"username": "demo_user", "password": "demo123"},
+                           headers=xff("2001:db8:9:9::1"))
+    assert owner.status == 200
