@@ -9,16 +9,29 @@ logout, password change, role change, site-wide bans and account deletion.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from safestream.app_keys import BROADCASTER_KEY, CLUSTER_KEY, SESSIONS_KEY
+from safestream.app_keys import (
+    BROADCASTER_KEY,
+    CLUSTER_KEY,
+    CONNECTIONS_KEY,
+    SESSIONS_KEY,
+)
 from safestream.storage import users
 
 
 async def drop_sockets(app: web.Application, *, username: str, reason: str) -> int:
     """Every socket of the user gets ``kicked`` (stream null) and is disconnected, cluster-wide."""
     payload = {"stream": None, "reason": reason}
-    await app[CLUSTER_KEY].broadcast("kick", {"username": username, "payload": payload})
+    await app[CLUSTER_KEY].broadcast("sessions_ended", {"username": username, "payload": payload})
+    return await sessions_ended(app, username, payload)
+
+
+async def sessions_ended(app: web.Application, username: str, payload: dict[str, Any]) -> int:
+    """This process's part: remember the end (for sockets mid-connect), then drop the open ones."""
+    app[CONNECTIONS_KEY].sessions_ended(username)
     return await app[BROADCASTER_KEY].kick(username, payload)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -109,6 +110,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             token = request.cookies.get(SESSION_COOKIE) or None
         if token is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        started = time.monotonic()
         try:
             principal = await principal_from_token(self.app, token)
         except Banned as exc:
@@ -120,6 +122,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
         if len(connections.of_user(principal.username)) >= settings.max_sockets_per_user:
             raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
+        if connections.ended_since(principal.username, started):  # revoked while we were checking
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         connections.add(Connection(sid=sid, principal=principal, ip=ip))
         await self.enter_room(sid, user_room(principal.username))
 
