@@ -327,3 +327,10 @@ async def test_a_revocation_landing_while_a_socket_authenticates_refuses_it(
 
     monkeypatch.setattr(namespace, "principal_from_token", revoked_meanwhile)
     assert await refusal(client, {"token": token}) == {"message": "unauthorized"}
+
+
+@pytest.mark.parametrize("name", ["demo.user", "demouser", "Demo-User", "dem0_user", "chat_vlewer", "chat_vIewer",
+                                  "chat_viewer_", "test_strearner", "chat__viewer"])
+async def test_names_that_only_look_like_an_existing_one_are_refused(client: TestClient, name: str) -> None:
+    status, body = await register(client, name)
+    assert status == 409 and body["error"]["code"] == "username_taken", body

@@ -10,12 +10,16 @@ that already holds such a pair cannot take the unique index: the upgrade
 stops and names the pairs, because renaming accounts is the operator's
 call, never a migration's (login keeps working exactly as before).
 
+``name_key`` (see ``safestream.auth.names``) lets registration refuse a
+name that only looks like an existing one (``demo.user`` next to ``demo_user``).
+
 ``token_version`` is raised by logout, password and role changes, bans
 and deletion; a token issued at an older version is refused.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -39,10 +43,26 @@ def upgrade() -> None:
                            f"these differ only in case: {names}. Rename or delete one of each, then migrate again.")
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('token_version', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('name_key', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False,
+                                      server_default=''))
     op.create_index('uq_users_username_lower', 'users', [sa.text('lower(username)')], unique=True)
+    # Existing names keep working even where their keys collide (the index is not unique);
+    # only new names are refused when they look like an existing one.
+    for user_id, username in bind.execute(sa.text("SELECT id, username FROM users")).fetchall():
+        bind.execute(sa.text("UPDATE users SET name_key = :key WHERE id = :id"),
+                     {"key": _name_key(username), "id": user_id})
+    op.create_index('ix_users_name_key', 'users', ['name_key'], unique=False)
+
+
+def _name_key(name: str) -> str:
+    """``safestream.auth.names.name_key`` as of this revision (a migration must not change with the code)."""
+    core = re.sub(r"[._-]+", "", name.lower()).translate(str.maketrans({"1": "l", "i": "l", "|": "l", "0": "o"}))
+    return core.replace("rn", "m").replace("vv", "w")
 
 
 def downgrade() -> None:
+    op.drop_index('ix_users_name_key', table_name='users')
     op.drop_index('uq_users_username_lower', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('name_key')
         batch_op.drop_column('token_version')

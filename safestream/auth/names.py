@@ -8,7 +8,9 @@ refused, so the account a moderator acts on is the one whose name was shown.
 
 Uniqueness ignores case (``Demo_Admin`` next to ``demo_admin`` reads as the
 same person); the database enforces it too (a unique index on
-``lower(username)``, migration 0003).
+``lower(username)``, migration 0003). New names must also differ from every
+existing one in more than separators and look-alike characters
+(``name_key``, stored per user).
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ def skeleton(name: str) -> str:
     """The name as a reader takes it in: ``Adm1n_`` -> ``admin``, ``System-2`` -> ``system``."""
     core = re.sub(r"[._-]+", "", name.lower()).rstrip("0123456789")
     return core.translate(_LOOKALIKE_DIGITS)
+
+
+_CONFUSABLE = str.maketrans({"1": "l", "i": "l", "|": "l", "0": "o"})
+
+
+def name_key(name: str) -> str:
+    """What two names share when a reader could take one for the other: letter case,
+    separators and the look-alikes of ASCII fonts (``1/i/l``, ``0/o``, ``rn/m``, ``vv/w``)
+    are dropped, so ``Demo.User``, ``demouser`` and ``dem0_user`` all key ``demouser``.
+    Registration refuses a name whose key an account already has."""
+    core = re.sub(r"[._-]+", "", name.lower()).translate(_CONFUSABLE)
+    return core.replace("rn", "m").replace("vv", "w")
 
 
 def is_reserved(name: str) -> bool:

@@ -28,6 +28,8 @@ class User(SQLModel, table=True):
     __table_args__ = (sa.Index("uq_users_username_lower", sa.func.lower(sa.text("username")), unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=50, unique=True, index=True)
+    #: ``auth.names.name_key``: new names must not look like an existing one.
+    name_key: str = Field(default="", max_length=50, index=True)
     email: str = Field(default="", max_length=254)
     password_hash: str = Field(max_length=255)
     role: str = Field(default="viewer", max_length=16)

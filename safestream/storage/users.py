@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from safestream.auth.names import name_key
 from safestream.errors import Conflict
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import ModeratorGrant, User
@@ -18,15 +19,17 @@ async def get_user(sessions: SessionMaker, *, username: str) -> User | None:
 
 
 async def name_taken(sessions: SessionMaker, *, username: str) -> bool:
-    """True when an account has this name in any letter case (names are unique regardless of case)."""
+    """True when an account has this name in any letter case, or one a reader could take it for."""
     async with sessions() as session:
-        result = await session.exec(select(User.id).where(func.lower(col(User.username)) == username.lower()))
+        result = await session.exec(select(User.id).where(or_(
+            func.lower(col(User.username)) == username.lower(), col(User.name_key) == name_key(username))))
         return result.first() is not None
 
 
 async def create_user(sessions: SessionMaker, *, username: str, password_hash: str,
                       email: str = "", role: str = "viewer") -> User:
-    user = User(username=username, email=email, password_hash=password_hash, role=role)
+    user = User(username=username, name_key=name_key(username), email=email, password_hash=password_hash,
+                role=role)
     async with sessions() as session:
         session.add(user)
         try:
