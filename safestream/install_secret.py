@@ -44,6 +44,9 @@ def _read(path: Path) -> str | None:
         return None
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"{path} holds no usable secret; delete it to have a new one generated")
+    if path.stat().st_mode & 0o077:  # copied or restored with loose permissions: others could read it
+        log.warning("%s was readable by other users; restricting it to its owner", path)
+        path.chmod(0o600)
     return secret
 
 

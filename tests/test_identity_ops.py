@@ -36,8 +36,10 @@ async def test_development_generates_a_private_secret_and_keeps_it(tmp_path: Pat
     token = await login(first, "demo_user", "demo123")
     await first.close()
     # A restart reuses it: tokens issued before the restart still work.
+    secret_file.chmod(0o644)  # restored from a backup with loose permissions
     again: TestClient = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     assert (await again.get("/auth/me", headers=auth(token))).status == 200
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
 
 
 def test_the_published_secret_is_never_used(tmp_path: Path) -> None:
