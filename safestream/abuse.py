@@ -1,17 +1,22 @@
 """Abuse limits outside the chat path: login and registration throttles, client
 addresses behind trusted proxies, and the slow-consumer watchdog.
 
-Login throttles count per client address (every attempt) and per account
-(failures only), so a password-guessing run is stopped whether it spreads
-over accounts or over addresses, and a user who mistypes twice is not locked
-out. Refusals look the same whether or not the account exists.
+Login throttles count every attempt per client address, and failures per
+(account, address): a guessing run from one address is stopped, while the
+owner, logging in from any other address, is not locked out by it. Only
+failures from many distinct addresses (``login_failure_sources_per_account``,
+100 by default) lock an account for everyone, since no single source can
+cause that. Refusals look the same whether or not the account exists.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ipaddress
 import logging
+import time
 
 import socketio
 from aiohttp import web
@@ -23,42 +28,107 @@ from safestream.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def is_trusted(address: str, trusted_proxies: tuple[str, ...]) -> bool:
+    """``address`` is one of the trusted proxies: an exact entry, or inside a CIDR entry
+    (``172.28.0.0/16``: a container network, where a proxy's address is not fixed)."""
+    if address in trusted_proxies:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in _network(entry) for entry in trusted_proxies if "/" in entry)
+
+
+@functools.lru_cache(maxsize=64)
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(entry, strict=False)
+
+
 def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
     """The peer address, or the client's from X-Forwarded-For when the peer is a trusted proxy."""
     peer = request.remote or "unknown"
-    if peer not in trusted_proxies:
+    if not is_trusted(peer, trusted_proxies):
         return peer
     hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
     for hop in reversed(hops):  # the last address no trusted proxy added is the client
-        if hop not in trusted_proxies:
+        if not is_trusted(hop, trusted_proxies):
             return hop
     return peer
+
+
+LOGIN_FAILURE_WINDOW = 600.0
+
+
+def throttle_key(address: str) -> str:
+    """The unit a throttle counts: an IPv4 address, or an IPv6 /64 (one subscriber's
+    network), since one host can rotate through the addresses of its /64 at will."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:203.0.113.9 is that IPv4 address
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 class Throttles:
     def __init__(self, settings: Settings) -> None:
         self.trusted = settings.trusted_proxies
         self.login_ip = SlidingWindowLimiter(settings.login_attempts_per_ip, 60.0)
-        self.login_failures = SlidingWindowLimiter(settings.login_failures_per_account, 600.0)
+        #: Failures keyed by (account, address).
+        self.login_failures = SlidingWindowLimiter(settings.login_failures_per_account, LOGIN_FAILURE_WINDOW)
+        self.max_sources = settings.login_failure_sources_per_account
+        #: account -> {address: time of its latest failure}, at most ``max_sources`` addresses each.
+        self._sources: dict[str, dict[str, float]] = {}
         self.register_ip = SlidingWindowLimiter(settings.registrations_per_ip, 3600.0)
 
-    def check_login(self, request: web.Request, username: str) -> None:
-        if (retry := self.login_ip.check(client_ip(request, self.trusted))) is not None:
-            raise RateLimited("too many login attempts; wait a moment", retry_after=retry)
-        if self.login_failures.blocked(username.lower()):
-            raise RateLimited("too many failed logins for this account; wait a few minutes",
-                              retry_after=self.login_failures.retry_after(username.lower()))
+    @staticmethod
+    def _pair(ip: str, username: str) -> str:
+        return f"{username.lower()}\x00{ip}"
 
-    def login_failed(self, username: str) -> None:
-        self.login_failures.check(username.lower())
+    def check_login(self, request: web.Request, username: str) -> None:
+        ip = throttle_key(client_ip(request, self.trusted))
+        if (retry := self.login_ip.check(ip)) is not None:
+            raise RateLimited("too many login attempts; wait a moment", retry_after=retry)
+        pair = self._pair(ip, username)
+        if self.login_failures.blocked(pair):
+            raise RateLimited("too many failed logins for this account; wait a few minutes",
+                              retry_after=self.login_failures.retry_after(pair))
+        if (retry := self._distributed_lock(username.lower())) is not None:
+            raise RateLimited("too many failed logins for this account; wait a few minutes", retry_after=retry)
+
+    def login_failed(self, request: web.Request, username: str) -> None:
+        ip = throttle_key(client_ip(request, self.trusted))
+        self.login_failures.check(self._pair(ip, username))
+        sources = self._sources.setdefault(username.lower(), {})
+        if ip in sources or len(sources) < self.max_sources:
+            sources[ip] = time.monotonic()
+
+    def _distributed_lock(self, account: str) -> float | None:
+        """Seconds left when failures came from ``max_sources`` distinct addresses in the window."""
+        sources = self._sources.get(account)
+        if not sources:
+            return None
+        cutoff = time.monotonic() - LOGIN_FAILURE_WINDOW
+        for ip in [ip for ip, at in sources.items() if at <= cutoff]:
+            del sources[ip]
+        if len(sources) < self.max_sources:
+            return None
+        return max(min(sources.values()) - cutoff, 0.001)
 
     def check_register(self, request: web.Request) -> None:
-        if (retry := self.register_ip.check(client_ip(request, self.trusted))) is not None:
+        if (retry := self.register_ip.check(throttle_key(client_ip(request, self.trusted)))) is not None:
             raise RateLimited("too many accounts created from this address", retry_after=retry)
 
     def sweep(self) -> None:
         for limiter in (self.login_ip, self.login_failures, self.register_ip):
             limiter.sweep()
+        cutoff = time.monotonic() - LOGIN_FAILURE_WINDOW
+        for account in [a for a, sources in self._sources.items() if max(sources.values(), default=0) <= cutoff]:
+            del self._sources[account]
 
 
 class SlowConsumerWatchdog:

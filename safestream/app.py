@@ -65,6 +65,7 @@ from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
 from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
+from safestream.install_secret import with_install_secret
 from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
@@ -102,6 +103,7 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[middleware.security_headers, middleware.errors],
                           client_max_size=256 * 1024)
+    settings = with_install_secret(settings)
     app[SETTINGS_KEY] = settings
     app[JINJA_KEY] = create_environment()
     sio = create_sio(settings)
@@ -216,6 +218,8 @@ async def _drain_and_disconnect(app: web.Application) -> None:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     if settings.seed_demo:
+        log.warning("DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
+                    "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment")
         await seed_demo(app)
     for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
         await app[ROOMS_KEY].load(stream.slug)

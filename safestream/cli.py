@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("create-user", help="create an account")
     user.add_argument("username")
     user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
-    user.add_argument("--password", help="read from a prompt when omitted")
+    source = user.add_mutually_exclusive_group()
+    source.add_argument("--password", help="the password (visible in the process list: prefer the others)")
+    source.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input")
     user.add_argument("--email", default="")
     from safestream.moderation import batch_cli  # stdlib-only: the chain loads in run()
 
@@ -91,6 +95,10 @@ def _serve(settings: Settings) -> int:
     try:
         app = create_app(settings)
         print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
+        if settings.seed_demo:
+            print("WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
+                  "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
+                  file=sys.stderr, flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None,
                     shutdown_timeout=10, handle_signals=True, reuse_port=settings.reuse_port or None)
     except ConfigError as exc:
@@ -100,26 +108,63 @@ def _serve(settings: Settings) -> int:
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from safestream.auth.passwords import Passwords
-    from safestream.storage import db, users
+    from safestream.auth.names import is_valid_username
+    from safestream.errors import Conflict
 
-    password = args.password or getpass.getpass("password: ")
+    if not is_valid_username(args.username, max_length=settings.max_username_length):
+        print(f"safestream: {args.username!r} is not a valid username (1 to {settings.max_username_length} "
+              "letters, digits, '.', '_' or '-')", file=sys.stderr)
+        return 2
+    password = _read_password(args)
+    if password is None:
+        print("safestream: no password: pass --password, --password-stdin or set SAFESTREAM_PASSWORD "
+              "(no terminal to prompt on)", file=sys.stderr)
+        return 2
     if len(password) < 6:
         print("safestream: the password must have at least 6 characters", file=sys.stderr)
         return 2
+    # Imported once the arguments are known good: storage pulls in Alembic, which logs as it loads.
+    from safestream.auth.passwords import Passwords
+    from safestream.storage import db, users
+
     url = settings.effective_database_url
     await db.migrate(url)
     engine = db.create_engine(url)
     try:
+        sessions = db.session_maker(engine)
+        if await users.name_taken(sessions, username=args.username):
+            print(f"safestream: the username {args.username!r} is taken (names are unique regardless of case)",
+                  file=sys.stderr)
+            return 2
         hasher = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
         password_hash = await hasher.hash(password)
         hasher.close()
-        await users.create_user(db.session_maker(engine), username=args.username,
+        await users.create_user(sessions, username=args.username,
                                 password_hash=password_hash, role=args.role, email=args.email)
+    except Conflict:
+        print(f"safestream: the username {args.username!r} is taken", file=sys.stderr)
+        return 2
     finally:
         await engine.dispose()
     print(f"created {args.role} {args.username}")
     return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """--password, --password-stdin, SAFESTREAM_PASSWORD, else a prompt when there is a terminal."""
+    if args.password:
+        return str(args.password)
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n") or None
+    if os.environ.get("SAFESTREAM_PASSWORD"):
+        return os.environ["SAFESTREAM_PASSWORD"]
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass("password: ")
+    except EOFError:
+        return None
 
 
 async def _import_jsonl(settings: Settings, path: str | None) -> int:

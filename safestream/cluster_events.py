@@ -21,6 +21,7 @@ from safestream.app_keys import (
     ROOMS_KEY,
     SANCTIONS_KEY,
 )
+from safestream.auth.revocation import sessions_ended
 from safestream.chat import lifecycle
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]) -> None:
     if kind == "kick":
         await app[MEMBERSHIP_KEY].kick(data["username"], data["payload"])
+    elif kind == "sessions_ended":  # logout, password/role change, deletion (auth.revocation)
+        await sessions_ended(app, data["username"], data["payload"])
     elif kind == "sanction":
         until = datetime.fromisoformat(data["until"]) if data.get("until") else None
         if data["op"] == "add":

@@ -8,6 +8,7 @@ start-up with a message naming the variable.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from typing import Any, TypeVar
 
 from safestream.errors import ConfigError
 
-# The original design shipped this secret; it must never sign tokens in production.
+# The original design shipped this secret; it never signs tokens (development
+# without JWT_SECRET_KEY uses a generated per-install secret: install_secret.py).
 DEFAULT_JWT_SECRET = "your-secret-key-change-in-production"
 MIN_SECRET_LENGTH = 32
 
@@ -51,7 +53,8 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     redis_prefix: str = "ss"
-    jwt_secret_key: str = DEFAULT_JWT_SECRET
+    #: Empty: development generates and keeps a per-install secret; production refuses to start.
+    jwt_secret_key: str = ""
     jwt_expire_minutes: int = 60
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -72,6 +75,7 @@ class Settings:
     max_socket_queue: int = 500
     login_attempts_per_ip: int = 30
     login_failures_per_account: int = 10
+    login_failure_sources_per_account: int = 100
     registrations_per_ip: int = 10
     trusted_proxies: tuple[str, ...] = ()
     max_username_length: int = 50
@@ -146,7 +150,9 @@ class Settings:
         if self.env not in {"development", "production", "test"}:
             problems.append("SAFESTREAM_ENV must be development, production or test")
         if self.production:
-            if self.jwt_secret_key == DEFAULT_JWT_SECRET:
+            if not self.jwt_secret_key:
+                problems.append("JWT_SECRET_KEY is not set; set a random secret of 32+ characters")
+            elif self.jwt_secret_key == DEFAULT_JWT_SECRET:
                 problems.append("JWT_SECRET_KEY is the published default; set a random secret")
             elif len(self.jwt_secret_key) < MIN_SECRET_LENGTH:
                 problems.append(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production")
@@ -157,7 +163,8 @@ class Settings:
             (0.0 < self.toxic_threshold <= 1.0, "TOXIC_THRESHOLD must be in (0, 1]"),
             (self.max_connections > 0, "MAX_CONNECTIONS must be positive"),
             (min(self.max_connections_per_ip, self.max_sockets_per_user, self.max_socket_queue,
-                 self.login_attempts_per_ip, self.login_failures_per_account, self.registrations_per_ip) > 0,
+                 self.login_attempts_per_ip, self.login_failures_per_account, self.registrations_per_ip,
+                 self.login_failure_sources_per_account) > 0,
              "connection, queue and login limits must be positive"),
             (1 <= self.max_username_length <= 50, "MAX_USERNAME_LENGTH must be between 1 and 50"),
             (1 <= self.max_message_length <= 10000, "SAFESTREAM_MAX_MESSAGE_LENGTH must be between 1 and 10000"),
@@ -187,6 +194,11 @@ class Settings:
         url = self.effective_database_url
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             problems.append("DATABASE_URL must be sqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                problems.append(f"SAFESTREAM_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR network")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
         if problems:
@@ -226,6 +238,7 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_MAX_SOCKET_QUEUE", "max_socket_queue", int),
     ("SAFESTREAM_LOGIN_ATTEMPTS_PER_IP", "login_attempts_per_ip", int),
     ("SAFESTREAM_LOGIN_FAILURES_PER_ACCOUNT", "login_failures_per_account", int),
+    ("SAFESTREAM_LOGIN_FAILURE_SOURCES_PER_ACCOUNT", "login_failure_sources_per_account", int),
     ("SAFESTREAM_REGISTRATIONS_PER_IP", "registrations_per_ip", int),
     ("SAFESTREAM_TRUSTED_PROXIES", "trusted_proxies", _parse_list),
     ("SAFESTREAM_MAX_MESSAGE_LENGTH", "max_message_length", int),

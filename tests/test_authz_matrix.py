@@ -43,20 +43,22 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/api/streams/main/review", None, STREAM_MODS),
     ("POST", "/api/streams/main/review/999", {"decision": "deny"}, STREAM_MODS),
     ("POST", "/api/streams/main/end", None, STREAM_MODS),
+    ("POST", "/api/admin/role", {"username": "spare", "role": "streamer"}, {"admin"}),
+    ("POST", "/api/admin/delete_user", {"username": "spare"}, {"admin"}),
 ]
 
 
 @pytest.fixture
 async def tokens(client: TestClient) -> dict[str, str | None]:
     sessions = client.app[SESSIONS_KEY]
-    for name, role in (("rival", "streamer"), ("mod", "moderator")):
+    for name, role in (("rival", "streamer"), ("mod_one", "moderator"), ("spare", "viewer")):
         await client.post("/auth/register", json={"username": name, "password": "password-1"})
         await users.set_role(sessions, username=name, role=role)
     rival = await login(client, "rival", "password-1")
     assert (await client.post("/api/streams", json={"stream": "rival-show"}, headers=auth(rival))).status == 201
     return {"anonymous": None, "viewer": await login(client, "demo_user", "demo123"),
             "streamer_own": await login(client, "test_streamer", "test456"), "streamer_other": rival,
-            "moderator": await login(client, "mod", "password-1"),
+            "moderator": await login(client, "mod_one", "password-1"),
             "admin": await login(client, "demo_admin", "admin123")}
 
 

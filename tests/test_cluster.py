@@ -214,3 +214,34 @@ async def test_stream_kick_and_stream_end_cross_processes(two_nodes: tuple[Node,
         for rec in (on_b, other_b):
             if rec.sio.connected:
                 await rec.sio.disconnect()
+
+
+# Revocation: a session ended on one process ends on every process (issue 9, item 14/15).
+async def _me(node: Node, bearer: str) -> int:
+    async with aiohttp.ClientSession() as http, \
+            http.get(node.url + "/auth/me", headers={"Authorization": f"Bearer {bearer}"}) as resp:
+        return resp.status
+
+
+async def test_logout_and_deletion_on_one_process_drop_sockets_on_the_other(two_nodes: tuple[Node, Node]) -> None:
+    a, b = two_nodes
+    on_b = await connect(b, "demo_user", "demo123")
+    doomed = None
+    try:
+        bearer = await token(a, "demo_user", "demo123")
+        assert await _me(b, bearer) == 200
+        assert (await post(a, "/auth/logout", {}, bearer)).status == 200
+        await asyncio.wait_for(on_b.disconnected.wait(), 5)
+        assert await _me(b, bearer) == 401
+
+        async with aiohttp.ClientSession() as http, \
+                http.post(a.url + "/auth/register", json={"username": "doomed", "password": "doomed-1"}) as r:
+            assert r.status == 201
+        doomed = await connect(b, "doomed", "doomed-1")
+        admin = await token(a, "demo_admin", "admin123")
+        assert (await post(a, "/api/admin/delete_user", {"username": "doomed"}, admin)).status == 200
+        await asyncio.wait_for(doomed.disconnected.wait(), 5)
+    finally:
+        for rec in (on_b, doomed):
+            if rec is not None and rec.sio.connected:
+                await rec.sio.disconnect()

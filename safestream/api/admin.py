@@ -11,6 +11,7 @@ from safestream.api.docs import documented
 from safestream.api.validation import read_json
 from safestream.app_keys import SESSIONS_KEY
 from safestream.auth.guard import authenticate
+from safestream.auth.revocation import drop_sockets
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions
 from safestream.chat.payloads import iso
@@ -33,6 +34,16 @@ class MuteIn(TargetIn):
 class BanIn(TargetIn):
     duration_s: int | None = Field(default=None, ge=1, le=365 * 24 * 3600,
                                    description="omit for a permanent ban; set for a timeout")
+
+
+class RoleIn(BaseModel):
+    username: str = Field(min_length=1, max_length=50)
+    role: Role
+
+
+class DeleteUserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=50)
+    reason: str = Field(default="", max_length=500)
 
 
 class RemoveIn(BaseModel):
@@ -151,7 +162,45 @@ async def reset_metrics(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _admin_on_other(request: web.Request, username: str) -> Principal:
+    principal = await authenticate(request)
+    if not principal.is_admin:
+        raise Forbidden("only admins manage accounts")
+    if username == principal.username:
+        raise Forbidden("use another admin account to change or delete your own", code="self_action")
+    return principal
+
+
+@documented("Change a user's role: their tokens are revoked and open sockets closed (log in again)",
+            auth="admin", body=RoleIn, tag="admin", responses=_RESPONSES)
+async def set_role(request: web.Request) -> web.Response:
+    await authenticate(request)
+    body = await read_json(request, RoleIn)
+    principal = await _admin_on_other(request, body.username)
+    if not await users.set_role(request.app[SESSIONS_KEY], username=body.username, role=body.role.value):
+        raise NotFound(f"no user named {body.username!r}", code="no_such_user")
+    sockets = await drop_sockets(request.app, username=body.username, reason="your role changed; log in again")
+    await actions.record(request.app, actor=principal.username, action="set_role", target=body.username,
+                         details={"role": body.role.value, "sockets": sockets})
+    return web.json_response({"ok": True, "username": body.username, "role": body.role.value})
+
+
+@documented("Delete an account: its tokens stop working and its sockets close at once", auth="admin",
+            body=DeleteUserIn, tag="admin", responses=_RESPONSES)
+async def delete_user(request: web.Request) -> web.Response:
+    await authenticate(request)
+    body = await read_json(request, DeleteUserIn)
+    principal = await _admin_on_other(request, body.username)
+    if not await users.delete_user(request.app[SESSIONS_KEY], username=body.username):
+        raise NotFound(f"no user named {body.username!r}", code="no_such_user")
+    sockets = await drop_sockets(request.app, username=body.username, reason="account deleted")
+    await actions.record(request.app, actor=principal.username, action="delete_user", target=body.username,
+                         reason=body.reason, details={"sockets": sockets})
+    return web.json_response({"ok": True, "username": body.username})
+
+
 def setup(app: web.Application) -> None:
     for name, handler in (("kick", kick), ("mute", mute), ("unmute", unmute), ("ban", ban),
-                          ("unban", unban), ("remove", remove), ("reset_metrics", reset_metrics)):
+                          ("unban", unban), ("remove", remove), ("reset_metrics", reset_metrics),
+                          ("role", set_role), ("delete_user", delete_user)):
         app.router.add_post(f"/api/admin/{name}", handler)

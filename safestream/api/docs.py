@@ -63,12 +63,13 @@ def openapi(app: web.Application) -> dict[str, Any]:
                     "schema": {"type": "string"}} for name, text in doc.query.items()]
         if params:
             op["parameters"] = params
-        if doc.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": doc.body.model_json_schema()}}}
+        content: dict[str, Any] = {}
         if doc.form is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/x-www-form-urlencoded": {"schema": doc.form.model_json_schema()}}}
+            content["application/x-www-form-urlencoded"] = {"schema": doc.form.model_json_schema()}
+        if doc.body is not None:  # a route may take both (login: the OAuth2 form or JSON)
+            content["application/json"] = {"schema": doc.body.model_json_schema()}
+        if content:
+            op["requestBody"] = {"required": True, "content": content}
         paths.setdefault(path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",

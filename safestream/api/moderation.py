@@ -48,6 +48,8 @@ class PolicyIn(BaseModel):
         for value in values:
             if not 1 <= len(value) <= 64:
                 raise ValueError("each term has 1 to 64 characters")
+            if not value.isprintable():  # a line break or control character is never part of a word
+                raise ValueError("a term may not contain line breaks or control characters")
             TermRule.parse(value)  # "word", "word*", "*word" or "*word*"; raises ValueError
         return values
 

@@ -1,11 +1,16 @@
 """Turning a bearer token (or the console's cookie) into a ``Principal``.
 
-The token says who the user is; the database says whether they still exist
-and what their role is now, so deleting a user or changing a role takes effect
-at once rather than when the token expires.
+The token says who the user is; the database says whether they still exist,
+what their role is now and which token version is current, so deleting a
+user, changing a role or password, a ban or a logout takes effect at once
+rather than when the token expires. The database is shared by every process,
+so a revocation holds cluster-wide; open sockets are dropped through the
+cluster bus (``auth.revocation``).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -19,13 +24,31 @@ PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 async def principal_from_token(app: web.Application, token: str) -> Principal:
     claims = app[TOKENS_KEY].decode(token)
-    user = await users.get_user(app[SESSIONS_KEY], username=claims.username)
-    if user is None:
+    return await current_principal(app, claims.username, version=claims.version, issued_at=claims.issued_at)
+
+
+async def current_principal(app: web.Application, username: str, *, version: int,
+                            issued_at: int | None = None) -> Principal:
+    """The user as the database has them now, if a session at ``version`` is still valid.
+
+    Also used to re-check an open socket before a privileged event.
+    """
+    user = await users.get_user(app[SESSIONS_KEY], username=username)
+    # A token from before the account existed belongs to a deleted namesake.
+    if user is None or (issued_at is not None and issued_at < int(_aware(user.created_at).timestamp())):
         raise Unauthorized("invalid or expired token")
+    # Before the version check: a banned user's client learns why (a ban also revokes tokens).
     if app[SANCTIONS_KEY].banned(user.username, None) is not None:
         raise Banned("this account is banned")
+    if version != user.token_version:
+        raise Unauthorized("this session has ended; log in again", code="session_ended")
     moderates = await users.moderated_streams(app[SESSIONS_KEY], username=user.username)
-    return Principal(username=user.username, role=Role.parse(user.role), moderates=frozenset(moderates))
+    return Principal(username=user.username, role=Role.parse(user.role), moderates=frozenset(moderates),
+                     token_version=user.token_version)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -61,4 +84,4 @@ async def verify_login(app: web.Application, username: str, password: str) -> Pr
     ok = await app[PASSWORDS_KEY].verify(user.password_hash if user else None, password)
     if not ok or user is None:
         return None
-    return Principal(username=user.username, role=Role.parse(user.role))
+    return Principal(username=user.username, role=Role.parse(user.role), token_version=user.token_version)

@@ -26,6 +26,8 @@ class Principal:
     role: Role
     #: Streams this user moderates through a per-stream grant.
     moderates: frozenset[str] = field(default_factory=frozenset)
+    #: The account's token version this principal was authenticated at (see ``auth.tokens``).
+    token_version: int = 0
 
     @property
     def is_admin(self) -> bool:

@@ -1,4 +1,4 @@
-"""/auth/register, /auth/login (OAuth2 password form) and /auth/me."""
+"""/auth/register, /auth/login (OAuth2 password form or JSON) and /auth/me."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from safestream.api.docs import documented
 from safestream.api.validation import read_form, read_json
 from safestream.app_keys import (
+    MODERATION_KEY,
     PASSWORDS_KEY,
     SESSIONS_KEY,
     SETTINGS_KEY,
@@ -17,13 +18,13 @@ from safestream.app_keys import (
     TOKENS_KEY,
 )
 from safestream.auth.guard import authenticate, verify_login
+from safestream.auth.names import is_reserved, is_valid_username, words_of
+from safestream.auth.revocation import drop_sockets, end_sessions
 from safestream.chat.payloads import iso
-from safestream.errors import Conflict, InvalidPayload, Unauthorized
+from safestream.errors import Busy, Conflict, InvalidPayload, Unauthorized
 from safestream.storage import users
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,50}$")
-RESERVED = frozenset({"bot", "system", "server", "safestream", "anonymous"})
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
+EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}")
 
 
 class RegisterIn(BaseModel):
@@ -34,16 +35,14 @@ class RegisterIn(BaseModel):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        if not USERNAME_RE.match(value):
-            raise ValueError("use letters, digits, '.', '_' or '-'")
-        if value.lower() in RESERVED:
-            raise ValueError("this name is reserved")
+        if not is_valid_username(value):
+            raise ValueError("use letters, digits, '.', '_' or '-' only (no spaces or line breaks)")
         return value
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if value and not EMAIL_RE.match(value):
+        if value and not EMAIL_RE.fullmatch(value):
             raise ValueError("not an email address")
         return value
 
@@ -54,8 +53,33 @@ class LoginForm(BaseModel):
     grant_type: str | None = None
 
 
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=6, max_length=128)
+
+
+def _refuse_name(code: str, message: str) -> InvalidPayload:
+    return InvalidPayload("the request body is invalid", code=code,
+                          fields=[{"field": "username", "message": message}])
+
+
+async def check_new_username(request: web.Request, username: str) -> None:
+    """Reserved, taken (in any letter case) or offensive names are refused before any hashing."""
+    if is_reserved(username):
+        raise _refuse_name("username_reserved", "this name is reserved for the service and its staff")
+    if await users.name_taken(request.app[SESSIONS_KEY], username=username):
+        raise Conflict("username is taken", code="username_taken")
+    # The same chain that scores chat decides: a name is shown next to every message.
+    [verdict] = await request.app[MODERATION_KEY].assess([words_of(username)])
+    if verdict.failed:
+        raise Busy("names cannot be checked right now; try again shortly", code="moderation_unavailable")
+    if verdict.score >= request.app[SETTINGS_KEY].toxic_threshold:
+        raise _refuse_name("username_refused", "this name is not allowed")
+
+
 @documented("Create a viewer account", body=RegisterIn, tag="auth",
-            responses={201: "created", 409: "username taken", 422: "invalid fields"})
+            responses={201: "created", 409: "username taken (in any letter case)",
+                       422: "invalid fields; `username_reserved` or `username_refused` for names not allowed"})
 async def register(request: web.Request) -> web.Response:
     request.app[THROTTLES_KEY].check_register(request)
     body = await read_json(request, RegisterIn)
@@ -63,9 +87,8 @@ async def register(request: web.Request) -> web.Response:
     if len(body.username) > max_len:
         raise InvalidPayload("the request body is invalid",
                              fields=[{"field": "username", "message": f"at most {max_len} characters"}])
+    await check_new_username(request, body.username)
     sessions = request.app[SESSIONS_KEY]
-    if await users.get_user(sessions, username=body.username) is not None:
-        raise Conflict("username is taken", code="username_taken")
     password_hash = await request.app[PASSWORDS_KEY].hash(body.password)
     user = await users.create_user(sessions, username=body.username, password_hash=password_hash,
                                    email=body.email)
@@ -73,19 +96,23 @@ async def register(request: web.Request) -> web.Response:
                              status=201)
 
 
-@documented("Log in with the OAuth2 password form; returns a bearer token", form=LoginForm, tag="auth",
-            responses={200: "a token", 401: "wrong username or password"})
+@documented("Log in with the OAuth2 password form or a JSON body; returns a bearer token", form=LoginForm,
+            body=LoginForm, tag="auth",
+            responses={200: "a token", 401: "wrong username or password", 429: "too many attempts"})
 async def login(request: web.Request) -> web.Response:
-    form = await read_form(request, LoginForm)
+    # OAuth2 clients send a form; scripts and the original design's clients often send JSON.
+    json_body = request.content_type == "application/json"
+    form = await (read_json(request, LoginForm) if json_body else read_form(request, LoginForm))
     throttles = request.app[THROTTLES_KEY]
     throttles.check_login(request, form.username)
     principal = await verify_login(request.app, form.username, form.password)
     if principal is None:
-        throttles.login_failed(form.username)
+        throttles.login_failed(request, form.username)
         # One message for "no such user" and "wrong password": no user enumeration.
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     tokens = request.app[TOKENS_KEY]
-    token = tokens.issue(username=principal.username, role=principal.role.value)
+    token = tokens.issue(username=principal.username, role=principal.role.value,
+                         version=principal.token_version)
     return web.json_response({"access_token": token, "token_type": "bearer",
                               "expires_in": tokens.expire_seconds})
 
@@ -101,7 +128,37 @@ async def me(request: web.Request) -> web.Response:
                               "created_at": iso(user.created_at)})
 
 
+@documented("Log out: every token and console session of the account stops working, open sockets close",
+            auth="bearer", tag="auth", responses={200: "logged out", 401: "missing or invalid token"})
+async def logout(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    await end_sessions(request.app, username=principal.username, reason="signed out")
+    return web.json_response({"ok": True})
+
+
+@documented("Change your password: older tokens stop working; answers a fresh token", auth="bearer",
+            body=PasswordIn, tag="auth",
+            responses={200: "a new token", 401: "missing token or wrong current password", 422: "invalid"})
+async def change_password(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    body = await read_json(request, PasswordIn)
+    if await verify_login(request.app, principal.username, body.current_password) is None:
+        raise Unauthorized("the current password is wrong", code="invalid_credentials")
+    password_hash = await request.app[PASSWORDS_KEY].hash(body.new_password)
+    version = await users.set_password(request.app[SESSIONS_KEY], username=principal.username,
+                                       password_hash=password_hash)
+    if version is None:
+        raise Unauthorized("invalid or expired token")
+    await drop_sockets(request.app, username=principal.username, reason="password changed; log in again")
+    tokens = request.app[TOKENS_KEY]
+    token = tokens.issue(username=principal.username, role=principal.role.value, version=version)
+    return web.json_response({"access_token": token, "token_type": "bearer",
+                              "expires_in": tokens.expire_seconds})
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/auth/register", register)
     app.router.add_post("/auth/login", login)
+    app.router.add_post("/auth/logout", logout)
+    app.router.add_post("/auth/password", change_password)
     app.router.add_get("/auth/me", me)

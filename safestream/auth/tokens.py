@@ -1,4 +1,10 @@
-"""JWTs (HS256) carrying the username and role, via joserfc (authlib's successor)."""
+"""JWTs (HS256) carrying the username, role and token version, via joserfc (authlib's successor).
+
+``ver`` is the user's token version when the token was issued; the guard
+refuses a token whose version is older than the account's (revoked by
+logout, a password or role change, a ban). Tokens without ``ver`` count as
+version 0, so tokens issued before versions existed last until revoked.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ class TokenClaims:
     role: str
     issued_at: int
     expires_at: int
+    version: int = 0
 
 
 class TokenService:
@@ -27,9 +34,10 @@ class TokenService:
         self._key = OctKey.import_key(secret.encode())
         self.expire_seconds = expire_minutes * 60
 
-    def issue(self, *, username: str, role: str) -> str:
+    def issue(self, *, username: str, role: str, version: int = 0) -> str:
         now = int(time.time())
-        claims = {"sub": username, "role": role, "iat": now, "nbf": now, "exp": now + self.expire_seconds}
+        claims = {"sub": username, "role": role, "ver": version, "iat": now, "nbf": now,
+                  "exp": now + self.expire_seconds}
         return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, algorithms=[ALGORITHM])
 
     def decode(self, token: str) -> TokenClaims:
@@ -46,7 +54,8 @@ class TokenService:
             raise Unauthorized("invalid or expired token") from exc
         claims = decoded.claims
         username, role = claims.get("sub"), claims.get("role")
-        if not isinstance(username, str) or not isinstance(role, str):
+        version = claims.get("ver", 0)
+        if not isinstance(username, str) or not isinstance(role, str) or type(version) is not int:
             raise Unauthorized("invalid token claims")
         return TokenClaims(username=username, role=role, issued_at=int(claims.get("iat", 0)),
-                           expires_at=int(claims["exp"]))
+                           expires_at=int(claims["exp"]), version=version)

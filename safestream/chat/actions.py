@@ -23,7 +23,7 @@ from safestream.app_keys import (
     SESSIONS_KEY,
 )
 from safestream.chat.payloads import iso
-from safestream.storage import audit
+from safestream.storage import audit, users
 from safestream.storage import messages as message_store
 
 AUTOMOD = "automod"
@@ -95,6 +95,8 @@ async def ban(app: web.Application, *, actor: str, username: str, stream: str | 
     await _sanction(app, "add", "ban", username, stream, until)
     await audit.add_sanction(app[SESSIONS_KEY], kind="ban", username=username, stream=stream, until=until,
                              reason=reason, actor=actor)
+    if stream is None:  # site-wide: the user's tokens end too, so lifting the ban does not revive them
+        await users.revoke_tokens(app[SESSIONS_KEY], username=username)
     payload: dict[str, Any] = {"stream": stream, "reason": reason or "banned by a moderator"}
     if until is not None:
         payload["until"] = iso(until)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -23,11 +24,28 @@ class Connection:
         return self.principal.username
 
 
+#: How long a session end is remembered for sockets still authenticating (seconds).
+ENDED_MEMORY = 120.0
+
+
 class Connections:
     def __init__(self) -> None:
         self._by_sid: dict[str, Connection] = {}
         self._by_user: defaultdict[str, set[str]] = defaultdict(set)
         self._by_ip: defaultdict[str, int] = defaultdict(int)
+        self._ended: dict[str, float] = {}
+
+    def sessions_ended(self, username: str) -> None:
+        """Marks the user's sessions as ended now (see ``ended_since``)."""
+        now = time.monotonic()
+        if len(self._ended) > 1000:
+            self._ended = {u: t for u, t in self._ended.items() if t > now - ENDED_MEMORY}
+        self._ended[username] = now
+
+    def ended_since(self, username: str, started: float) -> bool:
+        """True when the user's sessions ended after ``started``: a socket that read its
+        token's validity before the revocation, and would join after the drop, is refused."""
+        return self._ended.get(username, float("-inf")) >= started
 
     def __len__(self) -> int:
         return len(self._by_sid)

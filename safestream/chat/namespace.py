@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -29,7 +30,7 @@ from safestream.app_keys import (
     SANCTIONS_KEY,
     SETTINGS_KEY,
 )
-from safestream.auth.guard import principal_from_token
+from safestream.auth.guard import current_principal, principal_from_token
 from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
 from safestream.chat.connections import Connection
 from safestream.chat.payloads import error_ack
@@ -78,6 +79,21 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise Unauthorized("not connected")
         return conn
 
+    async def _rechecked(self, sid: str) -> Connection:
+        """The connection with its principal re-read from the database, before a privileged event.
+
+        Roles, grants and revocations change while a socket stays open; a socket
+        whose session ended is disconnected rather than trusted.
+        """
+        conn = self._conn(sid)
+        try:
+            conn.principal = await current_principal(self.app, conn.username,
+                                                     version=conn.principal.token_version)
+        except SafeStreamError:
+            await self.disconnect(sid)
+            raise
+        return conn
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         settings = self.app[SETTINGS_KEY]
         connections = self.app[CONNECTIONS_KEY]
@@ -91,6 +107,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             token = request.cookies.get(SESSION_COOKIE) or None
         if token is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        started = time.monotonic()
         try:
             principal = await principal_from_token(self.app, token)
         except Banned as exc:
@@ -102,6 +119,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
         if len(connections.of_user(principal.username)) >= settings.max_sockets_per_user:
             raise socketio.exceptions.ConnectionRefusedError("too_many_connections")
+        if connections.ended_since(principal.username, started):  # revoked while we were checking
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         connections.add(Connection(sid=sid, principal=principal, ip=ip))
         await self.enter_room(sid, user_room(principal.username))
 
@@ -151,7 +170,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     @acked
     async def on_console_join(self, sid: str, data: Any) -> dict[str, Any]:
         """The console's live feed: server-rendered fragments for one stream's moderators."""
-        conn = self._conn(sid)
+        conn = await self._rechecked(sid)
         stream = check_stream_name(_field(data, "stream"))
         room = await self.app[ROOMS_KEY].load(stream)
         if not conn.principal.can_moderate(stream, room.owner):

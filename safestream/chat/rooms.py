@@ -24,7 +24,8 @@ STREAM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 def check_stream_name(value: Any) -> str:
-    if not isinstance(value, str) or not STREAM_RE.match(value):
+    # fullmatch: with match, "$" also matches before a final newline ("main\n").
+    if not isinstance(value, str) or not STREAM_RE.fullmatch(value):
         raise InvalidPayload("stream must match ^[a-z0-9][a-z0-9_-]{0,39}$", code="invalid_stream")
     return value
 

@@ -14,6 +14,7 @@ from safestream.api.moderation import PolicyIn
 from safestream.api.validation import field_errors, form_fields
 from safestream.app_keys import POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY, THROTTLES_KEY
 from safestream.auth.guard import verify_login
+from safestream.auth.revocation import end_sessions
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
 from safestream.console.session import (
@@ -66,7 +67,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return login_response(request, error=exc.message, status=exc.status)
     principal = await verify_login(request.app, username, form.get("password", "")[:128])
     if principal is None:
-        throttles.login_failed(username)
+        throttles.login_failed(request, username)
     if principal is None or principal.role not in CONSOLE_ROLES:
         return login_response(request, error="Wrong username or password, or not a moderator.", status=401)
     response = web.HTTPFound("/console")
@@ -76,8 +77,10 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 @documented("Console logout", tag="console")
 async def logout(request: web.Request) -> web.StreamResponse:
-    await require_console(request)
+    principal = await require_console(request)
     check_csrf(request, (await _form(request)).get("csrf_token"))
+    # The cookie's token (and every other session of the account) stops working now.
+    await end_sessions(request.app, username=principal.username, reason="signed out")
     response = web.HTTPFound("/console/login")
     end_session(response)
     raise response
@@ -89,7 +92,8 @@ async def user_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in USER_ACTIONS:
         raise NotFound(f"no action {action!r}")
-    username = form.get("username", "").strip()
+    # The name exactly as sent: stripping "chat_viewer\n" would act on the real chat_viewer.
+    username = form.get("username", "")
     reason = form.get("reason", "")[:500]
     target = await users.get_user(request.app[SESSIONS_KEY], username=username) if username else None
     if target is None:

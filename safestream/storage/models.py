@@ -24,11 +24,18 @@ def _ts() -> Any:
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    # Unique regardless of case (migration 0003): "Demo_Admin" cannot sit next to "demo_admin".
+    __table_args__ = (sa.Index("uq_users_username_lower", sa.func.lower(sa.text("username")), unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=50, unique=True, index=True)
+    #: ``auth.names.name_key``: new names must not look like an existing one.
+    name_key: str = Field(default="", max_length=50, index=True)
     email: str = Field(default="", max_length=254)
     password_hash: str = Field(max_length=255)
     role: str = Field(default="viewer", max_length=16)
+    #: Tokens carry the version they were issued at; raising it revokes them all
+    #: (logout, password or role change, ban).
+    token_version: int = Field(default=0, sa_column=Column(sa.Integer, nullable=False, server_default="0"))
     created_at: datetime = _ts()
 
 

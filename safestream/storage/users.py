@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
+from safestream.auth.names import name_key
 from safestream.errors import Conflict
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import ModeratorGrant, User
@@ -16,9 +18,18 @@ async def get_user(sessions: SessionMaker, *, username: str) -> User | None:
         return result.first()
 
 
+async def name_taken(sessions: SessionMaker, *, username: str) -> bool:
+    """True when an account has this name in any letter case, or one a reader could take it for."""
+    async with sessions() as session:
+        result = await session.exec(select(User.id).where(or_(
+            func.lower(col(User.username)) == username.lower(), col(User.name_key) == name_key(username))))
+        return result.first() is not None
+
+
 async def create_user(sessions: SessionMaker, *, username: str, password_hash: str,
                       email: str = "", role: str = "viewer") -> User:
-    user = User(username=username, email=email, password_hash=password_hash, role=role)
+    user = User(username=username, name_key=name_key(username), email=email, password_hash=password_hash,
+                role=role)
     async with sessions() as session:
         session.add(user)
         try:
@@ -34,18 +45,51 @@ async def delete_user(sessions: SessionMaker, *, username: str) -> bool:
         user = (await session.exec(select(User).where(User.username == username))).first()
         if user is None:
             return False
+        # A later account with the same name must not inherit this one's stream grants.
+        grants = await session.exec(select(ModeratorGrant).where(ModeratorGrant.username == username))
+        for grant in grants.all():
+            await session.delete(grant)
         await session.delete(user)
         await session.commit()
         return True
 
 
-async def set_role(sessions: SessionMaker, *, username: str, role: str) -> None:
+async def set_role(sessions: SessionMaker, *, username: str, role: str) -> bool:
+    """Changes the role and revokes the user's tokens (they were issued for the old role)."""
     async with sessions() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
-        if user is not None:
-            user.role = role
-            session.add(user)
-            await session.commit()
+        if user is None:
+            return False
+        user.role = role
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return True
+
+
+async def set_password(sessions: SessionMaker, *, username: str, password_hash: str) -> int | None:
+    """A new password; every token issued before it stops working. The new token version, or None."""
+    async with sessions() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is None:
+            return None
+        user.password_hash = password_hash
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return user.token_version
+
+
+async def revoke_tokens(sessions: SessionMaker, *, username: str) -> bool:
+    """Every token of the user stops working (logout, ban): tokens carry the version they were issued at."""
+    async with sessions() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is None:
+            return False
+        user.token_version += 1
+        session.add(user)
+        await session.commit()
+        return True
 
 
 async def grant_moderator(sessions: SessionMaker, *, username: str, stream: str) -> None:
