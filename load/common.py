@@ -14,6 +14,7 @@ test venv too. It does not need psutil either; /proc is read directly.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import http.client
 import json
@@ -45,6 +46,7 @@ LOAD_SERVER_ENV: dict[str, str] = {
     "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
     "SAFESTREAM_RATE_LIMIT_PER_USER": "100000",
     "SAFESTREAM_MAX_CONNECTIONS_PER_IP": "1000000",
+    "SAFESTREAM_MAX_PENDING_PER_IP": "1000000",  # one load client opens thousands of sessions at once
     "SAFESTREAM_REGISTRATIONS_PER_IP": "1000000",
     "SAFESTREAM_LOGIN_ATTEMPTS_PER_IP": "1000000",
     "SAFESTREAM_LOG_LEVEL": "WARNING",
@@ -123,6 +125,13 @@ class Server:
                 counts[key] = counts.get(key, 0) + 1
         return sorted(((n, k) for k, n in counts.items()), reverse=True)[:top]
 
+    def kill(self) -> None:
+        """SIGKILL by PID if still running (the atexit guard: no server outlives its script)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM (the server drains its queues), then SIGKILL past ``timeout``; removes the temp dir."""
         if self.proc.poll() is None:
@@ -164,6 +173,7 @@ def start_server(env: Mapping[str, str] | None = None, *, port: int | None = Non
     proc = subprocess.Popen(cmd, cwd=workdir, env=child_env, stdout=log_file, stderr=subprocess.STDOUT)
     log_file.close()  # the child holds its own descriptor
     server = Server(proc, port, workdir, started, 0.0, log_path, keep)
+    atexit.register(server.kill)  # whatever path the script takes out, even an exception
     deadline = started + timeout
     while True:
         if proc.poll() is not None:

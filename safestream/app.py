@@ -14,10 +14,9 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 
-import socketio
 from aiohttp import web
 
-from safestream import transport
+from safestream import runner, transport
 from safestream.abuse import SlowConsumerWatchdog, Throttles
 from safestream.api import admin, middleware, moderation, pages, status, streams
 from safestream.app_keys import (
@@ -58,6 +57,7 @@ from safestream.chat.policies import PolicyBook
 from safestream.chat.replay import RECOVERY_LIMIT, Replays
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
+from safestream.chat.server import ChatServer
 from safestream.cluster import Cluster, RedisCluster
 from safestream.cluster_events import on_cluster_event
 from safestream.console import routes as console_routes
@@ -80,10 +80,14 @@ from safestream.templating import JINJA_KEY, STATIC_DIR, create_environment
 log = logging.getLogger(__name__)
 
 
-def create_sio(settings: Settings) -> socketio.AsyncServer:
+def create_sio(settings: Settings) -> ChatServer:
     manager = (ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
                if settings.redis_url else None)
-    sio = socketio.AsyncServer(
+    sio = ChatServer(
+        trusted_proxies=settings.trusted_proxies,
+        max_pending_per_ip=settings.max_pending_per_ip,
+        max_pending=settings.max_connections,
+        auth_timeout=settings.auth_timeout_secs,
         async_mode="aiohttp",
         client_manager=manager,
         json=OrjsonCodec if settings.json_codec == "orjson" else None,
@@ -104,6 +108,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[middleware.security_headers, middleware.errors],
                           client_max_size=256 * 1024)
     settings = with_install_secret(settings)
+    app.on_response_prepare.append(middleware.server_header)
     app[SETTINGS_KEY] = settings
     app[JINJA_KEY] = create_environment()
     sio = create_sio(settings)
@@ -201,18 +206,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 async def _drain_and_disconnect(app: web.Application) -> None:
     """On shutdown, before the server waits for open connections to finish.
 
-    Messages already queued for moderation are processed and acked while their
-    senders are still connected; then every socket is told to go (clients
-    reconnect, e.g. to another process), so long-lived WebSockets do not hold
-    the shutdown for the server's whole grace period.
+    ``safestream serve`` has drained already, while connections were still
+    read (see ``runner``); under any other runner (tests, an embedding app)
+    this is where it happens.
     """
-    await app[PIPELINE_KEY].close()
-    sio = app[SIO_KEY]
-    with contextlib.suppress(Exception):  # best effort: a client may already be gone
-        # Closing at the Engine.IO level reads as "transport close" to clients, so
-        # they reconnect on their own; a Socket.IO disconnect would tell them not to.
-        await asyncio.wait_for(sio.eio.disconnect(), timeout=5)
-        await asyncio.wait_for(sio.shutdown(), timeout=5)
+    await runner.drain(app)
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import socketio
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from safestream.chat.replay import Replays
     from safestream.chat.rooms import Rooms
     from safestream.chat.sanctions import Sanctions
+    from safestream.chat.server import ChatServer
     from safestream.console.live import ConsoleLive
     from safestream.gifts.service import GiftService
     from safestream.moderation.engine import ModerationEngine
@@ -41,7 +41,7 @@ SESSIONS_KEY: web.AppKey[SessionMaker] = web.AppKey("db_sessions")
 WRITER_KEY: web.AppKey[WriteBehind] = web.AppKey("write_behind")
 PASSWORDS_KEY: web.AppKey[Passwords] = web.AppKey("passwords")
 TOKENS_KEY: web.AppKey[TokenService] = web.AppKey("tokens")
-SIO_KEY = web.AppKey("sio", socketio.AsyncServer)
+SIO_KEY: web.AppKey[ChatServer] = web.AppKey("sio")
 CONNECTIONS_KEY: web.AppKey[Connections] = web.AppKey("connections")
 ROOMS_KEY: web.AppKey[Rooms] = web.AppKey("rooms")
 SANCTIONS_KEY: web.AppKey[Sanctions] = web.AppKey("sanctions")

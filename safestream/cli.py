@@ -49,8 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from safestream import logs
+
+    logs.configure(settings.log_level)
     if args.command == "serve":
         if args.workers < 1:
             print("safestream: --workers must be at least 1", file=sys.stderr)
@@ -81,8 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
+    from safestream import runner
     from safestream.app import create_app
 
     if settings.uvloop:
@@ -94,13 +94,11 @@ def _serve(settings: Settings) -> int:
             logging.getLogger(__name__).info("uvloop is not installed; using asyncio's default loop")
     try:
         app = create_app(settings)
-        print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         if settings.seed_demo:
             print("WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
                   "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
                   file=sys.stderr, flush=True)
-        web.run_app(app, host=settings.host, port=settings.port, print=None,
-                    shutdown_timeout=10, handle_signals=True, reuse_port=settings.reuse_port or None)
+        runner.run(app, settings)
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2

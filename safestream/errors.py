@@ -91,5 +91,15 @@ class Busy(SafeStreamError):
     code, status = "busy", 503
 
 
+class ShuttingDown(SafeStreamError):
+    """This process is stopping: nothing was stored; send it again (to the next server)."""
+
+    code, status = "shutting_down", 503
+
+    def __init__(self, message: str = "the server is shutting down; reconnect and send again", *,
+                 retry_after: float = 1.0) -> None:
+        super().__init__(message, retry_after=round(retry_after, 3))
+
+
 class ConfigError(Exception):
     """Settings that cannot work; raised at start-up with a readable message."""

@@ -73,6 +73,10 @@ class Settings:
     max_connections_per_ip: int = 50
     max_sockets_per_user: int = 10
     max_socket_queue: int = 500
+    max_pending_per_ip: int = 20
+    auth_timeout_secs: float = 5.0
+    shutdown_grace_secs: float = 9.0
+    operator_token: str = ""
     login_attempts_per_ip: int = 30
     login_failures_per_account: int = 10
     login_failure_sources_per_account: int = 100
@@ -166,6 +170,11 @@ class Settings:
                  self.login_attempts_per_ip, self.login_failures_per_account, self.registrations_per_ip,
                  self.login_failure_sources_per_account) > 0,
              "connection, queue and login limits must be positive"),
+            (self.max_pending_per_ip > 0, "SAFESTREAM_MAX_PENDING_PER_IP must be positive"),
+            (0 < self.auth_timeout_secs <= 300, "SAFESTREAM_AUTH_TIMEOUT_SECS must be in (0, 300]"),
+            (2 <= self.shutdown_grace_secs <= 300, "SAFESTREAM_SHUTDOWN_GRACE_SECS must be in [2, 300]"),
+            (not self.operator_token or len(self.operator_token) >= 16,
+             "SAFESTREAM_OPERATOR_TOKEN must have at least 16 characters"),
             (1 <= self.max_username_length <= 50, "MAX_USERNAME_LENGTH must be between 1 and 50"),
             (1 <= self.max_message_length <= 10000, "SAFESTREAM_MAX_MESSAGE_LENGTH must be between 1 and 10000"),
             (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
@@ -236,6 +245,10 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip", int),
     ("SAFESTREAM_MAX_SOCKETS_PER_USER", "max_sockets_per_user", int),
     ("SAFESTREAM_MAX_SOCKET_QUEUE", "max_socket_queue", int),
+    ("SAFESTREAM_MAX_PENDING_PER_IP", "max_pending_per_ip", int),
+    ("SAFESTREAM_AUTH_TIMEOUT_SECS", "auth_timeout_secs", float),
+    ("SAFESTREAM_SHUTDOWN_GRACE_SECS", "shutdown_grace_secs", float),
+    ("SAFESTREAM_OPERATOR_TOKEN", "operator_token", str.strip),
     ("SAFESTREAM_LOGIN_ATTEMPTS_PER_IP", "login_attempts_per_ip", int),
     ("SAFESTREAM_LOGIN_FAILURES_PER_ACCOUNT", "login_failures_per_account", int),
     ("SAFESTREAM_LOGIN_FAILURE_SOURCES_PER_ACCOUNT", "login_failure_sources_per_account", int),

@@ -16,12 +16,17 @@ import socketio
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
+CLOSE_TIMEOUT = 1.0
+
 
 def _websocket_class(compress: bool) -> type:
     class TunedWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
             request = environ["aiohttp.request"]
-            self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress)
+            # timeout: how long a server-initiated close waits for the client's close frame
+            # (aiohttp's default, 10 s, would let a silent client hold a shutdown).
+            self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress,
+                                           timeout=CLOSE_TIMEOUT)
             await self._sock.prepare(request)
             self.environ = environ
             await self.handler(self)

@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,18 @@ from aiohttp.test_utils import TestClient
 from safestream.app import create_app
 from safestream.settings import Settings
 from safestream.storage.db import migrate_sync
+from tests import processes
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get("SAFESTREAM_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SAFESTREAM_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(autouse=True)
+def _reap_processes() -> Iterator[None]:
+    """A server process a test started never outlives the test, even a failed one."""
+    yield
+    processes.reap()
 
 
 def base_settings(tmp: Path, **overrides: Any) -> Settings:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
 
-from safestream.moderation.contract import Scorer, Scores
+from safestream.moderation.contract import ExecutorScorer, Scorer, Scores
 
 
 class BrokenScorer(Scorer):
@@ -21,4 +22,14 @@ class HangingScorer(Scorer):
 
     async def score(self, texts: Sequence[str]) -> list[Scores]:
         await asyncio.sleep(float(os.environ.get("HANG_SECS", "60")))
+        return [{} for _ in texts]
+
+
+class StuckScorer(ExecutorScorer):
+    """A model call that never returns: its worker thread is stuck for good."""
+
+    name = "stuck"
+
+    def predict(self, texts: Sequence[str]) -> list[Scores]:
+        time.sleep(3600)
         return [{} for _ in texts]

@@ -22,6 +22,7 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/streams", None, EVERYONE),
     ("GET", "/metrics", None, EVERYONE),
     ("GET", "/healthz", None, EVERYONE),
+    ("GET", "/readyz", None, {"admin"}),
     ("GET", "/openapi.json", None, EVERYONE),
     ("GET", "/docs", None, EVERYONE),
     ("GET", "/chat", None, EVERYONE),

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests import processes
 from tests.conftest import POSTGRES_URL, REDIS_URL, Recorder, postgres_admin, require_service
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -32,8 +33,8 @@ class Node:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (tmp / f"node-{self.port}.log").open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
-                                     cwd=tmp, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = processes.spawn([sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
+                                    cwd=tmp, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
 
     async def wait_healthy(self, timeout: float = 40.0) -> None:
         deadline = time.monotonic() + timeout

@@ -16,6 +16,7 @@ import pytest
 
 from safestream.errors import ConfigError
 from safestream.settings import DEFAULT_JWT_SECRET, Settings
+from tests import processes
 
 
 def _free_port() -> int:
@@ -29,8 +30,8 @@ async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "APP_PORT": str(port), "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
            "SAFESTREAM_ARGON2_TIME_COST": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = processes.spawn([sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
@@ -52,7 +53,7 @@ async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
         assert (tmp_path / "logs").is_dir()
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=15) == 0  # on a timeout the reaper fixture kills it
 
 
 def test_production_refuses_weak_secrets() -> None:

@@ -15,6 +15,8 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
                422: "invalid_payload", 429: "rate_limited"}
 
+SERVER_NAME = "SafeStream"
+
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
        "form-action 'self'")
@@ -43,6 +45,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:  # noqa: BLE001 - the last boundary: log and answer JSON, never a traceback
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "something went wrong")
+
+
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response the app sends (WebSocket upgrades and
+    Socket.IO polling included) names the product, never the Python or aiohttp version."""
+    response.headers["Server"] = SERVER_NAME
 
 
 @web.middleware

@@ -1,7 +1,13 @@
-"""/metrics, /healthz, /openapi.json and /docs."""
+"""/metrics, /healthz, /readyz, /openapi.json and /docs.
+
+``/healthz`` is public and says only whether the process and its database
+answer; queue depths and the moderation chain help an attacker time a flood
+or pick a bypass, so they are on ``/readyz``, for admins or an operator token.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from aiohttp import web
@@ -12,8 +18,11 @@ from safestream.app_keys import (
     METRICS_KEY,
     MODERATION_KEY,
     PIPELINE_KEY,
+    SETTINGS_KEY,
     WRITER_KEY,
 )
+from safestream.auth.guard import bearer_token, require_role
+from safestream.auth.roles import Role
 from safestream.chat.rooms import check_stream_name
 from safestream.storage.db import ping
 from safestream.templating import render
@@ -28,18 +37,34 @@ async def metrics(request: web.Request) -> web.Response:
     return web.json_response(await request.app[METRICS_KEY].snapshot(stream))
 
 
-@documented("Liveness and readiness: the app, the database and (if configured) Redis",
-            tag="status", responses={200: "ok", 503: "a dependency is down"})
+@documented("Liveness: the app and its database answer (no details)",
+            tag="status", responses={200: "{status: ok, database: ok}", 503: "the database is down"})
 async def healthz(request: web.Request) -> web.Response:
+    db_ok = await ping(request.app[ENGINE_KEY])
+    return web.json_response({"status": "ok" if db_ok else "degraded", "database": "ok" if db_ok else "down"},
+                             status=200 if db_ok else 503)
+
+
+@documented("Readiness with details for operators: queue depths, moderation chain, uptime",
+            auth="admin, or Authorization: Bearer SAFESTREAM_OPERATOR_TOKEN", tag="status",
+            responses={200: "{status, database, write_queue, moderation_queue, moderation, uptime_s}",
+                       401: "no credentials", 403: "not an admin", 503: "the database is down"})
+async def readyz(request: web.Request) -> web.Response:
     app = request.app
+    if not _operator(request):
+        await require_role(request, Role.ADMIN)
     db_ok = await ping(app[ENGINE_KEY])
-    writer = app[WRITER_KEY]
     checks = {"database": "ok" if db_ok else "down",
-              "write_queue": len(writer), "moderation_queue": app[PIPELINE_KEY].queued,
+              "write_queue": len(app[WRITER_KEY]), "moderation_queue": app[PIPELINE_KEY].queued,
               "moderation": app[MODERATION_KEY].name,
               "uptime_s": round(time.monotonic() - app[STARTED_KEY], 1)}
-    ok = db_ok
-    return web.json_response({"status": "ok" if ok else "degraded", **checks}, status=200 if ok else 503)
+    return web.json_response({"status": "ok" if db_ok else "degraded", **checks}, status=200 if db_ok else 503)
+
+
+def _operator(request: web.Request) -> bool:
+    expected = request.app[SETTINGS_KEY].operator_token
+    given = bearer_token(request)
+    return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
 
 
 @documented("The OpenAPI document for every HTTP route", tag="docs")
@@ -59,5 +84,6 @@ def setup(app: web.Application) -> None:
     app[STARTED_KEY] = time.monotonic()
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs_page)

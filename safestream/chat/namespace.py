@@ -52,8 +52,17 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
 
+#: Events only the Socket.IO lifecycle may deliver, never a client.
+LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
+CLIENT_EVENT_ATTR = "__safestream_client_event__"
+
+
 def acked(handler: Handler) -> Handler:
-    """The error boundary of an event handler: every outcome is an ack."""
+    """The error boundary of a client event handler: every outcome is an ack.
+
+    It also publishes the handler: only ``on_<name>`` methods wrapped here are in
+    ``ChatNamespace.client_events``, the table client events are dispatched by.
+    """
 
     @functools.wraps(handler)
     async def wrapper(self: ChatNamespace, sid: str, data: Any = None, *rest: Any) -> Any:
@@ -65,13 +74,24 @@ def acked(handler: Handler) -> Handler:
             log.exception("%s failed for %s", handler.__name__, sid)
             return error_ack({"code": "internal", "message": "something went wrong; try again"})
 
+    setattr(wrapper, CLIENT_EVENT_ATTR, True)
     return wrapper
+
+
+def client_events(cls: type) -> frozenset[str]:
+    """The public event names of a namespace class: its ``@acked`` ``on_*`` methods."""
+    return frozenset(name[3:] for name in dir(cls)
+                     if name.startswith("on_") and getattr(getattr(cls, name), CLIENT_EVENT_ATTR, False))
 
 
 class ChatNamespace(socketio.AsyncNamespace):
     def __init__(self, app: web.Application) -> None:
         super().__init__("/")
         self.app = app
+        #: What a client may call; ChatServer dispatches nothing else.
+        self.client_events = client_events(type(self))
+        if self.client_events & LIFECYCLE_EVENTS:
+            raise TypeError("lifecycle handlers must not be client events")
 
     def _conn(self, sid: str) -> Connection:
         conn = self.app[CONNECTIONS_KEY].get(sid)
@@ -194,11 +214,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         return ack
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        handler = getattr(self, f"on_{event}", None)
-        if handler is None:
-            # Unknown events get a typed answer when the client asked for an ack.
-            return error_ack({"code": "unknown_event", "message": f"unknown event {event!r}"})
-        return await super().trigger_event(event, *args)
+        # python-socketio calls this for the lifecycle and for client events alike.
+        # ChatServer lets only ``client_events`` through from clients; this table
+        # is the second lock, so no other ``on_*`` attribute is ever reachable.
+        if event in LIFECYCLE_EVENTS or event in self.client_events:
+            return await super().trigger_event(event, *args)
+        return error_ack({"code": "unknown_event", "message": f"unknown event {str(event)[:64]!r}"})
 
 
 def _field(data: Any, name: str) -> Any:

@@ -37,6 +37,7 @@ from safestream.errors import (
     NotInStream,
     RateLimited,
     StreamOffline,
+    ShuttingDown,
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine
@@ -84,8 +85,9 @@ class ChatPipeline:
     def start(self) -> None:
         self._batcher.start()
 
-    async def close(self) -> None:
-        await self._batcher.close()
+    async def close(self, timeout: float | None = None) -> None:
+        """Refuses new messages with ``shutting_down`` and answers every queued one."""
+        await self._batcher.close(timeout, grace=5.0 if timeout is None else timeout)
 
     @property
     def queued(self) -> int:
@@ -93,6 +95,8 @@ class ChatPipeline:
 
     def submit(self, conn: Connection, data: Any) -> Any:
         """Checks a ``chat`` event and queues it; returns a future of the ack."""
+        if self._batcher.closing:  # first: the sender should resend elsewhere, whatever else is wrong
+            raise ShuttingDown()
         if not isinstance(data, dict):
             raise InvalidPayload("chat takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
         stream = self._resolve_stream(conn, data.get("stream"))

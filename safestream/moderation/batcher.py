@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from safestream.errors import Busy
+from safestream.errors import Busy, ShuttingDown
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +33,27 @@ class MicroBatcher(Generic[T, R]):
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False  # no new items; finish the queue
+        self._stopping = False  # finish the batch in hand, then stop
         self.batches = 0
         self.items = 0
 
     def __len__(self) -> int:
         return len(self._queue)
 
+    @property
+    def closing(self) -> bool:
+        return self._closing or self._task is None
+
     def start(self) -> None:
         if self._task is None:
+            self._closing = self._stopping = False
             self._task = asyncio.create_task(self._run(), name=self.name)
 
     def submit(self, item: T) -> asyncio.Future[R]:
         """Queues an item synchronously (so callers keep their order); raises Busy when full."""
-        if self._task is None:
-            raise Busy("the server is shutting down; reconnect shortly", retry_after=2.0)
+        if self.closing:
+            raise ShuttingDown()
         if len(self._queue) >= self.max_queue:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
@@ -54,22 +61,46 @@ class MicroBatcher(Generic[T, R]):
         self._wake.set()
         return future
 
-    async def close(self) -> None:
-        """Processes what is queued, then stops."""
-        if self._task is None:
+    async def close(self, timeout: float | None = None, grace: float = 5.0) -> None:
+        """Takes no new items and processes the queue, for at most ``timeout`` seconds.
+
+        Every item gets an answer: past the timeout the batch in hand is finished
+        (within ``grace``) and the items still queued fail with ``ShuttingDown``.
+        The processing task is never cancelled mid-batch while it can finish,
+        since a batch it had begun may already have been published.
+        """
+        task = self._task
+        if task is None:
             return
-        while self._queue:
-            await self._drain_one()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._closing = True
+        self._wake.set()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            self._stopping = True
+            self._refuse_queued()
+            done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            log.error("%s: the batch in hand did not finish in time; cancelling it", self.name)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._refuse_queued()
         self._task = None
 
+    def _refuse_queued(self) -> None:
+        while self._queue:
+            _, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(ShuttingDown())
+
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             if not self._queue:
+                if self._closing:
+                    return
                 self._wake.clear()
                 await self._wake.wait()
+                continue
             await self._drain_one()
 
     async def _drain_one(self) -> None:
@@ -81,6 +112,11 @@ class MicroBatcher(Generic[T, R]):
             results = await self._process(items)
             if len(results) != len(batch):
                 raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)} items")
+        except asyncio.CancelledError:
+            for _, future in batch:  # cancelled at shutdown: still an answer for each waiter
+                if not future.done():
+                    future.set_exception(ShuttingDown())
+            raise
         except Exception as exc:  # noqa: BLE001 - the error belongs to every waiter of this batch
             log.exception("%s: batch of %d failed", self.name, len(batch))
             for _, future in batch:

@@ -1,0 +1,34 @@
+"""Server processes started by tests, and the guarantee that none outlives its test.
+
+Every process a test starts goes through ``spawn``; the autouse fixture in
+``conftest.py`` kills (SIGKILL, by PID) whatever is still running when the
+test ends, whether it passed, failed or timed out waiting for an exit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    proc: subprocess.Popen[bytes] = subprocess.Popen(args, **kwargs)
+    _started.append(proc)
+    return proc
+
+
+def reap() -> list[int]:
+    """Kills every spawned process still running; returns their PIDs."""
+    killed = []
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            killed.append(proc.pid)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # SIGKILL cannot be refused; the kernel will reap it
+    return killed
