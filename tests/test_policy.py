@@ -176,7 +176,10 @@ async def test_ban_remove_and_unban(client: TestClient, sio_client: ClientFactor
 
     resp = await client.post("/api/admin/ban", json={"username": "demo_user", "stream": "main"}, headers=auth(token))
     assert resp.status == 200
-    await sender.wait_for(lambda: sender.disconnected.is_set())
+    # A stream ban takes the user out of that stream only: kicked, still connected.
+    await sender.wait_for(lambda: sender.of("kicked"))
+    assert sender.sio.connected
+    assert (await sender.call("chat", {"message": "still here?", "stream": "main"}))["error"]["code"] == "not_in_stream"
     back = await sio_client("demo_user", "demo123")
     assert (await back.call("join", {"stream": "main"}))["error"]["code"] == "banned"
     await client.post("/api/admin/unban", json={"username": "demo_user", "stream": "main"}, headers=auth(token))
