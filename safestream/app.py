@@ -71,7 +71,7 @@ from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
 from safestream.redis_manager import ReconnectingRedisManager
 from safestream.settings import Settings
-from safestream.storage import audit, db
+from safestream.storage import audit, db, importer
 from safestream.storage import streams as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
@@ -135,7 +135,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.migrate(url)
     engine = db.create_engine(url)
     app[ENGINE_KEY] = engine
-    app[SESSIONS_KEY] = db.session_maker(engine)
+    app[SESSIONS_KEY] = sessions = db.session_maker(engine)
+    # Before any room hands out an id: rows a SIGKILL left unwritten come back from the
+    # log, so ids continue above every id that was acked.
+    await importer.recover(sessions, settings.log_dir)
     yield
     await engine.dispose()
 
