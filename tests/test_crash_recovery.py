@@ -48,9 +48,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[[], Node]]:
 
 
 async def login(node: Node) -> str:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(node.url + "/auth/login", data={"username": "demo_user", "password": "demo123"}) as r:
-            return str((await r.json())["access_token"])
+    async with aiohttp.ClientSession() as http, http.post(
+            node.url + "/auth/login", data={"username": "demo_user", "password": "demo123"}) as resp:
+        return str((await resp.json())["access_token"])
 
 
 async def observer(node: Node, token: str, since: int | None = None) -> tuple[Recorder, dict[str, Any]]:

@@ -183,7 +183,7 @@ async def _collect_missing(sessions: SessionMaker, chunk: list[tuple[type[Any], 
         if not keys:
             continue
         async with sessions() as session:
-            stored = set((await session.execute(
+            stored = set((await session.exec(  # type: ignore[call-overload]
                 select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys))))).all())
         missing.extend((t, row) for t, row in chunk if t is table and (row["stream"], row["seq"]) not in stored)
     counts["read"] += len(chunk)
@@ -196,8 +196,8 @@ async def _apply_reviews(sessions: SessionMaker, reviews: list[tuple[str, list[i
         return
     async with sessions() as session:
         for stream, ids, review in reviews:
-            await session.execute(update(Message).where(col(Message.stream) == stream, col(Message.seq).in_(ids))
-                                  .values(review=review))
+            await session.exec(update(Message).where(  # type: ignore[call-overload]
+                col(Message.stream) == stream, col(Message.seq).in_(ids)).values(review=review))
         await session.commit()
 
 

@@ -112,7 +112,7 @@ class WriteBehind:
                     row.update(values)
                     changed += 1
             async with self._sessions() as session:
-                result = await session.execute(
+                result = await session.exec(  # type: ignore[call-overload]
                     update(table).where(col(table.stream) == stream, col(table.seq).in_(keys))  # type: ignore[attr-defined]
                     .values(**values))
                 await session.commit()
