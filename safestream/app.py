@@ -80,6 +80,10 @@ from safestream.templating import JINJA_KEY, STATIC_DIR, create_environment
 log = logging.getLogger(__name__)
 
 
+#: Engine.IO's limit for one packet or polling body (a chat message is at most a few KiB).
+MAX_SOCKET_PACKET = 64 * 1024
+
+
 def create_sio(settings: Settings) -> ChatServer:
     manager = (ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
                if settings.redis_url else None)
@@ -93,7 +97,7 @@ def create_sio(settings: Settings) -> ChatServer:
         json=OrjsonCodec if settings.json_codec == "orjson" else None,
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,
-        max_http_buffer_size=64 * 1024,
+        max_http_buffer_size=MAX_SOCKET_PACKET,
         # Several processes without sticky sessions: long-polling would spread one
         # session's requests over processes, so those deployments use websocket only.
         transports=list(settings.transports),
@@ -105,7 +109,8 @@ def create_sio(settings: Settings) -> ChatServer:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[middleware.security_headers, middleware.errors],
+    limits = middleware.input_limits(socketio_path="/socket.io", max_polling_body=MAX_SOCKET_PACKET)
+    app = web.Application(middlewares=[middleware.security_headers, middleware.errors, limits],
                           client_max_size=256 * 1024)
     settings = with_install_secret(settings)
     app.on_response_prepare.append(middleware.server_header)
@@ -201,6 +206,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await writer.close()     # drains to the database and JSONL
     await broadcaster.close()
     await engine.close()
+    policies.close()
     await cluster.close()
     app[PASSWORDS_KEY].close()
     jsonl.close()
