@@ -11,7 +11,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from safestream.moderation.policy import Policy
-from tests.conftest import POSTGRES_URL, AppFactory, auth, login, postgres_admin, require_service
+from tests.conftest import (
+    POSTGRES_URL,
+    AppFactory,
+    auth,
+    login,
+    postgres_admin,
+    require_service,
+)
 
 LEVELS = [{"category": "*", "threshold": 0.8, "action": "flag"}]
 
