@@ -143,7 +143,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[SESSIONS_KEY] = sessions = db.session_maker(engine)
     # Before any room hands out an id: rows a SIGKILL left unwritten come back from the
     # log, so ids continue above every id that was acked.
-    await importer.recover(sessions, settings.log_dir)
+    await importer.recover(sessions, settings.effective_log_dir)
     yield
     await engine.dispose()
 
@@ -155,7 +155,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
-    jsonl = JsonlLog(settings.log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
+    jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
                          flush_interval=settings.flush_interval_ms / 1000)
     app[WRITER_KEY] = writer

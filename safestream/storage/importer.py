@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 
 
-def log_files(path: Path) -> list[Path]:
-    """A file, or every ``chat_*.jsonl[.N]`` in a directory, oldest rotation first."""
+def log_files(path: Path, *, recursive: bool = False) -> list[Path]:
+    """A file, or every ``chat_*.jsonl[.N]`` in a directory (and with ``recursive`` its
+    subdirectories: ``serve --workers`` gives each worker one), oldest rotation first."""
     if path.is_file():
         return [path]
 
@@ -39,7 +40,7 @@ def log_files(path: Path) -> list[Path]:
         base, _, suffix = p.name.partition(".jsonl")
         return base, -int(suffix.lstrip(".") or 0)
 
-    return sorted(path.glob("chat_*.jsonl*"), key=order)
+    return sorted((path.rglob if recursive else path.glob)("chat_*.jsonl*"), key=order)
 
 
 def records(files: list[Path]) -> Iterator[dict[str, Any]]:
@@ -114,7 +115,7 @@ async def import_logs(sessions: SessionMaker, path: Path) -> dict[str, int]:
     counts = {"read": 0, "added": 0, "present": 0}
     pending: dict[type[Any], list[dict[str, Any]]] = {Message: [], GiftEvent: []}
     reviews: list[tuple[str, list[int], str]] = []
-    for record in records(log_files(path)):
+    for record in records(log_files(path, recursive=True)):
         if record.get("type") == "review":
             if (change := review_change(record)) is not None:
                 reviews.append(change)

@@ -185,7 +185,7 @@ class WriteBehind:
             return True
         lines = [line for record in batch if not record.logged for line in record.lines]
         if lines:
-            await asyncio.to_thread(self._jsonl.write_many, lines)
+            await self._jsonl.append(lines)  # records that came through offer(), not accept()
             for record in batch:
                 record.logged = True
         grouped: dict[type[SQLModel], list[dict[str, Any]]] = {}
