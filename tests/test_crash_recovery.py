@@ -144,3 +144,31 @@ async def test_restart_recovery_is_idempotent(tmp_path: Path, start_server: Call
         node.proc.wait(timeout=10)
         rows = stored_ids(tmp_path)
         assert len(rows) == len(set(rows)) and set(acked) <= set(rows)
+
+
+async def test_a_removal_survives_sigkill_with_its_message(tmp_path: Path,
+                                                          start_server: Callable[[], Node]) -> None:
+    first = start_server()
+    await first.wait_healthy()
+    token = await login(first)
+    sender, _ = await observer(first, token)
+    kept = await sender.call("chat", {"message": "this one stays"})
+    doomed = await sender.call("chat", {"message": "remove me, then crash"})
+    async with aiohttp.ClientSession() as http:
+        async with http.post(first.url + "/auth/login",
+                             data={"username": "test_streamer", "password": "test456"}) as resp:
+            mod = (await resp.json())["access_token"]
+        async with http.post(first.url + "/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]},
+                             headers={"Authorization": f"Bearer {mod}"}) as resp:
+            assert resp.status == 200
+    first.proc.send_signal(signal.SIGKILL)  # within the flush window: both rows were only buffered
+    first.proc.wait(timeout=10)
+
+    second = start_server()
+    await second.wait_healthy()
+    with sqlite3.connect(tmp_path / "data" / "safestream.db") as db:
+        reviews = dict(db.execute("SELECT seq, review FROM messages WHERE stream = 'main'").fetchall())
+    assert reviews == {kept["id"]: None, doomed["id"]: "removed"}
+    late, joined = await observer(second, await login(second), since=0)
+    assert [m["id"] for m in joined["history"]] == [kept["id"]]
+    await late.sio.disconnect()
