@@ -14,6 +14,7 @@ from safestream.moderation.policy import Policy
 from tests.conftest import (
     POSTGRES_URL,
     AppFactory,
+    ClientFactory,
     auth,
     login,
     postgres_admin,
@@ -120,3 +121,17 @@ async def test_nul_in_any_text_field_is_a_422_on_postgres(make_app: AppFactory, 
         await app.close()
     finally:
         await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_approve_permit_with_a_conflicting_term_is_a_typed_422(client: TestClient,
+                                                                     sio_client: ClientFactory) -> None:
+    resp = await put_policy(client, {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
+                                     "term_action": "hold"})
+    assert resp.status == 200
+    sender = await sio_client("demo_user", "demo123", join="main")
+    ack = await sender.call("chat", {"message": "crap"})
+    assert ack["action"] == "hold"
+    token = await login(client, "test_streamer", "test456")
+    resp = await client.post(f"/api/streams/main/review/{ack['id']}",  # "scunthorpe" is built in as a word
+                             json={"decision": "approve_permit", "terms": ["scunthorpe*"]}, headers=auth(token))
+    assert (await error_of(resp, 422))["code"] == "invalid_policy"

@@ -38,6 +38,12 @@ class PolicyBook:
         except ValueError as exc:  # e.g. "fuck" against the built-in "*fuck*": one term, two modes
             raise InvalidPayload(f"the policy is inconsistent: {exc}", code="invalid_policy") from exc
 
+    async def with_permitted(self, stream: str, *terms: str) -> Policy:
+        """The stream's policy plus permitted ``terms``, compiled like ``compile`` (not stored)."""
+        policy = self.get(stream)
+        extra = [t for t in terms if t not in policy.permitted_terms]
+        return await self.compile({**policy.to_dict(), "permitted_terms": [*policy.permitted_terms, *extra]})
+
     def close(self) -> None:
         self._compiler.shutdown(wait=False, cancel_futures=True)
 

@@ -61,7 +61,7 @@ async def decide(app: web.Application, *, actor: str, stream: str, seq: int, dec
         policy = policies.get(stream)
         permit = terms or list(dict.fromkeys(m.term for m in policy.terms.find(normalize(row.text))))
         if permit:
-            await policies.update(stream, policy.with_permitted(*permit), actor=actor)
+            await policies.update(stream, await policies.with_permitted(stream, *permit), actor=actor)
         result["permitted"] = permit
     if decision != "deny":
         result["published_id"] = await _publish(app, row)
