@@ -1,6 +1,7 @@
 """A change to a message is ordered after its insert wherever the row is (issue 9, item 6):
 a message removed while still in the write-behind buffer stays removed after the
-buffer is written and after a restart; a removal made on another cluster node too."""
+buffer is written and after a restart; a removal made on another cluster node too.
+And start-up replays the JSONL log's tail, review changes included (item 24)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from safestream.app_keys import SESSIONS_KEY
+from safestream.settings import Settings
 from safestream.storage import messages as message_store
+from safestream.storage.jsonl import JsonlLog
 from tests.conftest import AppFactory, Recorder, auth, login
 from tests.test_cluster import Node, cluster_env, token  # noqa: F401 - cluster_env is a fixture
 
@@ -84,3 +87,32 @@ async def test_removal_on_another_node_reaches_the_row_in_this_nodes_buffer(
     finally:
         await engine.dispose()
     assert review == "removed"
+
+
+async def test_start_up_restores_the_log_tail_across_rotations_and_a_cut_line(
+        make_app: AppFactory, settings: Settings) -> None:
+    log = JsonlLog(settings.log_dir, max_bytes=4096, backups=10)  # rotates every ~15 lines
+    ts = "2026-12-01T20:00:00.000Z"
+    for seq in range(1, 61):
+        log.write_many([{"type": "moderation", "id": seq, "stream": "main", "user": "demo_user",
+                         "message": f"logged {seq}", "shown": f"logged {seq}", "action": "allow", "toxic": False,
+                         "score": 0.01, "categories": {}, "terms": [], "failed": False, "ts": ts}])
+    log.write_many([{"type": "review", "stream": "main", "ids": [7], "review": "removed", "ts": ts}])
+    log.close()
+    assert len(list(settings.log_dir.glob("chat_*.jsonl.*"))) >= 2
+    with next(settings.log_dir.glob("chat_*.jsonl")).open("ab") as handle:
+        handle.write(b'{"type": "moderation", "id": 61, "str')  # SIGKILL mid-line (not acked)
+
+    client = await make_app()
+    sessions = client.app[SESSIONS_KEY]
+    assert await message_store.count_messages(sessions, stream="main") == 60
+    removed = await message_store.get_message(sessions, stream="main", seq=7)
+    assert removed is not None and removed.review == "removed"
+    sender, joined = await connect(client, "demo_user", "demo123", since=0)
+    assert 7 not in [m["id"] for m in joined["history"]] and joined["history"][-1]["id"] == 60
+    assert (await sender.call("chat", {"message": "after recovery"}))["id"] == 61
+    await sender.sio.disconnect()
+    await client.close()
+
+    again = await make_app()  # a second start finds nothing to add
+    assert await message_store.count_messages(again.app[SESSIONS_KEY], stream="main") == 61

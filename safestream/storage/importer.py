@@ -206,7 +206,7 @@ async def _insert_new(sessions: SessionMaker, table: type[Any], rows: list[dict[
                       counts: dict[str, int]) -> None:
     keys = {(r["stream"], r["seq"]) for r in rows}
     async with sessions() as session:
-        existing = set((await session.execute(
+        existing = set((await session.exec(  # type: ignore[call-overload]
             select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys))))).all())
         fresh: dict[tuple[str, int], dict[str, Any]] = {}
         for row in rows:
