@@ -179,7 +179,8 @@ async def _collect_missing(sessions: SessionMaker, chunk: list[tuple[type[Any], 
                            missing: list[tuple[type[Any], dict[str, Any]]], counts: dict[str, int]) -> bool:
     """Adds the chunk's rows the database lacks (newest first); False when it lacked none."""
     before = len(missing)
-    for table in (Message, GiftEvent):
+    tables: tuple[type[Any], ...] = (Message, GiftEvent)
+    for table in tables:
         keys = {(row["stream"], row["seq"]) for t, row in chunk if t is table}
         if not keys:
             continue
