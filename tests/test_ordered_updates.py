@@ -5,10 +5,12 @@ And start-up replays the JSONL log's tail, review changes included (item 24)."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -116,3 +118,23 @@ async def test_start_up_restores_the_log_tail_across_rotations_and_a_cut_line(
 
     again = await make_app()  # a second start finds nothing to add
     assert await message_store.count_messages(again.app[SESSIONS_KEY], stream="main") == 61
+
+
+async def test_a_message_the_log_cannot_record_is_refused_not_acked(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    viewer, _ = await connect(client, "chat_viewer", "viewer789")
+    sender, _ = await connect(client, "demo_user", "demo123")
+
+    def disk_full(self: JsonlLog, lines: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(JsonlLog, "write_many", disk_full)
+    ack = await sender.call("chat", {"message": "nowhere to write this"})
+    assert ack["ok"] is False and ack["error"]["code"] == "busy"
+    monkeypatch.undo()
+    ok = await sender.call("chat", {"message": "the disk has room again"})
+    assert ok["ok"] is True
+    await viewer.wait_for(lambda: viewer.chats())
+    assert [m["message"] for m in viewer.chats()] == ["the disk has room again"]
+    for rec in (viewer, sender):
+        await rec.sio.disconnect()

@@ -27,6 +27,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
+from safestream.errors import Busy
 from safestream.storage.db import SessionMaker
 from safestream.storage.jsonl import JsonlLog
 
@@ -83,7 +84,11 @@ class WriteBehind:
         ``capacity`` by at most one batch, and a record buffered after ``close`` is still
         in the log for the next start-up to restore.
         """
-        await self._jsonl.append([line for record in records if not record.logged for line in record.lines])
+        try:
+            await self._jsonl.append([line for record in records if not record.logged for line in record.lines])
+        except OSError as exc:  # disk full, log dir gone: refuse rather than ack what is not recorded
+            log.error("the JSONL log cannot be written (%s); refusing messages until it can", exc)
+            raise Busy("the server cannot record messages right now", retry_after=5.0) from exc
         for record in records:
             record.logged = True
             self._buffer.append(record)
