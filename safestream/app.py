@@ -71,13 +71,17 @@ from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
 from safestream.redis_manager import ReconnectingRedisManager
 from safestream.settings import Settings
-from safestream.storage import audit, db
+from safestream.storage import audit, db, importer
 from safestream.storage import streams as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
 from safestream.templating import JINJA_KEY, STATIC_DIR, create_environment
 
 log = logging.getLogger(__name__)
+
+
+#: Engine.IO's limit for one packet or polling body (a chat message is at most a few KiB).
+MAX_SOCKET_PACKET = 64 * 1024
 
 
 def create_sio(settings: Settings) -> ChatServer:
@@ -93,7 +97,7 @@ def create_sio(settings: Settings) -> ChatServer:
         json=OrjsonCodec if settings.json_codec == "orjson" else None,
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,
-        max_http_buffer_size=64 * 1024,
+        max_http_buffer_size=MAX_SOCKET_PACKET,
         # Several processes without sticky sessions: long-polling would spread one
         # session's requests over processes, so those deployments use websocket only.
         transports=list(settings.transports),
@@ -105,7 +109,8 @@ def create_sio(settings: Settings) -> ChatServer:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[middleware.security_headers, middleware.errors],
+    limits = middleware.input_limits(socketio_path="/socket.io", max_polling_body=MAX_SOCKET_PACKET)
+    app = web.Application(middlewares=[middleware.security_headers, middleware.errors, limits],
                           client_max_size=256 * 1024)
     settings = with_install_secret(settings)
     app.on_response_prepare.append(middleware.server_header)
@@ -135,7 +140,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.migrate(url)
     engine = db.create_engine(url)
     app[ENGINE_KEY] = engine
-    app[SESSIONS_KEY] = db.session_maker(engine)
+    app[SESSIONS_KEY] = sessions = db.session_maker(engine)
+    # Before any room hands out an id: rows a SIGKILL left unwritten come back from the
+    # log, so ids continue above every id that was acked.
+    await importer.recover(sessions, settings.effective_log_dir)
     yield
     await engine.dispose()
 
@@ -147,7 +155,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
-    jsonl = JsonlLog(settings.log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
+    jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
                          flush_interval=settings.flush_interval_ms / 1000)
     app[WRITER_KEY] = writer
@@ -198,6 +206,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await writer.close()     # drains to the database and JSONL
     await broadcaster.close()
     await engine.close()
+    policies.close()
     await cluster.close()
     app[PASSWORDS_KEY].close()
     jsonl.close()

@@ -171,7 +171,7 @@ async def _import_jsonl(settings: Settings, path: str | None) -> int:
     from safestream.storage import db
     from safestream.storage.importer import import_logs
 
-    source = Path(path) if path else settings.log_dir
+    source = Path(path) if path else settings.effective_log_dir
     if not source.exists():
         print(f"safestream: {source} does not exist", file=sys.stderr)
         return 2

@@ -20,9 +20,11 @@ from safestream.app_keys import (
     POLICIES_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
+    WRITER_KEY,
 )
 from safestream.auth.revocation import sessions_ended
 from safestream.chat import lifecycle
+from safestream.storage.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -57,5 +59,9 @@ async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]
             kept = [m for m in room.history if m["id"] not in drop]
             room.history.clear()
             room.history.extend(kept)
+        # The rows may still be in this process's write-behind buffer, where the acting
+        # process's update could not reach them.
+        await app[WRITER_KEY].update(Message, stream=data["stream"], seqs=list(data["ids"]),
+                                     values={"review": "removed"})
     else:
         log.warning("unknown cluster event %r", kind)

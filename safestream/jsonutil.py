@@ -29,4 +29,7 @@ class OrjsonCodec:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
-            return json.loads(data)  # raises ValueError itself when it really is not JSON
+            try:
+                return json.loads(data)  # raises ValueError itself when it really is not JSON
+            except RecursionError as exc:  # nested deeper than either parser goes
+                raise ValueError("JSON nested too deeply") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,11 @@ class Settings:
     def seed_demo(self) -> bool:
         """Demo accounts have published passwords: never seeded in production."""
         return self.demo and not self.production
+
+    @property
+    def effective_log_dir(self) -> Path:
+        """``log_dir`` with ``{host}`` replaced: replicas sharing a volume keep separate logs."""
+        return Path(str(self.log_dir).replace("{host}", socket.gethostname()))
 
     @property
     def effective_database_url(self) -> str:

@@ -34,6 +34,12 @@ def run(settings: Settings, workers: int) -> int:
     command = [sys.executable, "-m", "safestream", "serve"]
     stopping = False
 
+    def spawn(index: int) -> subprocess.Popen[bytes]:
+        # Each worker keeps its own JSONL log (its write-ahead record): a restarted
+        # worker recovers from its own log's tail, and no two processes rotate one file.
+        log_dir = str(settings.effective_log_dir / f"worker-{index}")
+        return subprocess.Popen(command, env={**env, "SAFESTREAM_LOG_DIR": log_dir})
+
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
@@ -41,11 +47,11 @@ def run(settings: Settings, workers: int) -> int:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
 
-    procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(command, env=env)]
+    procs: list[subprocess.Popen[bytes]] = [spawn(0)]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     _wait_healthy(settings, procs[0])
-    procs += [subprocess.Popen(command, env=env) for _ in range(workers - 1)]
+    procs += [spawn(i) for i in range(1, workers)]
     print(f"SafeStream: {workers} workers on http://{settings.host}:{settings.port}", flush=True)
     while not stopping:
         time.sleep(0.5)
@@ -53,7 +59,7 @@ def run(settings: Settings, workers: int) -> int:
             if proc.poll() is not None and not stopping:
                 print(f"SafeStream: worker {proc.pid} exited ({proc.returncode}); restarting", flush=True)
                 time.sleep(RESTART_BACKOFF)
-                procs[i] = subprocess.Popen(command, env=env)
+                procs[i] = spawn(i)
     return max((proc.wait() for proc in procs), default=0)
 
 

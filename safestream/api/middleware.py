@@ -1,13 +1,15 @@
-"""Errors as JSON (never an HTML traceback) and security headers on every response."""
+"""Errors as JSON (never an HTML traceback), security headers on every response, and the
+input checks that hold for every route: no NUL in the URL, polling bodies within the
+Engine.IO limit."""
 
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from safestream.errors import SafeStreamError
+from safestream.errors import BadRequest, PayloadTooLarge, SafeStreamError
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +67,21 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if response.content_type == "text/html":
         headers.setdefault("Content-Security-Policy", CSP)
     return response
+
+
+def input_limits(*, socketio_path: str, max_polling_body: int) -> Middleware:
+    """Refuses, with a typed error, input that would otherwise fail deep inside a handler."""
+
+    @web.middleware
+    async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Query values reach SQL (searches, filters); PostgreSQL text cannot hold a NUL.
+        if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.query.items()):
+            raise BadRequest("the URL must not contain NUL characters", code="invalid_text")
+        # python-engineio drops a too-long polling POST without answering it: answer 413 first.
+        if (request.method == "POST" and request.path.rstrip("/") == socketio_path
+                and (request.content_length or 0) > max_polling_body):
+            raise PayloadTooLarge(f"a polling request body is at most {max_polling_body} bytes",
+                                  max_bytes=max_polling_body)
+        return await handler(request)
+
+    return limits

@@ -21,10 +21,11 @@ from safestream.app_keys import (
     ROOMS_KEY,
     SANCTIONS_KEY,
     SESSIONS_KEY,
+    WRITER_KEY,
 )
 from safestream.chat.payloads import iso
 from safestream.storage import audit, users
-from safestream.storage import messages as message_store
+from safestream.storage.models import Message
 
 AUTOMOD = "automod"
 
@@ -126,10 +127,18 @@ async def remove_messages(app: web.Application, *, actor: str, stream: str, ids:
             await rooms.cluster.replace_history(stream, [m for m in await rooms.recent(room, rooms.ring_size)
                                                          if m["id"] not in drop])
             await rooms.cluster.broadcast("removed", {"stream": stream, "ids": ids})
-    await message_store.set_review(app[SESSIONS_KEY], stream=stream, seqs=ids, review="removed")
+    # Through the writer: a row still in the write-behind buffer is changed there, so a
+    # removed message can never be inserted later without its removal.
+    await app[WRITER_KEY].update(Message, stream=stream, seqs=ids, values={"review": "removed"},
+                                 line=review_line(stream, ids, "removed"))
     await app[BROADCASTER_KEY].message_removed(stream, ids)
     await record(app, actor=actor, action="remove_messages", stream=stream,
                               reason=reason, details={"ids": ids})
+
+
+def review_line(stream: str, ids: list[int], review: str) -> dict[str, Any]:
+    """The JSONL record of a review change, replayed by start-up recovery and import-jsonl."""
+    return {"type": "review", "stream": stream, "ids": ids, "review": review, "ts": iso(datetime.now(UTC))}
 
 
 async def reset_metrics(app: web.Application) -> None:

@@ -188,6 +188,7 @@ class ChatPipeline:
         toxic: Counter[str] = Counter()
         acks: list[dict[str, Any]] = []
         published: list[dict[str, Any]] = []
+        records: list[Record] = []
         for item, assessment, decision in zip(items, assessments, decisions, strict=True):
             seq = next_id[item.stream]
             next_id[item.stream] += 1
@@ -200,12 +201,15 @@ class ChatPipeline:
             toxic[item.stream] += decision.toxic
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
-            self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
+            records.append(self._record(item, assessment, decision, seq, shown, payload))
             acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
                          "score": payload["score"]})
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,
                                   "categories": assessment.scores, "terms": decision.terms})
+        # Write-ahead: logged before anyone sees an id, so a SIGKILL can lose no acked
+        # message and the next start-up continues above every id handed out.
+        await self._writer.accept(records)
         for stream, payloads in visible.items():
             await self._broadcaster.chat(stream, payloads)
             await self._rooms.add_history(rooms[stream], payloads)

@@ -54,13 +54,14 @@ async def decide(app: web.Application, *, actor: str, stream: str, seq: int, dec
     outcome = "denied" if decision == "deny" else "approved"
     if not await message_store.claim_review(sessions, stream=stream, seq=seq, review=outcome):
         raise Conflict(f"message {seq} was already {row.review}", code="already_reviewed")
+    await app[WRITER_KEY].log([actions.review_line(stream, [seq], outcome)])  # for import-jsonl
     result: dict[str, Any] = {"ok": True, "id": seq, "decision": decision}
     if decision == "approve_permit":
         policies = app[POLICIES_KEY]
         policy = policies.get(stream)
         permit = terms or list(dict.fromkeys(m.term for m in policy.terms.find(normalize(row.text))))
         if permit:
-            await policies.update(stream, policy.with_permitted(*permit), actor=actor)
+            await policies.update(stream, await policies.with_permitted(stream, *permit), actor=actor)
         result["permitted"] = permit
     if decision != "deny":
         result["published_id"] = await _publish(app, row)

@@ -89,13 +89,13 @@ class GiftService:
         payload = gift_payload(id=seq, stream=room.slug, sender=sender, gift_id=shown_id,
                                amount=amount, ts=now)
         payload.update(name=gift.name, icon=gift.icon, value=gift.value)
+        row = {"stream": room.slug, "seq": seq, "sender": sender, "gift_id": gift.id,
+               "amount": amount, "created_at": now}
+        await self._writer.accept([Record(GiftEvent, row, (payload,))])  # write-ahead, before anyone sees it
         await self._broadcaster.gift(payload)
         self._metrics.record_gift(room.slug, sender, amount)
         if self._rooms.cluster.shared:
             await self._rooms.cluster.add_metrics(room.slug, gifts=1)
-        row = {"stream": room.slug, "seq": seq, "sender": sender, "gift_id": gift.id,
-               "amount": amount, "created_at": now}
-        self._writer.offer(Record(GiftEvent, row, (payload,)))
         return payload
 
     def start_producer(self, stream: str) -> None:

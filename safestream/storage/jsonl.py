@@ -1,14 +1,21 @@
 """Rotating JSONL logs: ``chat_YYYY-MM-DD.jsonl``, 10 MiB x 10 by default.
 
-One line per message, moderation decision and gift, in the protocol's JSON
-shapes. Written from the write-behind flusher's thread, never on the loop.
+One line per message, moderation decision, review change and gift, in the
+protocol's JSON shapes. The log is the write-ahead record: the send path
+appends a batch's lines (one ``write`` to the OS per batch) before the batch
+is broadcast or acked, so a message that was acked survives SIGKILL of the
+process and start-up brings the database up to the log's tail
+(``storage.importer.recover``). Writes run on the log's own thread, in
+submission order, never on the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -24,23 +31,32 @@ class JsonlLog:
         self._lock = threading.Lock()
         self._file: IO[bytes] | None = None
         self._day = ""
+        # One thread: appends keep the order they were submitted in, and never queue
+        # behind moderation work in the default executor.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsonl")
         directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, day: str) -> Path:
         return self.directory / f"chat_{day}.jsonl"
 
+    async def append(self, lines: list[dict[str, Any]]) -> int:
+        """Write-ahead: the lines are in the OS's hands (not fsynced) when this returns."""
+        if not lines:
+            return 0
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.write_many, lines)
+
     def write_many(self, lines: Iterable[dict[str, Any]]) -> int:
-        """Appends lines and flushes them to the OS; returns how many were written."""
-        count = 0
+        """Appends lines with one ``write`` and no user-space buffer; returns how many."""
+        encoded = [orjson.dumps(line) for line in lines]
+        if not encoded:
+            return 0
+        data = b"\n".join(encoded) + b"\n"
         with self._lock:
-            for line in lines:
-                data = orjson.dumps(line) + b"\n"
-                handle = self._handle_for(len(data))
-                handle.write(data)
-                count += 1
-            if self._file is not None:
-                self._file.flush()
-        return count
+            handle = self._handle_for(len(data))
+            view = memoryview(data)
+            while view:  # a regular file takes it all at once; loop for the rare short write
+                view = view[handle.write(view) or 0:]
+        return len(encoded)
 
     def fsync(self) -> None:
         with self._lock:
@@ -49,6 +65,7 @@ class JsonlLog:
                 os.fsync(self._file.fileno())
 
     def close(self) -> None:
+        self._executor.shutdown(wait=True)
         with self._lock:
             if self._file is not None:
                 self._file.close()
@@ -67,7 +84,17 @@ class JsonlLog:
         if self._file is not None:
             self._file.close()
         self._day = day
-        self._file = open(self.path_for(day), "ab")  # noqa: SIM115 - kept open across writes
+        self._file = self._open_append(self.path_for(day))
+
+    @staticmethod
+    def _open_append(path: Path) -> IO[bytes]:
+        handle = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open; unbuffered: one write per batch
+        if handle.tell() > 0:
+            with open(path, "rb") as reader:
+                reader.seek(-1, os.SEEK_END)
+                if reader.read(1) != b"\n":
+                    handle.write(b"\n")  # a line cut by a crash must not swallow the next one
+        return handle
 
     def _rotate(self) -> None:
         """chat_D.jsonl -> .1 -> .2 ... ; the oldest past ``backups`` is dropped."""
@@ -85,4 +112,4 @@ class JsonlLog:
             base.rename(base.with_name(f"{base.name}.1"))
         else:
             base.unlink()
-        self._file = open(base, "ab")  # noqa: SIM115
+        self._file = self._open_append(base)

@@ -1,4 +1,8 @@
-"""Chat message and gift reads; writes go through ``storage.writer``."""
+"""Chat message and gift reads; writes go through ``storage.writer``.
+
+That includes later changes to a message (``WriteBehind.update``): its row may
+still be in the write-behind buffer, where an UPDATE here would miss it.
+"""
 
 from __future__ import annotations
 
@@ -42,15 +46,6 @@ async def count_messages(sessions: SessionMaker, *, stream: str | None = None) -
         if stream is not None:
             stmt = stmt.where(Message.stream == stream)
         return int((await session.exec(stmt)).one())
-
-
-async def set_review(sessions: SessionMaker, *, stream: str, seqs: list[int], review: str) -> int:
-    async with sessions() as session:
-        result = await session.exec(  # type: ignore[call-overload]
-            update(Message).where(col(Message.stream) == stream, col(Message.seq).in_(seqs))
-            .values(review=review))
-        await session.commit()
-        return int(result.rowcount or 0)
 
 
 async def get_message(sessions: SessionMaker, *, stream: str, seq: int) -> Message | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from safestream.moderation.policy import Policy
@@ -9,11 +11,17 @@ from safestream.storage.db import SessionMaker
 from safestream.storage.models import StreamPolicy, utcnow
 
 
-async def get_policy(sessions: SessionMaker, *, stream: str) -> Policy | None:
-    """The stream's stored policy, or None when it uses the server default."""
+async def get_policy_data(sessions: SessionMaker, *, stream: str) -> dict[str, Any] | None:
+    """The stream's stored policy as data (compile it with ``Policy.from_dict``), or None."""
     async with sessions() as session:
         row = (await session.exec(select(StreamPolicy).where(StreamPolicy.stream == stream))).first()
-        return Policy.from_dict(row.policy) if row is not None else None
+        return dict(row.policy) if row is not None else None
+
+
+async def get_policy(sessions: SessionMaker, *, stream: str) -> Policy | None:
+    """The stream's stored policy, or None when it uses the server default."""
+    data = await get_policy_data(sessions, stream=stream)
+    return Policy.from_dict(data) if data is not None else None
 
 
 async def put_policy(sessions: SessionMaker, *, stream: str, policy: Policy, actor: str) -> None:

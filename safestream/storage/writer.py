@@ -1,12 +1,17 @@
 """The bounded write-behind queue: messages and gifts reach the database in batches.
 
-The send path acks a message once it is broadcast and *accepted here*; the
-flusher writes every ``flush_interval`` (or sooner when a batch is full) in
-one transaction, and JSONL lines go out in the same flush. When the database
-is down the batch stays at the head of the buffer and is retried with
-back-off; new records are accepted until ``capacity`` and then refused, so the
-sender gets ``busy`` instead of the server growing without bound. Graceful
-shutdown drains everything, so a crash loses at most one flush window.
+The send path hands a batch to ``accept`` before it broadcasts or acks: its
+JSONL lines are written (the write-ahead record, one write per batch) and its
+rows are buffered. The flusher writes rows every ``flush_interval`` (or sooner
+when a batch is full) in one transaction. When the database is down the batch
+stays at the head of the buffer and is retried with back-off; the send path
+refuses new messages with ``busy`` once ``capacity`` is reached (``has_room``),
+so the buffer stays bounded. Graceful shutdown drains everything; after
+SIGKILL, start-up restores the unwritten rows from the log's tail.
+
+Every later change to a row (``update``) is ordered after the row's insert
+wherever the row is: applied to the buffered copy, or to the database, while
+no flush is in flight.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
+from safestream.errors import Busy
 from safestream.storage.db import SessionMaker
 from safestream.storage.jsonl import JsonlLog
 
@@ -70,6 +76,52 @@ class WriteBehind:
         if len(self._buffer) >= MAX_BATCH:
             self._wake.set()
         return True
+
+    async def accept(self, records: list[Record]) -> None:
+        """Logs the records (write-ahead), then buffers them; call before broadcasting or acking.
+
+        Never refuses: admission is ``has_room`` at submit time, so the buffer may pass
+        ``capacity`` by at most one batch, and a record buffered after ``close`` is still
+        in the log for the next start-up to restore.
+        """
+        try:
+            await self._jsonl.append([line for record in records if not record.logged for line in record.lines])
+        except OSError as exc:  # disk full, log dir gone: refuse rather than ack what is not recorded
+            log.error("the JSONL log cannot be written (%s); refusing messages until it can", exc)
+            raise Busy("the server cannot record messages right now", retry_after=5.0) from exc
+        for record in records:
+            record.logged = True
+            self._buffer.append(record)
+        if len(self._buffer) >= MAX_BATCH:
+            self._wake.set()
+
+    async def log(self, lines: list[dict[str, Any]]) -> None:
+        """Appends lines that have no row of their own (review changes)."""
+        await self._jsonl.append(lines)
+
+    async def update(self, table: type[SQLModel], *, stream: str, seqs: list[int], values: dict[str, Any],
+                     line: dict[str, Any] | None = None) -> int:
+        """Changes rows keyed by (stream, seq) after their inserts, buffered or written.
+
+        ``line`` (logged first) lets start-up and ``import-jsonl`` replay the change.
+        Returns how many rows changed (buffered and stored; a row can count twice).
+        """
+        if line is not None:
+            await self._jsonl.append([line])
+        keys = set(seqs)
+        async with self._flush_lock:  # no insert in flight: each row is either buffered or stored
+            changed = 0
+            for record in self._buffer:
+                row = record.row
+                if record.table is table and row is not None and row["stream"] == stream and row["seq"] in keys:
+                    row.update(values)
+                    changed += 1
+            async with self._sessions() as session:
+                result = await session.exec(  # type: ignore[call-overload]
+                    update(table).where(col(table.stream) == stream, col(table.seq).in_(keys))  # type: ignore[attr-defined]
+                    .values(**values))
+                await session.commit()
+            return changed + int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="write-behind")
@@ -138,7 +190,7 @@ class WriteBehind:
             return True
         lines = [line for record in batch if not record.logged for line in record.lines]
         if lines:
-            await asyncio.to_thread(self._jsonl.write_many, lines)
+            await self._jsonl.append(lines)  # records that came through offer(), not accept()
             for record in batch:
                 record.logged = True
         grouped: dict[type[SQLModel], list[dict[str, Any]]] = {}
