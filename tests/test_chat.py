@@ -192,3 +192,15 @@ async def test_reconnecting_client_receives_what_it_missed(make_app: AppFactory,
     fresh = await sio_client("demo_admin", "admin123", test_client=app)
     assert [m["message"] for m in (await fresh.call("join", {"stream": "main"}))["history"]] == [
         "missed 3", "missed 4", "missed 5"]
+
+
+async def test_bidi_controls_are_removed_before_scoring_and_display(sio_client: ClientFactory) -> None:
+    """Issue 9.5: an RLO made a reversed insult display as plain abuse while it was scored as gibberish."""
+    alice = await sio_client("demo_user", "demo123", join="main")
+    bob = await sio_client("chat_viewer", "viewer789", join="main")
+    sent = "\u202etoidi gnikcuf a era uoy\u202c \u2066hi\u2069\u200f"
+    ack = await alice.call("chat", {"message": sent})
+    assert ack["ok"]
+    msg = (await bob.wait_for(lambda: bob.chats()))[0]
+    # What viewers get is exactly what was scored: no control can reorder it on screen.
+    assert msg["message"] == "toidi gnikcuf a era uoy hi"
