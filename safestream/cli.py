@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     from safestream.moderation import batch_cli  # stdlib-only: the chain loads in run()
 
     batch_cli.add_parser(sub)
+    train = sub.add_parser("train-moderation", help="train the sentence stage's heads from data/moderation/")
+    train.add_argument("--data", help="the data directory (default: data/moderation in the source tree)")
+    train.add_argument("--out", help="artifact path (default: the committed safestream/moderation/models/)")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--davidson-per-class", type=int, default=1400)
+    train.add_argument("--limit", type=int, help="train on a random sample of this many rows")
     return parser
 
 
@@ -78,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "moderate":
         from safestream.moderation import batch_cli
         return batch_cli.run(settings, args)
+    if args.command == "train-moderation":
+        from safestream.moderation import train
+        return train.run(args)
     return 2
 
 

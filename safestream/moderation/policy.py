@@ -27,6 +27,11 @@ ACTIONS: tuple[str, ...] = ("allow", "flag", "mask", "hold", "block")
 SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 VISIBLE = frozenset({"allow", "flag", "mask"})
 TERM_HIT_SCORE = 0.95
+# The default policy's lines (see Policy.default); probabilities are calibrated.
+FLAG_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat")
+DEFAULT_BLOCK_AT = 0.8
+BLOCK_LINES = (("identity_attack", 0.8), ("threat", 0.8), ("severe_toxicity", 0.8),
+               ("insult", 0.9), ("toxicity", 0.97))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ class Decision:
     category: str | None = None
     shown: str = ""
     terms: tuple[str, ...] = ()
+    #: "terms" or "failure" when those decided rather than a category's score.
+    decided_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,19 @@ class Policy:
 
     @classmethod
     def default(cls, threshold: float, *, failure_action: str = "hold") -> Policy:
-        """The original design's behaviour (toxic messages shown, flagged), plus masking of listed terms."""
-        return cls(levels=(Level("*", threshold, "flag"),), failure_action=failure_action)
+        """Out of the box: clear abuse is blocked, mid-confidence flagged, listed profanity masked.
+
+        Blocked (the sender is told; nobody else sees it): high-confidence
+        identity attacks, threats and severe toxicity, and insults/toxicity
+        above a high line. Flagged (shown with a tag): any of those categories
+        at ``threshold`` (TOXIC_THRESHOLD). Profanity alone (``obscene``) is
+        not a level: the term lists mask listed words. Streamers loosen or
+        tighten this per stream through their policy.
+        """
+        block = max(threshold, DEFAULT_BLOCK_AT)
+        levels = [Level(category, threshold, "flag") for category in FLAG_CATEGORIES]
+        levels += [Level(category, max(block, line), "block") for category, line in BLOCK_LINES]
+        return cls(levels=tuple(levels), failure_action=failure_action)
 
     @property
     def flag_threshold(self) -> float:
@@ -102,21 +120,25 @@ class Policy:
         matches: list[TermMatch] = self.terms.find(normalized)
         if matches:
             scores = dict(scores)
+            # A listed term raises its own label only (a listed swear word is
+            # ``obscene``, a listed slur ``identity_attack``), so profanity alone
+            # gets the term action, not the levels meant for abuse.
             for match in matches:
-                for label in ("toxicity", match.rule.label):
-                    scores[label] = max(scores.get(label, 0.0), TERM_HIT_SCORE)
+                label = match.rule.label
+                scores[label] = max(scores.get(label, 0.0), TERM_HIT_SCORE)
         top_category, top = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        decided_by = ""
         if failed:
-            action, category = self.failure_action, top_category
+            action, category, decided_by = self.failure_action, top_category, "failure"
         else:
             action, category = self._level_action(scores, top, top_category)
             if matches and SEVERITY[self.term_action] > SEVERITY[action]:
-                action, category = self.term_action, matches[0].rule.label
+                action, category, decided_by = self.term_action, matches[0].rule.label, "terms"
         shown = original
         if action == "mask":
             shown = self.terms.mask(original) if matches else _mask_all(original)
         terms = tuple(dict.fromkeys(m.term for m in matches))
-        return Decision(action, top, action != "allow", category, shown, terms)
+        return Decision(action, top, action != "allow", category, shown, terms, decided_by)
 
     def _level_action(self, scores: Mapping[str, float], top: float,
                       top_category: str | None) -> tuple[str, str | None]:
