@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,17 @@ async def test_innocent_sentences_pass(verdicts: dict[str, tuple[str, str | None
 
 async def test_profanity_alone_is_masked_not_blocked(verdicts: dict[str, tuple[str, str | None]]) -> None:
     assert verdicts["holy shit what a play"][0] == "mask"
+
+
+async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_app: Any,
+                                                                         sio_client: Any) -> None:
+    """/healthz answers at once with ``loading``; a message sent meanwhile is scored by the full chain."""
+    client = await make_app(moderation="profanity,tests.failing_scorer:SlowLoadingScorer")
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "ok" and health["moderation_state"] == "loading"
+    alice = await sio_client("demo_user", "demo123", join="main")
+    ack = await alice.call("chat", {"message": "good morning"}, timeout=30)
+    # SlowLoadingScorer calls everything a threat once loaded (and raises before):
+    # a half-loaded chain would have allowed it, or failed it into "hold".
+    assert ack["ok"] and ack["action"] == "block"
+    assert (await (await client.get("/healthz")).json())["moderation_state"] == "ready"

@@ -53,6 +53,21 @@ PLAIN_INSULTS = ["you are so ugly it hurts to look at you", "your voice makes me
                  "you should quit, you are embarrassing", "go cry to your mommy, baby"]
 PROFANE_INSULTS = ["fuck you, you worthless idiot", "shut the fuck up you moron", "you're a piece of shit",
                    "go to hell you stupid bitch", "you dumbass, learn to play", "eat shit and die, loser"]
+STEREOTYPES = [
+    "{g} control the media", "{g} are terrorists", "{g} are all thieves", "{g} are ruining our country",
+    "{g} are lazy and live on handouts", "{g} can't be trusted with money", "{g} are a plague",
+    "{g} are ugly and smell", "i hate {g}", "{g} are scum", "{g} are vermin", "get {g} out of here",
+    "{g} are a burden on society", "we don't want {g} in our neighbourhood",
+]
+SWEARS = ["fuck yeah", "holy shit", "damn", "hell yeah", "shit", "oh fuck", "fucking hell", "holy crap",
+          "goddamn"]
+HAPPY = ["that was amazing", "we won", "nice shot", "what a play", "i love this song", "gg", "this is so good",
+         "finally", "that was close", "best stream ever"]
+PRAISE = ["you killed that boss", "you murdered that round", "you destroyed the other team",
+          "you slayed that song", "you wrecked them", "you crushed it today", "you're a beast at this",
+          "you're a monster on the keys", "you are too good, it's unfair", "you absolutely smashed it",
+          "that was filthy, well played", "sick shot, you animal", "you're insane, how did you hit that",
+          "you ended his whole career with that play", "you murdered that song, wow"]
 NEGATION = [
     "{g} are not inferior to anyone", "i don't think {g} are stupid", "no one should say {g} are a disease",
     "{g} are not criminals", "i would never say {g} should lose their rights", "{g} belong here as much as anyone",
@@ -120,6 +135,15 @@ def rows() -> list[dict[str, str]]:
         add(text, toxicity=1, insult=1, threat=0, identity_attack=0, obscene=0, severe_toxicity=0)
     for text in PROFANE_INSULTS:
         add(text, toxicity=1, insult=1, obscene=1, threat=0, identity_attack=0)
+    for template in STEREOTYPES:
+        for group in GROUPS:
+            add(template.format(g=group), toxicity=1, identity_attack=1, threat=0, obscene=None, insult=None,
+                severe_toxicity=None)
+    for swear in SWEARS:
+        for happy in HAPPY:
+            add(f"{swear} {happy}", **{**clean, "obscene": 1})
+    for text in PRAISE:
+        add(text, **clean)
     for template in NEGATION + COUNTER + NEUTRAL_GROUPS:
         for group in GROUPS:
             add(template.format(g=group), **clean)

@@ -1,10 +1,12 @@
 """Multi-label heads over sentence embeddings: the small artifact we train and commit.
 
-One logistic-regression head per category reads the 384-d embedding; a
-per-category Platt scaler (fit on the validation split, not on the training
-rows) turns its logit into a calibrated probability:
+A small shared hidden layer (ReLU) reads the 384-d embedding, then one
+logistic output per category; a per-category Platt scaler (fit on the
+validation split, not on the training rows) turns its logit into a calibrated
+probability:
 
-    p = sigmoid(a * (w . x + b) + c)
+    h = relu(W1 x + b1)          (omitted when the artifact has no hidden layer)
+    p = sigmoid(a * (w . h + b) + c)
 
 The artifact is plain JSON (never a pickle: loading it cannot run code) with
 the label names, the weights, the scalers, the encoder's name and the sha256 of
@@ -39,18 +41,29 @@ class Heads:
     encoder_sha256: str
     max_tokens: int = 128
     meta: Mapping[str, Any] = field(default_factory=dict)
+    hidden_weights: np.ndarray | None = None   # (dimensions, hidden)
+    hidden_bias: np.ndarray | None = None      # (hidden,)
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(LABELS)
         if unknown:
             raise ModelLoadError(f"heads name unknown labels {sorted(unknown)}")
         n = len(self.labels)
+        if self.hidden_weights is not None and (self.hidden_bias is None or self.hidden_weights.shape[1] != (
+                self.hidden_bias.shape[0]) or self.weights.shape[0] != self.hidden_bias.shape[0]):
+            raise ModelLoadError("heads hidden layer does not match its output layer")
         if self.weights.ndim != 2 or self.weights.shape[1] != n or any(
                 v.shape != (n,) for v in (self.bias, self.scale, self.offset)):
             raise ModelLoadError("heads arrays do not match their label list")
 
+    def logits(self, embeddings: np.ndarray) -> np.ndarray:
+        x = embeddings.astype(np.float64)
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            x = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0.0)
+        return x @ self.weights + self.bias  # type: ignore[no-any-return]
+
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        logits = embeddings.astype(np.float64) @ self.weights + self.bias
+        logits = self.logits(embeddings)
         return 1.0 / (1.0 + np.exp(-(self.scale * logits + self.offset)))
 
     def scores(self, embeddings: np.ndarray) -> list[Scores]:
@@ -67,7 +80,9 @@ class Heads:
             "encoder_sha256": self.encoder_sha256, "max_tokens": self.max_tokens, "meta": dict(self.meta),
             "bias": floats(self.bias), "scale": floats(self.scale), "offset": floats(self.offset),
             "weights": floats(self.weights.T),  # one row per label
-        }, indent=1, sort_keys=True) + "\n"
+            **({} if self.hidden_weights is None or self.hidden_bias is None else {
+                "hidden_weights": floats(self.hidden_weights.T), "hidden_bias": floats(self.hidden_bias)}),
+        }, separators=(",", ":"), sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +105,11 @@ class Heads:
                        scale=np.array(data["scale"], dtype=np.float64),
                        offset=np.array(data["offset"], dtype=np.float64),
                        encoder=str(data["encoder"]), encoder_sha256=str(data["encoder_sha256"]),
-                       max_tokens=int(data.get("max_tokens", 128)), meta=data.get("meta", {}))
+                       max_tokens=int(data.get("max_tokens", 128)), meta=data.get("meta", {}),
+                       hidden_weights=(np.array(data["hidden_weights"], dtype=np.float64).T
+                                       if "hidden_weights" in data else None),
+                       hidden_bias=(np.array(data["hidden_bias"], dtype=np.float64)
+                                    if "hidden_bias" in data else None))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path} is malformed: {exc}") from exc
 

@@ -30,8 +30,10 @@ TERM_HIT_SCORE = 0.95
 # The default policy's lines (see Policy.default); probabilities are calibrated.
 FLAG_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat")
 DEFAULT_BLOCK_AT = 0.8
+# insult and toxicity block above TERM_HIT_SCORE: a listed swear word alone
+# ("this level is a bitch") is masked; the model must be sure to block.
 BLOCK_LINES = (("identity_attack", 0.8), ("threat", 0.8), ("severe_toxicity", 0.8),
-               ("insult", 0.9), ("toxicity", 0.97))
+               ("insult", 0.96), ("toxicity", 0.96))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class Policy:
 
     def judge(self, original: str, normalized: str, scores: Scores, *, failed: bool = False) -> Decision:
         matches: list[TermMatch] = self.terms.find(normalized)
+        raised: set[str] = set()
         if matches:
             scores = dict(scores)
             # A listed term raises its own label only (a listed swear word is
@@ -125,13 +128,17 @@ class Policy:
             # gets the term action, not the levels meant for abuse.
             for match in matches:
                 label = match.rule.label
-                scores[label] = max(scores.get(label, 0.0), TERM_HIT_SCORE)
+                if scores.get(label, 0.0) < TERM_HIT_SCORE:
+                    scores[label] = TERM_HIT_SCORE
+                    raised.add(label)
         top_category, top = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
         decided_by = ""
         if failed:
             action, category, decided_by = self.failure_action, top_category, "failure"
         else:
             action, category = self._level_action(scores, top, top_category)
+            if category in raised:
+                decided_by = "terms"
             if matches and SEVERITY[self.term_action] > SEVERITY[action]:
                 action, category, decided_by = self.term_action, matches[0].rule.label, "terms"
         shown = original
