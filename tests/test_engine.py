@@ -136,7 +136,8 @@ async def test_scores_are_computed_on_normalized_text() -> None:
 
 
 def test_registry_chain_parsing() -> None:
-    assert registry.expand("default") == ["profanity"]
+    assert registry.expand("default") == ["profanity", "sentence"]
+    assert registry.expand("default", disable_transformers=True) == ["profanity"]
     assert registry.expand("keywords, detoxify:original") == ["keywords", "detoxify:original"]
     assert registry.expand("profanity,detoxify:original", disable_transformers=True) == ["profanity"]
     assert registry.expand("detoxify:original", disable_transformers=True) == ["profanity"]  # never empty
@@ -164,7 +165,9 @@ async def test_escalate_all_sends_everything_to_the_expensive_stage() -> None:
     cheap, expensive = Scripted({"sure": 0.99, "hidden": 0.0}), Scripted({"hidden": 0.9})
     results = await engine((cheap, False), (expensive, True)).assess(["hidden insult", "sure"], escalate_all=True)
     assert expensive.calls == [["hidden insult", "sure"]]
-    assert [r.score for r in results] == [0.9, 0.99]  # a settled cheap verdict is not lowered
+    # The sentence stage reads meaning: its toxicity replaces the lexical one (only
+    # ``obscene`` keeps the lexical maximum, see test_the_lexical_obscene_score_...).
+    assert [r.score for r in results] == [0.9, 0.0]
 
 
 async def test_profanity_fast_path_matches_the_library() -> None:

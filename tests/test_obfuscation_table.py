@@ -7,6 +7,8 @@ these sentences are in the training data (data/moderation/own/cases.csv).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from safestream.moderation.engine import ModerationEngine
@@ -84,7 +86,11 @@ INNOCENT_LOOKALIKES = [
 
 
 @pytest.fixture(scope="module")
-async def judged() -> dict[str, str]:
+def judged() -> dict[str, str]:
+    return asyncio.run(_judged())
+
+
+async def _judged() -> dict[str, str]:
     settings = Settings(env="test", cascade="all").validated()
     engine = ModerationEngine.from_settings(settings)
     await engine.load()
@@ -104,11 +110,11 @@ def test_table_is_big_enough() -> None:
     assert len(OBFUSCATED_ABUSE) + len(INNOCENT_LOOKALIKES) >= 50 and len(INNOCENT_LOOKALIKES) >= 20
 
 
-async def test_obfuscated_abuse_recall_is_at_least_95_percent(judged: dict[str, str]) -> None:
+def test_obfuscated_abuse_recall_is_at_least_95_percent(judged: dict[str, str]) -> None:
     missed = [t for t in OBFUSCATED_ABUSE if judged[t] == "allow"]
     assert len(missed) <= 0.05 * len(OBFUSCATED_ABUSE), missed
 
 
-async def test_innocent_lookalikes_are_never_flagged(judged: dict[str, str]) -> None:
+def test_innocent_lookalikes_are_never_flagged(judged: dict[str, str]) -> None:
     flagged = {t: judged[t] for t in INNOCENT_LOOKALIKES if judged[t] != "allow"}
     assert flagged == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ def test_the_default_chain_is_the_cascade() -> None:
 def test_the_committed_artifact_belongs_to_the_installed_encoder() -> None:
     heads = Heads.load(DEFAULT_ARTIFACT, encoder_sha256=shared_encoder().checksum)
     assert set(heads.labels) >= {"toxicity", "insult", "identity_attack", "threat", "obscene"}
-    assert DEFAULT_ARTIFACT.stat().st_size < 200_000  # heads only, never a copy of the encoder
+    assert DEFAULT_ARTIFACT.stat().st_size < 1_000_000  # heads only (~0.5 MB), never the 90 MB encoder
 
 
 @pytest.mark.slow
@@ -55,7 +56,11 @@ def test_heads_for_other_encoder_weights_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-async def verdicts() -> dict[str, tuple[str, str | None]]:
+def verdicts() -> dict[str, tuple[str, str | None]]:
+    return asyncio.run(_verdicts())
+
+
+async def _verdicts() -> dict[str, tuple[str, str | None]]:
     texts = [
         "women are too emotional to lead", "immigrants should not be allowed to vote",
         "i will find where you live and hurt you", "you are a stupid idiot",
@@ -78,17 +83,17 @@ async def verdicts() -> dict[str, tuple[str, str | None]]:
 
 @pytest.mark.parametrize("text", ["women are too emotional to lead", "immigrants should not be allowed to vote",
                                   "i will find where you live and hurt you", "you are a stupid idiot"])
-async def test_abuse_without_swear_words_is_caught(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
+def test_abuse_without_swear_words_is_caught(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
     assert verdicts[text][0] in ("flag", "hold", "block"), verdicts[text]
 
 
 @pytest.mark.parametrize("text", ["women are great leaders", "immigrants have the right to vote",
                                   "thanks for the stream, see you tomorrow", "that was a sick play"])
-async def test_innocent_sentences_pass(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
+def test_innocent_sentences_pass(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
     assert verdicts[text][0] == "allow", verdicts[text]
 
 
-async def test_profanity_alone_is_masked_not_blocked(verdicts: dict[str, tuple[str, str | None]]) -> None:
+def test_profanity_alone_is_masked_not_blocked(verdicts: dict[str, tuple[str, str | None]]) -> None:
     assert verdicts["holy shit what a play"][0] == "mask"
 
 
@@ -97,10 +102,10 @@ async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_ap
     """/healthz answers at once with ``loading``; a message sent meanwhile is scored by the full chain."""
     client = await make_app(moderation="profanity,tests.failing_scorer:SlowLoadingScorer")
     health = await (await client.get("/healthz")).json()
-    assert health["status"] == "ok" and health["moderation_state"] == "loading"
-    alice = await sio_client("demo_user", "demo123", join="main")
-    ack = await alice.call("chat", {"message": "good morning"}, timeout=30)
+    assert health["status"] == "ok" and health["moderation_state"] == "loading", health
+    alice = await sio_client("demo_user", "demo123", join="main", test_client=client)
+    ack = await alice.call("chat", {"message": "good morning"}, timeout=60)
     # SlowLoadingScorer calls everything a threat once loaded (and raises before):
     # a half-loaded chain would have allowed it, or failed it into "hold".
-    assert ack["ok"] and ack["action"] == "block"
+    assert ack["ok"] and ack["action"] == "block", ack
     assert (await (await client.get("/healthz")).json())["moderation_state"] == "ready"

@@ -64,7 +64,7 @@ class Heads:
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         logits = self.logits(embeddings)
-        return 1.0 / (1.0 + np.exp(-(self.scale * logits + self.offset)))
+        return np.exp(-np.logaddexp(0.0, -(self.scale * logits + self.offset)))  # sigmoid, no overflow
 
     def scores(self, embeddings: np.ndarray) -> list[Scores]:
         probs = self.probabilities(embeddings)
