@@ -29,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 WORDS = ("the stream was great today and i really liked that last round you played with the team "
-         "what a clutch play nobody expected it lol gg see you all tomorrow thanks for the music").split()
+         "what a clutch play nobody expected it lol gg see you all tomorrow thanks for the music")
 
 
 def chat_lines(n: int, seed: int = 1) -> list[str]:
     rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 30))) for _ in range(n)]
+    words = WORDS.split()
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(5, 30))) for _ in range(n)]
 
 
 def rate(fn, batch: list[str], seconds: float) -> float:  # type: ignore[no-untyped-def]
@@ -80,6 +81,7 @@ def main() -> int:
         scorer._executor.shutdown()
 
     from bench_normalize import make_messages
+
     from safestream.moderation.engine import ModerationEngine
     from safestream.settings import Settings
 

@@ -56,7 +56,7 @@ def build(data: dict[str, list[dict[str, str]]]) -> dict[str, str]:
         # confusables.json lists both directions; one ASCII prototype is the rule.
         # Where a character imitates several (rare), prefer a letter and then the
         # lowercase one, so the choice is stable across runs.
-        target = sorted(targets, key=lambda t: (not t.isalpha(), not t.islower(), t))[0]
+        target = min(targets, key=lambda t: (not t.isalpha(), not t.islower(), t))
         # UTS #39 files capital I under the prototype "l"; a capital look-alike
         # (Cyrillic/Greek I; Lisu letters are all capital-shaped) reads as "i".
         name = unicodedata.name(char, "")

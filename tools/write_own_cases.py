@@ -114,10 +114,10 @@ INNOCENT = [
 def rows() -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
 
-    def add(text: str, **labels: int | None) -> None:
+    def add(text: str, **labels: int | None) -> None:  # None: no opinion
         out.append({"text": text, **{k: "" if labels.get(k) is None else str(labels[k]) for k in LABELS}})
 
-    clean = dict(toxicity=0, severe_toxicity=0, obscene=0, threat=0, insult=0, identity_attack=0)
+    clean = {label: 0 for label in LABELS}
     for template in IDENTITY_ATTACKS:
         for group in GROUPS:
             add(template.format(g=group), toxicity=1, identity_attack=1, threat=0, obscene=0, insult=None,

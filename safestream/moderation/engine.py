@@ -118,7 +118,7 @@ class ModerationEngine:
 
     async def wait_loaded(self) -> None:
         self.start_loading()
-        assert self._loading is not None  # noqa: S101 - set by start_loading
+        assert self._loading is not None
         await asyncio.shield(self._loading)
 
     @property

@@ -103,13 +103,13 @@ def split(examples: list[Example], rng: np.random.Generator, val_fraction: float
     is_val = np.zeros(len(examples), dtype=bool)
     for source in sorted({e.source for e in examples}):
         idx = np.array([i for i, e in enumerate(examples) if e.source == source])
-        chosen = rng.permutation(len(idx))[: int(round(len(idx) * val_fraction))]
+        chosen = rng.permutation(len(idx))[: round(len(idx) * val_fraction)]
         is_val[idx[chosen]] = True
     return is_val
 
 
 def _fit_head(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000, random_state=seed)
     model.fit(x, y.astype(int))
@@ -127,8 +127,8 @@ def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, hidden: int, epochs: int =
     xt = torch.tensor(x, dtype=torch.float32)
     yt = torch.tensor(np.nan_to_num(y), dtype=torch.float32)
     mt = torch.tensor(known, dtype=torch.float32)
-    model = torch.nn.Sequential(torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(),
-                                torch.nn.Linear(hidden, y.shape[1]))
+    first, last = torch.nn.Linear(x.shape[1], hidden), torch.nn.Linear(hidden, y.shape[1])
+    model = torch.nn.Sequential(first, torch.nn.ReLU(), last)
     loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none",
                                          pos_weight=torch.tensor(neg / np.maximum(pos, 1), dtype=torch.float32))
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -137,7 +137,6 @@ def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, hidden: int, epochs: int =
         loss = (loss_fn(model(xt), yt) * mt).sum() / mt.sum()
         loss.backward()
         optimizer.step()
-    first, last = model[0], model[2]
     return (first.weight.detach().numpy().T.astype(np.float64), first.bias.detach().numpy().astype(np.float64),
             last.weight.detach().numpy().T.astype(np.float64), last.bias.detach().numpy().astype(np.float64))
 
@@ -202,7 +201,8 @@ def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int 
     for j, label in enumerate(LABELS):
         va = ~np.isnan(y[:, j]) & is_val
         a, c = fit_platt(all_logits[va, j], y[va, j]) if len(set(y[va, j])) == 2 else (1.0, 0.0)
-        scale.append(a), offset.append(c)
+        scale.append(a)
+        offset.append(c)
         report["auc"][label] = round(auc(y[va, j], all_logits[va, j]), 4)
     # "toxic vs not" overall: toxicity label against the highest category probability.
     tox = ~np.isnan(y[:, 0]) & is_val
@@ -215,7 +215,9 @@ def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int 
         rows = tox & np.array([e.source == source for e in examples])
         report["auc"][f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
     report["data_sha256"] = _data_digest(data_dir)
-    meta = {"seed": seed, "davidson_per_class": davidson_per_class, "limit": limit, "hidden": hidden, **report}
+    # No timings in the artifact: the same inputs must give the same bytes.
+    meta = {"seed": seed, "davidson_per_class": davidson_per_class, "limit": limit, "hidden": hidden,
+            **{k: v for k, v in report.items() if k != "embed_secs"}}
     heads = dataclasses.replace(heads, meta=meta)
     heads.save(out)
     return heads, report
