@@ -27,13 +27,10 @@ ACTIONS: tuple[str, ...] = ("allow", "flag", "mask", "hold", "block")
 SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 VISIBLE = frozenset({"allow", "flag", "mask"})
 TERM_HIT_SCORE = 0.95
-# The default policy's lines (see Policy.default); probabilities are calibrated.
-FLAG_CATEGORIES = ("toxicity", "severe_toxicity", "insult", "identity_attack", "threat")
-DEFAULT_BLOCK_AT = 0.8
-# insult and toxicity block above TERM_HIT_SCORE: a listed swear word alone
-# ("this level is a bitch") is masked; the model must be sure to block.
-BLOCK_LINES = (("identity_attack", 0.8), ("threat", 0.8), ("severe_toxicity", 0.8),
-               ("insult", 0.96), ("toxicity", 0.96))
+# The default policy's block lines (see Policy.default); probabilities are calibrated.
+# insult blocks above TERM_HIT_SCORE: a listed insult word alone ("this level
+# is a bitch") is masked; the model must be sure to block.
+BLOCK_LINES = (("identity_attack", 0.8), ("threat", 0.8), ("severe_toxicity", 0.8), ("insult", 0.96))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +99,15 @@ class Policy:
         """Out of the box: clear abuse is blocked, mid-confidence flagged, listed profanity masked.
 
         Blocked (the sender is told; nobody else sees it): high-confidence
-        identity attacks, threats and severe toxicity, and insults/toxicity
-        above a high line. Flagged (shown with a tag): any of those categories
-        at ``threshold`` (TOXIC_THRESHOLD). Profanity alone (``obscene``) is
-        not a level: the term lists mask listed words. Streamers loosen or
-        tighten this per stream through their policy.
+        identity attacks, threats and severe toxicity, and insults above a
+        high line. Flagged (shown with a tag): ``toxicity`` at ``threshold``
+        (TOXIC_THRESHOLD), which mid-confidence abuse of every kind reaches.
+        Profanity alone (``obscene``) is not a level: the term lists mask
+        listed words. One level per category, so the console's policy editor
+        shows it as it is. Streamers loosen or tighten it per stream.
         """
-        block = max(threshold, DEFAULT_BLOCK_AT)
-        levels = [Level(category, threshold, "flag") for category in FLAG_CATEGORIES]
-        levels += [Level(category, max(block, line), "block") for category, line in BLOCK_LINES]
+        levels = [Level("toxicity", threshold, "flag")]
+        levels += [Level(category, max(threshold, line), "block") for category, line in BLOCK_LINES]
         return cls(levels=tuple(levels), failure_action=failure_action)
 
     @property
