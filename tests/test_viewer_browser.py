@@ -156,8 +156,8 @@ async def test_toxic_messages_follow_the_policy(client: TestClient, open_page: P
     await send(sender, INSULT + "!")
     blocked = sender.locator("#messages .own-blocked")
     await expect(blocked.locator(".tag-blocked")).to_have_text("Not sent")
-    await send(sender, "ok, calm now")
-    await expect(message(other, "ok, calm now")).to_be_visible()
+    await send(sender, "nice weather today")
+    await expect(message(other, "nice weather today")).to_be_visible()
     await expect(other.get_by_text(INSULT + "!")).to_have_count(0)
 
 
