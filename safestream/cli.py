@@ -8,6 +8,7 @@ import getpass
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from safestream.errors import ConfigError
@@ -113,7 +114,19 @@ def _serve(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2
-    return 0
+    # Everything is drained, written and closed by now. Tearing down the
+    # interpreter with torch and the encoder loaded takes a second or more of
+    # module finalization that protects nothing: skip it, unless a worker
+    # thread is still busy (then the normal exit and its deadline decide).
+    workers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in workers:
+        thread.join(timeout=0.5)
+    if any(t.is_alive() for t in workers):
+        return 0
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
