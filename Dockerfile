@@ -7,7 +7,7 @@ RUN python -m venv /opt/venv
 COPY setup.cfg pyproject.toml constraints.txt README.md ./
 COPY safestream ./safestream
 # Editable install: templates/, static/ and migrations/ are found next to the package.
-RUN /opt/venv/bin/pip install -c constraints.txt -e .
+RUN /opt/venv/bin/pip install -c constraints.txt -e ".[sentence]"
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 safestream

@@ -174,7 +174,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
                                budget=settings.replay_budget)
     engine = ModerationEngine.from_settings(settings)
-    await engine.load()
+    # The encoder loads while the server starts serving; chat waits for it (engine.assess).
+    engine.start_loading()
     app[MODERATION_KEY] = engine
     default_policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
     app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy, cluster)

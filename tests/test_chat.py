@@ -33,7 +33,22 @@ async def test_two_viewers_see_each_others_messages(sio_client: ClientFactory) -
     assert got[0]["message"] == "hi alice" and got[0]["id"] > msg["id"]
 
 
-async def test_toxic_message_is_flagged_for_everyone(sio_client: ClientFactory) -> None:
+async def test_clear_abuse_is_blocked_by_default_and_reaches_nobody(sio_client: ClientFactory) -> None:
+    alice = await sio_client("demo_user", "demo123", join="main")
+    bob = await sio_client("chat_viewer", "viewer789", join="main")
+    ack = await alice.call("chat", {"message": "shut up you dumb idiot"})
+    assert ack["ok"] and ack["toxic"] is True and ack["action"] == "block" and ack["score"] >= 0.7
+    await alice.call("chat", {"message": "marker"})
+    got = await bob.wait_for(lambda: [m for m in bob.chats() if m["message"] == "marker"])
+    assert got and not [m for m in bob.chats() if "idiot" in m["message"]]
+
+
+async def test_a_flag_policy_shows_toxic_messages_to_everyone_with_a_tag(client: TestClient,
+                                                                        sio_client: ClientFactory) -> None:
+    """The original design's behaviour, one policy PUT away."""
+    token = await login(client, "test_streamer", "test456")
+    policy = {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]}
+    assert (await client.put("/api/streams/main/policy", json=policy, headers=auth(token))).status == 200
     alice = await sio_client("demo_user", "demo123", join="main")
     bob = await sio_client("chat_viewer", "viewer789", join="main")
     ack = await alice.call("chat", {"message": "shut up you dumb idiot"})
@@ -192,3 +207,15 @@ async def test_reconnecting_client_receives_what_it_missed(make_app: AppFactory,
     fresh = await sio_client("demo_admin", "admin123", test_client=app)
     assert [m["message"] for m in (await fresh.call("join", {"stream": "main"}))["history"]] == [
         "missed 3", "missed 4", "missed 5"]
+
+
+async def test_bidi_controls_are_removed_before_scoring_and_display(sio_client: ClientFactory) -> None:
+    """Issue 9.5: an RLO made a reversed insult display as plain abuse while it was scored as gibberish."""
+    alice = await sio_client("demo_user", "demo123", join="main")
+    bob = await sio_client("chat_viewer", "viewer789", join="main")
+    sent = "\u202etoidi gnikcuf a era uoy\u202c \u2066hi\u2069\u200f"
+    ack = await alice.call("chat", {"message": sent})
+    assert ack["ok"]
+    msg = (await bob.wait_for(lambda: bob.chats()))[0]
+    # What viewers get is exactly what was scored: no control can reorder it on screen.
+    assert msg["message"] == "toidi gnikcuf a era uoy hi"

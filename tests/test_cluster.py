@@ -36,14 +36,15 @@ class Node:
         self.proc = processes.spawn([sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
                                     cwd=tmp, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
 
-    async def wait_healthy(self, timeout: float = 40.0) -> None:
+    async def wait_healthy(self, timeout: float = 90.0) -> None:  # a cold process imports torch
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 assert self.proc.poll() is None, "server exited early"
                 try:
                     async with http.get(self.url + "/healthz") as resp:
-                        if resp.status == 200:
+                        # Ready to chat: healthy and its moderation chain loaded.
+                        if resp.status == 200 and (await resp.json()).get("moderation_state") != "loading":
                             return
                 except aiohttp.ClientError:
                     pass

@@ -37,14 +37,31 @@ def engine(*stages: tuple[Scorer, bool], timeout: float = 1.0) -> ModerationEngi
                             band=(0.15, 0.85))
 
 
-async def test_cascade_sends_only_unsettled_texts_to_the_expensive_stage() -> None:
+async def test_cascade_sends_all_but_clearly_clean_texts_to_the_expensive_stage() -> None:
     cheap = Scripted({"sure": 0.99, "maybe": 0.5})
-    expensive = Scripted({"maybe": 0.1})
-    results = await engine((cheap, False), (expensive, True)).assess(["clean text", "sure thing", "maybe so"])
-    assert cheap.calls == [["clean text", "sure thing", "maybe so"]]
-    assert expensive.calls == [["maybe so"]]  # 0.0 and 0.99 are settled by the cheap stage
-    assert [r.escalated for r in results] == [False, False, True]
-    assert [r.scores["toxicity"] for r in results] == [0.0, 0.99, 0.1]  # the expensive verdict replaces
+    expensive = Scripted({"maybe": 0.1, "women": 0.9, "you": 0.8})
+    texts = ["clean text", "sure thing", "maybe so", "women cannot lead", "you are one"]
+    results = await engine((cheap, False), (expensive, True)).assess(texts)
+    assert cheap.calls == [texts]
+    # Only the text the cheap stage found clearly clean, with no group and no "you", is skipped.
+    assert expensive.calls == [["sure thing", "maybe so", "women cannot lead", "you are one"]]
+    assert [r.escalated for r in results] == [False, True, True, True, True]
+    # The sentence stage's verdict replaces the cheap one for the labels it reports.
+    assert [r.scores["toxicity"] for r in results] == [0.0, 0.0, 0.1, 0.9, 0.8]
+    assert results[3].sources == {"toxicity": "s1"}
+
+
+async def test_the_lexical_obscene_score_survives_the_sentence_stage() -> None:
+    class Lexical(Scorer):
+        async def score(self, texts: Sequence[str]) -> list[Scores]:
+            return [{"toxicity": 0.97, "obscene": 0.97} for _ in texts]
+
+    class Sentence(Scorer):
+        async def score(self, texts: Sequence[str]) -> list[Scores]:
+            return [{"toxicity": 0.05, "obscene": 0.6} for _ in texts]
+
+    [result] = await engine((Lexical(), False), (Sentence(), True)).assess(["holy shit what a play"])
+    assert result.scores == {"toxicity": 0.05, "obscene": 0.97}
 
 
 async def test_without_a_cheap_stage_the_expensive_one_scores_everything() -> None:
@@ -119,7 +136,8 @@ async def test_scores_are_computed_on_normalized_text() -> None:
 
 
 def test_registry_chain_parsing() -> None:
-    assert registry.expand("default") == ["profanity"]
+    assert registry.expand("default") == ["profanity", "sentence"]
+    assert registry.expand("default", disable_transformers=True) == ["profanity"]
     assert registry.expand("keywords, detoxify:original") == ["keywords", "detoxify:original"]
     assert registry.expand("profanity,detoxify:original", disable_transformers=True) == ["profanity"]
     assert registry.expand("detoxify:original", disable_transformers=True) == ["profanity"]  # never empty
@@ -147,7 +165,9 @@ async def test_escalate_all_sends_everything_to_the_expensive_stage() -> None:
     cheap, expensive = Scripted({"sure": 0.99, "hidden": 0.0}), Scripted({"hidden": 0.9})
     results = await engine((cheap, False), (expensive, True)).assess(["hidden insult", "sure"], escalate_all=True)
     assert expensive.calls == [["hidden insult", "sure"]]
-    assert [r.score for r in results] == [0.9, 0.99]  # a settled cheap verdict is not lowered
+    # The sentence stage reads meaning: its toxicity replaces the lexical one (only
+    # ``obscene`` keeps the lexical maximum, see test_the_lexical_obscene_score_...).
+    assert [r.score for r in results] == [0.9, 0.0]
 
 
 async def test_profanity_fast_path_matches_the_library() -> None:

@@ -205,3 +205,22 @@ def test_any_unicode_is_handled(text: str) -> None:
     out = normalize(text)
     assert normalize_with_map(text).text == out
     assert out == out.strip()
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("ꓝuck you ꓢhithead", "fuck"),     # Lisu (issue 9.5)
+    ("ꓝuck you ꓢhithead", "shithead"),
+    ("ꓝꓴꓚꓗ", "fuck"),                  # Lisu only
+    ("Ꭺss", "ass"),                      # Cherokee capital A
+    ("ІDІОТ", "idiot"),                  # Cyrillic capitals, I read as i
+    ("ᏚᎻᎥᎢ", "shit"),                   # Cherokee only
+])
+def test_unicode_confusables_become_latin(text: str, word: str) -> None:
+    assert re.search(rf"\b{word}\b", normalize(text)), normalize(text)
+
+
+def test_generated_confusables_table_is_the_unicode_set() -> None:
+    from safestream.moderation.confusables_data import LOOKALIKES
+    # Generated from UTS #39 (tools/gen_confusables.py), not a hand list of a few dozen.
+    assert len(LOOKALIKES) > 400
+    assert chr(LOOKALIKES[ord("ꓝ")]) == "f" and chr(LOOKALIKES[ord("Ꭺ")]) == "a"

@@ -41,8 +41,11 @@ async def metrics(request: web.Request) -> web.Response:
             tag="status", responses={200: "{status: ok, database: ok}", 503: "the database is down"})
 async def healthz(request: web.Request) -> web.Response:
     db_ok = await ping(request.app[ENGINE_KEY])
-    return web.json_response({"status": "ok" if db_ok else "degraded", "database": "ok" if db_ok else "down"},
-                             status=200 if db_ok else 503)
+    # "loading" while the moderation chain loads (chat waits for it); "failed" is a 503.
+    state = request.app[MODERATION_KEY].state
+    ok = db_ok and state != "failed"
+    return web.json_response({"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down",
+                              "moderation_state": state}, status=200 if ok else 503)
 
 
 @documented("Readiness with details for operators: queue depths, moderation chain, uptime",
@@ -57,8 +60,11 @@ async def readyz(request: web.Request) -> web.Response:
     checks = {"database": "ok" if db_ok else "down",
               "write_queue": len(app[WRITER_KEY]), "moderation_queue": app[PIPELINE_KEY].queued,
               "moderation": app[MODERATION_KEY].name,
+              # "loading" while the encoder loads (chat waits for it), "failed" if it cannot.
+              "moderation_state": app[MODERATION_KEY].state,
               "uptime_s": round(time.monotonic() - app[STARTED_KEY], 1)}
-    return web.json_response({"status": "ok" if db_ok else "degraded", **checks}, status=200 if db_ok else 503)
+    ok = db_ok and checks["moderation_state"] != "failed"
+    return web.json_response({"status": "ok" if ok else "degraded", **checks}, status=200 if ok else 503)
 
 
 def _operator(request: web.Request) -> bool:

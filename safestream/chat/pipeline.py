@@ -40,7 +40,7 @@ from safestream.errors import (
     ShuttingDown,
 )
 from safestream.moderation.batcher import MicroBatcher
-from safestream.moderation.engine import Assessment, ModerationEngine
+from safestream.moderation.engine import Assessment, ModerationEngine, explain
 from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.storage.models import Message
@@ -206,7 +206,8 @@ class ChatPipeline:
                          "score": payload["score"]})
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,
-                                  "categories": assessment.scores, "terms": decision.terms})
+                                  "categories": assessment.scores, "terms": decision.terms,
+                                  "explain": explain(assessment, decision)})
         # Write-ahead: logged before anyone sees an id, so a SIGKILL can lose no acked
         # message and the next start-up continues above every id handed out.
         await self._writer.accept(records)

@@ -7,8 +7,12 @@ from typing import Any
 
 from safestream.errors import InvalidPayload, SafeStreamError
 
-# C0/C1 controls except tab and newline, plus lone surrogates (invalid Unicode).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0/C1 controls except tab and newline, lone surrogates (invalid Unicode), and
+# the bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM):
+# "\u202etoidi gnikcuf" displays reversed, so the text viewers see and the
+# text moderation scores would differ. Removing them from the stored and
+# broadcast text makes both the same string.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_message(raw: Any, *, max_length: int) -> str:

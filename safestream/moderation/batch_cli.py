@@ -77,6 +77,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
                         help="use this stream's stored policy (DATABASE_URL) instead of the server default")
     parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
                         help=f"lines per scoring call (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--explain", action="store_true",
+                        help="add which stage and category decided each verdict, and its score")
     return parser
 
 
@@ -112,7 +114,8 @@ async def _moderate(settings: Settings, args: argparse.Namespace) -> int:
             # Like the server under load (the rest of the file is a queue behind
             # each chunk), the expensive stage sees every text only in "all" mode.
             escalate_all = settings.cascade == "all"
-            counts = await _process(engine, policy, source, sink, args.batch_size, escalate_all)
+            counts = await _process(engine, policy, source, sink, args.batch_size, escalate_all,
+                                    args.explain)
     finally:
         await engine.close()
     summary = ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
@@ -204,25 +207,25 @@ def _prepare(chunk: list[str]) -> tuple[list[str], list[str | None]]:
 
 
 async def _process(engine: ModerationEngine, policy: Policy, source: IO[str], sink: IO[bytes],
-                   batch_size: int, escalate_all: bool) -> Counter[str]:
+                   batch_size: int, escalate_all: bool, explain: bool = False) -> Counter[str]:
     # One chunk at a time: overlapping scoring of chunk n+1 with judging chunk n
     # was measured no faster (normalize, TF-IDF and judge all hold the GIL).
     counts: Counter[str] = Counter()
     for chunk in _chunks(source, batch_size):
         texts, cleaned = _prepare(chunk)
         assessments = await engine.assess([c for c in cleaned if c is not None], escalate_all=escalate_all)
-        _write(sink, policy, counts, texts, cleaned, assessments)
+        _write(sink, policy, counts, texts, cleaned, assessments, explain)
     return counts
 
 
 def _write(sink: IO[bytes], policy: Policy, counts: Counter[str], texts: list[str],
-           cleaned: list[str | None], assessments: list[Assessment]) -> None:
+           cleaned: list[str | None], assessments: list[Assessment], explain: bool) -> None:
     import orjson
 
     scored = iter(assessments)
     out: list[bytes] = []
     for text, clean in zip(texts, cleaned, strict=True):
-        record = _empty(text) if clean is None else _verdict(policy, text, clean, next(scored))
+        record = _empty(text) if clean is None else _verdict(policy, text, clean, next(scored), explain)
         counts[record["action"]] += 1
         out.append(orjson.dumps(record))
     out.append(b"")  # so the join ends with a newline
@@ -230,12 +233,18 @@ def _write(sink: IO[bytes], policy: Policy, counts: Counter[str], texts: list[st
     sink.flush()  # a reader of the output sees each chunk as soon as it is done
 
 
-def _verdict(policy: Policy, text: str, clean: str, assessment: Assessment) -> dict[str, Any]:
+def _verdict(policy: Policy, text: str, clean: str, assessment: Assessment, explain: bool) -> dict[str, Any]:
     decision = policy.judge(clean, assessment.normalized, assessment.scores, failed=assessment.failed)
+    extra: dict[str, Any] = {}
+    if explain:
+        from safestream.moderation.engine import explain as explain_verdict
+
+        extra["explain"] = explain_verdict(assessment, decision)
     return {"text": text, "shown": decision.shown, "action": decision.action, "toxic": decision.toxic,
             "score": round(decision.score, 4), "category": decision.category,
             "categories": {label: round(value, 4) for label, value in assessment.scores.items()},
-            "terms": list(decision.terms), "failed": assessment.failed, "scored": True}
+            "terms": list(decision.terms), "failed": assessment.failed, "scored": True,
+            **extra}
 
 
 def _empty(text: str) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import concurrent.futures
+import contextlib
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -65,7 +67,31 @@ class ExecutorScorer(Scorer):
             max_workers=1, thread_name_prefix=f"scorer-{self.name}")
 
     async def load(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.load_sync)
+        # Loading runs on a daemon thread, not the executor: it can take many
+        # seconds (importing torch) and a SIGTERM meanwhile must not wait for it
+        # (the interpreter joins executor threads at exit, never daemon ones).
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def settle(exc: BaseException | None) -> None:
+            if done.done():
+                return
+            if exc is not None:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        def run() -> None:
+            error: BaseException | None = None
+            try:
+                self.load_sync()
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(settle, error)
+
+        threading.Thread(target=run, name=f"load-{self.name}", daemon=True).start()
+        await done
 
     def load_sync(self) -> None:
         """Override to load weights; runs on the scorer's thread."""

@@ -1,9 +1,17 @@
 """The moderation engine: normalize, then score through a cascade of stages.
 
 Cheap stages (term lists, the linear model) score every text. An expensive
-stage (a transformer) scores only the texts the cheap stages could not settle:
-those whose highest cheap score falls inside ``band``. With no expensive
-stage, the cheap scores are final. Scores are merged per label by maximum.
+stage (a transformer) scores every text while it keeps up (``escalate_all``)
+and, under load, at least the texts that need reading as a sentence: those the
+cheap stages did not find clearly clean (highest cheap score ``>= band[0]``),
+and any text that mentions a group of people or addresses someone ("you").
+Cheap scores merge by maximum. An expensive stage's scores replace the cheap
+ones for the labels it reports, except ``obscene``, where the maximum stays:
+the lexical model judges profanity, the sentence model judges meaning, so "holy
+shit what a play" keeps its profanity score and loses the cheap "toxicity" one.
+
+Loading (``start_loading``) runs in the background while the server starts;
+``assess`` waits for it, so no text is ever scored by a half-loaded chain.
 
 A stage that raises or exceeds its timeout does not make texts look clean:
 their assessment is marked ``failed`` and the policy applies its configured
@@ -14,16 +22,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from safestream.moderation import registry
 from safestream.moderation.contract import Scorer, Scores
 from safestream.moderation.normalize import normalize
+from safestream.moderation.policy import Decision
 from safestream.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Labels where a lexical (cheap) score stays authoritative after a sentence stage.
+LEXICAL_LABELS = frozenset({"obscene"})
+# Texts the sentence stage must read even under overload: second-person address
+# and mentions of groups of people (identity attacks rarely contain a bad word).
+_MUST_READ = re.compile(
+    r"\b(?:you|u|ur|your|youre|yours|yourself|ya|thou|"
+    r"women|woman|girls|men|gays?|lesbians?|trans|queers?|jews?|jewish|muslims?|islam|christians?|"
+    r"blacks?|whites?|asians?|arabs?|mexicans?|latinos?|immigrants?|refugees?|foreigners?|"
+    r"disabled|retards?|autistic|people|they|them|those)\b")
 
 
 @dataclass(slots=True)
@@ -32,6 +53,8 @@ class Assessment:
     scores: Scores = field(default_factory=dict)
     failed: bool = False
     escalated: bool = False
+    #: label -> the stage whose score it is (for explanations).
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -54,6 +77,8 @@ class ModerationEngine:
         self.stages = list(stages)
         self.timeout = timeout
         self.band = band
+        self._loading: asyncio.Task[None] | None = None
+        self.load_error: BaseException | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModerationEngine:
@@ -73,32 +98,65 @@ class ModerationEngine:
         return ",".join(stage.name for stage in self.stages)
 
     async def load(self) -> None:
-        await asyncio.gather(*(stage.scorer.load() for stage in self.stages))
+        """Loads every stage now (the CLI and tests); the server uses ``start_loading``."""
+        self.start_loading()
+        await self.wait_loaded()
+
+    def start_loading(self) -> None:
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._load_all(), name="moderation-load")
+
+    async def _load_all(self) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(stage.scorer.load() for stage in self.stages))
+        except Exception as exc:  # noqa: BLE001 - reported by /healthz; texts then get the failure action
+            self.load_error = exc
+            log.error("moderation chain %s failed to load: %r", self.name, exc)
+        else:
+            log.info("moderation chain %s loaded in %.1f s", self.name, time.perf_counter() - started)
+
+    async def wait_loaded(self) -> None:
+        self.start_loading()
+        assert self._loading is not None
+        await asyncio.shield(self._loading)
+
+    @property
+    def state(self) -> str:
+        """``loading``, ``ready`` or ``failed`` (for /healthz)."""
+        if self._loading is None or not self._loading.done():
+            return "loading"
+        return "failed" if self.load_error is not None else "ready"
 
     async def close(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
         await asyncio.gather(*(stage.scorer.close() for stage in self.stages), return_exceptions=True)
 
     async def assess(self, texts: Sequence[str], *, escalate_all: bool = False) -> list[Assessment]:
         """Scores texts; ``escalate_all`` lets the expensive stage see every text (when it keeps up)."""
+        await self.wait_loaded()
         normalized = [normalize(text) for text in texts]
         results = [Assessment(text) for text in normalized]
+        if self.load_error is not None:
+            for result in results:
+                result.failed = True
+            return results
         cheap = [s for s in self.stages if not s.expensive]
         expensive = [s for s in self.stages if s.expensive]
         for stage in cheap:
             await self._run(stage, normalized, range(len(normalized)), results)
-        low, high = self.band
+        low, _ = self.band
         for stage in expensive:
-            unsettled = {i for i, r in enumerate(results) if not r.failed and (not cheap or low <= r.score < high)}
-            pending = [i for i, r in enumerate(results) if not r.failed and (escalate_all or i in unsettled)]
+            pending = [i for i, r in enumerate(results) if not r.failed and (
+                escalate_all or not cheap or r.score >= low or _MUST_READ.search(normalized[i]))]
             for i in pending:
                 results[i].escalated = True
-            # The transformer's verdict replaces an unsure cheap score; texts the cheap
-            # stage already settled keep the higher of the two.
-            await self._run(stage, normalized, pending, results, replace=unsettled if cheap else set())
+            await self._run(stage, normalized, pending, results, authoritative=True)
         return results
 
     async def _run(self, stage: Stage, texts: Sequence[str], indices: Sequence[int],
-                   results: list[Assessment], *, replace: set[int] | frozenset[int] = frozenset()) -> None:
+                   results: list[Assessment], *, authoritative: bool = False) -> None:
         if not indices:
             return
         started = time.perf_counter()
@@ -117,8 +175,23 @@ class ModerationEngine:
             stage.seconds += time.perf_counter() - started
         for i, scores in zip(indices, scored, strict=True):
             merged = results[i].scores
-            if i in replace:
-                merged.clear()
             for label, value in scores.items():
-                if value > merged.get(label, -1.0):
+                if (authoritative and label not in LEXICAL_LABELS) or value > merged.get(label, -1.0):
                     merged[label] = value
+                    results[i].sources[label] = stage.name
+
+
+def explain(assessment: Assessment, decision: Decision) -> dict[str, Any]:
+    """Which stage and category decided a verdict, and its score (console and ``--explain``)."""
+    category = decision.category
+    if decision.decided_by:
+        stage = decision.decided_by
+    elif category is None:
+        stage = "none"
+    else:
+        stage = assessment.sources.get(category, "none")
+    score = assessment.scores.get(category, decision.score) if category else decision.score
+    if decision.decided_by == "terms":
+        score = decision.score
+    return {"stage": stage, "category": category, "score": round(score, 4),
+            "escalated": assessment.escalated}

@@ -12,9 +12,11 @@ The pipeline, in order (each step documents its own rule below):
 2. spaces     every whitespace run becomes one space; ends are trimmed.
 3. join       runs of single characters split by separators are joined.
 4. leet       digits and symbols become letters inside words only.
-5. scripts    Greek/Cyrillic/Armenian look-alikes become Latin, but only in
-              words that mix in Latin or consist of look-alikes alone, so real
-              Russian or Greek words are left readable.
+5. scripts    look-alikes of Latin letters from other scripts (the Unicode
+              confusables set, UTS #39: Cyrillic, Greek, Armenian, Lisu,
+              Cherokee...) become Latin, but only in words that mix in Latin
+              or consist of look-alikes alone, so real Russian or Greek words
+              are left readable.
 6. repeats    runs of 3+ identical letters become one letter.
 
 Order matters: joining before leet ("$ h 1 t"); leet before scripts, because
@@ -28,6 +30,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from safestream.moderation.confusables_data import LOOKALIKES
 
 # --- step 1: per-code-point folding -------------------------------------------------
 # Invisible characters that are not category Cf (those are dropped wholesale):
@@ -72,7 +76,7 @@ def _fold_char(ch: str) -> str:
     if cat == "Cc":
         return ""
     out = unicodedata.normalize("NFKC", ch)
-    out = "".join(c if _SCRIPT_LO <= c <= _SCRIPT_HI else c.lower() for c in out)
+    out = "".join(c if _SCRIPT_LO <= c <= _SCRIPT_HI or ord(c) in LOOKALIKES else c.lower() for c in out)
     decomposed = unicodedata.normalize("NFKD", out)
     if decomposed and ord(decomposed[0]) < _STRIP_MARKS_BELOW:
         out = "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -165,18 +169,23 @@ def _leet_repl(m: re.Match[str]) -> str:
     return _LEET_RUN.sub(convert, token)
 
 
-# --- step 5: Greek / Cyrillic / Armenian look-alikes --------------------------------
-_CONFUSABLES: dict[int, int] = str.maketrans(
+# --- step 5: look-alikes from other scripts ----------------------------------------
+# The generated UTS #39 table (tools/gen_confusables.py), then our own choices
+# on top where a letter reads differently in chat than its prototype says.
+_HAND_CONFUSABLES: dict[int, int] = str.maketrans(
     # Cyrillic capitals and lowercase, then Greek, then Armenian.
     "АВЕКМНОРСТУХІЈЅҺӀҮ" "авгекмнорстухьіјѕһԁԛԝӏүѵ"
     "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ" "αβγεηικνορτυχϲϳ" "օսհո",
     "abekmhopctyxijshly" "abrekmhopctyxbijshdqwlyv"
     "abezhikmnoptyx" "abyenikvoptuxcj" "ouhn",
 )
+_CONFUSABLES: dict[int, int] = {**LOOKALIKES, **_HAND_CONFUSABLES}
 _ASCII_LETTER = re.compile(r"[a-z]")
-# A letter run containing at least one Greek/Cyrillic/Armenian character; the
-# lookbehind anchors matches at word starts so long words scan in linear time.
-_SCRIPT_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]*[\u0370-\u058f][^\W\d_]*")
+_LOOKALIKE_CLASS = "".join(re.escape(chr(cp)) for cp in sorted(_CONFUSABLES) if cp > 0x7F)
+# A letter run containing at least one Greek/Cyrillic/Armenian character or
+# other look-alike; the lookbehind anchors matches at word starts so long words
+# scan in linear time.
+_SCRIPT_WORD = re.compile(rf"(?<![^\W\d_])[^\W\d_]*[\u0370-\u058f{_LOOKALIKE_CLASS}][^\W\d_]*")
 
 
 def _script_repl(m: re.Match[str]) -> str:

@@ -27,6 +27,10 @@ ACTIONS: tuple[str, ...] = ("allow", "flag", "mask", "hold", "block")
 SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 VISIBLE = frozenset({"allow", "flag", "mask"})
 TERM_HIT_SCORE = 0.95
+# The default policy's block lines (see Policy.default); probabilities are calibrated.
+# insult blocks above TERM_HIT_SCORE: a listed insult word alone ("this level
+# is a bitch") is masked; the model must be sure to block.
+BLOCK_LINES = (("identity_attack", 0.8), ("threat", 0.8), ("severe_toxicity", 0.8), ("insult", 0.96))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,8 @@ class Decision:
     category: str | None = None
     shown: str = ""
     terms: tuple[str, ...] = ()
+    #: "terms" or "failure" when those decided rather than a category's score.
+    decided_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,19 @@ class Policy:
 
     @classmethod
     def default(cls, threshold: float, *, failure_action: str = "hold") -> Policy:
-        """The original design's behaviour (toxic messages shown, flagged), plus masking of listed terms."""
-        return cls(levels=(Level("*", threshold, "flag"),), failure_action=failure_action)
+        """Out of the box: clear abuse is blocked, mid-confidence flagged, listed profanity masked.
+
+        Blocked (the sender is told; nobody else sees it): high-confidence
+        identity attacks, threats and severe toxicity, and insults above a
+        high line. Flagged (shown with a tag): ``toxicity`` at ``threshold``
+        (TOXIC_THRESHOLD), which mid-confidence abuse of every kind reaches.
+        Profanity alone (``obscene``) is not a level: the term lists mask
+        listed words. One level per category, so the console's policy editor
+        shows it as it is. Streamers loosen or tighten it per stream.
+        """
+        levels = [Level("toxicity", threshold, "flag")]
+        levels += [Level(category, max(threshold, line), "block") for category, line in BLOCK_LINES]
+        return cls(levels=tuple(levels), failure_action=failure_action)
 
     @property
     def flag_threshold(self) -> float:
@@ -100,23 +117,32 @@ class Policy:
 
     def judge(self, original: str, normalized: str, scores: Scores, *, failed: bool = False) -> Decision:
         matches: list[TermMatch] = self.terms.find(normalized)
+        raised: set[str] = set()
         if matches:
             scores = dict(scores)
+            # A listed term raises its own label only (a listed swear word is
+            # ``obscene``, a listed slur ``identity_attack``), so profanity alone
+            # gets the term action, not the levels meant for abuse.
             for match in matches:
-                for label in ("toxicity", match.rule.label):
-                    scores[label] = max(scores.get(label, 0.0), TERM_HIT_SCORE)
+                label = match.rule.label
+                if scores.get(label, 0.0) < TERM_HIT_SCORE:
+                    scores[label] = TERM_HIT_SCORE
+                    raised.add(label)
         top_category, top = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        decided_by = ""
         if failed:
-            action, category = self.failure_action, top_category
+            action, category, decided_by = self.failure_action, top_category, "failure"
         else:
             action, category = self._level_action(scores, top, top_category)
+            if category in raised:
+                decided_by = "terms"
             if matches and SEVERITY[self.term_action] > SEVERITY[action]:
-                action, category = self.term_action, matches[0].rule.label
+                action, category, decided_by = self.term_action, matches[0].rule.label, "terms"
         shown = original
         if action == "mask":
             shown = self.terms.mask(original) if matches else _mask_all(original)
         terms = tuple(dict.fromkeys(m.term for m in matches))
-        return Decision(action, top, action != "allow", category, shown, terms)
+        return Decision(action, top, action != "allow", category, shown, terms, decided_by)
 
     def _level_action(self, scores: Mapping[str, float], top: float,
                       top_category: str | None) -> tuple[str, str | None]:

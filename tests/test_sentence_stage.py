@@ -1,0 +1,111 @@
+"""The sentence stage (issue 10): trained heads over the packaged encoder, in the default chain."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safestream.moderation import registry
+from safestream.moderation.backends.sentence import SentenceScorer
+from safestream.moderation.contract import ModelLoadError
+from safestream.moderation.encoder import shared_encoder
+from safestream.moderation.engine import ModerationEngine
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads
+from safestream.moderation.policy import Policy
+from safestream.moderation.train import train
+from safestream.settings import Settings
+
+
+def test_the_default_chain_is_the_cascade() -> None:
+    assert registry.expand("default") == ["profanity", "sentence"]
+    assert registry.is_transformer("sentence")
+
+
+def test_the_committed_artifact_belongs_to_the_installed_encoder() -> None:
+    heads = Heads.load(DEFAULT_ARTIFACT, encoder_sha256=shared_encoder().checksum)
+    assert set(heads.labels) >= {"toxicity", "insult", "identity_attack", "threat", "obscene"}
+    assert DEFAULT_ARTIFACT.stat().st_size < 1_000_000  # heads only (~0.5 MB), never the 90 MB encoder
+
+
+@pytest.mark.slow
+async def test_training_on_a_small_sample_writes_an_artifact_that_loads_and_scores(tmp_path: Path) -> None:
+    out = tmp_path / "heads.json"
+    heads, report = train(out=out, limit=160, davidson_per_class=60, seed=5)
+    assert out.is_file() and set(report["auc"]) >= {"toxicity", "identity_attack"}
+    loaded = Heads.load(out, encoder_sha256=shared_encoder().checksum)
+    assert loaded.labels == heads.labels and loaded.encoder_sha256 == shared_encoder().checksum
+    scorer = SentenceScorer(str(out))
+    await scorer.load()
+    try:
+        [scores] = await scorer.score(["you are a stupid idiot"])
+        assert set(scores) == set(heads.labels) and all(0.0 <= v <= 1.0 for v in scores.values())
+    finally:
+        await scorer.close()
+
+
+def test_heads_for_other_encoder_weights_are_refused(tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_ARTIFACT.read_text())
+    data["encoder_sha256"] = "0" * 64
+    (tmp_path / "other.json").write_text(json.dumps(data))
+    with pytest.raises(ModelLoadError, match="other encoder weights"):
+        Heads.load(tmp_path / "other.json", encoder_sha256=shared_encoder().checksum)
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, tuple[str, str | None]]:
+    return asyncio.run(_verdicts())
+
+
+async def _verdicts() -> dict[str, tuple[str, str | None]]:
+    texts = [
+        "women are too emotional to lead", "immigrants should not be allowed to vote",
+        "i will find where you live and hurt you", "you are a stupid idiot",
+        "women are great leaders", "immigrants have the right to vote", "holy shit what a play",
+        "thanks for the stream, see you tomorrow", "that was a sick play",
+    ]
+    settings = Settings(env="test").validated()
+    engine = ModerationEngine.from_settings(settings)
+    await engine.load()
+    try:
+        policy = Policy.default(settings.toxic_threshold)
+        out = {}
+        for text, a in zip(texts, await engine.assess(texts, escalate_all=True), strict=True):
+            decision = policy.judge(text, a.normalized, a.scores)
+            out[text] = (decision.action, decision.category)
+        return out
+    finally:
+        await engine.close()
+
+
+@pytest.mark.parametrize("text", ["women are too emotional to lead", "immigrants should not be allowed to vote",
+                                  "i will find where you live and hurt you", "you are a stupid idiot"])
+def test_abuse_without_swear_words_is_caught(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
+    assert verdicts[text][0] in ("flag", "hold", "block"), verdicts[text]
+
+
+@pytest.mark.parametrize("text", ["women are great leaders", "immigrants have the right to vote",
+                                  "thanks for the stream, see you tomorrow", "that was a sick play"])
+def test_innocent_sentences_pass(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
+    assert verdicts[text][0] == "allow", verdicts[text]
+
+
+def test_profanity_alone_is_masked_not_blocked(verdicts: dict[str, tuple[str, str | None]]) -> None:
+    assert verdicts["holy shit what a play"][0] == "mask"
+
+
+async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_app: Any,
+                                                                         sio_client: Any) -> None:
+    """/healthz answers at once with ``loading``; a message sent meanwhile is scored by the full chain."""
+    client = await make_app(moderation="profanity,tests.failing_scorer:SlowLoadingScorer")
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "ok" and health["moderation_state"] == "loading", health
+    alice = await sio_client("demo_user", "demo123", join="main", test_client=client)
+    ack = await alice.call("chat", {"message": "good morning"}, timeout=60)
+    # SlowLoadingScorer calls everything a threat once loaded (and raises before):
+    # a half-loaded chain would have allowed it, or failed it into "hold".
+    assert ack["ok"] and ack["action"] == "block", ack
+    assert (await (await client.get("/healthz")).json())["moderation_state"] == "ready"

@@ -1,0 +1,167 @@
+"""Write data/moderation/own/cases.csv: the labelled examples we wrote ourselves.
+
+Functional cases in the spirit of a hate-speech test taxonomy (direct and
+implicit identity attacks, threats without profanity, insults, negation,
+counter-speech, quoting hate to denounce it, neutral statements about groups,
+profanity that is not abuse) and innocent chat that looks bad to a word list
+(names of people and places, Latin, food and drink, games, gaming praise).
+Every sentence and template here was written for SafeStream (licence: the
+project's MIT licence). Deterministic: rerunning writes the same file.
+
+Columns: text, then one column per label with 1, 0 or empty (no opinion:
+that row does not train that label's head).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "data" / "moderation" / "own" / "cases.csv"
+LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+
+GROUPS = ["women", "immigrants", "muslims", "jews", "black people", "gay people", "trans people",
+          "disabled people", "asians", "refugees", "mexicans", "christians", "arabs", "old people"]
+
+IDENTITY_ATTACKS = [
+    "{g} should not be allowed to vote", "{g} are too emotional to lead", "{g} are a disease on this country",
+    "i can't stand {g}, they ruin everything", "{g} are all criminals", "{g} don't belong in this country",
+    "{g} are less than human", "{g} should go back where they came from", "i would never hire {g}",
+    "{g} are parasites living off the rest of us", "we need to get rid of all {g}", "{g} are too stupid to work",
+    "the world would be better without {g}", "never trust {g}, they are all liars",
+    "{g} are filthy animals", "it is disgusting that {g} are allowed in public",
+    "{g} should be kept out of our schools", "{g} are born inferior",
+]
+THREATS = [
+    "i will find where you live and make you pay", "i am going to hurt you badly", "watch your back tonight",
+    "i know your address and i am coming for you", "you will not survive the next stream",
+    "i'm going to kill you", "someone should put a bullet in you", "i will break every bone in your body",
+    "keep talking and i'll burn your house down", "you deserve to be beaten until you stop breathing",
+    "i'm going to wait outside your house", "your family will regret this when i find them",
+    "i hope you get run over tomorrow", "i will make sure you never walk again",
+]
+GROUP_THREATS = ["someone should shoot all {g}", "{g} deserve to be hanged", "let's burn down the homes of {g}",
+                 "all {g} should be wiped out"]
+INSULTS = ["idiot", "moron", "loser", "clown", "imbecile", "waste of space", "pathetic failure", "joke",
+           "worthless creep", "brainless fool", "disgrace", "nobody"]
+INSULT_TEMPLATES = ["you are a {i}", "you're such a {i}", "shut up you {i}", "nobody likes you, you {i}",
+                    "go away you {i}", "what a {i} you are", "the streamer is a {i}",
+                    "you are the dumbest {i} i have ever seen"]
+PLAIN_INSULTS = ["you are so ugly it hurts to look at you", "your voice makes me want to throw up",
+                 "you're too stupid to play this game", "nobody would miss you if you left",
+                 "you have the brain of a rock", "everyone here thinks you are pathetic",
+                 "you should quit, you are embarrassing", "go cry to your mommy, baby"]
+PROFANE_INSULTS = ["fuck you, you worthless idiot", "shut the fuck up you moron", "you're a piece of shit",
+                   "go to hell you stupid bitch", "you dumbass, learn to play", "eat shit and die, loser"]
+STEREOTYPES = [
+    "{g} control the media", "{g} are terrorists", "{g} are all thieves", "{g} are ruining our country",
+    "{g} are lazy and live on handouts", "{g} can't be trusted with money", "{g} are a plague",
+    "{g} are ugly and smell", "i hate {g}", "{g} are scum", "{g} are vermin", "get {g} out of here",
+    "{g} are a burden on society", "we don't want {g} in our neighbourhood",
+]
+SWEARS = ["fuck yeah", "holy shit", "damn", "hell yeah", "shit", "oh fuck", "fucking hell", "holy crap",
+          "goddamn"]
+HAPPY = ["that was amazing", "we won", "nice shot", "what a play", "i love this song", "gg", "this is so good",
+         "finally", "that was close", "best stream ever"]
+PRAISE = ["you killed that boss", "you murdered that round", "you destroyed the other team",
+          "you slayed that song", "you wrecked them", "you crushed it today", "you're a beast at this",
+          "you're a monster on the keys", "you are too good, it's unfair", "you absolutely smashed it",
+          "that was filthy, well played", "sick shot, you animal", "you're insane, how did you hit that",
+          "you ended his whole career with that play", "you murdered that song, wow"]
+NEGATION = [
+    "{g} are not inferior to anyone", "i don't think {g} are stupid", "no one should say {g} are a disease",
+    "{g} are not criminals", "i would never say {g} should lose their rights", "{g} belong here as much as anyone",
+]
+COUNTER = [
+    "saying that {g} are criminals is hateful and wrong", "stop saying {g} don't belong here",
+    "if you think {g} are less than human, you need to educate yourself",
+    "he said '{g} should not vote' and got banned, good", "quoting that post about {g} because it is vile",
+    "calling {g} animals is disgusting and we will not allow it here",
+]
+NEUTRAL_GROUPS = [
+    "{g} have the right to vote", "many {g} live in my city", "i love my neighbours, they are {g}",
+    "there was a documentary about {g} last night", "{g} deserve respect like everyone",
+    "the conference had talks by {g}", "my best friends are {g}", "{g} have made huge contributions",
+]
+PROFANITY_NOT_ABUSE = [
+    "holy shit what a play", "fuck yeah we won", "this song is fucking amazing", "damn that was close",
+    "that boss fight was hard as hell", "shit, i forgot to hit record", "what the fuck was that jump, incredible",
+    "oh crap the lag again", "fucking finally we beat the level", "hell yes, clutch round",
+    "that combo was badass", "i'm so fucking tired today lol", "bullshit rng, i had that",
+    "holy fuck the graphics are gorgeous", "damn son, nice aim",
+]
+INNOCENT = [
+    "i grew up in scunthorpe", "the train stops at penistone", "we drove through middlesex and essex",
+    "my cousin lives in sussex", "dick van dyke was great in that film", "arsenal won again tonight",
+    "she graduated magna cum laude", "he finished summa cum laude", "the shiitake mushrooms are fresh",
+    "grandma made spotted dick for dessert", "i'll have a cocktail after the stream", "assassin's creed is on sale",
+    "reading charles dickens tonight", "matt hancock was on the news", "my therapist says hi",
+    "the bass on this track is huge", "a classic passage from the classics", "the hoe is in the garden shed",
+    "i need a new cock for the water tank, plumbing is fun", "the sea bass was delicious",
+    "that was a sick play", "you killed it this round", "he's an absolute beast", "you destroyed them, gg",
+    "i'm dead lol that was hilarious", "you're insane at this game", "nasty clip, send it to me",
+    "filthy flick, well played", "you're a monster with that sniper", "kill the boss first, then loot",
+    "clean headshot", "you smashed it, ggs", "that was murder, what a round", "you absolute legend",
+    "you are amazing, thanks for the stream", "you're so good at this", "shoot the barrels to win",
+    "i'm going to kill this boss tonight", "let's execute the plan on b site", "we got slaughtered lol gg",
+    "lol that was so bad it was funny", "my team is trash today haha", "this map is the worst",
+    "carpe diem, friends", "veni vidi vici", "habemus papam", "cogito ergo sum", "dulce et decorum est",
+    "beaver creek resort was lovely", "the titmouse came to the feeder", "booby birds live in the tropics",
+    "hello everyone", "what's the song name?", "gg wp", "first time here, love the vibe", "see you tomorrow",
+]
+
+
+def rows() -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
+
+    def add(text: str, **labels: int | None) -> None:  # None: no opinion
+        out.append({"text": text, **{k: "" if labels.get(k) is None else str(labels[k]) for k in LABELS}})
+
+    clean = {label: 0 for label in LABELS}
+    for template in IDENTITY_ATTACKS:
+        for group in GROUPS:
+            add(template.format(g=group), toxicity=1, identity_attack=1, threat=0, obscene=0, insult=None,
+                severe_toxicity=None)
+    for text in THREATS:
+        add(text, toxicity=1, severe_toxicity=1, threat=1, identity_attack=0, obscene=0, insult=None)
+    for template in GROUP_THREATS:
+        for group in GROUPS:
+            add(template.format(g=group), toxicity=1, severe_toxicity=1, threat=1, identity_attack=1, obscene=0)
+    for template in INSULT_TEMPLATES:
+        for insult in INSULTS:
+            add(template.format(i=insult), toxicity=1, insult=1, threat=0, identity_attack=0, obscene=0,
+                severe_toxicity=0)
+    for text in PLAIN_INSULTS:
+        add(text, toxicity=1, insult=1, threat=0, identity_attack=0, obscene=0, severe_toxicity=0)
+    for text in PROFANE_INSULTS:
+        add(text, toxicity=1, insult=1, obscene=1, threat=0, identity_attack=0)
+    for template in STEREOTYPES:
+        for group in GROUPS:
+            add(template.format(g=group), toxicity=1, identity_attack=1, threat=0, obscene=None, insult=None,
+                severe_toxicity=None)
+    for swear in SWEARS:
+        for happy in HAPPY:
+            add(f"{swear} {happy}", **{**clean, "obscene": 1})
+    for text in PRAISE:
+        add(text, **clean)
+    for template in NEGATION + COUNTER + NEUTRAL_GROUPS:
+        for group in GROUPS:
+            add(template.format(g=group), **clean)
+    for text in PROFANITY_NOT_ABUSE:
+        add(text, **{**clean, "obscene": 1})
+    for text in INNOCENT:
+        add(text, **clean)
+    return out
+
+
+def main() -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", *LABELS], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows())
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
