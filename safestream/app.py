@@ -47,7 +47,7 @@ from safestream.app_keys import (
 from safestream.auth import routes as auth_routes
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
-from safestream.chat import actions
+from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
 from safestream.chat.membership import Membership
@@ -225,11 +225,13 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         await app[ROOMS_KEY].load(stream.slug)
         await app[POLICIES_KEY].load(stream.slug)
         app[GIFTS_KEY].start_producer(stream.slug)
-    sweeper = asyncio.create_task(_sweep(app), name="sweeper")
+    tasks = [asyncio.create_task(_sweep(app), name="sweeper"),
+             asyncio.create_task(review.expiry_loop(app), name="review-expiry")]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _sweep(app: web.Application) -> None:

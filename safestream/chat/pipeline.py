@@ -5,8 +5,9 @@ caller awaits anything, so one user's messages keep their arrival order (each
 socket event runs as its own task). The moderation batcher then processes
 messages in order, batch by batch: each batch is scored in one call, ids are
 handed out in order, each stream's visible messages go out as one emit, and
-the rows are queued for the write-behind writer. Console approvals reuse
-``publish``, the tail of the same path.
+the rows are queued for the write-behind writer. Console approvals go
+through ``publish_approved``: the same policy rendering, broadcaster, history
+and log, under the message's original id.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from safestream.errors import (
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine
+from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.storage.models import Message
@@ -197,8 +199,11 @@ class ChatPipeline:
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
             self._writer.offer(self._record(item, assessment, decision, seq, shown, payload))
-            acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
-                         "score": payload["score"]})
+            ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
+                   "score": payload["score"]}
+            if decision.action not in VISIBLE and decision.category:
+                ack["reason"] = decision.category  # the sender's client says why, in words
+            acks.append(ack)
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,
                                   "categories": assessment.scores, "terms": decision.terms})
@@ -211,6 +216,26 @@ class ChatPipeline:
         for listener in self.listeners:
             await listener(published)
         return acks
+
+    async def publish_approved(self, held: Message) -> dict[str, Any]:
+        """A held message a moderator approved goes out now, under the id it was held with.
+
+        It is rendered by the stream's current policy as the send path renders
+        (listed terms masked), so approval never shows more than chat would. Its
+        sender already has a held card with this id, which the client replaces.
+        """
+        policy = self.policies.get(held.stream)
+        decision = policy.approved(held.text, normalize(held.text), dict(held.categories))
+        payload = chat_payload(id=held.seq, stream=held.stream, user=held.username, message=decision.shown,
+                               toxic=decision.toxic, score=decision.score, ts=held.created_at)
+        room = await self._rooms.load(held.stream)
+        await self._broadcaster.chat(held.stream, [payload])
+        await self._rooms.add_history(room, [payload])
+        review_line = {"type": "review", "id": held.seq, "stream": held.stream, "decision": "approved",
+                       "action": decision.action, "shown": decision.shown}
+        self._writer.offer(Record(None, None, (payload, review_line)))
+        return {"ok": True, "id": held.seq, "action": decision.action, "toxic": decision.toxic,
+                "score": payload["score"], "message": decision.shown}
 
     def _strike(self, stream: str, username: str) -> None:
         rule = self.policies.get(stream).strikes

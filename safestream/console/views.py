@@ -11,9 +11,8 @@ from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
 from safestream.auth.roles import Principal
 from safestream.chat import review
 from safestream.chat.actions import audit_entry
-from safestream.chat.payloads import iso
 from safestream.chat.rooms import check_stream_name
-from safestream.console.live import panel_context
+from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
     SESSION_COOKIE,
     console_principal,
@@ -112,13 +111,6 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
                                              page=page, per_page=PER_PAGE)
     return {"feed": [feed_row(r) for r in rows], "filters": filters, "page": page,
             "pages": max(1, -(-total // PER_PAGE)), "total": total}
-
-
-def feed_row(row: message_store.Message) -> dict[str, Any]:
-    return {"id": row.seq, "stream": row.stream, "user": row.username, "text": row.text,
-            "message": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
-            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at),
-            "review": row.review}
 
 
 def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -67,14 +68,43 @@ async def pending_review(sessions: SessionMaker, *, stream: str | None, limit: i
         return list((await session.exec(stmt.order_by(col(Message.id)).limit(limit))).all())
 
 
-async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review: str) -> bool:
+async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review: str, actor: str = "",
+                       at: datetime | None = None) -> bool:
     """Moves a held message out of "pending"; False when someone else already did."""
     async with sessions() as session:
         result = await session.exec(  # type: ignore[call-overload]
             update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq,
-                                  col(Message.review) == "pending").values(review=review))
+                                  col(Message.review) == "pending")
+            .values(review=review, reviewed_by=actor or None, reviewed_at=at))
         await session.commit()
         return bool(result.rowcount)
+
+
+async def unclaim_review(sessions: SessionMaker, *, stream: str, seq: int) -> None:
+    """Puts a claimed message back in the queue when its decision could not be carried out."""
+    async with sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
+            .values(review="pending", reviewed_by=None, reviewed_at=None))
+        await session.commit()
+
+
+async def record_publication(sessions: SessionMaker, *, stream: str, seq: int, action: str, shown: str,
+                             toxic: bool) -> None:
+    """An approved message is now a visible one: history replays and the feed show it as published."""
+    async with sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
+            .values(action=action, shown_text=shown, toxic=toxic))
+        await session.commit()
+
+
+async def pending_before(sessions: SessionMaker, *, before: datetime, limit: int = 500) -> list[Message]:
+    """Held messages still waiting that were sent before ``before``, oldest first."""
+    async with sessions() as session:
+        stmt = (select(Message).where(Message.review == "pending", col(Message.created_at) < before)
+                .order_by(col(Message.id)).limit(limit))
+        return list((await session.exec(stmt)).all())
 
 
 async def search(sessions: SessionMaker, *, stream: str, user: str | None = None, toxic_only: bool = False,

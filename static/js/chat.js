@@ -22,6 +22,15 @@
   const TOKEN_KEY = "safestream.session";
   const STREAM_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
   const USERNAME_RE = /^[A-Za-z0-9._-]{1,50}$/;
+  // Why moderation refused a message, in words: the ack's `reason` is the category that decided.
+  const REASONS = {
+    toxicity: "it looks abusive",
+    severe_toxicity: "it looks seriously abusive",
+    obscene: "it contains obscene language",
+    threat: "it reads as a threat",
+    insult: "it reads as an insult",
+    identity_attack: "it attacks people for who they are",
+  };
   // How each catalogue icon looks here; which gifts exist, and their names, come from GET /api/gifts.
   const GIFT_LOOKS = {
     rose: { icon: "i-heart", tone: "rose" },
@@ -205,6 +214,7 @@
     maxId: 0,              // highest chat id received for `stream`: `since` on a rejoin
     rows: new Map(),       // chat id -> row
     removed: new Set(),    // ids a moderator removed: a late replay must not bring them back
+    own: new Map(),        // id -> my held card: replaced in place if a moderator approves it
     noteSeq: 0,
     ended: false,
     kicked: false,
@@ -466,6 +476,7 @@
     });
     state.rows.clear();
     state.removed.clear();
+    state.own.clear();
     byId("messages").replaceChildren();
     byId("pending").replaceChildren();
     byId("gift-lane").replaceChildren();
@@ -623,6 +634,11 @@
     for (const msg of list) {
       if (!isChat(msg) || msg.stream !== state.stream) continue;
       if (state.rows.has(msg.id) || state.removed.has(msg.id)) continue;
+      const held = state.own.get(msg.id);
+      if (held) {  // my held message was approved: the published one takes its place
+        state.own.delete(msg.id);
+        held.remove();
+      }
       const row = chatRow(msg);
       state.rows.set(msg.id, row);
       insertRow(row, [msg.id, 0]);
@@ -908,8 +924,9 @@
         ownNote(ack.id, "held", "Held for review",
           "A moderator will check it before anyone else sees it. Only you can see this.", text);
       } else if (ack.action === "block") {
+        const why = REASONS[ack.reason] || "it breaks the chat rules";
         ownNote(ack.id, "blocked", "Not sent",
-          "This message breaks the chat rules, so nobody else saw it. Only you can see this.", text);
+          `Not sent because ${why}. Nobody else saw it; only you can see this.`, text);
       } else if (ack.action === "mask") {
         const row = state.rows.get(ack.id);
         const meta = row && row.querySelector(".msg-meta");
@@ -971,10 +988,28 @@
     meta.append(el("span", "msg-user", state.user.username), el("span", `tag tag-${kind}`, label));
     body.append(meta, el("p", "msg-text", text), el("p", "msg-explain", explanation));
     row.append(avatar, body);
+    if (Number.isInteger(id) && kind === "held") state.own.set(id, row);
     // Its id was handed out but never broadcast, so the key cannot collide with a real row.
     insertRow(row, [Number.isInteger(id) ? id : state.maxId, Number.isInteger(id) ? 0 : ++state.noteSeq]);
     afterAdd(1, false);
     scrollToBottom();
+  }
+
+  /** A moderator decided my held message: approved ones arrive as `chat` with the same id. */
+  function onReviewResult(p) {
+    if (!p || p.stream !== state.stream || !Number.isInteger(p.id)) return;
+    const row = state.own.get(p.id);
+    if (!row || p.decision === "approved") return;
+    state.own.delete(p.id);
+    row.classList.replace("own-held", "own-denied");
+    const tag = row.querySelector(".tag-held");
+    if (tag) {
+      tag.className = "tag tag-denied";
+      tag.textContent = "Not published";
+    }
+    row.querySelector(".msg-explain").textContent = p.decision === "expired"
+      ? "Nobody reviewed it in time, so it was not published. Only you can see this."
+      : "A moderator decided not to publish it. Only you can see this.";
   }
 
   // ---------------------------------------------------------------- socket
@@ -1027,6 +1062,7 @@
     socket.on("chat", (msg) => addChats([msg]));
     socket.on("chat_batch", (list) => { if (Array.isArray(list)) addChats(list); });
     socket.on("gift", onGift);
+    socket.on("review_result", onReviewResult);
     socket.on("presence", (p) => { if (p && p.stream === state.stream) setViewers(p.viewers); });
     socket.on("message_removed", (p) => {
       if (p && p.stream === state.stream && Array.isArray(p.ids)) removeChats(p.ids);

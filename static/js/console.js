@@ -44,7 +44,6 @@
     if (fragment.target === "#feed-rows") countArrivals(fragment.html);
     if (fragment.swap === "delete") {
       target.remove();
-      markReviewed(fragment.target);
     } else if (fragment.swap === "outerHTML") {
       const holder = document.createElement("template");
       holder.innerHTML = fragment.html;  // server-rendered, autoescaped
@@ -58,18 +57,6 @@
     }
     trimFeed();
     updateReviewCount();
-  }
-
-  // A decided review item leaves the queue; its feed row says so (the fragment does not tell
-  // which way it went: the audit log does).
-  function markReviewed(selector) {
-    const match = /^#review-(\d+)$/.exec(selector);
-    const row = match && document.getElementById("msg-" + match[1]);
-    if (!row || row.querySelector(".review-state")) return;
-    const tag = document.createElement("span");
-    tag.className = "review-state";
-    tag.textContent = "reviewed";
-    row.querySelector("td.act").appendChild(tag);
   }
 
   function trimFeed() {
