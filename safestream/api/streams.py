@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -18,6 +20,10 @@ from safestream.storage import streams as stream_store
 class StreamIn(BaseModel):
     stream: str = Field(pattern=STREAM_RE.pattern)
     title: str = Field(default="", max_length=200)
+
+
+class TitleIn(BaseModel):
+    title: str = Field(max_length=200)
 
 
 #: ``GET /streams`` pages: the default is large enough that old clients see every stream
@@ -65,7 +71,7 @@ async def open_stream(request: web.Request) -> web.Response:
     if not principal.can_open_streams():
         raise Forbidden("only streamers and admins open streams")
     body = await read_json(request, StreamIn)
-    stream = await lifecycle.go_live(request.app, slug=body.stream, title=body.title,
+    stream = await lifecycle.go_live(request.app, slug=body.stream, title=clean_title(body.title),
                                      owner=principal.username)
     return web.json_response({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
                               "live": True}, status=201)
@@ -85,7 +91,28 @@ async def end_stream(request: web.Request) -> web.Response:
     return web.json_response({"stream": slug, "live": False})
 
 
+@documented("Rename a stream; every client gets stream_update", auth="owner or admin", body=TitleIn,
+            tag="streams", responses={200: "renamed", 403: "not the owner", 404: "no such stream"})
+async def retitle_stream(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    slug = check_stream_name(request.match_info["stream"])
+    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
+    if stream is None:
+        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    if not (principal.is_admin or principal.username == stream.owner):
+        raise Forbidden("only the stream's owner and admins rename it")
+    body = await read_json(request, TitleIn)
+    stream = await lifecycle.retitle(request.app, slug=slug, title=clean_title(body.title))
+    return web.json_response(lifecycle.stream_info(stream))
+
+
+def clean_title(raw: str) -> str:
+    """Titles are one line of plain text: controls (newlines, bidi overrides) would spoof the page."""
+    return " ".join("".join(ch for ch in raw if unicodedata.category(ch)[0] != "C").split())[:200]
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/streams", list_streams)
     app.router.add_post("/api/streams", open_stream)
     app.router.add_post("/api/streams/{stream}/end", end_stream)
+    app.router.add_patch("/api/streams/{stream}", retitle_stream)

@@ -88,6 +88,14 @@ class Broadcaster:
         await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream),
                              ignore_queue=local)
 
+    async def stream_update(self, payload: dict[str, Any]) -> None:
+        """``{stream, live, title, owner}`` to every socket: stream lists update without polling.
+
+        Streams open, end and get renamed rarely next to chat, so one emit to all
+        is cheap; through the Redis manager it reaches every process's sockets.
+        """
+        await self._sio.emit("stream_update", payload)
+
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
 

@@ -48,6 +48,24 @@ async def stream_for(request: web.Request, principal: Principal) -> str:
     return stream
 
 
+async def stream_context(request: web.Request, principal: Principal, stream: str) -> dict[str, Any]:
+    """What the dashboard's stream card needs: the stream's state and what this user may do to it."""
+    row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
+    owner = row.owner if row else ""
+    return {"stream_info": {"stream": stream, "title": row.title if row else "", "owner": owner,
+                            "live": bool(row and row.live)},
+            "can_retitle": principal.is_admin or principal.username == owner,
+            "can_go_live": principal.username == owner or (principal.is_admin and not owner)}
+
+
+async def own_streams(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    """A streamer's ended streams, so the home page can take one live again."""
+    if not principal.can_open_streams():
+        return []
+    rows = await stream_store.streams_of(request.app[SESSIONS_KEY], owner=principal.username)
+    return [{"stream": r.slug, "title": r.title} for r in rows if not r.live]
+
+
 def base_context(request: web.Request, principal: Principal) -> dict[str, Any]:
     return {"me": principal, "csrf": csrf_for(request.app, request.cookies.get(SESSION_COOKIE, ""))}
 
@@ -74,7 +92,8 @@ async def home(request: web.Request) -> web.Response:
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
-    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams})
+    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams,
+                                                 "ended": await own_streams(request, principal)})
 
 
 @documented("The console for one stream", tag="console")
@@ -86,6 +105,7 @@ async def dashboard(request: web.Request) -> web.Response:
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
     context = {**base_context(request, principal), **await panel_context(request.app, stream),
+               **await stream_context(request, principal, stream),
                "streams": await moderated_streams(request, principal),
                "review_rows": await review.pending(request.app, stream=stream),
                "audit_rows": [audit_entry(r) for r in await audit.recent_actions(

@@ -394,12 +394,26 @@
   async function showPicker() {
     showView("picker");
     document.title = "Live now · SafeStream";
+    ensureSocket();  // the list follows `stream_update` events; the timer below is only a fallback
     await refreshPicker();
     if (document.body.dataset.view !== "picker") return;  // the user moved on while the list loaded
     stopPickerRefresh();
     state.pickerTimer = setInterval(() => {
       if (!document.hidden) refreshPicker();
     }, PICKER_REFRESH_MS);
+  }
+
+  /** A stream opened, ended or was renamed: the list (or the open room's header) follows at once. */
+  let pickerRefetch = null;
+  function onStreamUpdate(p) {
+    if (!p || typeof p.stream !== "string") return;
+    if (document.body.dataset.view === "picker" && !pickerRefetch) {
+      // A burst of updates costs one fetch.
+      pickerRefetch = setTimeout(() => { pickerRefetch = null; refreshPicker(); }, 250);
+    }
+    if (p.stream === state.stream && state.info && typeof p.title === "string" && p.title !== state.info.title) {
+      renderRoomInfo({ ...state.info, title: p.title });
+    }
   }
 
   function stopPickerRefresh() {
@@ -1063,6 +1077,7 @@
     socket.on("chat_batch", (list) => { if (Array.isArray(list)) addChats(list); });
     socket.on("gift", onGift);
     socket.on("review_result", onReviewResult);
+    socket.on("stream_update", onStreamUpdate);
     socket.on("presence", (p) => { if (p && p.stream === state.stream) setViewers(p.viewers); });
     socket.on("message_removed", (p) => {
       if (p && p.stream === state.stream && Array.isArray(p.ids)) removeChats(p.ids);

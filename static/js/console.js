@@ -109,18 +109,51 @@
     }
   });
 
-  if (!stream || typeof io === "undefined") return;
+  // The pill is the stream's state; the socket's state is the separate "reconnecting…" marker.
+  function setStreamState(live) {
+    if (!liveState) return;
+    liveState.dataset.live = live ? "1" : "0";
+    setState(live ? "live" : "ended", live);
+    liveState.classList.toggle("ended", !live);
+  }
+
+  function setConnected(ok) {
+    const marker = document.getElementById("conn-state");
+    if (marker) marker.hidden = ok;
+  }
+
+  // A stream opened, ended or was renamed: refetch the server-rendered lists and card.
+  function onStreamUpdate(update) {
+    if (!update || typeof update.stream !== "string" || !window.htmx) return;
+    if (document.getElementById("stream-nav")) {
+      window.htmx.ajax("GET", "/console/streams?as=nav&current=" + encodeURIComponent(stream || ""),
+        { target: "#stream-nav", swap: "outerHTML" });
+    }
+    if (document.getElementById("stream-list")) {
+      window.htmx.ajax("GET", "/console/streams", { target: "#stream-list", swap: "outerHTML" });
+    }
+    if (stream && update.stream === stream) {
+      setStreamState(Boolean(update.live));
+      window.htmx.ajax("GET", "/console/s/" + encodeURIComponent(stream) + "/stream_card",
+        { target: "#stream-card", swap: "outerHTML" });
+    }
+  }
+
+  if (typeof io === "undefined") return;
   // No token: the server reads the HttpOnly session cookie on the handshake.
   const socket = io({ transports: ["websocket"], withCredentials: true });
   socket.on("connect", function () {
+    setConnected(true);
+    if (!stream) return;
     socket.emit("console_join", { stream: stream }, function (ack) {
-      if (ack && ack.ok) setState("live", true);
+      if (ack && ack.ok) setStreamState(ack.live !== undefined ? Boolean(ack.live) : liveState.dataset.live === "1");
       else setState("not allowed", false);
     });
   });
-  socket.on("disconnect", function () { setState("reconnecting…", false); });
-  socket.on("connect_error", function () { setState("offline", false); });
+  socket.on("disconnect", function () { setConnected(false); });
+  socket.on("connect_error", function () { setConnected(false); });
   socket.on("console_fragment", apply);
+  socket.on("stream_update", onStreamUpdate);
   window.safestreamConsole = { socket: socket };
   updateReviewCount();
 })();
