@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import socketio
 from aiohttp import web
@@ -51,7 +52,7 @@ from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
 from safestream.chat.membership import Membership
-from safestream.chat.metrics import Metrics
+from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.namespace import ChatNamespace
 from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
@@ -71,7 +72,7 @@ from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
 from safestream.redis_manager import ReconnectingRedisManager
 from safestream.settings import Settings
-from safestream.storage import audit, db
+from safestream.storage import audit, db, stats
 from safestream.storage import streams as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
@@ -221,6 +222,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         log.warning("DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
                     "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment")
         await seed_demo(app)
+    # Counters restart from the record, not from zero (counted since the last audited reset).
+    since = await stats.last_reset(app[SESSIONS_KEY])
+    recent = datetime.now(UTC) - timedelta(seconds=BUCKET_SECS * TIMELINE_BUCKETS)
+    app[METRICS_KEY].rebuild(await stats.figures(app[SESSIONS_KEY], since=since, recent_since=recent), since=since)
     for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
         await app[ROOMS_KEY].load(stream.slug)
         await app[POLICIES_KEY].load(stream.slug)

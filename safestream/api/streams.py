@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import ROOMS_KEY, SESSIONS_KEY
+from safestream.app_keys import METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.chat import lifecycle
 from safestream.chat.rooms import STREAM_RE, check_stream_name
@@ -44,17 +44,22 @@ def _page(request: web.Request) -> tuple[int, str | None]:
 
 
 @documented("Live streams, by name; `?limit=` (1-500, default 100) and `?cursor=` page through them",
-            tag="streams", responses={200: "[{stream, title, owner, viewers, live}]; X-Next-Cursor when more",
+            tag="streams", responses={200: "[{stream, title, owner, viewers, live, gift_count, gift_amount, "
+                                           "last_gift_id}]; X-Next-Cursor when more",
                                       422: "bad limit or cursor"})
 async def list_streams(request: web.Request) -> web.Response:
     limit, cursor = _page(request)
-    rooms = request.app[ROOMS_KEY]
+    rooms, metrics = request.app[ROOMS_KEY], request.app[METRICS_KEY]
     rows = await stream_store.live_streams(request.app[SESSIONS_KEY], after=cursor, limit=limit + 1)
     result: list[dict[str, object]] = []
     for stream in rows[:limit]:
         room = rooms.get(stream.slug)
+        # Gift events (and their summed amounts) in the metrics window, and the id they run to:
+        # a client adds the `gift` events above that id and agrees with the console.
         result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
-                       "viewers": room.viewer_count if room else 0, "live": stream.live})
+                       "viewers": room.viewer_count if room else 0, "live": stream.live,
+                       "gift_count": metrics.gifts[stream.slug], "gift_amount": metrics.gift_amounts[stream.slug],
+                       "last_gift_id": room.gift_seq if room else 0})
     response = web.json_response(result)
     if len(rows) > limit:  # the body stays a plain list, as old clients expect; the next page is a header
         nxt = rows[limit - 1].slug

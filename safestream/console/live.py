@@ -118,6 +118,7 @@ def feed_row(row: Message) -> dict[str, Any]:
 async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
     metrics = app[METRICS_KEY]
     series = metrics.series(stream)
+    rolling = metrics.rolling_toxicity(stream)
     room = app[ROOMS_KEY].get(stream)
     return {
         "stream": stream,
@@ -125,8 +126,8 @@ async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
         "overall": await metrics.snapshot(None),
         "live": bool(room and room.live),
         "series": series,
-        "tox_points": charts.toxicity_line(series),
-        "tox_recent": charts.percent(series[-6:]),
+        "tox_segments": charts.toxicity_segments(rolling),
+        "tox_recent": charts.latest(rolling),
         "volume": charts.volume_bars(series),
         "gifters": charts.gifter_bars(metrics.top_gifters(stream)),
         "W": charts.WIDTH, "H": charts.HEIGHT,

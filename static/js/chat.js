@@ -220,7 +220,9 @@
     kicked: false,
     mutedUntil: 0,         // ms epoch; Infinity for a mute without end
     coolUntil: 0,          // rate limit: no sending before this (ms epoch)
-    gifts: 0,
+    gifts: 0,              // gift events seen here (ids above giftBase.lastId)
+    giftBase: null,        // {count, lastId} from GET /streams: the stream's gift events so far
+    earlyGifts: [],        // gift ids seen before giftBase arrived
     stick: true,           // follow new messages unless the user scrolled up to read
     unread: 0,
     tick: null,
@@ -486,7 +488,7 @@
   function resetRoom(stream) {
     Object.assign(state, {
       stream, info: null, joined: false, joinedOnce: false, maxId: 0, noteSeq: 0, ended: false, kicked: false,
-      mutedUntil: 0, coolUntil: 0, gifts: 0, stick: true, unread: 0,
+      mutedUntil: 0, coolUntil: 0, gifts: 0, giftBase: null, earlyGifts: [], stick: true, unread: 0,
     });
     state.rows.clear();
     state.removed.clear();
@@ -532,7 +534,18 @@
     paintAvatar(byId("stage-avatar"), info.owner || info.stream);
     byId("stage").style.setProperty("--hue", String(brandHue(info.stream)));
     if (info.viewers) setViewers(info.viewers);
+    if (Number.isInteger(info.gift_count) && !state.giftBase) {
+      state.giftBase = { count: info.gift_count, lastId: Number(info.last_gift_id) || 0 };
+      // Gifts that arrived before the list answered are either in its count or above its id.
+      state.gifts = state.earlyGifts.filter((id) => !Number.isInteger(id) || id > state.giftBase.lastId).length;
+      showGiftCount();
+    }
     document.title = `${title} · SafeStream`;
+  }
+
+  function showGiftCount() {
+    const base = state.giftBase ? state.giftBase.count : 0;
+    byId("stage-gifts").textContent = compact(base + state.gifts);
   }
 
   function setViewers(count) {
@@ -769,8 +782,12 @@
       return;
     }
     const amount = Math.max(1, Number(gift.amount) || 1);
-    state.gifts += amount;
-    byId("stage-gifts").textContent = compact(state.gifts);
+    // The counter counts gift events (as the console's "Gifts sent" tile does), not amounts.
+    if (!state.giftBase) {
+      state.earlyGifts.push(gift.id);
+      state.gifts += 1;
+    } else if (!Number.isInteger(gift.id) || gift.id > state.giftBase.lastId) state.gifts += 1;
+    showGiftCount();
 
     // The animated badge, like on stream: it pops in, the count bumps, then it fades out.
     const lane = byId("gift-lane");
