@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from safestream.console import actions, streams, views
+from safestream.console import actions, policy_editor, streams, views
 
 
 def setup(app: web.Application) -> None:
@@ -24,4 +24,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/s/{stream}/review/{id}", actions.review_action)
     r.add_post("/console/s/{stream}/messages/{id}/remove", actions.remove_message)
     r.add_post("/console/s/{stream}/policy", actions.save_policy)
+    r.add_post("/console/s/{stream}/policy/preview", policy_editor.preview)
+    r.add_post("/console/s/{stream}/policy/default", policy_editor.restore_default)
     r.add_post("/console/s/{stream}/reset_metrics", actions.reset_metrics)

@@ -15,7 +15,13 @@ from safestream.api.streams import StreamIn, clean_title
 from safestream.api.validation import form_fields
 from safestream.chat import actions, lifecycle
 from safestream.console.session import check_csrf, require_console
-from safestream.console.views import base_context, moderated_streams, own_streams, stream_context, stream_for
+from safestream.console.views import (
+    base_context,
+    moderated_streams,
+    own_streams,
+    stream_context,
+    stream_for,
+)
 from safestream.errors import SafeStreamError
 from safestream.templating import render
 

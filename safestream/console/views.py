@@ -134,9 +134,11 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
 
 
 def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,
-                   saved: bool = False) -> dict[str, Any]:
+                   saved: bool = False, restored: bool = False, permissive: str | None = None,
+                   samples: str = "") -> dict[str, Any]:
     by_category = {lv["category"]: lv for lv in policy["levels"]}
     return {"policy": policy, "policy_custom": custom, "policy_errors": errors or [], "policy_saved": saved,
+            "policy_restored": restored, "policy_permissive": permissive, "policy_samples": samples,
             "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS}
 
 
