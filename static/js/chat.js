@@ -18,6 +18,8 @@
   const MAX_ROWS = 400;           // older rows are dropped so a busy room cannot grow the DOM forever
   const ACK_TIMEOUT_MS = 10000;
   const GIFT_BADGE_MS = 6000;
+  const GIFT_BADGE_COMPACT_MS = 2500;  // phones: one badge at a time, so each shows briefly
+  const GIFT_QUEUE_MAX = 10;
   const PICKER_REFRESH_MS = 20000;
   const TOKEN_KEY = "safestream.session";
   const STREAM_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
@@ -496,6 +498,7 @@
     byId("messages").replaceChildren();
     byId("pending").replaceChildren();
     byId("gift-lane").replaceChildren();
+    giftQueue.length = 0;
     byId("notice").hidden = true;
     byId("new-pill").hidden = true;
     byId("stage-gifts").textContent = "0";
@@ -789,25 +792,63 @@
     } else if (!Number.isInteger(gift.id) || gift.id > state.giftBase.lastId) state.gifts += 1;
     showGiftCount();
 
-    // The animated badge, like on stream: it pops in, the count bumps, then it fades out.
-    const lane = byId("gift-lane");
-    while (lane.children.length >= 3) lane.firstElementChild.remove();
-    const badge = el("div", `gift-badge tone-${kind.tone}`);
+    showGiftBadge(gift, kind, amount);
+
+    // And a permanent line in the chat, so a gift is not missed by someone reading back.
+    addNote("gift", [icon(kind.icon, `icon tone-${kind.tone}`), el("b", null, gift.from),
+      el("span", null, ` sent ${amount > 1 ? `${amount} × ` : "a "}${kind.label}`)]);
+  }
+
+  /*
+   * The animated badge, like on stream: it pops in, then fades out. On a wide screen up to three
+   * stack for GIFT_BADGE_MS; on a phone they would cover the chat, so one compact badge shows at a
+   * time, briefly, and the rest wait their turn (a bounded queue: a flood is summed up, not replayed).
+   */
+  const narrowScreen = window.matchMedia("(max-width: 900px)");
+  const giftQueue = [];
+  let giftShowing = false;
+
+  function showGiftBadge(gift, kind, amount) {
+    if (!narrowScreen.matches) {
+      const lane = byId("gift-lane");
+      while (lane.children.length >= 3) lane.firstElementChild.remove();
+      placeBadge(gift, kind, amount, false, GIFT_BADGE_MS);
+      return;
+    }
+    if (giftQueue.length >= GIFT_QUEUE_MAX) giftQueue.shift();
+    giftQueue.push([gift, kind, amount]);
+    if (!giftShowing) nextGiftBadge();
+  }
+
+  function nextGiftBadge() {
+    const next = giftQueue.shift();
+    giftShowing = Boolean(next);
+    if (!next) return;
+    if (next[0].stream !== state.stream) {  // queued before the user changed rooms
+      nextGiftBadge();
+      return;
+    }
+    byId("gift-lane").replaceChildren();
+    placeBadge(next[0], next[1], next[2], true, giftQueue.length ? GIFT_BADGE_COMPACT_MS / 2 : GIFT_BADGE_COMPACT_MS,
+      nextGiftBadge);
+  }
+
+  function placeBadge(gift, kind, amount, compact, ms, done) {
+    const badge = el("div", `gift-badge tone-${kind.tone}${compact ? " compact" : ""}`);
     badge.dataset.gift = kind.tone;
     const orb = el("span", "gift-orb");
     orb.appendChild(icon(kind.icon));
     const text = el("span", "gift-text");
     text.append(el("b", "gift-from", gift.from), el("span", "gift-what", `sent ${kind.label}`));
     badge.append(orb, text, el("span", "gift-amount", `×${amount}`));
-    lane.appendChild(badge);
+    byId("gift-lane").appendChild(badge);
     setTimeout(() => {
       badge.classList.add("gift-out");
-      setTimeout(() => badge.remove(), 400);
-    }, GIFT_BADGE_MS);
-
-    // And a permanent line in the chat, so a gift is not missed by someone reading back.
-    addNote("gift", [icon(kind.icon, `icon tone-${kind.tone}`), el("b", null, gift.from),
-      el("span", null, ` sent ${amount > 1 ? `${amount} × ` : "a "}${kind.label}`)]);
+      setTimeout(() => {
+        badge.remove();
+        if (done) done();
+      }, 400);
+    }, ms);
   }
 
   // ---------------------------------------------------------------- notices
