@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic logs one "setup plugin" line per plugin on every start and command: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "serve":
         if args.workers < 1:
             print("safestream: --workers must be at least 1", file=sys.stderr)
@@ -80,6 +82,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def banner(settings: Settings) -> str:
+    from safestream.demo import DEMO_USERS
+
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"SafeStream is ready on {base}", f"  chat:    {base}/chat", f"  console: {base}/console",
+             f"  API:     {base}/docs"]
+    if settings.seed_demo:
+        lines.append("  demo accounts (development only): " + ", ".join(f"{name}/{password} ({role})"
+                                                                    for name, password, role in DEMO_USERS))
+    return "\n".join(lines)
+
+
 def _serve(settings: Settings) -> int:
     from aiohttp import web
 
@@ -94,12 +108,13 @@ def _serve(settings: Settings) -> int:
             logging.getLogger(__name__).info("uvloop is not installed; using asyncio's default loop")
     try:
         app = create_app(settings)
-        print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         if settings.seed_demo:
             print("WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
                   "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
                   file=sys.stderr, flush=True)
-        web.run_app(app, host=settings.host, port=settings.port, print=None,
+        # run_app calls `print` once the site is listening, after migrations and model loading:
+        # the banner appears when /healthz would answer, not seconds before.
+        web.run_app(app, host=settings.host, port=settings.port, print=lambda _: print(banner(settings), flush=True),
                     shutdown_timeout=10, handle_signals=True, reuse_port=settings.reuse_port or None)
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
