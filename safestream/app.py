@@ -207,6 +207,8 @@ async def _drain_and_disconnect(app: web.Application) -> None:
     reconnect, e.g. to another process), so long-lived WebSockets do not hold
     the shutdown for the server's whole grace period.
     """
+    with contextlib.suppress(Exception):  # clients stop sending and show "reconnecting" at once
+        await asyncio.wait_for(app[BROADCASTER_KEY].server_shutdown(), timeout=2)
     await app[PIPELINE_KEY].close()
     sio = app[SIO_KEY]
     with contextlib.suppress(Exception):  # best effort: a client may already be gone

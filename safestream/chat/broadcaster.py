@@ -96,6 +96,10 @@ class Broadcaster:
         """
         await self._sio.emit("stream_update", payload)
 
+    async def server_shutdown(self, retry_after: float = 1.0) -> None:
+        """Every socket of this process: the server is going down, reconnect (to it or another) now."""
+        await self._sio.emit("server_shutdown", {"retry_after": retry_after})
+
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
 

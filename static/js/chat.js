@@ -1131,6 +1131,13 @@
       }
     });
 
+    socket.on("server_shutdown", () => {
+      // The server is going down: say so now, instead of looking connected until a send times out.
+      // The connection closes next and socket.io reconnects; `join` then resumes with `since`.
+      state.joined = false;
+      setConnBanner("The server is restarting. Reconnecting…");
+      updateComposer();
+    });
     socket.on("chat", (msg) => addChats([msg]));
     socket.on("chat_batch", (list) => { if (Array.isArray(list)) addChats(list); });
     socket.on("gift", onGift);
