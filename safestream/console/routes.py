@@ -20,6 +20,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/s/{stream}/end", streams.end_stream)
     r.add_post("/console/s/{stream}/title", streams.retitle)
     r.add_get("/console/s/{stream}/feed", views.feed)
+    r.add_get("/console/s/{stream}/export", views.export)
     r.add_post("/console/s/{stream}/users/{action}", actions.user_action)
     r.add_post("/console/s/{stream}/review/{id}", actions.review_action)
     r.add_post("/console/s/{stream}/messages/{id}/remove", actions.remove_message)

@@ -12,6 +12,7 @@ from safestream.auth.roles import Principal
 from safestream.chat import review
 from safestream.chat.actions import audit_entry
 from safestream.chat.rooms import check_stream_name
+from safestream.console import history
 from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
     SESSION_COOKIE,
@@ -20,7 +21,7 @@ from safestream.console.session import (
     login_csrf,
     set_login_csrf,
 )
-from safestream.errors import Forbidden
+from safestream.errors import Forbidden, InvalidPayload
 from safestream.moderation.contract import LABELS
 from safestream.moderation.policy import ACTIONS
 from safestream.storage import audit
@@ -122,15 +123,43 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
         page = max(1, min(int(q.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    action = q.get("action") if q.get("action") in ACTIONS else None
-    filters: dict[str, Any] = {"user": q.get("user", "")[:50], "toxic": q.get("toxic") == "1", "action": action or "",
-               "q": q.get("q", "")[:100]}
+    policy = request.app[POLICIES_KEY].get(stream)
+    filters, shown = history.parse_filters(q, category_min=policy.flag_threshold)
     await request.app[WRITER_KEY].flush_all()
-    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, user=filters["user"] or None,
-                                             toxic_only=filters["toxic"], action=action, text=filters["q"] or None,
-                                             page=page, per_page=PER_PAGE)
-    return {"feed": [feed_row(r) for r in rows], "filters": filters, "page": page,
-            "pages": max(1, -(-total // PER_PAGE)), "total": total}
+    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, page=page, per_page=PER_PAGE,
+                                             filters=filters)
+    return {"feed": [feed_row(r) for r in rows], "filters": shown, "filtered": history.is_filtered(shown),
+            "filters_qs": history.query_string(shown), "page": page, "pages": max(1, -(-total // PER_PAGE)),
+            "total": total, "labels": LABELS}
+
+
+@documented("Console: the filtered history as CSV or JSONL (oldest first)", tag="console",
+            query={"format": "csv or jsonl", "q": "text", "user": "username", "action": "action",
+                   "category": "category", "from": "UTC time", "to": "UTC time"})
+async def export(request: web.Request) -> web.StreamResponse:
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPUnauthorized()
+    stream = await stream_for(request, principal)
+    fmt = request.query.get("format", "csv")
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidPayload("format is csv or jsonl")
+    filters, _ = history.parse_filters(request.query, category_min=request.app[POLICIES_KEY].get(stream)
+                                       .flag_threshold)
+    await request.app[WRITER_KEY].flush_all()
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+        "Content-Disposition": f'attachment; filename="{stream}-messages.{fmt}"', "Cache-Control": "no-store"})
+    await response.prepare(request)
+    first = True
+    async for rows in message_store.export_rows(request.app[SESSIONS_KEY], stream=stream, filters=filters,
+                                                limit=history.EXPORT_LIMIT):
+        await response.write(history.csv_chunk(rows, header=first) if fmt == "csv" else history.jsonl_chunk(rows))
+        first = False
+    if first and fmt == "csv":
+        await response.write(history.csv_chunk([], header=True))
+    await response.write_eof()
+    return response
 
 
 def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -107,22 +109,63 @@ async def pending_before(sessions: SessionMaker, *, before: datetime, limit: int
         return list((await session.exec(stmt)).all())
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The console's history filters; every field optional. ``category`` matches messages whose
+    score in that category reaches ``category_min``; times are inclusive UTC bounds."""
+
+    user: str | None = None
+    toxic_only: bool = False
+    action: str | None = None
+    text: str | None = None
+    category: str | None = None
+    category_min: float = 0.5
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self, stream: str) -> list[Any]:
+        out: list[Any] = [Message.stream == stream]
+        if self.user:
+            out.append(Message.username == self.user)
+        if self.toxic_only:
+            out.append(col(Message.toxic).is_(True))
+        if self.action:
+            out.append(Message.action == self.action)
+        if self.text:
+            escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            out.append(col(Message.text).ilike(f"%{escaped}%", escape="\\"))
+        if self.category:
+            out.append(col(Message.categories)[self.category].as_float() >= self.category_min)
+        if self.since is not None:
+            out.append(col(Message.created_at) >= self.since)
+        if self.until is not None:
+            out.append(col(Message.created_at) <= self.until)
+        return out
+
+
 async def search(sessions: SessionMaker, *, stream: str, user: str | None = None, toxic_only: bool = False,
                  action: str | None = None, text: str | None = None, page: int = 1,
-                 per_page: int = 50) -> tuple[list[Message], int]:
+                 per_page: int = 50, filters: Filters | None = None) -> tuple[list[Message], int]:
     """The console's feed: filtered, newest first, paginated; returns (rows, total)."""
-    conditions: list[Any] = [Message.stream == stream]
-    if user:
-        conditions.append(Message.username == user)
-    if toxic_only:
-        conditions.append(col(Message.toxic).is_(True))
-    if action:
-        conditions.append(Message.action == action)
-    if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(col(Message.text).ilike(f"%{escaped}%", escape="\\"))
+    conditions = (filters or Filters(user=user, toxic_only=toxic_only, action=action, text=text)).conditions(stream)
     async with sessions() as session:
         total = int((await session.exec(select(func.count()).select_from(Message).where(*conditions))).one())
         rows = await session.exec(select(Message).where(*conditions).order_by(col(Message.seq).desc())
                                   .offset((page - 1) * per_page).limit(per_page))
         return list(rows.all()), total
+
+
+async def export_rows(sessions: SessionMaker, *, stream: str, filters: Filters, limit: int,
+                      chunk: int = 1000) -> AsyncIterator[list[Message]]:
+    """The filtered history, oldest first, in chunks (keyset paging on seq: no OFFSET scans)."""
+    after, sent = 0, 0
+    while sent < limit:
+        async with sessions() as session:
+            rows = list((await session.exec(
+                select(Message).where(*filters.conditions(stream), col(Message.seq) > after)
+                .order_by(col(Message.seq)).limit(min(chunk, limit - sent)))).all())
+        if not rows:
+            return
+        yield rows
+        sent += len(rows)
+        after = rows[-1].seq

@@ -90,6 +90,25 @@
     button.remove();
   });
 
+  // The export links follow the filters as they are typed (the same query string as the feed).
+  function updateExportLinks() {
+    const form = document.querySelector("#feed form.filters");
+    if (!form) return;
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (value) params.append(key, value);
+    for (const link of form.querySelectorAll("a[data-export]")) {
+      const query = new URLSearchParams(params);
+      query.set("format", link.dataset.export);
+      link.href = "/console/s/" + encodeURIComponent(stream) + "/export?" + query.toString();
+    }
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.closest && event.target.closest("#feed form.filters")) updateExportLinks();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("#feed form.filters")) updateExportLinks();
+  });
+
   // Toasts fade out by themselves.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "toasts") {
