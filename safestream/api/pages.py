@@ -39,6 +39,7 @@ async def chat_stream(request: web.Request) -> web.Response:
     return _chat_page(request, check_stream_name(request.match_info["stream"]))
 
 
+@documented("The site icon (SVG)", tag="pages", responses={200: "image/svg+xml"})
 async def favicon(request: web.Request) -> web.StreamResponse:
     """Browsers ask for /favicon.ico on every page; the answer is the brand's SVG, not a 404."""
     response = web.FileResponse(STATIC_DIR / "favicon.svg")

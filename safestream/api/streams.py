@@ -113,7 +113,8 @@ async def retitle_stream(request: web.Request) -> web.Response:
 
 def clean_title(raw: str) -> str:
     """Titles are one line of plain text: controls (newlines, bidi overrides) would spoof the page."""
-    return " ".join("".join(ch for ch in raw if unicodedata.category(ch)[0] != "C").split())[:200]
+    kept = "".join(" " if ch.isspace() else ch for ch in raw if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())[:200]
 
 
 def setup(app: web.Application) -> None:
