@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from safestream.console import actions, policy_editor, streams, views
+from safestream.console import actions, policy_editor, streams, user_panel, views
 
 
 def setup(app: web.Application) -> None:
@@ -21,6 +21,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/s/{stream}/title", streams.retitle)
     r.add_get("/console/s/{stream}/feed", views.feed)
     r.add_get("/console/s/{stream}/export", views.export)
+    r.add_get("/console/s/{stream}/users/{username}/panel", user_panel.user_panel)
     r.add_post("/console/s/{stream}/users/{action}", actions.user_action)
     r.add_post("/console/s/{stream}/review/{id}", actions.review_action)
     r.add_post("/console/s/{stream}/messages/{id}/remove", actions.remove_message)

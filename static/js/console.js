@@ -70,15 +70,36 @@
     if (list && count) count.textContent = String(list.children.length);
   }
 
-  // Clicking a username fills the user-actions form.
+  // Clicking a username fills the user-actions form and opens that user's panel.
+  function openPanel(username) {
+    if (!window.htmx || !stream) return;
+    window.htmx.ajax("GET", "/console/s/" + encodeURIComponent(stream) + "/users/" +
+      encodeURIComponent(username) + "/panel", { target: "#user-panel", swap: "outerHTML" });
+  }
   document.addEventListener("click", function (event) {
+    if (event.target.closest(".close-panel")) {
+      const panel = document.getElementById("user-panel");
+      if (panel) panel.replaceWith(Object.assign(document.createElement("div"), { id: "user-panel", hidden: true }));
+      return;
+    }
     const button = event.target.closest(".pick-user");
     if (!button) return;
     const input = document.getElementById("ua-username");
-    if (input) {
-      input.value = button.dataset.user;
-      input.focus();
+    if (input) input.value = button.dataset.user;
+    openPanel(button.dataset.user);
+  });
+  // On a narrow screen the panel opens above the feed: bring it into view.
+  document.addEventListener("htmx:load", function (event) {
+    const node = event.detail.elt;
+    if (node && node.id === "user-panel" && window.matchMedia("(max-width: 1180px)").matches &&
+        !node.dataset.seen) {
+      node.scrollIntoView({ block: "start" });
     }
+  });
+  // After an action in the panel, it shows the user's new standing.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const panel = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#user-panel .panel-actions");
+    if (panel && event.detail.successful) openPanel(document.getElementById("user-panel").dataset.user);
   });
 
   // A removed message stays in the feed for the record, struck through and without its button.
