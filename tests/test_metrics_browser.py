@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import IN_CI, AppFactory, ClientFactory, auth, login
 
 try:
-    from playwright.async_api import expect
+    from playwright.async_api import Locator, Page, expect
 except ImportError:
     if IN_CI:
         raise
@@ -31,7 +31,7 @@ from tests.test_viewer_browser import INSULT, viewer
 GIFTS = [("demo_user", "rose", 3), ("chat_viewer", "heart", 10), ("demo_user", "star", 2)]
 
 
-def tile(page, label: str):  # noqa: ANN001, ANN201 - a Playwright locator
+def tile(page: Page, label: str) -> Locator:
     return page.locator("#metrics .metric", has=page.locator(".label", has_text=label))
 
 

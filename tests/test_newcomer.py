@@ -43,9 +43,8 @@ async def test_banner_appears_when_the_server_answers_and_logs_are_quiet(tmp_pat
         while not banner.is_set() and time.monotonic() - started < 60 and proc.poll() is None:
             await asyncio.sleep(0.05)
         assert banner.is_set(), "".join(lines)
-        async with aiohttp.ClientSession() as http:  # at once: no retry loop
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                assert resp.status == 200
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert resp.status == 200  # at once: no retry loop
         await asyncio.sleep(0.3)  # the rest of the banner
         text = "".join(lines)
         base = f"http://127.0.0.1:{port}"

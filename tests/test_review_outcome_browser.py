@@ -26,7 +26,14 @@ from tests.browser import (  # noqa: F401 - fixtures
     screenshot,
 )
 from tests.test_console_browser import console
-from tests.test_viewer_browser import INSULT, message, send, set_policy, shown_ids, viewer
+from tests.test_viewer_browser import (
+    INSULT,
+    message,
+    send,
+    set_policy,
+    shown_ids,
+    viewer,
+)
 
 
 async def test_held_then_approved_denied_blocked_and_masked(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811

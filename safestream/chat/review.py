@@ -93,7 +93,8 @@ async def decide(app: web.Application, *, actor: str, stream: str, seq: int, dec
     if row.review != "pending":
         raise Conflict(f"message {seq} was already {row.review}", code="already_reviewed")
     policies = app[POLICIES_KEY]
-    permit, permitted_policy = ([], None)
+    permit: list[str] = []
+    permitted_policy: Policy | None = None
     if decision == "approve_permit":
         permit, permitted_policy = _permitting(policies.get(stream), row, terms)
     outcome = "denied" if decision == "deny" else "approved"

@@ -28,7 +28,7 @@ EXPORT_FIELDS = ("id", "ts", "user", "text", "shown", "action", "toxic", "score"
 
 def _time(raw: str) -> datetime | None:
     try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00")) if raw.strip() else None
+        value = datetime.fromisoformat(raw.strip()) if raw.strip() else None
     except ValueError:
         return None
     if value is not None and value.tzinfo is None:

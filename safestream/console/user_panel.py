@@ -6,7 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from safestream.api.docs import documented
-from safestream.app_keys import PIPELINE_KEY, POLICIES_KEY, SANCTIONS_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.app_keys import (
+    PIPELINE_KEY,
+    POLICIES_KEY,
+    SANCTIONS_KEY,
+    SESSIONS_KEY,
+    WRITER_KEY,
+)
 from safestream.chat.actions import audit_entry
 from safestream.chat.payloads import iso
 from safestream.chat.sanctions import FOREVER
