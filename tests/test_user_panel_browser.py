@@ -50,7 +50,7 @@ async def test_user_panel_shows_the_person_and_acts(client: TestClient, open_pag
     await expect(toast(page, "Timed out demo_user for 600 s.")).to_be_visible()
     await expect(panel.locator(".standing li").first).to_contain_text(re.compile(r"Ban until \d\d:\d\d UTC"))
     await expect(panel.locator(".audit-rows li").first).to_contain_text("timeout")
-    await sender.disconnected.wait()  # a timeout removes them now
+    await sender.wait_for(lambda: sender.of("kicked"))  # a timeout removes them from the stream now
     await screenshot(page, f"user-panel-{'phone' if viewport else 'desktop'}.png")
 
     await panel.get_by_role("button", name="unban").click()
