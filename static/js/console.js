@@ -85,7 +85,10 @@
     const button = event.target.closest(".pick-user");
     if (!button) return;
     const input = document.getElementById("ua-username");
-    if (input) input.value = button.dataset.user;
+    if (input) {
+      input.value = button.dataset.user;
+      input.focus({ preventScroll: true });  // the panel opening is what scrolls, on a phone
+    }
     openPanel(button.dataset.user);
   });
   // On a narrow screen the panel opens above the feed: bring it into view.
