@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -46,11 +47,11 @@ from safestream.app_keys import (
 from safestream.auth import routes as auth_routes
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
-from safestream.chat import actions
+from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
 from safestream.chat.membership import Membership
-from safestream.chat.metrics import Metrics
+from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.namespace import ChatNamespace
 from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
@@ -71,7 +72,7 @@ from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
 from safestream.redis_manager import ReconnectingRedisManager
 from safestream.settings import Settings
-from safestream.storage import audit, db, importer
+from safestream.storage import audit, db, importer, stats
 from safestream.storage import streams as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
@@ -229,15 +230,21 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         log.warning("DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
                     "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment")
         await seed_demo(app)
+    # Counters restart from the record, not from zero (counted since the last audited reset).
+    since = await stats.last_reset(app[SESSIONS_KEY])
+    recent = datetime.now(UTC) - timedelta(seconds=BUCKET_SECS * TIMELINE_BUCKETS)
+    app[METRICS_KEY].rebuild(await stats.figures(app[SESSIONS_KEY], since=since, recent_since=recent), since=since)
     for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
         await app[ROOMS_KEY].load(stream.slug)
         await app[POLICIES_KEY].load(stream.slug)
         app[GIFTS_KEY].start_producer(stream.slug)
-    sweeper = asyncio.create_task(_sweep(app), name="sweeper")
+    tasks = [asyncio.create_task(_sweep(app), name="sweeper"),
+             asyncio.create_task(review.expiry_loop(app), name="review-expiry")]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _sweep(app: web.Application) -> None:

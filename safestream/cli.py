@@ -61,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from safestream import logs
 
     logs.configure(settings.log_level)
+    # Alembic logs one "setup plugin" line per plugin on every start and command: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "serve":
         if args.workers < 1:
             print("safestream: --workers must be at least 1", file=sys.stderr)
@@ -93,6 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def banner(settings: Settings) -> str:
+    from safestream.demo import DEMO_USERS
+
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"SafeStream is ready on {base}", f"  chat:    {base}/chat", f"  console: {base}/console",
+             f"  API:     {base}/docs"]
+    if settings.seed_demo:
+        lines.append("  demo accounts (development only): " + ", ".join(f"{name}/{password} ({role})"
+                                                                    for name, password, role in DEMO_USERS))
+    return "\n".join(lines)
+
+
 def _serve(settings: Settings) -> int:
     from safestream import runner
     from safestream.app import create_app
@@ -110,7 +124,7 @@ def _serve(settings: Settings) -> int:
             print("WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
                   "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
                   file=sys.stderr, flush=True)
-        runner.run(app, settings)
+        runner.run(app, settings, banner=banner(settings))
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ process at that deadline whatever happens, with exit status 70.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -29,7 +30,7 @@ import threading
 from aiohttp import web, web_response
 
 from safestream.api.middleware import SERVER_NAME
-from safestream.app_keys import PIPELINE_KEY, SETTINGS_KEY, SIO_KEY
+from safestream.app_keys import BROADCASTER_KEY, PIPELINE_KEY, SETTINGS_KEY, SIO_KEY
 from safestream.logs import RedactingAccessLogger
 from safestream.settings import Settings
 
@@ -42,17 +43,21 @@ async def drain(app: web.Application) -> None:
     """Step 2 above; a second call finds nothing left to do."""
     grace = app[SETTINGS_KEY].shutdown_grace_secs
     sio = app[SIO_KEY]
+    first = not sio.gate.closed
     sio.gate.close()  # new sessions: 503, try the next server
+    if first:  # clients stop sending and show "reconnecting" at once
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(app[BROADCASTER_KEY].server_shutdown(), timeout=grace * 0.05)
     await app[PIPELINE_KEY].close(timeout=grace * 0.25)  # and up to as long again for the batch in hand
     await sio.settle(quiet=0.1, timeout=grace * 0.05)
     await sio.close_sessions(timeout=grace * 0.1)
 
 
-def run(app: web.Application, settings: Settings) -> None:
-    asyncio.run(_serve(app, settings))
+def run(app: web.Application, settings: Settings, *, banner: str | None = None) -> None:
+    asyncio.run(_serve(app, settings, banner))
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve(app: web.Application, settings: Settings, banner: str | None = None) -> None:
     # The app names itself on every response it prepares (middleware.server_header);
     # aiohttp's own answers to unparseable requests bypass the app and would still
     # carry "Python/x aiohttp/y". This process serves only SafeStream, so the default
@@ -71,7 +76,8 @@ async def _serve(app: web.Application, settings: Settings) -> None:
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
         await site.start()
-        print(f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
+        # Printed once the site listens (after migrations): /healthz answers by the time it is read.
+        print(banner or f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         await stop.wait()
         _arm_exit_deadline(settings.shutdown_grace_secs)
         started = loop.time()

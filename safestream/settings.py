@@ -93,6 +93,7 @@ class Settings:
     replay_budget: int = 2000
     gifts_per_window: int = 5
     max_live_streams_per_owner: int = 5
+    review_expiry_secs: float = 86400.0
     write_queue_size: int = 20000
     flush_interval_ms: int = 200
     default_stream: str = "main"
@@ -189,6 +190,7 @@ class Settings:
             (min(self.joins_per_window, self.replay_budget, self.gifts_per_window,
                  self.max_live_streams_per_owner) > 0,
              "SAFESTREAM_JOIN_RATE_LIMIT, _REPLAY_BUDGET, _GIFT_RATE_LIMIT and _MAX_LIVE_STREAMS must be positive"),
+            (self.review_expiry_secs >= 0, "SAFESTREAM_REVIEW_EXPIRY_SECS must be 0 (never) or positive"),
             (self.write_queue_size >= 100, "SAFESTREAM_WRITE_QUEUE_SIZE must be at least 100"),
             (self.flush_interval_ms > 0, "SAFESTREAM_FLUSH_INTERVAL_MS must be positive"),
             (self.moderation_queue_size > 0, "SAFESTREAM_MODERATION_QUEUE_SIZE must be positive"),
@@ -268,6 +270,7 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_REPLAY_BUDGET", "replay_budget", int),
     ("SAFESTREAM_GIFT_RATE_LIMIT", "gifts_per_window", int),
     ("SAFESTREAM_MAX_LIVE_STREAMS", "max_live_streams_per_owner", int),
+    ("SAFESTREAM_REVIEW_EXPIRY_SECS", "review_expiry_secs", float),
     ("SAFESTREAM_WRITE_QUEUE_SIZE", "write_queue_size", int),
     ("SAFESTREAM_FLUSH_INTERVAL_MS", "flush_interval_ms", int),
     ("SAFESTREAM_DEFAULT_STREAM", "default_stream", str.strip),

@@ -138,10 +138,12 @@ async def test_held_message_is_approved_from_the_review_queue(client: TestClient
     await expect(toast(page, f"Approved message {ack['id']}.")).to_be_visible()
     await expect(item).to_have_count(0)
     await expect(page.locator("#review-count")).to_have_text("0")
-    await expect(page.locator(f"#msg-{ack['id']} .review-state")).to_have_text("reviewed")
+    # The feed row says who decided what, and when.
+    await expect(page.locator(f"#msg-{ack['id']} .review-state")).to_have_text(
+        re.compile(r"^approved by demo_admin · \d\d:\d\d:\d\d$"))
+    await expect(page.locator(f"#msg-{ack['id']} .badge")).to_have_text("flag")  # now published, flagged
     published = (await watcher.wait_for(lambda: [m for m in watcher.chats() if m["message"] == INSULT]))[0]
-    assert published["user"] == "demo_user" and published["id"] > ack["id"]  # published anew, after approval
-    await expect(page.locator(f"#msg-{published['id']} .said")).to_have_text(INSULT)  # and in the feed
+    assert published["user"] == "demo_user" and published["id"] == ack["id"]  # under its original id
     await expect(page.locator("#audit-rows li").first).to_contain_text("demo_admin review approve demo_user")
 
 

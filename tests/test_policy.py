@@ -9,8 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from safestream.api.moderation import Action, Category
+from safestream.app_keys import SESSIONS_KEY
 from safestream.moderation.contract import LABELS
 from safestream.moderation.policy import ACTIONS
+from safestream.storage import audit
 from tests.conftest import ClientFactory, Recorder, auth, login
 
 INSULT = "shut up you dumb idiot"  # alt-profanity-check scores it ~1.0, no listed word
@@ -131,9 +133,17 @@ async def test_review_approve_publishes_through_the_send_path(client: TestClient
     resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"},
                              headers=auth(token))
     result = await resp.json()
-    assert resp.status == 200 and result["published_id"] > held_id
+    assert resp.status == 200 and result["published_id"] == held_id  # under the id it was held with
     msg = (await viewer.wait_for(lambda: viewer.chats()))[0]
-    assert msg["id"] == result["published_id"] and msg["message"].startswith("fuck you") and msg["toxic"]
+    # Rendered as the send path renders it: the listed word is masked (term_action=mask).
+    assert msg["id"] == held_id and msg["message"].startswith("f*** you") and msg["toxic"]
+    assert "fuck" not in msg["message"]
+    outcome = (await sender.wait_for(lambda: sender.of("review_result")))[0]
+    assert outcome["id"] == held_id and outcome["decision"] == "approved" and outcome["action"] == "mask"
+    # History (and so every reconnect and restart) now has it, masked, once.
+    late = await sio_client("demo_admin", "admin123")
+    history = (await late.call("join", {"stream": "main"}))["history"]
+    assert [(m["id"], m["message"]) for m in history] == [(held_id, msg["message"])]
     again = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"},
                               headers=auth(token))
     assert again.status == 409
@@ -184,3 +194,45 @@ async def test_ban_remove_and_unban(client: TestClient, sio_client: ClientFactor
     assert (await back.call("join", {"stream": "main"}))["error"]["code"] == "banned"
     await client.post("/api/admin/unban", json={"username": "demo_user", "stream": "main"}, headers=auth(token))
     assert (await back.call("join", {"stream": "main"}))["ok"] is True
+
+
+async def test_a_refused_permit_loses_nothing(client: TestClient, sio_client: ClientFactory) -> None:
+    """Bad terms are refused before the message is claimed: it stays pending and can still be approved."""
+    sender = await sio_client("demo_user", "demo123", join="main")
+    viewer = await sio_client("chat_viewer", "viewer789", join="main")
+    held_id, token = await _held(client, sender)
+    for terms, code in ((["foo*bar"], "invalid_terms"), (["x" * 20_000], "invalid_terms")):
+        resp = await client.post(f"/api/streams/main/review/{held_id}",
+                                 json={"decision": "approve_permit", "terms": terms}, headers=auth(token))
+        assert resp.status == 422, await resp.text()
+        assert (await resp.json())["error"]["code"] == code
+    queue = await (await client.get("/api/streams/main/review", headers=auth(token))).json()
+    assert [q["id"] for q in queue] == [held_id]  # still waiting
+    policy = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
+    assert policy["permitted_terms"] == []
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"},
+                             headers=auth(token))
+    assert resp.status == 200
+    msg = (await viewer.wait_for(lambda: viewer.chats()))[0]
+    assert msg["id"] == held_id
+
+
+async def test_denial_reaches_the_sender_and_unreviewed_messages_expire(make_app: Any,
+                                                                        sio_client: ClientFactory) -> None:
+    client = await make_app(review_expiry_secs=1.0)
+    sender = await sio_client("demo_user", "demo123", join="main", test_client=client)
+    held_id, token = await _held(client, sender)
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"},
+                             headers=auth(token))
+    assert resp.status == 200
+    denied = (await sender.wait_for(lambda: sender.of("review_result")))[0]
+    assert denied["id"] == held_id and denied["decision"] == "denied"
+
+    ack = await sender.call("chat", {"message": INSULT})
+    assert ack["action"] == "hold" and ack["reason"]
+    expired = await sender.wait_for(lambda: [e for e in sender.of("review_result") if e["id"] == ack["id"]],
+                                    timeout=8)
+    assert expired[0]["decision"] == "expired"
+    assert await (await client.get("/api/streams/main/review", headers=auth(token))).json() == []
+    rows = await audit.recent_actions(client.app[SESSIONS_KEY], limit=10, stream="main")
+    assert any(r.action == "review_expired" and r.actor == "automod" and r.target == "demo_user" for r in rows)

@@ -74,7 +74,8 @@ def openapi(app: web.Application) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "SafeStream", "version": safestream.__version__,
-                 "description": "Live-stream chat with built-in moderation. Socket.IO events: see PROTOCOL.md."},
+                 "description": "Live-stream chat with built-in moderation. Socket.IO events and every payload: the protocol "
+                                "document, /docs/protocol."},
         "paths": dict(sorted(paths.items())),
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "bearerFormat": "JWT"}}},

@@ -8,11 +8,16 @@ crafted URL cannot put markup into the page.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from safestream.api.docs import documented
 from safestream.chat.rooms import check_stream_name
-from safestream.templating import render
+from safestream.storage.db import PROJECT_ROOT
+from safestream.templating import STATIC_DIR, render
+
+PROTOCOL_FILE = PROJECT_ROOT / "docs" / "PROTOCOL.md"
 
 
 def _chat_page(request: web.Request, stream: str | None) -> web.Response:
@@ -34,6 +39,24 @@ async def chat_stream(request: web.Request) -> web.Response:
     return _chat_page(request, check_stream_name(request.match_info["stream"]))
 
 
+@documented("The site icon (SVG)", tag="pages", responses={200: "image/svg+xml"})
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Browsers ask for /favicon.ico on every page; the answer is the brand's SVG, not a 404."""
+    response = web.FileResponse(STATIC_DIR / "favicon.svg")
+    response.content_type = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@documented("The Socket.IO and HTTP protocol document (docs/PROTOCOL.md)", tag="pages",
+            responses={200: "the document as plain text (Markdown)"})
+async def protocol(request: web.Request) -> web.Response:
+    text = await asyncio.to_thread(PROTOCOL_FILE.read_text, "utf-8")
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8")
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/favicon.ico", favicon)
+    app.router.add_get("/docs/protocol", protocol)
     app.router.add_get("/chat", chat_home)
     app.router.add_get("/chat/{stream}", chat_stream)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import ROOMS_KEY, SESSIONS_KEY
+from safestream.app_keys import METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.chat import lifecycle
 from safestream.chat.rooms import STREAM_RE, check_stream_name
@@ -18,6 +20,10 @@ from safestream.storage import streams as stream_store
 class StreamIn(BaseModel):
     stream: str = Field(pattern=STREAM_RE.pattern)
     title: str = Field(default="", max_length=200)
+
+
+class TitleIn(BaseModel):
+    title: str = Field(max_length=200)
 
 
 #: ``GET /streams`` pages: the default is large enough that old clients see every stream
@@ -38,17 +44,22 @@ def _page(request: web.Request) -> tuple[int, str | None]:
 
 
 @documented("Live streams, by name; `?limit=` (1-500, default 100) and `?cursor=` page through them",
-            tag="streams", responses={200: "[{stream, title, owner, viewers, live}]; X-Next-Cursor when more",
+            tag="streams", responses={200: "[{stream, title, owner, viewers, live, gift_count, gift_amount, "
+                                           "last_gift_id}]; X-Next-Cursor when more",
                                       422: "bad limit or cursor"})
 async def list_streams(request: web.Request) -> web.Response:
     limit, cursor = _page(request)
-    rooms = request.app[ROOMS_KEY]
+    rooms, metrics = request.app[ROOMS_KEY], request.app[METRICS_KEY]
     rows = await stream_store.live_streams(request.app[SESSIONS_KEY], after=cursor, limit=limit + 1)
     result: list[dict[str, object]] = []
     for stream in rows[:limit]:
         room = rooms.get(stream.slug)
+        # Gift events (and their summed amounts) in the metrics window, and the id they run to:
+        # a client adds the `gift` events above that id and agrees with the console.
         result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
-                       "viewers": room.viewer_count if room else 0, "live": stream.live})
+                       "viewers": room.viewer_count if room else 0, "live": stream.live,
+                       "gift_count": metrics.gifts[stream.slug], "gift_amount": metrics.gift_amounts[stream.slug],
+                       "last_gift_id": room.gift_seq if room else 0})
     response = web.json_response(result)
     if len(rows) > limit:  # the body stays a plain list, as old clients expect; the next page is a header
         nxt = rows[limit - 1].slug
@@ -65,7 +76,7 @@ async def open_stream(request: web.Request) -> web.Response:
     if not principal.can_open_streams():
         raise Forbidden("only streamers and admins open streams")
     body = await read_json(request, StreamIn)
-    stream = await lifecycle.go_live(request.app, slug=body.stream, title=body.title,
+    stream = await lifecycle.go_live(request.app, slug=body.stream, title=clean_title(body.title),
                                      owner=principal.username)
     return web.json_response({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
                               "live": True}, status=201)
@@ -85,7 +96,29 @@ async def end_stream(request: web.Request) -> web.Response:
     return web.json_response({"stream": slug, "live": False})
 
 
+@documented("Rename a stream; every client gets stream_update", auth="owner or admin", body=TitleIn,
+            tag="streams", responses={200: "renamed", 403: "not the owner", 404: "no such stream"})
+async def retitle_stream(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    slug = check_stream_name(request.match_info["stream"])
+    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
+    if stream is None:
+        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    if not (principal.is_admin or principal.username == stream.owner):
+        raise Forbidden("only the stream's owner and admins rename it")
+    body = await read_json(request, TitleIn)
+    stream = await lifecycle.retitle(request.app, slug=slug, title=clean_title(body.title))
+    return web.json_response(lifecycle.stream_info(stream))
+
+
+def clean_title(raw: str) -> str:
+    """Titles are one line of plain text: controls (newlines, bidi overrides) would spoof the page."""
+    kept = "".join(" " if ch.isspace() else ch for ch in raw if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())[:200]
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/streams", list_streams)
     app.router.add_post("/api/streams", open_stream)
     app.router.add_post("/api/streams/{stream}/end", end_stream)
+    app.router.add_patch("/api/streams/{stream}", retitle_stream)

@@ -88,6 +88,18 @@ class Broadcaster:
         await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream),
                              ignore_queue=local)
 
+    async def stream_update(self, payload: dict[str, Any]) -> None:
+        """``{stream, live, title, owner}`` to every socket: stream lists update without polling.
+
+        Streams open, end and get renamed rarely next to chat, so one emit to all
+        is cheap; through the Redis manager it reaches every process's sockets.
+        """
+        await self._sio.emit("stream_update", payload)
+
+    async def server_shutdown(self, retry_after: float = 1.0) -> None:
+        """Every socket of this process: the server is going down, reconnect (to it or another) now."""
+        await self._sio.emit("server_shutdown", {"retry_after": retry_after})
+
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
 

@@ -1,6 +1,8 @@
-"""Opening and ending streams: store, update the live room, notify, start or stop gifts."""
+"""Opening, renaming and ending streams: store, update the live room, notify, start or stop gifts."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
@@ -35,6 +37,7 @@ async def go_live(app: web.Application, *, slug: str, title: str, owner: str) ->
     await app[CLUSTER_KEY].broadcast("stream", {"stream": slug, "live": True, "title": stream.title,
                                                 "owner": stream.owner})
     await app[BROADCASTER_KEY].stream_status(slug, True)
+    await app[BROADCASTER_KEY].stream_update(stream_info(stream))
     return stream
 
 
@@ -44,6 +47,7 @@ async def end(app: web.Application, *, slug: str) -> Stream:
         raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
     await app[CLUSTER_KEY].broadcast("stream", {"stream": slug, "live": False})
     await ended(app, slug)
+    await app[BROADCASTER_KEY].stream_update(stream_info(stream))
     return stream
 
 
@@ -56,3 +60,18 @@ async def ended(app: web.Application, slug: str) -> None:
     # (a cluster-wide emit could arrive after another process emptied its room).
     await app[BROADCASTER_KEY].stream_status(slug, False, local=True)
     await app[MEMBERSHIP_KEY].empty(slug)
+
+
+async def retitle(app: web.Application, *, slug: str, title: str) -> Stream:
+    stream = await stream_store.set_title(app[SESSIONS_KEY], slug=slug, title=title)
+    if stream is None:
+        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    app[ROOMS_KEY].set_live(slug, live=stream.live, title=stream.title)
+    await app[CLUSTER_KEY].broadcast("stream", {"stream": slug, "live": stream.live, "title": stream.title,
+                                                "owner": stream.owner})
+    await app[BROADCASTER_KEY].stream_update(stream_info(stream))
+    return stream
+
+
+def stream_info(stream: Stream) -> dict[str, Any]:
+    return {"stream": stream.slug, "live": stream.live, "title": stream.title, "owner": stream.owner}

@@ -205,7 +205,7 @@ class ChatNamespace(socketio.AsyncNamespace):
                 await self.enter_room(sid, STAFF_CONSOLE_ROOM)
             self.app[CONSOLE_KEY].watch(stream)
         await self.app[CONSOLE_KEY].refresh(stream)
-        return {"ok": True, "stream": stream}
+        return {"ok": True, "stream": stream, "live": room.live}
 
     @acked
     async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:

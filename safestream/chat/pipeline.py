@@ -5,8 +5,9 @@ caller awaits anything, so one user's messages keep their arrival order (each
 socket event runs as its own task). The moderation batcher then processes
 messages in order, batch by batch: each batch is scored in one call, ids are
 handed out in order, each stream's visible messages go out as one emit, and
-the rows are queued for the write-behind writer. Console approvals reuse
-``publish``, the tail of the same path.
+the rows are queued for the write-behind writer. Console approvals go
+through ``publish_approved``: the same policy rendering, broadcaster, history
+and log, under the message's original id.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from safestream.errors import (
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
+from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.storage.models import Message
@@ -202,8 +204,11 @@ class ChatPipeline:
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
             records.append(self._record(item, assessment, decision, seq, shown, payload))
-            acks.append({"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
-                         "score": payload["score"]})
+            ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
+                   "score": payload["score"]}
+            if decision.action not in VISIBLE and decision.category:
+                ack["reason"] = decision.category  # the sender's client says why, in words
+            acks.append(ack)
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,
                                   "categories": assessment.scores, "terms": decision.terms,
@@ -220,6 +225,26 @@ class ChatPipeline:
         for listener in self.listeners:
             await listener(published)
         return acks
+
+    async def publish_approved(self, held: Message) -> dict[str, Any]:
+        """A held message a moderator approved goes out now, under the id it was held with.
+
+        It is rendered by the stream's current policy as the send path renders
+        (listed terms masked), so approval never shows more than chat would. Its
+        sender already has a held card with this id, which the client replaces.
+        """
+        policy = self.policies.get(held.stream)
+        decision = policy.approved(held.text, normalize(held.text), dict(held.categories))
+        payload = chat_payload(id=held.seq, stream=held.stream, user=held.username, message=decision.shown,
+                               toxic=decision.toxic, score=decision.score, ts=held.created_at)
+        room = await self._rooms.load(held.stream)
+        # The chat line is logged before anyone sees it, as on the send path; the review
+        # change itself is logged by the caller (chat.review) with the decision.
+        await self._writer.accept([Record(None, None, (payload,))])
+        await self._broadcaster.chat(held.stream, [payload])
+        await self._rooms.add_history(room, [payload])
+        return {"ok": True, "id": held.seq, "action": decision.action, "toxic": decision.toxic,
+                "score": payload["score"], "message": decision.shown}
 
     def _strike(self, stream: str, username: str) -> None:
         rule = self.policies.get(stream).strikes

@@ -67,6 +67,13 @@ class PolicyBook:
         self._loaded.add(stream)
         await self._cluster.broadcast("policy", {"stream": stream})
 
+    async def reset(self, stream: str) -> None:
+        """The stream goes back to the server default (its stored policy is deleted)."""
+        await policy_store.delete_policy(self._sessions, stream=stream)
+        self._policies.pop(stream, None)
+        self._loaded.add(stream)
+        await self._cluster.broadcast("policy", {"stream": stream})
+
     async def reload(self, stream: str) -> Policy:
         """Another process changed the stream's policy: read it again."""
         self._loaded.discard(stream)

@@ -32,6 +32,12 @@ class StrikeCounter:
         self._mutes[key] = previous + 1
         return rule.mute_secs * (2 ** min(previous, 10))
 
+    def standing(self, stream: str, username: str, window: float, now: float | None = None) -> tuple[int, int]:
+        """(strikes within ``window`` now, strike-outs so far) for one user in one stream."""
+        now = time.monotonic() if now is None else now
+        hits = self._hits.get((stream, username), ())
+        return sum(1 for t in hits if t > now - window), self._mutes.get((stream, username), 0)
+
     def sweep(self, window: float = 3600.0, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window]:

@@ -3,8 +3,6 @@ and answers with a fragment htmx swaps in (a toast, a re-rendered panel)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -17,6 +15,7 @@ from safestream.auth.guard import verify_login
 from safestream.auth.revocation import end_sessions
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, review
+from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
     CONSOLE_ROLES,
     check_csrf,
@@ -173,9 +172,17 @@ async def save_policy(request: web.Request) -> web.Response:
     data = policy_from_form(form)
     try:
         policy = Policy.from_dict(PolicyIn.model_validate(data).model_dump())
-    except ValidationError as exc:
-        errors = [f"{e['field']}: {e['message']}" for e in field_errors(exc)]
+    except (ValidationError, ValueError) as exc:
+        errors = ([f"{e['field']}: {e['message']}" for e in field_errors(exc)] if isinstance(exc, ValidationError)
+                  else [str(exc)])
         context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
+        return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
+                                                        **context}, status=422)
+    warning = permissive_warning(policy)
+    if warning and form.get("confirm_permissive") != "on":
+        # Clearing every row used to switch moderation off without a word: say so, and ask.
+        context = policy_context(data, custom=policies.is_custom(stream), permissive=warning,
+                                 samples=form.get("samples", ""))
         return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
                                                         **context}, status=422)
     await policies.update(stream, policy, actor=principal.username)
@@ -183,30 +190,6 @@ async def save_policy(request: web.Request) -> web.Response:
                          details=policy.to_dict())
     context = policy_context(policy.to_dict(), custom=True, saved=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
-
-
-def policy_from_form(form: dict[str, str]) -> dict[str, Any]:
-    """The editor's flat form fields -> the PolicyIn shape (validated by the caller)."""
-    levels = []
-    for category in ("*", "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack"):
-        action = form.get(f"action[{category}]", "")
-        threshold = form.get(f"threshold[{category}]", "").strip()
-        if action and action != "none" and threshold:
-            levels.append({"category": category, "threshold": threshold, "action": action})
-    strikes = None
-    if form.get("strikes_count", "").strip():
-        strikes = {"count": form.get("strikes_count"), "window_secs": form.get("strikes_window_secs") or 600,
-                   "mute_secs": form.get("strikes_mute_secs") or 300}
-    return {
-        "levels": levels,
-        "failure_action": form.get("failure_action", "hold"),
-        "blocked_terms": [t.strip() for t in form.get("blocked_terms", "").splitlines() if t.strip()],
-        "permitted_terms": [t.strip() for t in form.get("permitted_terms", "").splitlines() if t.strip()],
-        "default_terms": form.get("default_terms") == "on",
-        "term_action": form.get("term_action", "mask"),
-        "slow_mode_secs": form.get("slow_mode_secs") or 0,
-        "strikes": strikes,
-    }
 
 
 @documented("Console: reset the metrics counters (admins)", tag="console")

@@ -20,16 +20,29 @@ class Bar:
     label: str
 
 
-def toxicity_line(series: list[tuple[int, int, int]]) -> str:
-    """SVG polyline points for toxic % per bucket (buckets without messages count as 0 %)."""
-    if not series:
-        return ""
-    step = (WIDTH - 2 * PAD) / max(len(series) - 1, 1)
-    points = []
-    for i, (_, messages, toxic) in enumerate(series):
-        pct = toxic / messages if messages else 0.0
-        points.append(f"{PAD + i * step:.1f},{HEIGHT - PAD - pct * (HEIGHT - 2 * PAD):.1f}")
-    return " ".join(points)
+def toxicity_segments(rolling: list[tuple[int, float | None]]) -> list[str]:
+    """SVG polyline points for the rolling toxic %, one run per stretch with messages.
+
+    A minute nobody spoke in has no rate at all: the line stops there rather than
+    drop to 0 %, so a quiet stream does not look clean and a lone message does not
+    look like a raid.
+    """
+    if not rolling:
+        return []
+    step = (WIDTH - 2 * PAD) / max(len(rolling) - 1, 1)
+    runs: list[list[str]] = [[]]
+    for i, (_, pct) in enumerate(rolling):
+        if pct is None:
+            if runs[-1]:
+                runs.append([])
+            continue
+        runs[-1].append(f"{PAD + i * step:.1f},{HEIGHT - PAD - pct / 100 * (HEIGHT - 2 * PAD):.1f}")
+    return [" ".join(run) for run in runs if run]
+
+
+def latest(rolling: list[tuple[int, float | None]]) -> float | None:
+    """The rate now: the chart's last point, and the number the Toxic tile shows."""
+    return rolling[-1][1] if rolling else None
 
 
 def volume_bars(series: list[tuple[int, int, int]]) -> list[Bar]:
@@ -49,8 +62,3 @@ def gifter_bars(top: list[tuple[str, int]], *, width: int = 300, row: int = 22) 
     peak = max((amount for _, amount in top), default=0) or 1
     return [(Bar(0, i * row, max((width - 120) * amount / peak, 2), row - 6, name), name, amount)
             for i, (name, amount) in enumerate(top)]
-
-
-def percent(series: list[tuple[int, int, int]]) -> float:
-    messages = sum(m for _, m, _ in series)
-    return round(100.0 * sum(t for _, _, t in series) / messages, 1) if messages else 0.0

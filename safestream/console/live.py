@@ -17,7 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from safestream.app_keys import BROADCASTER_KEY, METRICS_KEY, ROOMS_KEY
+from safestream.chat.payloads import iso
 from safestream.console import charts
+from safestream.storage.models import Message
 from safestream.templating import render_text
 
 log = logging.getLogger(__name__)
@@ -68,8 +70,12 @@ class ConsoleLive:
                                  render_text(self._app, "console/_review_rows.html", {"rows": held,
                                                                                        "stream": stream}))
 
-    async def review_decided(self, stream: str, seq: int) -> None:
+    async def review_decided(self, stream: str, seq: int, row: Message | None = None) -> None:
+        """The item leaves every queue; the feed row shows the outcome, who decided and when."""
         await self._push(stream, f"#review-{seq}", "delete", "")
+        if row is not None:
+            html = render_text(self._app, "console/_feed_rows.html", {"rows": [feed_row(row)], "stream": stream})
+            await self._push(stream, f"#msg-{seq}", "outerHTML", html)
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
         """A stream's entry goes to that stream's consoles only; a site-wide one (with its
@@ -101,9 +107,18 @@ class ConsoleLive:
                     log.exception("console refresh failed for %s", stream)
 
 
+def feed_row(row: Message) -> dict[str, Any]:
+    return {"id": row.seq, "stream": row.stream, "user": row.username, "text": row.text,
+            "message": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
+            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at),
+            "review": row.review, "reviewed_by": row.reviewed_by,
+            "reviewed_at": iso(row.reviewed_at) if row.reviewed_at else None}
+
+
 async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
     metrics = app[METRICS_KEY]
     series = metrics.series(stream)
+    rolling = metrics.rolling_toxicity(stream)
     room = app[ROOMS_KEY].get(stream)
     return {
         "stream": stream,
@@ -111,8 +126,8 @@ async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
         "overall": await metrics.snapshot(None),
         "live": bool(room and room.live),
         "series": series,
-        "tox_points": charts.toxicity_line(series),
-        "tox_recent": charts.percent(series[-6:]),
+        "tox_segments": charts.toxicity_segments(rolling),
+        "tox_recent": charts.latest(rolling),
         "volume": charts.volume_bars(series),
         "gifters": charts.gifter_bars(metrics.top_gifters(stream)),
         "W": charts.WIDTH, "H": charts.HEIGHT,

@@ -11,9 +11,9 @@ from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
 from safestream.auth.roles import Principal
 from safestream.chat import review
 from safestream.chat.actions import audit_entry
-from safestream.chat.payloads import iso
 from safestream.chat.rooms import check_stream_name
-from safestream.console.live import panel_context
+from safestream.console import history
+from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
     SESSION_COOKIE,
     console_principal,
@@ -21,7 +21,7 @@ from safestream.console.session import (
     login_csrf,
     set_login_csrf,
 )
-from safestream.errors import Forbidden
+from safestream.errors import Forbidden, InvalidPayload
 from safestream.moderation.contract import LABELS
 from safestream.moderation.policy import ACTIONS
 from safestream.storage import audit
@@ -47,6 +47,24 @@ async def stream_for(request: web.Request, principal: Principal) -> str:
     if row is None or not principal.can_moderate(stream, row.owner):
         raise Forbidden("you do not moderate this stream")
     return stream
+
+
+async def stream_context(request: web.Request, principal: Principal, stream: str) -> dict[str, Any]:
+    """What the dashboard's stream card needs: the stream's state and what this user may do to it."""
+    row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
+    owner = row.owner if row else ""
+    return {"stream_info": {"stream": stream, "title": row.title if row else "", "owner": owner,
+                            "live": bool(row and row.live)},
+            "can_retitle": principal.is_admin or principal.username == owner,
+            "can_go_live": principal.username == owner or (principal.is_admin and not owner)}
+
+
+async def own_streams(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    """A streamer's ended streams, so the home page can take one live again."""
+    if not principal.can_open_streams():
+        return []
+    rows = await stream_store.streams_of(request.app[SESSIONS_KEY], owner=principal.username)
+    return [{"stream": r.slug, "title": r.title} for r in rows if not r.live]
 
 
 def base_context(request: web.Request, principal: Principal) -> dict[str, Any]:
@@ -75,7 +93,8 @@ async def home(request: web.Request) -> web.Response:
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
-    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams})
+    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams,
+                                                 "ended": await own_streams(request, principal)})
 
 
 @documented("The console for one stream", tag="console")
@@ -87,6 +106,7 @@ async def dashboard(request: web.Request) -> web.Response:
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
     context = {**base_context(request, principal), **await panel_context(request.app, stream),
+               **await stream_context(request, principal, stream),
                "streams": await moderated_streams(request, principal),
                "review_rows": await review.pending(request.app, stream=stream),
                "audit_rows": [audit_entry(r) for r in await audit.recent_actions(
@@ -103,28 +123,51 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
         page = max(1, min(int(q.get("page", "1")), 10_000))
     except ValueError:
         page = 1
-    action = q.get("action") if q.get("action") in ACTIONS else None
-    filters: dict[str, Any] = {"user": q.get("user", "")[:50], "toxic": q.get("toxic") == "1", "action": action or "",
-               "q": q.get("q", "")[:100]}
+    policy = request.app[POLICIES_KEY].get(stream)
+    filters, shown = history.parse_filters(q, category_min=policy.flag_threshold)
     await request.app[WRITER_KEY].flush_all()
-    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, user=filters["user"] or None,
-                                             toxic_only=filters["toxic"], action=action, text=filters["q"] or None,
-                                             page=page, per_page=PER_PAGE)
-    return {"feed": [feed_row(r) for r in rows], "filters": filters, "page": page,
-            "pages": max(1, -(-total // PER_PAGE)), "total": total}
+    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, page=page, per_page=PER_PAGE,
+                                             filters=filters)
+    return {"feed": [feed_row(r) for r in rows], "filters": shown, "filtered": history.is_filtered(shown),
+            "filters_qs": history.query_string(shown), "page": page, "pages": max(1, -(-total // PER_PAGE)),
+            "total": total, "labels": LABELS}
 
 
-def feed_row(row: message_store.Message) -> dict[str, Any]:
-    return {"id": row.seq, "stream": row.stream, "user": row.username, "text": row.text,
-            "message": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
-            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at),
-            "review": row.review}
+@documented("Console: the filtered history as CSV or JSONL (oldest first)", tag="console",
+            query={"format": "csv or jsonl", "q": "text", "user": "username", "action": "action",
+                   "category": "category", "from": "UTC time", "to": "UTC time"})
+async def export(request: web.Request) -> web.StreamResponse:
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPUnauthorized()
+    stream = await stream_for(request, principal)
+    fmt = request.query.get("format", "csv")
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidPayload("format is csv or jsonl")
+    filters, _ = history.parse_filters(request.query, category_min=request.app[POLICIES_KEY].get(stream)
+                                       .flag_threshold)
+    await request.app[WRITER_KEY].flush_all()
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+        "Content-Disposition": f'attachment; filename="{stream}-messages.{fmt}"', "Cache-Control": "no-store"})
+    await response.prepare(request)
+    first = True
+    async for rows in message_store.export_rows(request.app[SESSIONS_KEY], stream=stream, filters=filters,
+                                                limit=history.EXPORT_LIMIT):
+        await response.write(history.csv_chunk(rows, header=first) if fmt == "csv" else history.jsonl_chunk(rows))
+        first = False
+    if first and fmt == "csv":
+        await response.write(history.csv_chunk([], header=True))
+    await response.write_eof()
+    return response
 
 
 def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,
-                   saved: bool = False) -> dict[str, Any]:
+                   saved: bool = False, restored: bool = False, permissive: str | None = None,
+                   samples: str = "") -> dict[str, Any]:
     by_category = {lv["category"]: lv for lv in policy["levels"]}
     return {"policy": policy, "policy_custom": custom, "policy_errors": errors or [], "policy_saved": saved,
+            "policy_restored": restored, "policy_permissive": permissive, "policy_samples": samples,
             "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS}
 
 

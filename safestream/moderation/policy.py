@@ -144,6 +144,23 @@ class Policy:
         terms = tuple(dict.fromkeys(m.term for m in matches))
         return Decision(action, top, action != "allow", category, shown, terms, decided_by)
 
+    def approved(self, original: str, normalized: str, scores: Scores) -> Decision:
+        """The verdict for a held message a moderator approved: what the send path would show.
+
+        The moderator overrules the hold (or block), not the term lists: a listed
+        term still gets masked when ``term_action`` masks, exactly as in chat.
+        """
+        decision = self.judge(original, normalized, scores)
+        if decision.action in VISIBLE:
+            return decision
+        matches = self.terms.find(normalized)
+        if matches and self.term_action == "mask":
+            return Decision("mask", decision.score, True, decision.category, self.terms.mask(original),
+                            decision.terms)
+        toxic = decision.score >= self.flag_threshold
+        return Decision("flag" if toxic else "allow", decision.score, toxic, decision.category, original,
+                        decision.terms)
+
     def _level_action(self, scores: Mapping[str, float], top: float,
                       top_category: str | None) -> tuple[str, str | None]:
         action, category = "allow", None

@@ -36,6 +36,14 @@ async def recent_actions(sessions: SessionMaker, *, limit: int = 100, stream: st
         return list(rows.all())
 
 
+async def actions_on(sessions: SessionMaker, *, target: str, stream: str, limit: int = 30) -> list[AdminAction]:
+    """Newest first: what moderators (and automod) did to ``target`` in ``stream`` or site-wide."""
+    async with sessions() as session:
+        stmt = select(AdminAction).where(AdminAction.target == target, or_(
+            col(AdminAction.stream) == stream, col(AdminAction.stream).is_(None)))
+        return list((await session.exec(stmt.order_by(col(AdminAction.id).desc()).limit(limit))).all())
+
+
 async def add_sanction(sessions: SessionMaker, *, kind: str, username: str, stream: str | None,
                        until: datetime | None, reason: str, actor: str) -> Sanction:
     row = Sanction(kind=kind, username=username, stream=stream, until=until, reason=reason, actor=actor)

@@ -6,6 +6,9 @@ still be in the write-behind buffer, where an UPDATE here would miss it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
@@ -62,32 +65,102 @@ async def pending_review(sessions: SessionMaker, *, stream: str | None, limit: i
         return list((await session.exec(stmt.order_by(col(Message.id)).limit(limit))).all())
 
 
-async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review: str) -> bool:
+async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review: str, actor: str = "",
+                       at: datetime | None = None) -> bool:
     """Moves a held message out of "pending"; False when someone else already did."""
     async with sessions() as session:
         result = await session.exec(  # type: ignore[call-overload]
             update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq,
-                                  col(Message.review) == "pending").values(review=review))
+                                  col(Message.review) == "pending")
+            .values(review=review, reviewed_by=actor or None, reviewed_at=at))
         await session.commit()
         return bool(result.rowcount)
 
 
+async def unclaim_review(sessions: SessionMaker, *, stream: str, seq: int) -> None:
+    """Puts a claimed message back in the queue when its decision could not be carried out."""
+    async with sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
+            .values(review="pending", reviewed_by=None, reviewed_at=None))
+        await session.commit()
+
+
+async def record_publication(sessions: SessionMaker, *, stream: str, seq: int, action: str, shown: str,
+                             toxic: bool) -> None:
+    """An approved message is now a visible one: history replays and the feed show it as published."""
+    async with sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
+            .values(action=action, shown_text=shown, toxic=toxic))
+        await session.commit()
+
+
+async def pending_before(sessions: SessionMaker, *, before: datetime, limit: int = 500) -> list[Message]:
+    """Held messages still waiting that were sent before ``before``, oldest first."""
+    async with sessions() as session:
+        stmt = (select(Message).where(Message.review == "pending", col(Message.created_at) < before)
+                .order_by(col(Message.id)).limit(limit))
+        return list((await session.exec(stmt)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The console's history filters; every field optional. ``category`` matches messages whose
+    score in that category reaches ``category_min``; times are inclusive UTC bounds."""
+
+    user: str | None = None
+    toxic_only: bool = False
+    action: str | None = None
+    text: str | None = None
+    category: str | None = None
+    category_min: float = 0.5
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self, stream: str) -> list[Any]:
+        out: list[Any] = [Message.stream == stream]
+        if self.user:
+            out.append(Message.username == self.user)
+        if self.toxic_only:
+            out.append(col(Message.toxic).is_(True))
+        if self.action:
+            out.append(Message.action == self.action)
+        if self.text:
+            escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            out.append(col(Message.text).ilike(f"%{escaped}%", escape="\\"))
+        if self.category:
+            out.append(col(Message.categories)[self.category].as_float() >= self.category_min)
+        if self.since is not None:
+            out.append(col(Message.created_at) >= self.since)
+        if self.until is not None:
+            out.append(col(Message.created_at) <= self.until)
+        return out
+
+
 async def search(sessions: SessionMaker, *, stream: str, user: str | None = None, toxic_only: bool = False,
                  action: str | None = None, text: str | None = None, page: int = 1,
-                 per_page: int = 50) -> tuple[list[Message], int]:
+                 per_page: int = 50, filters: Filters | None = None) -> tuple[list[Message], int]:
     """The console's feed: filtered, newest first, paginated; returns (rows, total)."""
-    conditions: list[Any] = [Message.stream == stream]
-    if user:
-        conditions.append(Message.username == user)
-    if toxic_only:
-        conditions.append(col(Message.toxic).is_(True))
-    if action:
-        conditions.append(Message.action == action)
-    if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(col(Message.text).ilike(f"%{escaped}%", escape="\\"))
+    conditions = (filters or Filters(user=user, toxic_only=toxic_only, action=action, text=text)).conditions(stream)
     async with sessions() as session:
         total = int((await session.exec(select(func.count()).select_from(Message).where(*conditions))).one())
         rows = await session.exec(select(Message).where(*conditions).order_by(col(Message.seq).desc())
                                   .offset((page - 1) * per_page).limit(per_page))
         return list(rows.all()), total
+
+
+async def export_rows(sessions: SessionMaker, *, stream: str, filters: Filters, limit: int,
+                      chunk: int = 1000) -> AsyncIterator[list[Message]]:
+    """The filtered history, oldest first, in chunks (keyset paging on seq: no OFFSET scans)."""
+    after, sent = 0, 0
+    while sent < limit:
+        async with sessions() as session:
+            rows = list((await session.exec(
+                select(Message).where(*filters.conditions(stream), col(Message.seq) > after)
+                .order_by(col(Message.seq)).limit(min(chunk, limit - sent)))).all())
+        if not rows:
+            return
+        yield rows
+        sent += len(rows)
+        after = rows[-1].seq

@@ -65,6 +65,9 @@ class Message(SQLModel, table=True):
     categories: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     #: For held messages: "pending", then "approved" or "denied". Removed messages: "removed".
     review: str | None = Field(default=None, max_length=10, index=True)
+    #: Who decided a held message (or ``automod`` for an expiry), and when.
+    reviewed_by: str | None = Field(default=None, max_length=50)
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True)))
     created_at: datetime = _ts()
 
 

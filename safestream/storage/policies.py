@@ -35,3 +35,11 @@ async def put_policy(sessions: SessionMaker, *, stream: str, policy: Policy, act
             row.updated_at = utcnow()
         session.add(row)
         await session.commit()
+
+
+async def delete_policy(sessions: SessionMaker, *, stream: str) -> None:
+    async with sessions() as session:
+        row = (await session.exec(select(StreamPolicy).where(StreamPolicy.stream == stream))).first()
+        if row is not None:
+            await session.delete(row)
+            await session.commit()

@@ -59,3 +59,23 @@ async def end_stream(sessions: SessionMaker, *, slug: str) -> Stream | None:
         await session.commit()
         await session.refresh(stream)
         return stream
+
+
+async def set_title(sessions: SessionMaker, *, slug: str, title: str) -> Stream | None:
+    async with sessions() as session:
+        stream = (await session.exec(select(Stream).where(Stream.slug == slug))).first()
+        if stream is None:
+            return None
+        stream.title = title
+        session.add(stream)
+        await session.commit()
+        await session.refresh(stream)
+        return stream
+
+
+async def streams_of(sessions: SessionMaker, *, owner: str) -> list[Stream]:
+    """Every stream ``owner`` opened, live or ended (live first)."""
+    async with sessions() as session:
+        rows = await session.exec(select(Stream).where(Stream.owner == owner)
+                                  .order_by(col(Stream.live).desc(), Stream.slug))
+        return list(rows.all())

@@ -18,10 +18,21 @@
   const MAX_ROWS = 400;           // older rows are dropped so a busy room cannot grow the DOM forever
   const ACK_TIMEOUT_MS = 10000;
   const GIFT_BADGE_MS = 6000;
+  const GIFT_BADGE_COMPACT_MS = 2500;  // phones: one badge at a time, so each shows briefly
+  const GIFT_QUEUE_MAX = 10;
   const PICKER_REFRESH_MS = 20000;
   const TOKEN_KEY = "safestream.session";
   const STREAM_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
   const USERNAME_RE = /^[A-Za-z0-9._-]{1,50}$/;
+  // Why moderation refused a message, in words: the ack's `reason` is the category that decided.
+  const REASONS = {
+    toxicity: "it looks abusive",
+    severe_toxicity: "it looks seriously abusive",
+    obscene: "it contains obscene language",
+    threat: "it reads as a threat",
+    insult: "it reads as an insult",
+    identity_attack: "it attacks people for who they are",
+  };
   // How each catalogue icon looks here; which gifts exist, and their names, come from GET /api/gifts.
   const GIFT_LOOKS = {
     rose: { icon: "i-heart", tone: "rose" },
@@ -205,12 +216,15 @@
     maxId: 0,              // highest chat id received for `stream`: `since` on a rejoin
     rows: new Map(),       // chat id -> row
     removed: new Set(),    // ids a moderator removed: a late replay must not bring them back
+    own: new Map(),        // id -> my held card: replaced in place if a moderator approves it
     noteSeq: 0,
     ended: false,
     kicked: false,
     mutedUntil: 0,         // ms epoch; Infinity for a mute without end
     coolUntil: 0,          // rate limit: no sending before this (ms epoch)
-    gifts: 0,
+    gifts: 0,              // gift events seen here (ids above giftBase.lastId)
+    giftBase: null,        // {count, lastId} from GET /streams: the stream's gift events so far
+    earlyGifts: [],        // gift ids seen before giftBase arrived
     stick: true,           // follow new messages unless the user scrolled up to read
     unread: 0,
     tick: null,
@@ -384,12 +398,26 @@
   async function showPicker() {
     showView("picker");
     document.title = "Live now · SafeStream";
+    ensureSocket();  // the list follows `stream_update` events; the timer below is only a fallback
     await refreshPicker();
     if (document.body.dataset.view !== "picker") return;  // the user moved on while the list loaded
     stopPickerRefresh();
     state.pickerTimer = setInterval(() => {
       if (!document.hidden) refreshPicker();
     }, PICKER_REFRESH_MS);
+  }
+
+  /** A stream opened, ended or was renamed: the list (or the open room's header) follows at once. */
+  let pickerRefetch = null;
+  function onStreamUpdate(p) {
+    if (!p || typeof p.stream !== "string") return;
+    if (document.body.dataset.view === "picker" && !pickerRefetch) {
+      // A burst of updates costs one fetch.
+      pickerRefetch = setTimeout(() => { pickerRefetch = null; refreshPicker(); }, 250);
+    }
+    if (p.stream === state.stream && state.info && typeof p.title === "string" && p.title !== state.info.title) {
+      renderRoomInfo({ ...state.info, title: p.title });
+    }
   }
 
   function stopPickerRefresh() {
@@ -462,13 +490,15 @@
   function resetRoom(stream) {
     Object.assign(state, {
       stream, info: null, joined: false, joinedOnce: false, maxId: 0, noteSeq: 0, ended: false, kicked: false,
-      mutedUntil: 0, coolUntil: 0, gifts: 0, stick: true, unread: 0,
+      mutedUntil: 0, coolUntil: 0, gifts: 0, giftBase: null, earlyGifts: [], stick: true, unread: 0,
     });
     state.rows.clear();
     state.removed.clear();
+    state.own.clear();
     byId("messages").replaceChildren();
     byId("pending").replaceChildren();
     byId("gift-lane").replaceChildren();
+    giftQueue.length = 0;
     byId("notice").hidden = true;
     byId("new-pill").hidden = true;
     byId("stage-gifts").textContent = "0";
@@ -507,7 +537,18 @@
     paintAvatar(byId("stage-avatar"), info.owner || info.stream);
     byId("stage").style.setProperty("--hue", String(brandHue(info.stream)));
     if (info.viewers) setViewers(info.viewers);
+    if (Number.isInteger(info.gift_count) && !state.giftBase) {
+      state.giftBase = { count: info.gift_count, lastId: Number(info.last_gift_id) || 0 };
+      // Gifts that arrived before the list answered are either in its count or above its id.
+      state.gifts = state.earlyGifts.filter((id) => !Number.isInteger(id) || id > state.giftBase.lastId).length;
+      showGiftCount();
+    }
     document.title = `${title} · SafeStream`;
+  }
+
+  function showGiftCount() {
+    const base = state.giftBase ? state.giftBase.count : 0;
+    byId("stage-gifts").textContent = compact(base + state.gifts);
   }
 
   function setViewers(count) {
@@ -623,6 +664,11 @@
     for (const msg of list) {
       if (!isChat(msg) || msg.stream !== state.stream) continue;
       if (state.rows.has(msg.id) || state.removed.has(msg.id)) continue;
+      const held = state.own.get(msg.id);
+      if (held) {  // my held message was approved: the published one takes its place
+        state.own.delete(msg.id);
+        held.remove();
+      }
       const row = chatRow(msg);
       state.rows.set(msg.id, row);
       insertRow(row, [msg.id, 0]);
@@ -739,28 +785,70 @@
       return;
     }
     const amount = Math.max(1, Number(gift.amount) || 1);
-    state.gifts += amount;
-    byId("stage-gifts").textContent = compact(state.gifts);
+    // The counter counts gift events (as the console's "Gifts sent" tile does), not amounts.
+    if (!state.giftBase) {
+      state.earlyGifts.push(gift.id);
+      state.gifts += 1;
+    } else if (!Number.isInteger(gift.id) || gift.id > state.giftBase.lastId) state.gifts += 1;
+    showGiftCount();
 
-    // The animated badge, like on stream: it pops in, the count bumps, then it fades out.
-    const lane = byId("gift-lane");
-    while (lane.children.length >= 3) lane.firstElementChild.remove();
-    const badge = el("div", `gift-badge tone-${kind.tone}`);
+    showGiftBadge(gift, kind, amount);
+
+    // And a permanent line in the chat, so a gift is not missed by someone reading back.
+    addNote("gift", [icon(kind.icon, `icon tone-${kind.tone}`), el("b", null, gift.from),
+      el("span", null, ` sent ${amount > 1 ? `${amount} × ` : "a "}${kind.label}`)]);
+  }
+
+  /*
+   * The animated badge, like on stream: it pops in, then fades out. On a wide screen up to three
+   * stack for GIFT_BADGE_MS; on a phone they would cover the chat, so one compact badge shows at a
+   * time, briefly, and the rest wait their turn (a bounded queue: a flood is summed up, not replayed).
+   */
+  const narrowScreen = window.matchMedia("(max-width: 900px)");
+  const giftQueue = [];
+  let giftShowing = false;
+
+  function showGiftBadge(gift, kind, amount) {
+    if (!narrowScreen.matches) {
+      const lane = byId("gift-lane");
+      while (lane.children.length >= 3) lane.firstElementChild.remove();
+      placeBadge(gift, kind, amount, false, GIFT_BADGE_MS);
+      return;
+    }
+    if (giftQueue.length >= GIFT_QUEUE_MAX) giftQueue.shift();
+    giftQueue.push([gift, kind, amount]);
+    if (!giftShowing) nextGiftBadge();
+  }
+
+  function nextGiftBadge() {
+    const next = giftQueue.shift();
+    giftShowing = Boolean(next);
+    if (!next) return;
+    if (next[0].stream !== state.stream) {  // queued before the user changed rooms
+      nextGiftBadge();
+      return;
+    }
+    byId("gift-lane").replaceChildren();
+    placeBadge(next[0], next[1], next[2], true, giftQueue.length ? GIFT_BADGE_COMPACT_MS / 2 : GIFT_BADGE_COMPACT_MS,
+      nextGiftBadge);
+  }
+
+  function placeBadge(gift, kind, amount, compact, ms, done) {
+    const badge = el("div", `gift-badge tone-${kind.tone}${compact ? " compact" : ""}`);
     badge.dataset.gift = kind.tone;
     const orb = el("span", "gift-orb");
     orb.appendChild(icon(kind.icon));
     const text = el("span", "gift-text");
     text.append(el("b", "gift-from", gift.from), el("span", "gift-what", `sent ${kind.label}`));
     badge.append(orb, text, el("span", "gift-amount", `×${amount}`));
-    lane.appendChild(badge);
+    byId("gift-lane").appendChild(badge);
     setTimeout(() => {
       badge.classList.add("gift-out");
-      setTimeout(() => badge.remove(), 400);
-    }, GIFT_BADGE_MS);
-
-    // And a permanent line in the chat, so a gift is not missed by someone reading back.
-    addNote("gift", [icon(kind.icon, `icon tone-${kind.tone}`), el("b", null, gift.from),
-      el("span", null, ` sent ${amount > 1 ? `${amount} × ` : "a "}${kind.label}`)]);
+      setTimeout(() => {
+        badge.remove();
+        if (done) done();
+      }, 400);
+    }, ms);
   }
 
   // ---------------------------------------------------------------- notices
@@ -908,8 +996,9 @@
         ownNote(ack.id, "held", "Held for review",
           "A moderator will check it before anyone else sees it. Only you can see this.", text);
       } else if (ack.action === "block") {
+        const why = REASONS[ack.reason] || "it breaks the chat rules";
         ownNote(ack.id, "blocked", "Not sent",
-          "This message breaks the chat rules, so nobody else saw it. Only you can see this.", text);
+          `Not sent because ${why}. Nobody else saw it; only you can see this.`, text);
       } else if (ack.action === "mask") {
         const row = state.rows.get(ack.id);
         const meta = row && row.querySelector(".msg-meta");
@@ -971,10 +1060,28 @@
     meta.append(el("span", "msg-user", state.user.username), el("span", `tag tag-${kind}`, label));
     body.append(meta, el("p", "msg-text", text), el("p", "msg-explain", explanation));
     row.append(avatar, body);
+    if (Number.isInteger(id) && kind === "held") state.own.set(id, row);
     // Its id was handed out but never broadcast, so the key cannot collide with a real row.
     insertRow(row, [Number.isInteger(id) ? id : state.maxId, Number.isInteger(id) ? 0 : ++state.noteSeq]);
     afterAdd(1, false);
     scrollToBottom();
+  }
+
+  /** A moderator decided my held message: approved ones arrive as `chat` with the same id. */
+  function onReviewResult(p) {
+    if (!p || p.stream !== state.stream || !Number.isInteger(p.id)) return;
+    const row = state.own.get(p.id);
+    if (!row || p.decision === "approved") return;
+    state.own.delete(p.id);
+    row.classList.replace("own-held", "own-denied");
+    const tag = row.querySelector(".tag-held");
+    if (tag) {
+      tag.className = "tag tag-denied";
+      tag.textContent = "Not published";
+    }
+    row.querySelector(".msg-explain").textContent = p.decision === "expired"
+      ? "Nobody reviewed it in time, so it was not published. Only you can see this."
+      : "A moderator decided not to publish it. Only you can see this.";
   }
 
   // ---------------------------------------------------------------- socket
@@ -1024,9 +1131,18 @@
       }
     });
 
+    socket.on("server_shutdown", () => {
+      // The server is going down: say so now, instead of looking connected until a send times out.
+      // The connection closes next and socket.io reconnects; `join` then resumes with `since`.
+      state.joined = false;
+      setConnBanner("The server is restarting. Reconnecting…");
+      updateComposer();
+    });
     socket.on("chat", (msg) => addChats([msg]));
     socket.on("chat_batch", (list) => { if (Array.isArray(list)) addChats(list); });
     socket.on("gift", onGift);
+    socket.on("review_result", onReviewResult);
+    socket.on("stream_update", onStreamUpdate);
     socket.on("presence", (p) => { if (p && p.stream === state.stream) setViewers(p.viewers); });
     socket.on("message_removed", (p) => {
       if (p && p.stream === state.stream && Array.isArray(p.ids)) removeChats(p.ids);

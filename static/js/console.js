@@ -44,7 +44,6 @@
     if (fragment.target === "#feed-rows") countArrivals(fragment.html);
     if (fragment.swap === "delete") {
       target.remove();
-      markReviewed(fragment.target);
     } else if (fragment.swap === "outerHTML") {
       const holder = document.createElement("template");
       holder.innerHTML = fragment.html;  // server-rendered, autoescaped
@@ -60,18 +59,6 @@
     updateReviewCount();
   }
 
-  // A decided review item leaves the queue; its feed row says so (the fragment does not tell
-  // which way it went: the audit log does).
-  function markReviewed(selector) {
-    const match = /^#review-(\d+)$/.exec(selector);
-    const row = match && document.getElementById("msg-" + match[1]);
-    if (!row || row.querySelector(".review-state")) return;
-    const tag = document.createElement("span");
-    tag.className = "review-state";
-    tag.textContent = "reviewed";
-    row.querySelector("td.act").appendChild(tag);
-  }
-
   function trimFeed() {
     const rows = document.getElementById("feed-rows");
     while (rows && rows.children.length > MAX_FEED_ROWS) rows.lastElementChild.remove();
@@ -83,15 +70,39 @@
     if (list && count) count.textContent = String(list.children.length);
   }
 
-  // Clicking a username fills the user-actions form.
+  // Clicking a username fills the user-actions form and opens that user's panel.
+  function openPanel(username) {
+    if (!window.htmx || !stream) return;
+    window.htmx.ajax("GET", "/console/s/" + encodeURIComponent(stream) + "/users/" +
+      encodeURIComponent(username) + "/panel", { target: "#user-panel", swap: "outerHTML" });
+  }
   document.addEventListener("click", function (event) {
+    if (event.target.closest(".close-panel")) {
+      const panel = document.getElementById("user-panel");
+      if (panel) panel.replaceWith(Object.assign(document.createElement("div"), { id: "user-panel", hidden: true }));
+      return;
+    }
     const button = event.target.closest(".pick-user");
     if (!button) return;
     const input = document.getElementById("ua-username");
     if (input) {
       input.value = button.dataset.user;
-      input.focus();
+      input.focus({ preventScroll: true });  // the panel opening is what scrolls, on a phone
     }
+    openPanel(button.dataset.user);
+  });
+  // On a narrow screen the panel opens above the feed: bring it into view.
+  document.addEventListener("htmx:load", function (event) {
+    const node = event.detail.elt;
+    if (node && node.id === "user-panel" && window.matchMedia("(max-width: 1180px)").matches &&
+        !node.dataset.seen) {
+      node.scrollIntoView({ block: "start" });
+    }
+  });
+  // After an action in the panel, it shows the user's new standing.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const panel = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("#user-panel .panel-actions");
+    if (panel && event.detail.successful) openPanel(document.getElementById("user-panel").dataset.user);
   });
 
   // A removed message stays in the feed for the record, struck through and without its button.
@@ -101,6 +112,25 @@
     const row = button.closest("tr.msg");
     if (row) row.classList.add("removed");
     button.remove();
+  });
+
+  // The export links follow the filters as they are typed (the same query string as the feed).
+  function updateExportLinks() {
+    const form = document.querySelector("#feed form.filters");
+    if (!form) return;
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (value) params.append(key, value);
+    for (const link of form.querySelectorAll("a[data-export]")) {
+      const query = new URLSearchParams(params);
+      query.set("format", link.dataset.export);
+      link.href = "/console/s/" + encodeURIComponent(stream) + "/export?" + query.toString();
+    }
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.closest && event.target.closest("#feed form.filters")) updateExportLinks();
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("#feed form.filters")) updateExportLinks();
   });
 
   // Toasts fade out by themselves.
@@ -122,18 +152,51 @@
     }
   });
 
-  if (!stream || typeof io === "undefined") return;
+  // The pill is the stream's state; the socket's state is the separate "reconnecting…" marker.
+  function setStreamState(live) {
+    if (!liveState) return;
+    liveState.dataset.live = live ? "1" : "0";
+    setState(live ? "live" : "ended", live);
+    liveState.classList.toggle("ended", !live);
+  }
+
+  function setConnected(ok) {
+    const marker = document.getElementById("conn-state");
+    if (marker) marker.hidden = ok;
+  }
+
+  // A stream opened, ended or was renamed: refetch the server-rendered lists and card.
+  function onStreamUpdate(update) {
+    if (!update || typeof update.stream !== "string" || !window.htmx) return;
+    if (document.getElementById("stream-nav")) {
+      window.htmx.ajax("GET", "/console/streams?as=nav&current=" + encodeURIComponent(stream || ""),
+        { target: "#stream-nav", swap: "outerHTML" });
+    }
+    if (document.getElementById("stream-list")) {
+      window.htmx.ajax("GET", "/console/streams", { target: "#stream-list", swap: "outerHTML" });
+    }
+    if (stream && update.stream === stream) {
+      setStreamState(Boolean(update.live));
+      window.htmx.ajax("GET", "/console/s/" + encodeURIComponent(stream) + "/stream_card",
+        { target: "#stream-card", swap: "outerHTML" });
+    }
+  }
+
+  if (typeof io === "undefined") return;
   // No token: the server reads the HttpOnly session cookie on the handshake.
   const socket = io({ transports: ["websocket"], withCredentials: true });
   socket.on("connect", function () {
+    setConnected(true);
+    if (!stream) return;
     socket.emit("console_join", { stream: stream }, function (ack) {
-      if (ack && ack.ok) setState("live", true);
+      if (ack && ack.ok) setStreamState(ack.live !== undefined ? Boolean(ack.live) : liveState.dataset.live === "1");
       else setState("not allowed", false);
     });
   });
-  socket.on("disconnect", function () { setState("reconnecting…", false); });
-  socket.on("connect_error", function () { setState("offline", false); });
+  socket.on("disconnect", function () { setConnected(false); });
+  socket.on("connect_error", function () { setConnected(false); });
   socket.on("console_fragment", apply);
+  socket.on("stream_update", onStreamUpdate);
   window.safestreamConsole = { socket: socket };
   updateReviewCount();
 })();

@@ -1,0 +1,100 @@
+"""Console: a streamer goes live, renames and ends streams; the stream lists, live.
+
+The actions call ``chat.lifecycle``, the same service as ``POST /api/streams``,
+``PATCH /api/streams/{s}`` and ``POST /api/streams/{s}/end``, so every client
+hears about the change (``stream_update``, ``stream_status``) the same way.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from safestream.api.docs import documented
+from safestream.api.streams import StreamIn, clean_title
+from safestream.api.validation import form_fields
+from safestream.chat import actions, lifecycle
+from safestream.console.session import check_csrf, require_console
+from safestream.console.views import (
+    base_context,
+    moderated_streams,
+    own_streams,
+    stream_context,
+    stream_for,
+)
+from safestream.errors import SafeStreamError
+from safestream.templating import render
+
+
+def _toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
+    return render(request, "console/_toast.html", {"message": message, "ok": ok}, status=status)
+
+
+@documented("Console: go live with a stream (streamers and admins)", tag="console")
+async def go_live(request: web.Request) -> web.Response:
+    principal = await require_console(request)
+    form = await form_fields(request)
+    check_csrf(request, form.get("csrf_token"))
+    if not principal.can_open_streams():
+        return _toast(request, "Only streamers and admins open streams.", ok=False, status=403)
+    try:
+        body = StreamIn.model_validate({"stream": form.get("stream", "").strip(), "title": form.get("title", "")})
+    except ValidationError:
+        return _toast(request, "Stream names use 1-40 lowercase letters, digits, '-' or '_', starting with a "
+                               "letter or digit; titles have up to 200 characters.", ok=False, status=422)
+    try:
+        stream = await lifecycle.go_live(request.app, slug=body.stream, title=clean_title(body.title),
+                                         owner=principal.username)
+    except SafeStreamError as exc:
+        return _toast(request, exc.message, ok=False, status=exc.status)
+    await actions.record(request.app, actor=principal.username, action="go_live", stream=stream.slug,
+                         details={"title": stream.title})
+    response = _toast(request, f"{stream.slug} is live.")
+    response.headers["HX-Redirect"] = f"/console/s/{stream.slug}"
+    return response
+
+
+@documented("Console: end the stream (owner, its moderators, admins)", tag="console")
+async def end_stream(request: web.Request) -> web.Response:
+    principal = await require_console(request)
+    form = await form_fields(request)
+    check_csrf(request, form.get("csrf_token"))
+    stream = await stream_for(request, principal)
+    await lifecycle.end(request.app, slug=stream)
+    await actions.record(request.app, actor=principal.username, action="end_stream", stream=stream)
+    return _toast(request, f"{stream} has ended. Viewers were told.")
+
+
+@documented("Console: rename the stream (owner, admins)", tag="console")
+async def retitle(request: web.Request) -> web.Response:
+    principal = await require_console(request)
+    form = await form_fields(request)
+    check_csrf(request, form.get("csrf_token"))
+    stream = await stream_for(request, principal)
+    if not (await stream_context(request, principal, stream))["can_retitle"]:
+        return _toast(request, "Only the stream's owner and admins rename it.", ok=False, status=403)
+    title = clean_title(form.get("title", ""))
+    if len(form.get("title", "")) > 200:
+        return _toast(request, "Titles have up to 200 characters.", ok=False, status=422)
+    await lifecycle.retitle(request.app, slug=stream, title=title)
+    await actions.record(request.app, actor=principal.username, action="retitle", stream=stream,
+                         details={"title": title})
+    return _toast(request, f"Title is now “{title or stream}”.")
+
+
+@documented("Console fragment: the streams you moderate (the top bar's list or the home page's)", tag="console")
+async def stream_list(request: web.Request) -> web.Response:
+    principal = await require_console(request)
+    streams = await moderated_streams(request, principal)
+    current = request.query.get("current", "")
+    template = "console/_stream_nav.html" if request.query.get("as") == "nav" else "console/_stream_list.html"
+    return render(request, template, {**base_context(request, principal), "streams": streams, "stream": current,
+                                      "ended": await own_streams(request, principal)})
+
+
+@documented("Console fragment: the stream card (state, title, end / go live)", tag="console")
+async def stream_card(request: web.Request) -> web.Response:
+    principal = await require_console(request)
+    stream = await stream_for(request, principal)
+    return render(request, "console/_stream_card.html", {**base_context(request, principal), "stream": stream,
+                                                         **await stream_context(request, principal, stream)})
