@@ -134,4 +134,4 @@ async def test_approve_permit_with_a_conflicting_term_is_a_typed_422(client: Tes
     token = await login(client, "test_streamer", "test456")
     resp = await client.post(f"/api/streams/main/review/{ack['id']}",  # "scunthorpe" is built in as a word
                              json={"decision": "approve_permit", "terms": ["scunthorpe*"]}, headers=auth(token))
-    assert (await error_of(resp, 422))["code"] == "invalid_policy"
+    assert (await error_of(resp, 422))["code"] == "invalid_terms"  # checked before the message is claimed

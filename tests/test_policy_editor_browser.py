@@ -30,9 +30,13 @@ STUPID = "you are a stupid idiot"
 
 async def test_preview_warn_and_restore_default(client: TestClient, open_page: PageFactory,  # noqa: F811
                                                 sio_client: ClientFactory) -> None:
+    # Start from a simple custom policy (flag anything at 0.7), so "Any" is the only level.
+    token = await login(client, "test_streamer", "test456")
+    simple = {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]}
+    assert (await client.put("/api/streams/main/policy", json=simple, headers=auth(token))).status == 200
     page = await console(open_page, client)
     policy = page.locator("#policy")
-    await expect(policy.get_by_role("button", name="Restore server default")).to_have_count(0)  # already default
+    await expect(policy.get_by_role("button", name="Restore server default")).to_have_count(1)
 
     # Preview: the draft (hold at 0.5) against the current policy, on the moderator's own samples.
     await policy.locator("select[name='action[*]']").select_option("hold")
@@ -45,9 +49,8 @@ async def test_preview_warn_and_restore_default(client: TestClient, open_page: P
     await expect(rows.nth(1).locator("td").nth(1)).to_contain_text("flag")  # what happens now
     await expect(rows.nth(1).locator("td").nth(2)).to_contain_text("hold")  # what the draft would do
     await expect(rows.nth(1)).to_have_class("changed")
-    token = await login(client, "test_streamer", "test456")
     stored = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
-    assert stored["custom"] is False  # a preview saves nothing
+    assert [lv["action"] for lv in stored["levels"]] == ["flag"]  # a preview saves nothing
 
     # Clearing the "Any" row: the preview and the save both warn, and nothing is saved unconfirmed.
     await policy.locator("select[name='action[*]']").select_option("none")
@@ -60,7 +63,7 @@ async def test_preview_warn_and_restore_default(client: TestClient, open_page: P
     await expect(policy.locator(".saved")).to_have_count(0)
     await screenshot(page, "policy-editor-warning.png")
     stored = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
-    assert stored["custom"] is False and stored["levels"]  # still moderated
+    assert [lv["action"] for lv in stored["levels"]] == ["flag"]  # still moderated
     sender = await sio_client("demo_user", "demo123", join="main")
     assert (await chat(sender, STUPID))["action"] == "flag"
 
@@ -74,9 +77,9 @@ async def test_preview_warn_and_restore_default(client: TestClient, open_page: P
     await policy.get_by_role("button", name="Restore server default").click()
     await expect(policy.locator(".saved")).to_have_text("Restored the server default.")
     await expect(policy.get_by_role("heading")).to_contain_text("server default")
-    await expect(policy.locator("select[name='action[*]']")).to_have_value("flag")
+    await expect(policy.locator("select[name='action[insult]']")).to_have_value("block")
     await expect(page.locator("#audit-rows li").first).to_contain_text("policy restore default")
-    assert (await chat(sender, STUPID))["action"] == "flag"
+    assert (await chat(sender, STUPID))["action"] == "block"  # the default blocks clear insults
     stored = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
     assert stored["custom"] is False
 

@@ -12,6 +12,7 @@ from safestream.api.validation import read_form, read_json
 from safestream.app_keys import (
     MODERATION_KEY,
     PASSWORDS_KEY,
+    POLICIES_KEY,
     SESSIONS_KEY,
     SETTINGS_KEY,
     THROTTLES_KEY,
@@ -69,11 +70,16 @@ async def check_new_username(request: web.Request, username: str) -> None:
         raise _refuse_name("username_reserved", "this name is reserved for the service and its staff")
     if await users.name_taken(request.app[SESSIONS_KEY], username=username):
         raise Conflict("username is taken", code="username_taken")
-    # The same chain that scores chat decides: a name is shown next to every message.
-    [verdict] = await request.app[MODERATION_KEY].assess([words_of(username)])
+    # The chain and policy that judge chat decide: a name is shown next to every message,
+    # so one the server's default policy would not show as typed (masked, held, blocked)
+    # is refused. A bare "flag" is not enough: short names are out of the sentence
+    # model's range (it flags "reg one"), and a flagged message is still shown.
+    words = words_of(username)
+    [verdict] = await request.app[MODERATION_KEY].assess([words])
     if verdict.failed:
         raise Busy("names cannot be checked right now; try again shortly", code="moderation_unavailable")
-    if verdict.score >= request.app[SETTINGS_KEY].toxic_threshold:
+    decision = request.app[POLICIES_KEY].default.judge(words, verdict.normalized, verdict.scores)
+    if decision.action not in ("allow", "flag"):
         raise _refuse_name("username_refused", "this name is not allowed")
 
 
