@@ -65,6 +65,41 @@ def policy_from_form(form: dict[str, str]) -> dict[str, Any]:
         "term_action": form.get("term_action", "mask"),
         "slow_mode_secs": form.get("slow_mode_secs") or 0,
         "strikes": strikes,
+        "modes": modes_from_form(form),
+    }
+
+
+def _lines(form: dict[str, str], name: str) -> list[str]:
+    return [t.strip() for t in form.get(name, "").splitlines() if t.strip()]
+
+
+def modes_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The chat-mode fields of the policy form (``console/_modes.html``) -> the ModesIn shape."""
+    def rule(name: str, **numbers: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": form.get(f"modes.{name}.action", "off")}
+        for key, default in numbers.items():
+            out[key] = form.get(f"modes.{name}.{key}", "").strip() or default
+        return out
+
+    links = rule("links")
+    links["permitted_domains"] = _lines(form, "modes.links.permitted_domains")
+    return {
+        "unique": {"on": form.get("modes.unique.on") == "on",
+                   "window_secs": form.get("modes.unique.window_secs", "").strip() or 30,
+                   "crowd_users": form.get("modes.unique.crowd_users", "").strip() or 3},
+        "links": links,
+        "mentions": rule("mentions", max_mentions="5"),
+        "caps": rule("caps", max_ratio="0.7"),
+        "repeats": rule("repeats", max_run="10"),
+        "min_account_age_mins": form.get("modes.min_account_age_mins", "").strip() or 0,
+        "verified_email": form.get("modes.verified_email") == "on",
+        "emote_only": form.get("modes.emote_only") == "on",
+        "emotes": _lines(form, "modes.emotes"),
+        "members_only": form.get("modes.members_only") == "on",
+        "members": _lines(form, "modes.members"),
+        "shield_preset": {
+            "min_account_age_mins": form.get("modes.shield_preset.min_account_age_mins", "").strip() or 60,
+            "slow_mode_secs": form.get("modes.shield_preset.slow_mode_secs", "").strip() or 3},
     }
 
 
