@@ -228,6 +228,9 @@ class ChatPipeline:
                    "score": payload["score"]}
             if decision.action not in VISIBLE and decision.category:
                 ack["reason"] = decision.category  # the sender's client says why, in words
+
+            if decision.rule:
+                ack["rule"] = decision.rule  # a chat-mode rule decided, not the model
             acks.append(ack)
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,

@@ -110,6 +110,11 @@ class ChatModes:
     members_only: bool = False
     members: tuple[str, ...] = ()
     shield_preset: ShieldPreset = field(default_factory=ShieldPreset)
+    #: ``members`` as a set: the gate runs for every message.
+    member_set: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "member_set", frozenset(self.members))
 
     @property
     def emote_set(self) -> tuple[str, ...]:
@@ -117,6 +122,7 @@ class ChatModes:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("member_set")
         for key in ("emotes", "members"):
             data[key] = list(data[key])
         data["links"]["permitted_domains"] = list(self.links.permitted_domains)
@@ -131,7 +137,7 @@ class ChatModes:
                   "repeats": Repeats, "shield_preset": ShieldPreset}
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name not in data:
+            if f.name not in data or not f.init:
                 continue
             raw = data[f.name]
             if f.name in nested:

@@ -14,7 +14,7 @@ from safestream.moderation.modes.contract import Hit, Sender
 def check_gates(modes: ChatModes, sender: Sender) -> Hit | None:
     if sender.privileged:
         return None
-    if modes.members_only and sender.username not in modes.members:
+    if modes.members_only and sender.username not in modes.member_set:
         return Hit("members_only", "refuse", "members_only",
                    "only the streamer's members and moderators can chat right now")
     if modes.min_account_age_mins > 0:

@@ -1,7 +1,7 @@
 """Unique chat: refuse a user's repeated message and copy-paste floods.
 
-Texts are compared by their letters only, lowercased ("FOLLOW me!!! 123" and
-"follow me" are the same text), computed with one ``str.translate`` pass.
+Texts are compared by their letters only, casefolded ("FOLLOW me!!! 123" and
+"follow me" are the same text), computed with C-level string and bytes methods.
 State is per process and bounded: each stream remembers at most
 ``MAX_TEXTS`` recent texts and each user their last ``PER_USER`` texts; the
 app's sweeper drops what has aged out. (In a cluster each process counts its
@@ -19,25 +19,16 @@ from safestream.moderation.modes.contract import Hit, Sender
 
 MAX_TEXTS = 5000
 PER_USER = 5
-_TABLE_LIMIT = 20_000
+#: ASCII bytes that are not letters: dropped from the comparison key.
+_NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
+#: Only the start of a text is compared: pasta with a varied tail is still the same pasta.
+KEY_CHARS = 200
 
 
-class _LettersTable(dict[int, str | None]):
-    """``str.translate`` table: letters lowercased, everything else dropped; filled lazily."""
-
-    def __missing__(self, cp: int) -> str | None:
-        ch = chr(cp)
-        out = ch.lower() if ch.isalpha() else None
-        if len(self) < _TABLE_LIMIT:
-            self[cp] = out
-        return out
-
-
-_LETTERS = _LettersTable()
-
-
-def letters_key(text: str) -> str:
-    return text.translate(_LETTERS)
+def letters_key(text: str) -> bytes:
+    """Casefolded UTF-8 without ASCII digits, punctuation and spaces (C-speed; UTF-8
+    continuation bytes are >= 0x80, so deleting ASCII bytes never splits a character)."""
+    return text[:KEY_CHARS].casefold().encode("utf-8", "surrogatepass").translate(None, _NOT_LETTERS)
 
 
 @dataclass(slots=True)
@@ -48,8 +39,8 @@ class _Crowd:
 
 class UniqueChat:
     def __init__(self) -> None:
-        self._texts: dict[str, OrderedDict[str, _Crowd]] = {}
-        self._users: dict[tuple[str, str], deque[tuple[float, str]]] = {}
+        self._texts: dict[str, OrderedDict[bytes, _Crowd]] = {}
+        self._users: dict[tuple[str, str], deque[tuple[float, bytes]]] = {}
 
     def check(self, stream: str, text: str, modes: ChatModes, sender: Sender, *, commit: bool = True,
               now: float | None = None) -> Hit | None:
@@ -57,7 +48,7 @@ class UniqueChat:
         if not rule.on or sender.privileged:
             return None
         now = time.monotonic() if now is None else now
-        key = letters_key(text) or text.strip().lower()  # emoji-only texts compare as typed
+        key = letters_key(text) or text.encode("utf-8", "surrogatepass")  # "123": compared as typed
         cutoff = now - rule.window_secs
         mine = self._users.get((stream, sender.username))
         if mine is not None:
@@ -73,7 +64,7 @@ class UniqueChat:
             mine.append((now, key))
         return crowd_hit
 
-    def _crowd(self, stream: str, key: str, user: str, limit: int, min_letters: int, cutoff: float,
+    def _crowd(self, stream: str, key: bytes, user: str, limit: int, min_letters: int, cutoff: float,
                now: float, commit: bool) -> Hit | None:
         if len(key) < min_letters:
             return None
