@@ -23,7 +23,8 @@ TLDS = frozenset("""
 com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws su pw tk ml ga cf gq
 app dev link live site online shop store top club fun click win vip icu buzz monster bid loan gift
 """.split())  # noqa: SIM905 - a readable word list
-SCHEMES = ("http:", "https:", "hxxp", "hxxps", "h**p", "www.")
+SCHEMES = ("http:", "https:", "hxxp", "h**p", "www.")
+DISGUISED_SCHEMES = ("hxxp", "h**p")
 _WORD_DOTS = ("(dot)", "[dot]", "{dot}", "<dot>", "(.)", "[.]", "{.}", " dot ", " d0t ", " . ", " .")
 #: Characters that end a host in running text.
 _SPLIT = str.maketrans({c: " " for c in "/\\,;!?\"'()[]{}<>|*`~^@#$%&=+"})
@@ -61,7 +62,8 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
     """
     folded = fold(text)
     found: list[str] = []
-    if any(s in folded for s in SCHEMES) and not permitted:
+    # A disguised scheme is always a link; a plain one, with permitted domains, is judged by its host.
+    if any(s in folded for s in (SCHEMES if not permitted else DISGUISED_SCHEMES)):
         found.append("")
         if first:
             return found
@@ -80,8 +82,6 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
         found.append(host)
         if first:
             return found
-    if permitted and not found and ("hxxp" in folded or "h**p" in folded):
-        found.append("")
     return found
 
 
