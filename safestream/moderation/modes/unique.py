@@ -25,10 +25,22 @@ _NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 KEY_CHARS = 200
 
 
+#: Copy-pasta is recognised by its first letters: a varied tail does not make it new.
+CROWD_PREFIX = 48
+
+
 def letters_key(text: str) -> bytes:
-    """Casefolded UTF-8 without ASCII digits, punctuation and spaces (C-speed; UTF-8
-    continuation bytes are >= 0x80, so deleting ASCII bytes never splits a character)."""
-    return text[:KEY_CHARS].casefold().encode("utf-8", "surrogatepass").translate(None, _NOT_LETTERS)
+    """The text's letters, casefolded, as bytes (C-speed ``casefold``/``encode``/``translate``).
+
+    Text with Latin letters is compared on those alone, so emoji, digits and
+    punctuation sprinkled in do not make a copy different; other scripts keep
+    their letters (UTF-8 bytes >= 0x80 are never deleted, so no character is split).
+    """
+    folded = text[:KEY_CHARS].casefold()
+    latin = folded.encode("ascii", "ignore").translate(None, _NOT_LETTERS)
+    if len(latin) >= 8:
+        return latin
+    return folded.encode("utf-8", "surrogatepass").translate(None, _NOT_LETTERS)
 
 
 @dataclass(slots=True)
@@ -56,7 +68,7 @@ class UniqueChat:
                 mine.popleft()
             if any(k == key for _, k in mine):
                 return _duplicate("you just sent that")
-        crowd_hit = self._crowd(stream, key, sender.username, rule.crowd_users, rule.crowd_min_letters,
+        crowd_hit = self._crowd(stream, key[:CROWD_PREFIX], sender.username, rule.crowd_users, rule.crowd_min_letters,
                                 cutoff, now, commit)
         if commit:
             if mine is None:
