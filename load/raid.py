@@ -11,14 +11,16 @@ Two scenarios, each on a fresh server:
 
 * ``off``: the stream's rules on (unique chat, links held, > 3 mentions
   refused, caps masked, repeats held), shield off: what each rule catches.
-* ``on``: the same, plus shield mode (accounts younger than 60 min refused,
+* ``nounique``: as ``off`` without unique chat, to show what the other rules
+  catch on their own (unique chat refuses most repeats before they get a say).
+* ``on``: the same as ``off``, plus shield mode (accounts younger than 60 min refused,
   3 s slow mode, any score >= 0.5 held).
 
 Target with shield on: >= 99 % of the raid's messages refused or held, and
 0 % of the regular viewers' messages. Server CPU over the window comes from
 /proc (user + system seconds of the server process).
 
-    python load/raid.py                       # both scenarios, about 2 x 50 s
+    python load/raid.py                       # off and on, about 2 x 50 s (--scenario all: 3)
     python load/raid.py --scenario on --duration 10 --rate 200
 """
 
@@ -157,10 +159,13 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
         backdate(server.workdir, "regular")
         [owner] = await register_and_login(server.url, ["test_streamer"], password="test456", register=False)
         timeout = aiohttp.ClientTimeout(total=60)
-        async with aiohttp.ClientSession(server.url, timeout=timeout) as http:
+        # No per-host connection cap: every simulated client holds its own WebSocket.
+        async with aiohttp.ClientSession(server.url, timeout=timeout,
+                                         connector=aiohttp.TCPConnector(limit=0)) as http:
             headers = {"Authorization": f"Bearer {owner}"}
+            rules = {**RULES, "unique": {"on": False}} if name == "nounique" else RULES
             async with http.put(f"/api/streams/{STREAM}/policy", headers=headers,
-                                json={"levels": LEVELS, "modes": RULES}) as resp:
+                                json={"levels": LEVELS, "modes": rules}) as resp:
                 assert resp.status == 200, await resp.text()
             if name == "on":
                 async with http.post(f"/api/streams/{STREAM}/shield", headers=headers, json={"on": True}) as resp:
@@ -245,7 +250,7 @@ def report(result: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--scenario", choices=("off", "nounique", "on", "both", "all"), default="both")
     parser.add_argument("--raiders", type=int, default=200)
     parser.add_argument("--regulars", type=int, default=50)
     parser.add_argument("--rate", type=float, default=500.0, help="raid messages per second")
@@ -253,8 +258,8 @@ def main() -> int:
     parser.add_argument("--regular-every", type=float, default=6.0, help="seconds between a regular's messages")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = [asyncio.run(scenario(name, args)) for name in (("off", "on") if args.scenario == "both"
-                                                                else (args.scenario,))]
+    names = {"both": ("off", "on"), "all": ("off", "nounique", "on")}.get(args.scenario, (args.scenario,))
+    results = [asyncio.run(scenario(name, args)) for name in names]
     if args.json:
         print(json.dumps(results, indent=2))
     else:
