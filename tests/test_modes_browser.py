@@ -7,6 +7,9 @@ emote-only hint, pre-send nudge); python-socketio clients play the raiders.
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -28,7 +31,7 @@ from tests.browser import (  # noqa: F401 - fixtures
     screenshot,
 )
 from tests.test_console_browser import WIDE, console
-from tests.test_viewer_browser import message, send, viewer
+from tests.test_viewer_browser import log_in, message, send, url, viewer
 
 
 async def accept(dialog: Dialog) -> None:
@@ -142,3 +145,31 @@ async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFac
     await expect(message(other, "what a great play")).to_be_visible()
     # The nudged drafts were never sent to anyone.
     await expect(message(other, "check out example dot com")).to_have_count(0)
+
+
+async def test_verified_email_gate_with_the_mailed_link(client: TestClient, open_page: PageFactory,  # noqa: F811
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    resp = await client.post("/auth/register", json={"username": "mailme", "password": "secret123",
+                                                      "email": "mailme@example.org"})
+    assert resp.status == 201
+    token = await login(client, "test_streamer", "test456")
+    assert (await client.put("/api/streams/main/policy", headers=auth(token), json={
+        "levels": [{"category": "*", "threshold": 0.9, "action": "flag"}],
+        "modes": {"verified_email": True}})).status == 200
+    page = await open_page()
+    await page.goto(url(client, "/chat/main"))
+    await log_in(page, "mailme", "secret123")
+    composer = page.locator("#composer-input")
+    await expect(composer).to_be_disabled()
+    await expect(composer).to_have_attribute("placeholder", "Verify your email to chat here")
+    with caplog.at_level(logging.WARNING, logger="safestream.auth.mail"):
+        await page.locator("#verify-request").click()
+        await expect(page.locator(".toast", has_text="Check your email")).to_be_visible()
+    link = re.search(r"Or open \S+(/chat\?verify=\S+)", caplog.text)
+    assert link, caplog.text
+    await screenshot(page, "modes-viewer-verify-email.png")
+    await page.goto(url(client, "/chat/main").replace("/chat/main", "") + link.group(1))  # the mailed link
+    await expect(page.locator(".toast", has_text="Your email address is verified.")).to_be_visible()
+    await expect(page).not_to_have_url(re.compile("verify="))
+    await page.goto(url(client, "/chat/main"))
+    await expect(composer).to_be_enabled()

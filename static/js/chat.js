@@ -950,6 +950,13 @@
     if (state.hintKind === "mode" || state.hintKind === "") {
       if (state.standing && state.standing.can_chat === false) {
         setHint(state.standing.reason ? capitalize(state.standing.reason) + "." : standingText(state.standing), "warn", "mode");
+        if (state.standing.code === "email_not_verified") {
+          const button = el("button", "btn btn-ghost btn-sm hint-action", "Email me a link");
+          button.type = "button";
+          button.id = "verify-request";
+          button.addEventListener("click", requestVerification);
+          byId("composer-hint").append(" ", button);
+        }
       } else if (modes.emote_only) {
         setHint(`Emote-only mode: ${(modes.emotes || []).join(" ")}`, "info", "mode");
       } else if (state.hintKind === "mode") {
@@ -961,6 +968,31 @@
 
   function capitalize(text) {
     return text ? text[0].toUpperCase() + text.slice(1) : text;
+  }
+
+  async function requestVerification() {
+    try {
+      await api("/auth/verify-email/request", { method: "POST", token: state.token });
+      toast("Check your email: the link in it verifies your address.", "success", 6000);
+    } catch (err) {
+      toast(err.code === "no_email" ? "Your account has no email address to verify." : err.message, "error");
+    }
+  }
+
+  /** The link in the verification mail opens /chat?verify=CODE: confirm it, then drop it from the URL. */
+  async function confirmEmailFromLink() {
+    const params = new URLSearchParams(location.search);
+    const code = params.get("verify");
+    if (!code) return;
+    params.delete("verify");
+    history.replaceState({}, "", location.pathname + (params.toString() ? `?${params}` : ""));
+    try {
+      await api("/auth/verify-email", { method: "POST", json: { token: code } });
+      toast("Your email address is verified.", "success");
+      askStanding();
+    } catch (err) {
+      toast(err.message, "error");
+    }
   }
 
   function askStanding() {
@@ -1313,6 +1345,7 @@
   async function boot() {
     wire();
     loadGiftCatalogue();
+    confirmEmailFromLink();
     // The server validated the slug it put in data-stream; the URL is the source of truth from here on.
     const initial = document.body.dataset.stream;
     if (initial && STREAM_RE.test(initial) && !streamFromPath()) history.replaceState({}, "", `/chat/${initial}`);

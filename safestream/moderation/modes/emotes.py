@@ -24,6 +24,8 @@ _SPACES = frozenset(" \t\n\r\u3000\u00a0") | {chr(cp) for cp in _DECORATION}
 class _Index:
     #: Single-character emotes, whitespace and decoration: what may be left at the end.
     singles: frozenset[str]
+    #: The same as one string, for ``str.strip`` (a C-level scan).
+    singles_str: str
     #: Every character of every emote: a message with any other character fails at once.
     alphabet: frozenset[str]
     #: Longer emotes by first character, longest first.
@@ -38,7 +40,7 @@ def _index(emotes: tuple[str, ...]) -> _Index:
     for e in sorted((e for e in cleaned if len(e) > 1), key=len, reverse=True):
         multi.setdefault(e[0], []).append(e)
     alphabet = singles | {c for e in cleaned for c in e}
-    return _Index(singles, alphabet, {k: tuple(v) for k, v in multi.items()})
+    return _Index(singles, "".join(sorted(singles)), alphabet, {k: tuple(v) for k, v in multi.items()})
 
 
 def only_emotes(text: str, emotes: tuple[str, ...]) -> bool:
@@ -53,9 +55,9 @@ def only_emotes(text: str, emotes: tuple[str, ...]) -> bool:
     alphabet = index.alphabet
     if any(c not in alphabet for c in text[::16]):  # most non-emote messages fail on a sample
         return False
-    chars = set(text)
-    if chars <= index.singles:
+    if not text.strip(index.singles_str):  # made of single-character emotes and spaces only
         return True
+    chars = set(text)
     if not chars <= index.alphabet:
         return False
     for first in chars & index.multi.keys():

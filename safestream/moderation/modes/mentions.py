@@ -10,7 +10,9 @@ def count_mentions(text: str) -> int:
     """Words starting with '@' and a name character, counted with C-level ``split``/``join``/``count``."""
     if "@" not in text:
         return 0
-    padded = " " + " ".join(text.split()) + " "
+    spaced = text if text.isascii() and "\t" not in text and "\n" not in text and "\r" not in text \
+        else " ".join(text.split())
+    padded = " " + spaced + " "
     return padded.count(" @") - padded.count(" @ ") - padded.count(" @@")
 
 

@@ -32,8 +32,10 @@ def caps_ratio(text: str) -> float:
         upper = len(raw) - len(raw.translate(None, _UPPER))
         letters = upper + len(raw) - len(raw.translate(None, _LOWER))
     else:
-        lower = text.lower()
-        letters = sum(map(ne, lower, text.upper()))
+        lower, upper_text = text.lower(), text.upper()
+        if lower == upper_text:  # no letter with case (CJK, emoji, digits)
+            return 0.0
+        letters = sum(map(ne, lower, upper_text))
         upper = sum(map(ne, text, lower))
     return upper / letters if letters else 0.0
 
