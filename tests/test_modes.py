@@ -277,3 +277,17 @@ async def test_modes_are_validated(client: TestClient) -> None:
     await put_modes(client, {"emote_only": True})
     resp = await client.put("/api/streams/main/policy", headers=auth(token), json={"levels": LEVELS})
     assert (await resp.json())["modes"]["emote_only"] is True
+
+
+def test_rules_use_no_regular_expressions() -> None:
+    """Issue 12: nothing on the rules' path can backtrack on hostile input."""
+    import ast
+    from pathlib import Path
+
+    import safestream.moderation.modes as modes
+
+    for path in Path(modes.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not imported & {"re", "regex"}, path.name
