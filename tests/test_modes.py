@@ -284,7 +284,7 @@ def test_rules_use_no_regular_expressions() -> None:
     import ast
     from pathlib import Path
 
-    import safestream.moderation.modes as modes
+    from safestream.moderation import modes
 
     for path in Path(modes.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text())

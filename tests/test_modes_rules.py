@@ -10,7 +10,11 @@ from safestream.moderation.modes.emotes import only_emotes
 from safestream.moderation.modes.links import check_links, find_hosts
 from safestream.moderation.modes.mentions import count_mentions
 from safestream.moderation.modes.shield import shield_off, shield_on
-from safestream.moderation.modes.shouting import caps_ratio, longest_run_at_least, top_word_share
+from safestream.moderation.modes.shouting import (
+    caps_ratio,
+    longest_run_at_least,
+    top_word_share,
+)
 from safestream.moderation.modes.unique import UniqueChat as UniqueState
 from safestream.moderation.policy import Level, Policy
 
