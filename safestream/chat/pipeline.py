@@ -38,8 +38,8 @@ from safestream.errors import (
     NotInStream,
     RateLimited,
     Refused,
-    StreamOffline,
     ShuttingDown,
+    StreamOffline,
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
