@@ -173,3 +173,35 @@ async def test_verified_email_gate_with_the_mailed_link(client: TestClient, open
     await expect(page).not_to_have_url(re.compile("verify="))
     await page.goto(url(client, "/chat/main"))
     await expect(composer).to_be_enabled()
+
+
+async def test_spam_rules_from_the_editor_and_what_the_viewer_is_told(client: TestClient,
+                                                                      open_page: PageFactory) -> None:  # noqa: F811
+    page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
+    policy = page.locator("#policy")
+    await policy.locator("input[name='modes.unique.on']").check()
+    await policy.locator("select[name='modes.links.action']").select_option("refuse")
+    await policy.locator("select[name='modes.mentions.action']").select_option("refuse")
+    await policy.locator("input[name='modes.mentions.max_mentions']").fill("2")
+    await policy.locator("select[name='modes.caps.action']").select_option("mask")
+    await policy.get_by_role("button", name="Save policy").click()
+    await expect(policy.locator(".saved")).to_have_text("Saved.")
+    await expect(policy.locator("select[name='modes.links.action']")).to_have_value("refuse")
+
+    me = await viewer(open_page, client, "demo_user", "demo123")
+    other = await viewer(open_page, client, "chat_viewer", "viewer789")
+    await send(me, "hello everyone")
+    await expect(message(other, "hello everyone")).to_be_visible()
+    await send(me, "Hello everyone!!")
+    await expect(me.locator(".toast", has_text="unique chat: you just sent that")).to_be_visible()
+    await expect(me.locator("#composer-input")).to_have_value("Hello everyone!!")  # the draft is kept to rephrase
+    await send(me, "free skins at example dot com")
+    await expect(me.locator(".toast", has_text="links are not allowed in this chat")).to_be_visible()
+    await send(me, "@a @b @c hi")
+    await expect(me.locator(".toast", has_text="at most 2 @mentions per message")).to_be_visible()
+    await send(me, "WHY IS NOBODY TALKING HERE")
+    await expect(message(other, "why is nobody talking here")).to_be_visible()
+    await expect(me.locator("#messages .msg .tag-masked")).to_have_count(1)
+    await expect(me.locator("#messages .msg .tag-flagged")).to_have_count(0)  # spam, not toxicity
+    await screenshot(me, "modes-viewer-refusals.png")
+    await expect(message(other, "free skins at example dot com")).to_have_count(0)

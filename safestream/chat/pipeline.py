@@ -298,11 +298,16 @@ class ChatPipeline:
 
 
 def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:
-    """The more severe of the model's verdict and a chat-mode rule's (the model wins ties)."""
+    """The more severe of the model's verdict and a chat-mode rule's (the model wins ties).
+
+    ``toxic`` stays the model's: shouting or a link is spam, not toxicity (viewers
+    see no "flagged" tag for it and the toxic share in the metrics is unchanged).
+    """
     if hit is None or SEVERITY[hit.action] <= SEVERITY[decision.action]:
         return decision
     shown = (hit.shown or decision.shown or text) if hit.action == "mask" else decision.shown
-    return Decision(hit.action, decision.score, True, decision.category, shown, decision.terms, rule=hit.rule)
+    return Decision(hit.action, decision.score, decision.toxic, decision.category, shown, decision.terms,
+                    rule=hit.rule)
 
 
 def _until(until: datetime) -> str | None:
