@@ -198,6 +198,7 @@ async def test_shield_applies_a_preset_and_restores_the_previous_policy(client: 
 
 
 async def test_shield_holds_links_and_toxic_messages(client: TestClient, sio_client: ClientFactory) -> None:
+    await put_modes(client, {})  # toxic messages are only flagged: the shield makes them held
     await age(client, "demo_user")
     me = await sio_client("demo_user", "demo123", join="main")
     token = await login(client, "test_streamer", "test456")

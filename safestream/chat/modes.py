@@ -34,8 +34,8 @@ def standing_payload(hit: Hit | None) -> dict[str, Any]:
     return {"can_chat": False, "code": hit.code, "reason": hit.message}
 
 
-async def edit_policy(app: web.Application, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
-    """A moderator's edit (REST or console): compiled off the loop, then applied.
+async def compile_edit(app: web.Application, *, stream: str, data: Mapping[str, Any]) -> Policy:
+    """A moderator's edit (REST or console), compiled off the loop, not applied yet.
 
     Omitted ``modes`` keep the stream's current ones (clients from before modes
     do not switch them off), and an edit made while shield is on keeps the
@@ -46,7 +46,12 @@ async def edit_policy(app: web.Application, *, stream: str, data: Mapping[str, A
     data = {**data, "shield_previous": current.shield_previous}
     if data.get("modes") is None:
         data["modes"] = current.modes.to_dict()
-    return await apply_policy(app, stream=stream, policy=await policies.compile(data), actor=actor)
+    return await policies.compile(data)
+
+
+async def edit_policy(app: web.Application, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
+    return await apply_policy(app, stream=stream, policy=await compile_edit(app, stream=stream, data=data),
+                              actor=actor)
 
 
 async def apply_policy(app: web.Application, *, stream: str, policy: Policy, actor: str,

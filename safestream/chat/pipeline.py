@@ -307,7 +307,7 @@ def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:
         return decision
     shown = (hit.shown or decision.shown or text) if hit.action == "mask" else decision.shown
     return Decision(hit.action, decision.score, decision.toxic, decision.category, shown, decision.terms,
-                    rule=hit.rule)
+                    decided_by=f"rule:{hit.rule}", rule=hit.rule)
 
 
 def _until(until: datetime) -> str | None:

@@ -3,6 +3,8 @@ and answers with a fragment htmx swaps in (a toast, a re-rendered panel)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -15,7 +17,7 @@ from safestream.auth.guard import verify_login
 from safestream.auth.revocation import end_sessions
 from safestream.auth.roles import Principal, Role
 from safestream.chat import actions, bulk, review
-from safestream.chat.modes import apply_policy, set_shield
+from safestream.chat.modes import apply_policy, compile_edit, set_shield
 from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
     CONSOLE_ROLES,
@@ -32,7 +34,6 @@ from safestream.console.views import (
     stream_for,
 )
 from safestream.errors import InvalidPayload, NotFound, SafeStreamError
-from safestream.moderation.policy import Policy
 from safestream.storage import users
 from safestream.templating import render
 
@@ -172,10 +173,11 @@ async def save_policy(request: web.Request) -> web.Response:
     policies = request.app[POLICIES_KEY]
     data = policy_from_form(form)
     try:
-        policy = Policy.from_dict(PolicyIn.model_validate(data).model_dump())
-    except (ValidationError, ValueError) as exc:
+        validated = PolicyIn.model_validate(data).model_dump()
+        policy = await compile_edit(request.app, stream=stream, data=validated)
+    except (ValidationError, SafeStreamError) as exc:
         errors = ([f"{e['field']}: {e['message']}" for e in field_errors(exc)] if isinstance(exc, ValidationError)
-                  else [str(exc)])
+                  else [exc.message])
         context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
         return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
                                                         **context}, status=422)
