@@ -56,7 +56,6 @@ STREAM = "main"
 RULES = {"unique": {"on": True, "window_secs": 30, "crowd_users": 3},
          "links": {"action": "hold"}, "mentions": {"action": "refuse", "max_mentions": 3},
          "caps": {"action": "mask"}, "repeats": {"action": "hold"}}
-LEVELS = [{"category": "*", "threshold": 0.7, "action": "flag"}]
 
 PASTAS = (
     "this streamer is a fraud and everyone in chat knows it, unfollow now and go somewhere better",
@@ -164,8 +163,11 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
                                          connector=aiohttp.TCPConnector(limit=0)) as http:
             headers = {"Authorization": f"Bearer {owner}"}
             rules = {**RULES, "unique": {"on": False}} if name == "nounique" else RULES
+            async with http.get(f"/api/streams/{STREAM}/policy", headers=headers) as resp:
+                policy = await resp.json()  # the server's default policy, plus the rules
+            policy = {k: v for k, v in policy.items() if k not in ("stream", "custom", "shield", "shield_previous")}
             async with http.put(f"/api/streams/{STREAM}/policy", headers=headers,
-                                json={"levels": LEVELS, "modes": rules}) as resp:
+                                json={**policy, "modes": rules}) as resp:
                 assert resp.status == 200, await resp.text()
             if name == "on":
                 async with http.post(f"/api/streams/{STREAM}/shield", headers=headers, json={"on": True}) as resp:

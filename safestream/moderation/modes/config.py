@@ -90,7 +90,7 @@ class ShieldPreset:
 
     min_account_age_mins: float = 60.0
     slow_mode_secs: float = 3.0
-    #: Any category at or above this score is held: by default the server's flag line, so what
+    #: What the levels flag or mask is held from this score at most: by default the flag line, so what
     #: would be flagged is held instead (lower values hold ordinary chat with the default models:
     #: the profanity stage scores "the boss fight" about 0.55).
     hold_threshold: float = 0.7

@@ -4,8 +4,8 @@ Turning it on stores the policy in force inside the shielded one
 (``Policy.shield_previous``), so the way back survives restarts and holds in
 every process: it is part of the stored policy. The preset only tightens:
 unique chat on, links held (unless already refused), account age and slow
-mode raised to the preset's minimum, and any score at the preset's threshold
-held.
+mode raised to the preset's minimum, and what the stream's levels flag or mask
+held instead (from the preset's threshold at most).
 """
 
 from __future__ import annotations
@@ -45,15 +45,18 @@ def shield_off(policy: Policy) -> dict[str, Any]:
 
 
 def _stricter_levels(levels: tuple[Level, ...], hold_at: float) -> tuple[Level, ...]:
+    """The stream's own levels, tightened: what they flag or mask is held, from ``hold_at`` at most.
+
+    No new categories are added (beyond toxicity when nothing watches it): a
+    category the stream does not act on (the default policy leaves ``obscene``
+    to the term lists) stays that way, or shield would hold ordinary chat.
+    """
     out: list[Level] = []
-    merged = False
     for level in levels:
-        if level.category == "*":
-            action = level.action if SEVERITY[level.action] >= SEVERITY["hold"] else "hold"
-            out.append(Level("*", min(level.threshold, hold_at), action))
-            merged = True
+        if level.action in ("flag", "mask"):
+            out.append(Level(level.category, min(level.threshold, hold_at), "hold"))
         else:
             out.append(level)
-    if not merged:
-        out.append(Level("*", hold_at, "hold"))
+    if not any(level.category in ("*", "toxicity") and level.action != "allow" for level in levels):
+        out.append(Level("toxicity", hold_at, "hold"))
     return tuple(out)
