@@ -115,6 +115,8 @@ class Tally:
     raid: Counter[str] = field(default_factory=Counter)
     raid_by_kind: dict[str, Counter[str]] = field(default_factory=dict)
     regular: Counter[str] = field(default_factory=Counter)
+    #: The regular viewers' lines that were refused or held, with what happened (to read them).
+    regular_stopped: list[tuple[str, str]] = field(default_factory=list)
     chat_frames: int = 0
 
 
@@ -131,6 +133,8 @@ async def reader(client: Client, tally: Tally) -> None:
                     tally.raid_by_kind.setdefault(kind, Counter())[result] += 1
                 else:
                     tally.regular[result] += 1
+                    if not result.startswith("shown"):
+                        tally.regular_stopped.append((result, kind))
             elif frame.startswith('42["chat'):
                 tally.chat_frames += 1
     except Exception:  # noqa: BLE001 - the socket closed: the run is over for it
@@ -187,6 +191,9 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
             sent = Counter[str]()
 
             async def raid() -> None:
+                if args.rate <= 0:  # --rate 0: the regular viewers alone, the baseline for the CPU figures
+                    await asyncio.sleep(args.duration)
+                    return
                 tick, per_tick = 0.02, max(1, round(args.rate * 0.02))
                 n = 0
                 while time.monotonic() < started + args.duration:
@@ -203,8 +210,9 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(rng.uniform(0, args.regular_every))
                 k = 0
                 while time.monotonic() < started + args.duration:
-                    ack_id = await client.sock.send_event("chat", {"message": regular_text(i, k)}, ack=True)
-                    client.pending[ack_id or 0] = "regular"
+                    text = regular_text(i, k)
+                    ack_id = await client.sock.send_event("chat", {"message": text}, ack=True)
+                    client.pending[ack_id or 0] = text
                     sent["regular"] += 1
                     k += 1
                     await asyncio.sleep(max(0.0, min(args.regular_every, started + args.duration - time.monotonic())))
@@ -232,6 +240,7 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "raid": dict(tally.raid.most_common()), "raid_by_kind": {k: dict(v.most_common())
                                                                  for k, v in tally.raid_by_kind.items()},
         "regular": dict(tally.regular.most_common()), "chat_frames_received": tally.chat_frames,
+        "regular_stopped_lines": tally.regular_stopped[:20],
         "server_cpu_s": round(after.cpu_s - before.cpu_s, 1),
         "server_cpu_pct_of_core": round(100 * (after.cpu_s - before.cpu_s) / drained, 1),
         "client_cpu_s": round(own_cpu_seconds() - cpu_client, 1),
@@ -248,6 +257,8 @@ def report(result: dict[str, Any]) -> None:
     for kind, counts in sorted(result["raid_by_kind"].items()):
         print(f"  raid {kind:8}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print("  regular      : " + ", ".join(f"{k} {v}" for k, v in result["regular"].items()))
+    for outcome_, text in result["regular_stopped_lines"]:
+        print(f"    {outcome_}: {text!r}")
 
 
 def main() -> int:
@@ -255,7 +266,7 @@ def main() -> int:
     parser.add_argument("--scenario", choices=("off", "nounique", "on", "both", "all"), default="both")
     parser.add_argument("--raiders", type=int, default=200)
     parser.add_argument("--regulars", type=int, default=50)
-    parser.add_argument("--rate", type=float, default=500.0, help="raid messages per second")
+    parser.add_argument("--rate", type=float, default=500.0, help="raid messages per second (0: no raid)")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--regular-every", type=float, default=6.0, help="seconds between a regular's messages")
     parser.add_argument("--json", action="store_true")
