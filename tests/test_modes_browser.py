@@ -187,6 +187,15 @@ async def test_spam_rules_from_the_editor_and_what_the_viewer_is_told(client: Te
     await policy.get_by_role("button", name="Save policy").click()
     await expect(policy.locator(".saved")).to_have_text("Saved.")
     await expect(policy.locator("select[name='modes.links.action']")).to_have_value("refuse")
+    # The editor's preview shows what the rules would do, before anything is saved.
+    await policy.locator("select[name='modes.links.action']").select_option("hold")
+    await policy.locator("textarea[name='samples']").fill("see example dot com\nWHY IS NOBODY TALKING HERE")
+    await policy.get_by_role("button", name="Preview").click()
+    rows = policy.locator("#policy-preview tbody tr")
+    await expect(rows.nth(0)).to_contain_text("refuse")  # now
+    await expect(rows.nth(0).locator(".badge-hold")).to_be_visible()  # with the draft
+    await expect(rows.nth(1)).to_contain_text("shown as: why is nobody talking here")
+    await policy.locator("select[name='modes.links.action']").select_option("refuse")
 
     me = await viewer(open_page, client, "demo_user", "demo123")
     other = await viewer(open_page, client, "chat_viewer", "viewer789")
