@@ -19,7 +19,7 @@ from aiohttp import web
 
 from safestream import runner, transport
 from safestream.abuse import SlowConsumerWatchdog, Throttles
-from safestream.api import admin, middleware, moderation, pages, status, streams
+from safestream.api import admin, middleware, moderation, modes, pages, status, streams
 from safestream.app_keys import (
     BROADCASTER_KEY,
     CLUSTER_KEY,
@@ -30,6 +30,7 @@ from safestream.app_keys import (
     MEMBERSHIP_KEY,
     METRICS_KEY,
     MODERATION_KEY,
+    NUDGE_KEY,
     PASSWORDS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
@@ -41,18 +42,22 @@ from safestream.app_keys import (
     SIO_KEY,
     THROTTLES_KEY,
     TOKENS_KEY,
+    VERIFIER_KEY,
     WATCHDOG_KEY,
     WRITER_KEY,
 )
 from safestream.auth import routes as auth_routes
+from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
 from safestream.auth.tokens import TokenService
+from safestream.auth.verification import Verifier
 from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.namespace import ChatNamespace
+from safestream.chat.nudge import Nudger
 from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policies import PolicyBook
 from safestream.chat.replay import RECOVERY_LIMIT, Replays
@@ -121,7 +126,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO_KEY] = sio
     sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
-    for module in (auth_routes, streams, gift_routes, admin, moderation, status, pages):
+    for module in (auth_routes, streams, gift_routes, admin, moderation, modes, status, pages):
         module.setup(app)
     console_routes.setup(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
@@ -155,6 +160,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[THROTTLES_KEY] = Throttles(settings)
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    app[VERIFIER_KEY] = Verifier(create_mailer(settings))
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
@@ -189,6 +195,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                             broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
                             on_strikeout=strike_out)
     app[PIPELINE_KEY] = pipeline
+    app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
                                          sanctions=sanctions, interval=settings.gift_interval_secs,
                                          gifts_per_window=settings.gifts_per_window)
@@ -256,4 +263,6 @@ async def _sweep(app: web.Application) -> None:
         app[REPLAYS_KEY].sweep()
         app[GIFTS_KEY].limiter.sweep()
         app[PIPELINE_KEY].strikes.sweep()
+        app[PIPELINE_KEY].modes.unique.sweep()
+        app[NUDGE_KEY].limiter.sweep()
         app[THROTTLES_KEY].sweep()

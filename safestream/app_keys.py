@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from safestream.abuse import SlowConsumerWatchdog, Throttles
     from safestream.auth.passwords import Passwords
     from safestream.auth.tokens import TokenService
+    from safestream.auth.verification import Verifier
     from safestream.chat.broadcaster import Broadcaster
     from safestream.chat.connections import Connections
     from safestream.chat.membership import Membership
     from safestream.chat.metrics import Metrics
+    from safestream.chat.nudge import Nudger
     from safestream.chat.pipeline import ChatPipeline
     from safestream.chat.policies import PolicyBook
     from safestream.chat.replay import Replays
@@ -56,3 +58,5 @@ THROTTLES_KEY: web.AppKey[Throttles] = web.AppKey("throttles")
 MEMBERSHIP_KEY: web.AppKey[Membership] = web.AppKey("membership")
 REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")
+NUDGE_KEY: web.AppKey[Nudger] = web.AppKey("nudge")
+VERIFIER_KEY: web.AppKey[Verifier] = web.AppKey("email_verifier")

@@ -22,6 +22,7 @@ from safestream.app_keys import (
     SANCTIONS_KEY,
     WRITER_KEY,
 )
+from safestream.auth import verification
 from safestream.auth.revocation import sessions_ended
 from safestream.chat import lifecycle
 from safestream.storage.models import Message
@@ -50,6 +51,8 @@ async def on_cluster_event(app: web.Application, kind: str, data: dict[str, Any]
             await lifecycle.ended(app, slug)
     elif kind == "policy":
         await app[POLICIES_KEY].reload(data["stream"])
+    elif kind == "email_verified":
+        verification.mark_verified(app, data["username"])
     elif kind == "metrics_reset":
         app[METRICS_KEY].reset()
     elif kind == "removed":

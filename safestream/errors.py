@@ -85,6 +85,13 @@ class StreamOffline(SafeStreamError):
     code, status = "stream_offline", 409
 
 
+class Refused(SafeStreamError):
+    """A chat mode or spam rule refused the message; ``code`` names the rule's reason
+    (``duplicate``, ``links_not_allowed``, ``account_too_new``, ...), ``rule`` the rule."""
+
+    code, status = "refused", 403
+
+
 class Busy(SafeStreamError):
     """The server is shedding load; the client may retry shortly."""
 

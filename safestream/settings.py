@@ -92,6 +92,9 @@ class Settings:
     joins_per_window: int = 10
     replay_budget: int = 2000
     gifts_per_window: int = 5
+    nudges_per_window: int = 10
+    bulk_undo_secs: float = 900.0
+    mail_backend: str = "log"
     max_live_streams_per_owner: int = 5
     review_expiry_secs: float = 86400.0
     write_queue_size: int = 20000
@@ -187,7 +190,7 @@ class Settings:
             (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
             (self.cleanup_interval > 0, "CLEANUP_INTERVAL must be positive"),
             (0 <= self.history_size <= 1000, "SAFESTREAM_HISTORY_SIZE must be between 0 and 1000"),
-            (min(self.joins_per_window, self.replay_budget, self.gifts_per_window,
+            (min(self.joins_per_window, self.replay_budget, self.gifts_per_window, self.nudges_per_window,
                  self.max_live_streams_per_owner) > 0,
              "SAFESTREAM_JOIN_RATE_LIMIT, _REPLAY_BUDGET, _GIFT_RATE_LIMIT and _MAX_LIVE_STREAMS must be positive"),
             (self.review_expiry_secs >= 0, "SAFESTREAM_REVIEW_EXPIRY_SECS must be 0 (never) or positive"),
@@ -269,6 +272,9 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_JOIN_RATE_LIMIT", "joins_per_window", int),
     ("SAFESTREAM_REPLAY_BUDGET", "replay_budget", int),
     ("SAFESTREAM_GIFT_RATE_LIMIT", "gifts_per_window", int),
+    ("SAFESTREAM_NUDGE_RATE_LIMIT", "nudges_per_window", int),
+    ("SAFESTREAM_BULK_UNDO_SECS", "bulk_undo_secs", float),
+    ("SAFESTREAM_MAIL_BACKEND", "mail_backend", str.strip),
     ("SAFESTREAM_MAX_LIVE_STREAMS", "max_live_streams_per_owner", int),
     ("SAFESTREAM_REVIEW_EXPIRY_SECS", "review_expiry_secs", float),
     ("SAFESTREAM_WRITE_QUEUE_SIZE", "write_queue_size", int),

@@ -247,3 +247,24 @@ async def test_logout_and_deletion_on_one_process_drop_sockets_on_the_other(two_
         for rec in (on_b, doomed):
             if rec is not None and rec.sio.connected:
                 await rec.sio.disconnect()
+
+
+async def test_shield_and_email_verification_hold_across_processes(two_nodes: tuple[Node, Node]) -> None:
+    """Issue 12: a stream's modes are part of its policy, so they hold in every process."""
+    a, b = two_nodes
+    streamer = await token(a, "test_streamer", "test456")
+    on_b = await connect(b, "demo_user", "demo123")  # created at start-up: a brand-new account
+    try:
+        assert (await post(a, "/api/streams/main/shield", {"on": True}, streamer)).status == 200
+        events = await on_b.wait_for(lambda: [e for e in on_b.of("modes") if e["shield"]], timeout=5)
+        assert events[0]["min_account_age_mins"] == 60
+        await asyncio.sleep(0.3)  # B reloads the policy on the cluster event
+        ack = await on_b.call("chat", {"message": "raid!"})
+        assert ack["error"]["code"] == "account_too_new", ack
+        assert (await post(a, "/api/streams/main/shield", {"on": False}, streamer)).status == 200
+        await on_b.wait_for(lambda: [e for e in on_b.of("modes") if not e["shield"]], timeout=5)
+        await asyncio.sleep(0.3)
+        assert (await on_b.call("chat", {"message": "calm again"}))["ok"]
+    finally:
+        if on_b.sio.connected:
+            await on_b.sio.disconnect()

@@ -9,9 +9,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from safestream.api.admin import authorize_stream
 from safestream.api.docs import documented
+from safestream.api.modes import ModesIn
 from safestream.api.validation import read_json
 from safestream.app_keys import POLICIES_KEY
-from safestream.chat import actions, review
+from safestream.chat import review
+from safestream.chat.modes import edit_policy
 from safestream.chat.rooms import check_stream_name
 from safestream.moderation.terms import TermRule
 
@@ -45,6 +47,8 @@ class PolicyIn(BaseModel):
     term_action: Action = "mask"
     slow_mode_secs: float = Field(default=0.0, ge=0, le=3600)
     strikes: StrikesIn | None = None
+    #: Chat modes and spam rules (``moderation.modes``); omitted: the stream's current modes are kept.
+    modes: ModesIn | None = None
 
     @field_validator("blocked_terms", "permitted_terms")
     @classmethod
@@ -86,11 +90,7 @@ async def put_policy(request: web.Request) -> web.Response:
     stream = _stream(request)
     principal = await authorize_stream(request, stream)
     body = await read_json(request, PolicyIn)
-    policies = request.app[POLICIES_KEY]
-    policy = await policies.compile(body.model_dump())
-    await policies.update(stream, policy, actor=principal.username)
-    await actions.record(request.app, actor=principal.username, action="policy_update",
-                              stream=stream, details=policy.to_dict())
+    policy = await edit_policy(request.app, stream=stream, data=body.model_dump(), actor=principal.username)
     return web.json_response({"stream": stream, "custom": True, **policy.to_dict()})
 
 

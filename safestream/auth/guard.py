@@ -44,7 +44,8 @@ async def current_principal(app: web.Application, username: str, *, version: int
         raise Unauthorized("this session has ended; log in again", code="session_ended")
     moderates = await users.moderated_streams(app[SESSIONS_KEY], username=user.username)
     return Principal(username=user.username, role=Role.parse(user.role), moderates=frozenset(moderates),
-                     token_version=user.token_version)
+                     token_version=user.token_version, created_at=_aware(user.created_at),
+                     email_verified=user.email_verified_at is not None)
 
 
 def _aware(moment: datetime) -> datetime:

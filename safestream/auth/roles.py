@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class Role(enum.StrEnum):
@@ -28,6 +29,9 @@ class Principal:
     moderates: frozenset[str] = field(default_factory=frozenset)
     #: The account's token version this principal was authenticated at (see ``auth.tokens``).
     token_version: int = 0
+    #: For the chat gates (``moderation.modes.gates``): account age and a verified email.
+    created_at: datetime | None = None
+    email_verified: bool = False
 
     @property
     def is_admin(self) -> bool:

@@ -17,7 +17,9 @@ from safestream.app_keys import (
     SETTINGS_KEY,
     THROTTLES_KEY,
     TOKENS_KEY,
+    VERIFIER_KEY,
 )
+from safestream.auth import verification
 from safestream.auth.guard import authenticate, verify_login
 from safestream.auth.names import is_reserved, is_valid_username, words_of
 from safestream.auth.revocation import drop_sockets, end_sessions
@@ -131,7 +133,30 @@ async def me(request: web.Request) -> web.Response:
     if user is None:
         raise Unauthorized("invalid or expired token")
     return web.json_response({"username": user.username, "email": user.email, "role": user.role,
-                              "created_at": iso(user.created_at)})
+                              "created_at": iso(user.created_at),
+                              "email_verified": user.email_verified_at is not None})
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(min_length=10, max_length=400)
+
+
+@documented("Mail a verification code to the account's email address (the `log` backend prints it)",
+            auth="bearer", tag="auth", responses={202: "sent", 409: "already verified", 422: "no email address",
+                                                  429: "sent recently"})
+async def request_verification(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    await request.app[VERIFIER_KEY].request(request.app, principal.username,
+                                            f"{request.scheme}://{request.host}")
+    return web.json_response({"sent": True}, status=202)
+
+
+@documented("Confirm an email address with the mailed code", body=VerifyIn, tag="auth",
+            responses={200: "verified", 422: "invalid or expired code"})
+async def confirm_verification(request: web.Request) -> web.Response:
+    body = await read_json(request, VerifyIn)
+    username = await verification.confirm(request.app, body.token)
+    return web.json_response({"username": username, "email_verified": True})
 
 
 @documented("Log out: every token and console session of the account stops working, open sockets close",
@@ -168,3 +193,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/auth/logout", logout)
     app.router.add_post("/auth/password", change_password)
     app.router.add_get("/auth/me", me)
+    app.router.add_post("/auth/verify-email/request", request_verification)
+    app.router.add_post("/auth/verify-email", confirm_verification)

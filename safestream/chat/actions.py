@@ -25,23 +25,24 @@ from safestream.app_keys import (
 )
 from safestream.chat.payloads import iso
 from safestream.storage import audit, users
-from safestream.storage.models import Message
+from safestream.storage.models import AdminAction, Message
 
 AUTOMOD = "automod"
 
 
 async def record(app: web.Application, *, actor: str, action: str, target: str = "", stream: str | None = None,
-                 reason: str = "", details: dict[str, Any] | None = None) -> None:
+                 reason: str = "", details: dict[str, Any] | None = None) -> AdminAction:
     """The audit row, and the same entry live on the consoles watching."""
     row = await audit.record_action(app[SESSIONS_KEY], actor=actor, action=action, target=target, stream=stream,
                                     reason=reason, details=details)
     console = app.get(CONSOLE_KEY)
     if console is not None:
         await console.audit(stream, audit_entry(row))
+    return row
 
 
 def audit_entry(row: Any) -> dict[str, Any]:
-    return {"actor": row.actor, "action": row.action, "target": row.target, "stream": row.stream,
+    return {"id": row.id, "actor": row.actor, "action": row.action, "target": row.target, "stream": row.stream,
             "reason": row.reason, "details": row.details, "ts": iso(row.created_at)}
 
 

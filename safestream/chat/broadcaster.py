@@ -100,6 +100,10 @@ class Broadcaster:
         """Every socket of this process: the server is going down, reconnect (to it or another) now."""
         await self._sio.emit("server_shutdown", {"retry_after": retry_after})
 
+    async def modes(self, stream: str, payload: dict[str, Any]) -> None:
+        """``modes``: the stream's chat modes changed (shield, emote-only, gates...)."""
+        await self._sio.emit("modes", payload, room=room_name(stream))
+
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
 

@@ -23,6 +23,7 @@ from safestream.app_keys import (
     CONSOLE_KEY,
     MEMBERSHIP_KEY,
     METRICS_KEY,
+    NUDGE_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
     REPLAYS_KEY,
@@ -33,6 +34,7 @@ from safestream.app_keys import (
 from safestream.auth.guard import current_principal, principal_from_token
 from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
 from safestream.chat.connections import Connection
+from safestream.chat.modes import public_modes, standing_payload
 from safestream.chat.payloads import error_ack
 from safestream.chat.replay import check_since
 from safestream.chat.rooms import check_stream_name
@@ -70,7 +72,7 @@ def acked(handler: Handler) -> Handler:
             return await handler(self, sid, data)
         except SafeStreamError as exc:
             return error_ack(exc.to_dict())
-        except Exception:  # noqa: BLE001 - the boundary: log it, never crash the connection
+        except Exception:
             log.exception("%s failed for %s", handler.__name__, sid)
             return error_ack({"code": "internal", "message": "something went wrong; try again"})
 
@@ -147,6 +149,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self.app[CONNECTIONS_KEY].remove(sid)
         self.app[REPLAYS_KEY].forget(sid)
+        self.app[NUDGE_KEY].forget(sid)
         if conn is None:
             return
         for stream in list(conn.streams):
@@ -177,7 +180,29 @@ class ChatNamespace(socketio.AsyncNamespace):
                 await membership.leave(conn, stream)
             raise
         viewers = await self.app[METRICS_KEY].viewer_count(stream)
-        return {"ok": True, "stream": stream, "viewers": viewers, "history": history, "gap": gap}
+        return {"ok": True, "stream": stream, "viewers": viewers, "history": history, "gap": gap,
+                **self._modes(conn, stream)}
+
+    def _modes(self, conn: Connection, stream: str) -> dict[str, Any]:
+        """The stream's chat modes and whether this user may chat in it (the composer's state)."""
+        pipeline = self.app[PIPELINE_KEY]
+        policy = pipeline.policies.get(stream)
+        hit = pipeline.modes.standing(policy.modes, pipeline.sender(conn, stream))
+        return {"modes": public_modes(stream, policy), "standing": standing_payload(hit)}
+
+    @acked
+    async def on_standing(self, sid: str, data: Any) -> dict[str, Any]:
+        """Asked again after a ``modes`` event: may this user chat in the stream now?"""
+        conn = self._conn(sid)
+        stream = check_stream_name(_field(data, "stream"))
+        if stream not in conn.streams:
+            raise NotInStream(f"join {stream!r} first")
+        return {"ok": True, "stream": stream, **self._modes(conn, stream)}
+
+    @acked
+    async def on_nudge(self, sid: str, data: Any) -> dict[str, Any]:
+        """How a draft would be treated: never stored, broadcast or counted (``chat.nudge``)."""
+        return await self.app[NUDGE_KEY].nudge(self._conn(sid), data)
 
     @acked
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:

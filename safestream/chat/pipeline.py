@@ -37,13 +37,16 @@ from safestream.errors import (
     Muted,
     NotInStream,
     RateLimited,
-    StreamOffline,
+    Refused,
     ShuttingDown,
+    StreamOffline,
 )
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
+from safestream.moderation.modes.checker import ModeChecker
+from safestream.moderation.modes.contract import Hit, Sender
 from safestream.moderation.normalize import normalize
-from safestream.moderation.policy import VISIBLE, Decision
+from safestream.moderation.policy import SEVERITY, VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.storage.models import Message
 from safestream.storage.writer import Record, WriteBehind
@@ -60,6 +63,8 @@ class Pending:
     username: str
     text: str
     received: datetime
+    #: A chat-mode rule's verdict (hold, mask, ...), merged with the model's in ``_decide``.
+    hit: Hit | None = None
 
 
 class ChatPipeline:
@@ -77,6 +82,7 @@ class ChatPipeline:
         self._on_strikeout = on_strikeout
         self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
         self.strikes = StrikeCounter()
+        self.modes = ModeChecker()
         self._last_sent: dict[tuple[str, str], float] = {}  # (stream, user) -> monotonic, for slow mode
         self._tasks: set[asyncio.Task[None]] = set()
         #: Called with every published batch (all actions, scores included): the console's feed.
@@ -101,7 +107,7 @@ class ChatPipeline:
             raise ShuttingDown()
         if not isinstance(data, dict):
             raise InvalidPayload("chat takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
-        stream = self._resolve_stream(conn, data.get("stream"))
+        stream = self.resolve_stream(conn, data.get("stream"))
         self._check_live(stream)
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
         username = conn.username
@@ -111,10 +117,23 @@ class ChatPipeline:
             raise Muted(until=_until(until))
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited(retry_after=retry)
+        hit = self.modes.check(stream, text, self.policies.get(stream).modes, self.sender(conn, stream))
+        if hit is not None and hit.action == "refuse":
+            raise Refused(hit.message, code=hit.code, rule=hit.rule)
         self._check_slow_mode(stream, username)
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
-        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC)))
+        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit))
+
+    def sender(self, conn: Connection, stream: str) -> Sender:
+        """What the chat-mode rules know about the sender, for this stream."""
+        principal = conn.principal
+        room = self._rooms.get(stream)
+        created = principal.created_at
+        return Sender(username=principal.username,
+                      privileged=principal.can_moderate(stream, room.owner if room is not None else None),
+                      account_age_secs=(datetime.now(UTC) - created).total_seconds() if created else None,
+                      email_verified=principal.email_verified)
 
     def _check_live(self, stream: str) -> None:
         room = self._rooms.get(stream)
@@ -131,7 +150,7 @@ class ChatPipeline:
             raise RateLimited(f"slow mode: one message every {slow:g} s", retry_after=slow - (now - last))
         self._last_sent[(stream, username)] = now
 
-    def _resolve_stream(self, conn: Connection, raw: Any) -> str:
+    def resolve_stream(self, conn: Connection, raw: Any) -> str:
         if raw is None:
             if not conn.streams and len(conn.ended) == 1:
                 raise StreamOffline(f"{next(iter(conn.ended))!r} has ended")
@@ -175,8 +194,9 @@ class ChatPipeline:
     def _decide(self, item: Pending, assessment: Assessment) -> Decision:
         if assessment.failed:
             self._metrics.moderation_failures += 1
-        return self.policies.get(item.stream).judge(item.text, assessment.normalized, assessment.scores,
-                                                    failed=assessment.failed)
+        decision = self.policies.get(item.stream).judge(item.text, assessment.normalized, assessment.scores,
+                                                        failed=assessment.failed)
+        return merge_hit(decision, item.hit, item.text)
 
     async def publish(self, items: list[Pending], assessments: list[Assessment],
                       decisions: list[Decision]) -> list[dict[str, Any]]:
@@ -208,11 +228,14 @@ class ChatPipeline:
                    "score": payload["score"]}
             if decision.action not in VISIBLE and decision.category:
                 ack["reason"] = decision.category  # the sender's client says why, in words
+
+            if decision.rule:
+                ack["rule"] = decision.rule  # a chat-mode rule decided, not the model
             acks.append(ack)
             if self.listeners:
                 published.append({**payload, "text": item.text, "action": decision.action,
                                   "categories": assessment.scores, "terms": decision.terms,
-                                  "explain": explain(assessment, decision)})
+                                  "rule": decision.rule, "explain": explain(assessment, decision)})
         # Write-ahead: logged before anyone sees an id, so a SIGKILL can lose no acked
         # message and the next start-up continues above every id handed out.
         await self._writer.accept(records)
@@ -268,9 +291,23 @@ class ChatPipeline:
                            "message": item.text, "shown": shown, "action": decision.action,
                            "toxic": decision.toxic,
                            "score": payload["score"], "categories": categories,
-                           "terms": list(decision.terms), "failed": assessment.failed, "ts": payload["ts"]}
+                           "terms": list(decision.terms), "rule": decision.rule, "failed": assessment.failed,
+                           "ts": payload["ts"]}
         lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)
         return Record(Message, row, lines)
+
+
+def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:
+    """The more severe of the model's verdict and a chat-mode rule's (the model wins ties).
+
+    ``toxic`` stays the model's: shouting or a link is spam, not toxicity (viewers
+    see no "flagged" tag for it and the toxic share in the metrics is unchanged).
+    """
+    if hit is None or SEVERITY[hit.action] <= SEVERITY[decision.action]:
+        return decision
+    shown = (hit.shown or decision.shown or text) if hit.action == "mask" else decision.shown
+    return Decision(hit.action, decision.score, decision.toxic, decision.category, shown, decision.terms,
+                    decided_by=f"rule:{hit.rule}", rule=hit.rule)
 
 
 def _until(until: datetime) -> str | None:

@@ -3,6 +3,8 @@ and answers with a fragment htmx swaps in (a toast, a re-rendered panel)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -14,7 +16,8 @@ from safestream.app_keys import POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY, THROTTLES
 from safestream.auth.guard import verify_login
 from safestream.auth.revocation import end_sessions
 from safestream.auth.roles import Principal, Role
-from safestream.chat import actions, review
+from safestream.chat import actions, bulk, review
+from safestream.chat.modes import apply_policy, compile_edit, set_shield
 from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
     CONSOLE_ROLES,
@@ -31,7 +34,6 @@ from safestream.console.views import (
     stream_for,
 )
 from safestream.errors import InvalidPayload, NotFound, SafeStreamError
-from safestream.moderation.policy import Policy
 from safestream.storage import users
 from safestream.templating import render
 
@@ -171,10 +173,11 @@ async def save_policy(request: web.Request) -> web.Response:
     policies = request.app[POLICIES_KEY]
     data = policy_from_form(form)
     try:
-        policy = Policy.from_dict(PolicyIn.model_validate(data).model_dump())
-    except (ValidationError, ValueError) as exc:
+        validated = PolicyIn.model_validate(data).model_dump()
+        policy = await compile_edit(request.app, stream=stream, data=validated)
+    except (ValidationError, SafeStreamError) as exc:
         errors = ([f"{e['field']}: {e['message']}" for e in field_errors(exc)] if isinstance(exc, ValidationError)
-                  else [str(exc)])
+                  else [exc.message])
         context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
         return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
                                                         **context}, status=422)
@@ -185,11 +188,62 @@ async def save_policy(request: web.Request) -> web.Response:
                                  samples=form.get("samples", ""))
         return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
                                                         **context}, status=422)
-    await policies.update(stream, policy, actor=principal.username)
-    await actions.record(request.app, actor=principal.username, action="policy_update", stream=stream,
-                         details=policy.to_dict())
+    policy = await apply_policy(request.app, stream=stream, policy=policy, actor=principal.username)
     context = policy_context(policy.to_dict(), custom=True, saved=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
+
+
+@documented("Console: shield mode on or off (re-renders the raid tools and the policy editor)", tag="console")
+async def shield(request: web.Request) -> web.Response:
+    principal, stream, form = await _guard(request)
+    policy = await set_shield(request.app, stream=stream, on=form.get("on") == "1", actor=principal.username)
+    context = {**base_context(request, principal), "stream": stream,
+               **policy_context(policy.to_dict(), custom=True), "oob": True}
+    return render(request, "console/_raid_swap.html", context)
+
+
+@documented("Console: remove recent messages containing a phrase, sanction their senders", tag="console")
+async def bulk_action(request: web.Request) -> web.Response:
+    principal, stream, form = await _guard(request)
+    context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
+    try:
+        result = await bulk.bulk_action(
+            request.app, principal=principal, stream=stream, phrase=form.get("phrase", "")[:200],
+            window_mins=_number(form.get("window_mins"), 10.0), sanction=form.get("sanction", "none"),
+            duration_s=_number(form.get("duration_s"), 600.0))
+    except SafeStreamError as exc:
+        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message},
+                      status=exc.status)
+    done = {"none": "", "timeout": " and timed out", "ban": " and banned"}[result["sanction"]]
+    message = (f"Removed {len(result['ids'])} message(s){done if result['users'] else ''}"
+               f" {len(result['users'])} sender(s)." if result["sanction"] != "none"
+               else f"Removed {len(result['ids'])} message(s).")
+    return render(request, "console/_bulk_result.html",
+                  {**context, "message": message, "undo_id": result["id"] if result["undo_until"] else None})
+
+
+@documented("Console: undo the bans of a bulk action", tag="console")
+async def bulk_undo(request: web.Request) -> web.Response:
+    principal, stream, _ = await _guard(request)
+    context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
+    try:
+        action_id = int(request.match_info["id"])
+        result = await bulk.undo_bulk(request.app, principal=principal, stream=stream, action_id=action_id)
+    except ValueError:
+        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": "No such action."},
+                      status=404)
+    except SafeStreamError as exc:
+        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message},
+                      status=exc.status)
+    return render(request, "console/_bulk_result.html",
+                  {**context, "message": f"Lifted the bans of {len(result['unbanned'])} user(s)."})
+
+
+def _number(raw: str | None, default: float) -> float:
+    try:
+        return float(raw) if raw else default
+    except ValueError as exc:
+        raise InvalidPayload("numbers only, please") from exc
 
 
 @documented("Console: reset the metrics counters (admins)", tag="console")

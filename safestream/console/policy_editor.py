@@ -19,9 +19,12 @@ from safestream.api.validation import field_errors, form_fields
 from safestream.app_keys import MODERATION_KEY, POLICIES_KEY
 from safestream.auth.roles import Principal
 from safestream.chat import actions
+from safestream.chat.pipeline import merge_hit
 from safestream.console.session import check_csrf, require_console
 from safestream.console.views import base_context, policy_context, stream_for
-from safestream.moderation.policy import Policy
+from safestream.moderation.modes.checker import CONTENT_RULES
+from safestream.moderation.modes.contract import Sender
+from safestream.moderation.policy import Decision, Policy
 from safestream.templating import render
 
 SAMPLES = ("what a great stream", "you are a stupid idiot", "this is fucking awesome",
@@ -65,7 +68,56 @@ def policy_from_form(form: dict[str, str]) -> dict[str, Any]:
         "term_action": form.get("term_action", "mask"),
         "slow_mode_secs": form.get("slow_mode_secs") or 0,
         "strikes": strikes,
+        "modes": modes_from_form(form),
     }
+
+
+def _lines(form: dict[str, str], name: str) -> list[str]:
+    return [t.strip() for t in form.get(name, "").splitlines() if t.strip()]
+
+
+def modes_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The chat-mode fields of the policy form (``console/_modes.html``) -> the ModesIn shape."""
+    def rule(name: str, **numbers: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": form.get(f"modes.{name}.action", "off")}
+        for key, default in numbers.items():
+            out[key] = form.get(f"modes.{name}.{key}", "").strip() or default
+        return out
+
+    links = rule("links")
+    links["permitted_domains"] = _lines(form, "modes.links.permitted_domains")
+    return {
+        "unique": {"on": form.get("modes.unique.on") == "on",
+                   "window_secs": form.get("modes.unique.window_secs", "").strip() or 30,
+                   "crowd_users": form.get("modes.unique.crowd_users", "").strip() or 3},
+        "links": links,
+        "mentions": rule("mentions", max_mentions="5"),
+        "caps": rule("caps", max_ratio="0.7"),
+        "repeats": rule("repeats", max_run="10"),
+        "min_account_age_mins": form.get("modes.min_account_age_mins", "").strip() or 0,
+        "verified_email": form.get("modes.verified_email") == "on",
+        "emote_only": form.get("modes.emote_only") == "on",
+        "emotes": _lines(form, "modes.emotes"),
+        "members_only": form.get("modes.members_only") == "on",
+        "members": _lines(form, "modes.members"),
+        "shield_preset": {
+            "min_account_age_mins": form.get("modes.shield_preset.min_account_age_mins", "").strip() or 60,
+            "slow_mode_secs": form.get("modes.shield_preset.slow_mode_secs", "").strip() or 3},
+    }
+
+
+#: Who the preview judges as: a regular viewer, so the content rules show and the gates do not.
+_PREVIEW_SENDER = Sender("preview", account_age_secs=1e12, email_verified=True)
+
+
+def with_rules(policy: Policy, text: str, decision: Decision) -> Decision:
+    """The decision with the policy's content rules (links, mentions, caps, ...) applied, as sending would."""
+    for rule in CONTENT_RULES:
+        hit = rule(text, policy.modes, _PREVIEW_SENDER)
+        if hit is not None and hit.action == "refuse":
+            return Decision("refuse", decision.score, decision.toxic, decision.category, "", rule=hit.rule)
+        decision = merge_hit(decision, hit, text)
+    return decision
 
 
 def draft_from(form: dict[str, str]) -> tuple[Policy | None, list[str]]:
@@ -93,9 +145,11 @@ async def preview(request: web.Request) -> web.Response:
         samples = samples_from(form)
         current = request.app[POLICIES_KEY].get(stream)
         for text, assessment in zip(samples, await request.app[MODERATION_KEY].assess(samples), strict=True):
-            now = current.judge(text, assessment.normalized, assessment.scores, failed=assessment.failed)
-            then = draft.judge(text, assessment.normalized, assessment.scores, failed=assessment.failed)
-            rows.append({"text": text, "now": now.action, "draft": then.action, "shown": then.shown,
+            now = with_rules(current, text, current.judge(text, assessment.normalized, assessment.scores,
+                                                          failed=assessment.failed))
+            then = with_rules(draft, text, draft.judge(text, assessment.normalized, assessment.scores,
+                                                       failed=assessment.failed))
+            rows.append({"text": text, "now": now.action, "draft": then.action, "shown": then.shown or text,
                          "score": round(then.score, 2), "changed": now.action != then.action})
     return render(request, "console/_policy_preview.html", {
         "rows": rows, "errors": errors, "warning": permissive_warning(draft) if draft is not None else None})

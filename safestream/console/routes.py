@@ -29,3 +29,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/s/{stream}/policy/preview", policy_editor.preview)
     r.add_post("/console/s/{stream}/policy/default", policy_editor.restore_default)
     r.add_post("/console/s/{stream}/reset_metrics", actions.reset_metrics)
+    r.add_post("/console/s/{stream}/shield", actions.shield)
+    r.add_post("/console/s/{stream}/bulk", actions.bulk_action)
+    r.add_post("/console/s/{stream}/bulk/{id}/undo", actions.bulk_undo)

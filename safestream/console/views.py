@@ -23,6 +23,7 @@ from safestream.console.session import (
 )
 from safestream.errors import Forbidden, InvalidPayload
 from safestream.moderation.contract import LABELS
+from safestream.moderation.modes.config import RULE_ACTIONS
 from safestream.moderation.policy import ACTIONS
 from safestream.storage import audit
 from safestream.storage import messages as message_store
@@ -168,7 +169,8 @@ def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | 
     by_category = {lv["category"]: lv for lv in policy["levels"]}
     return {"policy": policy, "policy_custom": custom, "policy_errors": errors or [], "policy_saved": saved,
             "policy_restored": restored, "policy_permissive": permissive, "policy_samples": samples,
-            "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS}
+            "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS,
+            "rule_actions": RULE_ACTIONS, "shield_on": bool(policy.get("shield"))}
 
 
 @documented("Console fragment: the filtered, paginated message feed", tag="console")

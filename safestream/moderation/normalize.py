@@ -101,6 +101,11 @@ class _FoldTable(dict[int, str]):
 
 _FOLD = _FoldTable()
 
+
+def fold_chars(text: str) -> str:
+    """Step 1 alone (per code point): for callers that need look-alikes folded but words intact."""
+    return text.translate(_FOLD)
+
 # --- step 2: whitespace -------------------------------------------------------------
 _SPACES = re.compile(r"^ +| +$| {2,}")
 

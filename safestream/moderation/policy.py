@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safestream.moderation.contract import LABELS, Scores
+from safestream.moderation.modes.config import ChatModes
 from safestream.moderation.terms import (
     DEFAULT_BLOCKED,
     DEFAULT_PERMITTED,
@@ -70,6 +71,8 @@ class Decision:
     terms: tuple[str, ...] = ()
     #: "terms" or "failure" when those decided rather than a category's score.
     decided_by: str = ""
+    #: The chat-mode rule that decided (``moderation.modes``), if one did.
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class Policy:
     term_action: str = "mask"
     slow_mode_secs: float = 0.0
     strikes: Strikes | None = None
+    modes: ChatModes = field(default_factory=ChatModes)
+    #: While shield mode is on: the policy to restore when it goes off (``modes.shield``).
+    shield_previous: dict[str, Any] | None = field(default=None, hash=False)
     terms: TermList = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -188,6 +194,9 @@ class Policy:
             "strikes": None if self.strikes is None else {
                 "count": self.strikes.count, "window_secs": self.strikes.window_secs,
                 "mute_secs": self.strikes.mute_secs},
+            "modes": self.modes.to_dict(),
+            "shield": self.shield_previous is not None,
+            "shield_previous": self.shield_previous,
         }
 
     @classmethod
@@ -203,6 +212,8 @@ class Policy:
             term_action=data.get("term_action", "mask"),
             slow_mode_secs=float(data.get("slow_mode_secs", 0.0)),
             strikes=Strikes(**strikes) if strikes else None,
+            modes=ChatModes.from_dict(data.get("modes")),
+            shield_previous=data.get("shield_previous") or None,
         )
 
 

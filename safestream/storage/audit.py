@@ -74,3 +74,20 @@ async def active_sanctions(sessions: SessionMaker) -> list[Sanction]:
             col(Sanction.active).is_(True),
             or_(col(Sanction.until).is_(None), col(Sanction.until) > now)))
         return list(rows.all())
+
+
+async def get_action(sessions: SessionMaker, *, action_id: int) -> AdminAction | None:
+    async with sessions() as session:
+        return await session.get(AdminAction, action_id)
+
+
+async def mark_action(sessions: SessionMaker, *, action_id: int, **details: Any) -> bool:
+    """Adds ``details`` to an audit row once (e.g. ``undone``); False when a key is already there."""
+    async with sessions() as session:
+        row = await session.get(AdminAction, action_id, with_for_update=True)
+        if row is None or any(key in row.details for key in details):
+            return False
+        row.details = {**row.details, **details}
+        session.add(row)
+        await session.commit()
+        return True

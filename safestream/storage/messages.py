@@ -164,3 +164,15 @@ async def export_rows(sessions: SessionMaker, *, stream: str, filters: Filters, 
         yield rows
         sent += len(rows)
         after = rows[-1].seq
+
+async def recent_containing(sessions: SessionMaker, *, stream: str, text: str, since: datetime,
+                            limit: int = 1000) -> list[Message]:
+    """Messages since ``since`` whose text contains ``text`` (any case) and that are not removed yet."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    async with sessions() as session:
+        rows = await session.exec(select(Message).where(
+            Message.stream == stream, col(Message.created_at) >= since,
+            col(Message.text).ilike(f"%{escaped}%", escape="\\"),
+            or_(col(Message.review).is_(None), col(Message.review) != "removed"),
+        ).order_by(col(Message.seq).desc()).limit(limit))
+        return list(rows.all())

@@ -36,6 +36,8 @@ class User(SQLModel, table=True):
     #: Tokens carry the version they were issued at; raising it revokes them all
     #: (logout, password or role change, ban).
     token_version: int = Field(default=0, sa_column=Column(sa.Integer, nullable=False, server_default="0"))
+    #: When the address in ``email`` was confirmed (``auth.verification``); None: not verified.
+    email_verified_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True)))
     created_at: datetime = _ts()
 
 

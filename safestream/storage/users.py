@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from safestream.auth.names import name_key
 from safestream.errors import Conflict
 from safestream.storage.db import SessionMaker
-from safestream.storage.models import ModeratorGrant, User
+from safestream.storage.models import ModeratorGrant, User, utcnow
 
 
 async def get_user(sessions: SessionMaker, *, username: str) -> User | None:
@@ -105,3 +105,12 @@ async def moderated_streams(sessions: SessionMaker, *, username: str) -> set[str
     async with sessions() as session:
         rows = await session.exec(select(ModeratorGrant.stream).where(ModeratorGrant.username == username))
         return set(rows.all())
+
+
+async def set_email_verified(sessions: SessionMaker, *, username: str) -> None:
+    async with sessions() as session:
+        user = (await session.exec(select(User).where(User.username == username))).first()
+        if user is not None:
+            user.email_verified_at = utcnow()
+            session.add(user)
+            await session.commit()

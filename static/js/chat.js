@@ -17,6 +17,7 @@
   const WARN_LEN = 450;
   const MAX_ROWS = 400;           // older rows are dropped so a busy room cannot grow the DOM forever
   const ACK_TIMEOUT_MS = 10000;
+  const NUDGE_DELAY_MS = 700;     // a pause in typing before the draft is checked (nudges are rate-limited)
   const GIFT_BADGE_MS = 6000;
   const GIFT_BADGE_COMPACT_MS = 2500;  // phones: one badge at a time, so each shows briefly
   const GIFT_QUEUE_MAX = 10;
@@ -229,6 +230,11 @@
     unread: 0,
     tick: null,
     pickerTimer: null,
+    modes: null,           // the stream's chat modes (join ack, then `modes` events)
+    standing: null,        // {can_chat, code?, reason?}: may this user chat here now
+    hintKind: "",          // what the composer hint shows: "", "cool", "nudge", "mode"
+    nudgeTimer: null,
+    nudged: "",            // the last draft asked about
   };
 
   // ---------------------------------------------------------------- views and routing
@@ -490,8 +496,9 @@
   function resetRoom(stream) {
     Object.assign(state, {
       stream, info: null, joined: false, joinedOnce: false, maxId: 0, noteSeq: 0, ended: false, kicked: false,
-      mutedUntil: 0, coolUntil: 0, gifts: 0, giftBase: null, earlyGifts: [], stick: true, unread: 0,
+      mutedUntil: 0, coolUntil: 0, gifts: 0, giftBase: null, earlyGifts: [], stick: true, unread: 0, modes: null, standing: null, nudged: "",
     });
+    renderModes();
     state.rows.clear();
     state.removed.clear();
     state.own.clear();
@@ -587,6 +594,9 @@
       state.joinedOnce = true;
       setConnBanner(null);
       setViewers(ack.viewers);
+      state.modes = ack.modes || null;
+      state.standing = ack.standing || null;
+      renderModes();
       const added = addChats(Array.isArray(ack.history) ? ack.history : [], { initial: !resume });
       if (ack.gap) addNote("gap", "You were away for a while: older messages were skipped.");
       if (resume) toast(added ? `Back online · ${added} missed ${added === 1 ? "message" : "messages"} loaded` : "Back online", "success", 2500);
@@ -885,7 +895,8 @@
     return state.mutedUntil > Date.now();
   }
 
-  function setHint(text, kind = "info") {
+  function setHint(text, kind = "info", source = "") {
+    state.hintKind = text ? source : "";
     const hint = byId("composer-hint");
     hint.textContent = text;
     hint.dataset.kind = kind;
@@ -899,8 +910,10 @@
     else if (state.kicked) blocked = "You were removed from this chat";
     else if (isMuted()) blocked = "You're muted";
     else if (!state.joined) blocked = state.socket && state.socket.connected ? "Joining…" : "Connecting…";
+    else if (state.standing && state.standing.can_chat === false) blocked = standingText(state.standing);
     input.disabled = Boolean(blocked);
-    input.placeholder = blocked || "Say something nice…";
+    const emoteOnly = state.modes && state.modes.emote_only;
+    input.placeholder = blocked || (emoteOnly ? "Emote-only mode: emotes only" : "Say something nice…");
     const length = codePoints(input.value.trim());
     const counter = byId("counter");
     counter.textContent = `${codePoints(input.value)}/${MAX_LEN}`;
@@ -908,6 +921,123 @@
     counter.classList.toggle("is-over", length > MAX_LEN);
     const cooling = state.coolUntil > Date.now();
     byId("send").disabled = Boolean(blocked) || cooling || length === 0 || length > MAX_LEN;
+  }
+
+  // ---------------------------------------------------------------- chat modes and the nudge
+
+  const STANDING_TEXT = {
+    members_only: "Members-only chat right now",
+    account_too_new: "Your account is too new to chat here",
+    email_not_verified: "Verify your email to chat here",
+  };
+
+  function standingText(standing) {
+    return STANDING_TEXT[standing.code] || standing.reason || "You can't chat here right now";
+  }
+
+  /** The shield banner, the composer's reason and the emote-only hint, from state.modes/standing. */
+  function renderModes() {
+    const modes = state.modes || {};
+    const banner = byId("shield-banner");
+    if (modes.shield) {
+      const parts = ["new accounts wait", "links are held", "repeats are refused"];
+      if (modes.slow_mode_secs) parts.push(`slow mode ${modes.slow_mode_secs}s`);
+      byId("shield-text").textContent = `Shield mode is on: ${parts.join(", ")}.`;
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+    if (state.hintKind === "mode" || state.hintKind === "") {
+      if (state.standing && state.standing.can_chat === false) {
+        setHint(state.standing.reason ? capitalize(state.standing.reason) + "." : standingText(state.standing), "warn", "mode");
+        if (state.standing.code === "email_not_verified") {
+          const button = el("button", "btn btn-ghost btn-sm hint-action", "Email me a link");
+          button.type = "button";
+          button.id = "verify-request";
+          button.addEventListener("click", requestVerification);
+          byId("composer-hint").append(" ", button);
+        }
+      } else if (modes.emote_only) {
+        setHint(`Emote-only mode: ${(modes.emotes || []).join(" ")}`, "info", "mode");
+      } else if (state.hintKind === "mode") {
+        setHint("");
+      }
+    }
+    updateComposer();
+  }
+
+  function capitalize(text) {
+    return text ? text[0].toUpperCase() + text.slice(1) : text;
+  }
+
+  async function requestVerification() {
+    try {
+      await api("/auth/verify-email/request", { method: "POST", token: state.token });
+      toast("Check your email: the link in it verifies your address.", "success", 6000);
+    } catch (err) {
+      toast(err.code === "no_email" ? "Your account has no email address to verify." : err.message, "error");
+    }
+  }
+
+  /** The link in the verification mail opens /chat?verify=CODE: confirm it, then drop it from the URL. */
+  async function confirmEmailFromLink() {
+    const params = new URLSearchParams(location.search);
+    const code = params.get("verify");
+    if (!code) return;
+    params.delete("verify");
+    history.replaceState({}, "", location.pathname + (params.toString() ? `?${params}` : ""));
+    try {
+      await api("/auth/verify-email", { method: "POST", json: { token: code } });
+      toast("Your email address is verified.", "success");
+      askStanding();
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  }
+
+  function askStanding() {
+    const { socket, stream } = state;
+    if (!socket || !socket.connected || !state.joined) return;
+    socket.timeout(ACK_TIMEOUT_MS).emit("standing", { stream }, (err, ack) => {
+      if (err || !ack || !ack.ok || state.stream !== stream) return;
+      state.modes = ack.modes;
+      state.standing = ack.standing;
+      renderModes();
+    });
+  }
+
+  function onModes(modes) {
+    if (!modes || modes.stream !== state.stream) return;
+    const wasShield = state.modes && state.modes.shield;
+    state.modes = modes;
+    renderModes();
+    if (modes.shield && !wasShield) toast("Shield mode is on: the chat is stricter for a while.", "info");
+    askStanding();  // gates depend on who we are: ask for our own standing
+  }
+
+  /** Before sending: ask the server how the draft would be treated (it stores nothing). */
+  function scheduleNudge() {
+    clearTimeout(state.nudgeTimer);
+    state.nudgeTimer = setTimeout(sendNudge, NUDGE_DELAY_MS);
+  }
+
+  function sendNudge() {
+    const { socket, stream } = state;
+    const text = byId("composer-input").value.trim();
+    if (!text) {
+      if (state.hintKind === "nudge") setHint("");
+      return;
+    }
+    if (text === state.nudged || codePoints(text) < 4 || codePoints(text) > MAX_LEN) return;
+    if (!socket || !socket.connected || !state.joined) return;
+    state.nudged = text;
+    socket.timeout(ACK_TIMEOUT_MS).emit("nudge", { stream, message: text }, (err, ack) => {
+      if (err || !ack || !ack.ok || state.stream !== stream) return;
+      if (byId("composer-input").value.trim() !== text) return;  // the draft changed meanwhile
+      if (state.hintKind === "cool") return;
+      if (ack.advice) setHint(ack.action === "refuse" ? capitalize(ack.advice) + "." : ack.advice, "warn", "nudge");
+      else if (state.hintKind === "nudge") { setHint(""); renderModes(); }
+    });
   }
 
   function updateMuteBar() {
@@ -940,7 +1070,7 @@
     updateMuteBar();
     if (state.coolUntil) {
       const left = state.coolUntil - Date.now();
-      if (left > 0) setHint(`Slow down! You can send again in ${Math.ceil(left / 1000)}s.`, "warn");
+      if (left > 0) setHint(`Slow down! You can send again in ${Math.ceil(left / 1000)}s.`, "warn", "cool");
       else {
         state.coolUntil = 0;
         setHint("");
@@ -970,6 +1100,8 @@
     byId("pending").appendChild(pending);
     scrollToBottom();
     input.value = "";
+    clearTimeout(state.nudgeTimer);
+    if (state.hintKind === "nudge") { setHint(""); renderModes(); }
     updateComposer();
 
     socket.timeout(ACK_TIMEOUT_MS).emit("chat", { stream, message: text }, (err, ack) => {
@@ -1016,7 +1148,7 @@
         restoreDraft(text);
         const seconds = Math.max(1, Math.ceil(Number(error.retry_after) || 1));
         state.coolUntil = Date.now() + seconds * 1000;
-        setHint(`Slow down! You can send again in ${seconds}s.`, "warn");
+        setHint(`Slow down! You can send again in ${seconds}s.`, "warn", "cool");
         toast(/slow mode/i.test(error.message || "") ? error.message : "You're sending messages too fast.", "error");
         updateComposer();
         break;
@@ -1038,6 +1170,13 @@
       case "too_long":
         restoreDraft(text);
         toast(`Messages can be at most ${error.max_length || MAX_LEN} characters.`, "error");
+        break;
+      case "members_only":
+      case "account_too_new":
+      case "email_not_verified":
+        restoreDraft(text);
+        state.standing = { can_chat: false, code: error.code, reason: error.message };
+        renderModes();
         break;
       case "busy":
         restoreDraft(text);
@@ -1144,6 +1283,7 @@
     socket.on("review_result", onReviewResult);
     socket.on("stream_update", onStreamUpdate);
     socket.on("presence", (p) => { if (p && p.stream === state.stream) setViewers(p.viewers); });
+    socket.on("modes", onModes);
     socket.on("message_removed", (p) => {
       if (p && p.stream === state.stream && Array.isArray(p.ids)) removeChats(p.ids);
     });
@@ -1189,7 +1329,7 @@
     byId("room-back").addEventListener("click", () => navigate("/chat"));
     byId("notice-action").addEventListener("click", () => navigate("/chat"));
     byId("composer").addEventListener("submit", onSubmit);
-    byId("composer-input").addEventListener("input", updateComposer);
+    byId("composer-input").addEventListener("input", () => { updateComposer(); scheduleNudge(); });
     byId("scroller").addEventListener("scroll", onScroll, { passive: true });
     byId("new-pill").addEventListener("click", scrollToBottom);
     // In-app links (brand, stream cards) switch views without a page load; modified clicks open tabs.
@@ -1205,6 +1345,7 @@
   async function boot() {
     wire();
     loadGiftCatalogue();
+    confirmEmailFromLink();
     // The server validated the slug it put in data-stream; the URL is the source of truth from here on.
     const initial = document.body.dataset.stream;
     if (initial && STREAM_RE.test(initial) && !streamFromPath()) history.replaceState({}, "", `/chat/${initial}`);

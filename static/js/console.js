@@ -146,7 +146,8 @@
     if (status >= 400 && status < 500 && event.detail.xhr.responseText.indexOf("toast") !== -1) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
-    } else if (status === 422 && event.detail.target.id === "policy") {
+    } else if ((status === 422 && event.detail.target.id === "policy")
+               || (status >= 400 && status < 500 && event.detail.target.id === "bulk-result")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

@@ -1,0 +1,72 @@
+"""Changing a stream's policy and chat modes: check -> do -> notify -> audit.
+
+Every change goes through ``apply_policy``: the policy book stores it and
+tells the other processes (their caches reload), the audit log records it,
+and the stream's viewers get a ``modes`` event from the broadcaster so their
+clients update the composer and the shield banner. Used by the REST API and
+the console alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from safestream.app_keys import BROADCASTER_KEY, POLICIES_KEY
+from safestream.chat import actions
+from safestream.moderation.modes.contract import Hit
+from safestream.moderation.modes.shield import shield_off, shield_on
+from safestream.moderation.policy import Policy
+
+
+def public_modes(stream: str, policy: Policy) -> dict[str, Any]:
+    """The ``modes`` payload (also in the ``join`` ack): what a viewer's client shows."""
+    return {"stream": stream, "shield": policy.shield_previous is not None,
+            "slow_mode_secs": policy.slow_mode_secs, **policy.modes.public()}
+
+
+def standing_payload(hit: Hit | None) -> dict[str, Any]:
+    """Whether this user may chat here now, and if not, why (the composer's reason)."""
+    if hit is None:
+        return {"can_chat": True}
+    return {"can_chat": False, "code": hit.code, "reason": hit.message}
+
+
+async def compile_edit(app: web.Application, *, stream: str, data: Mapping[str, Any]) -> Policy:
+    """A moderator's edit (REST or console), compiled off the loop, not applied yet.
+
+    Omitted ``modes`` keep the stream's current ones (clients from before modes
+    do not switch them off), and an edit made while shield is on keeps the
+    shield's way back to the policy from before it.
+    """
+    policies = app[POLICIES_KEY]
+    current = await policies.load(stream)
+    data = {**data, "shield_previous": current.shield_previous}
+    if data.get("modes") is None:
+        data["modes"] = current.modes.to_dict()
+    return await policies.compile(data)
+
+
+async def edit_policy(app: web.Application, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
+    return await apply_policy(app, stream=stream, policy=await compile_edit(app, stream=stream, data=data),
+                              actor=actor)
+
+
+async def apply_policy(app: web.Application, *, stream: str, policy: Policy, actor: str,
+                       action: str = "policy_update") -> Policy:
+    await app[POLICIES_KEY].update(stream, policy, actor=actor)
+    await actions.record(app, actor=actor, action=action, stream=stream, details=policy.to_dict())
+    await app[BROADCASTER_KEY].modes(stream, public_modes(stream, policy))
+    return policy
+
+
+async def set_shield(app: web.Application, *, stream: str, on: bool, actor: str) -> Policy:
+    policies = app[POLICIES_KEY]
+    current = await policies.load(stream)
+    if (current.shield_previous is not None) == on:
+        return current  # nothing to do (and nothing to audit)
+    data = shield_on(current) if on else shield_off(current)
+    return await apply_policy(app, stream=stream, policy=await policies.compile(data), actor=actor,
+                              action="shield_on" if on else "shield_off")

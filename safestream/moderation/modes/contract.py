@@ -1,0 +1,34 @@
+"""What every rule sees and what it answers.
+
+A rule is a function of (text, sender, modes) that returns ``None`` (no
+objection) or a ``Hit``. Rules never raise and never await: they run on the
+event loop for every message, before it is queued, so each must be cheap
+(``load/bench_rules.py`` holds them to <= 10 us) and must not run a regular
+expression that can backtrack; they use ``str`` methods and plain loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    username: str
+    #: The stream's owner, a moderator of it, or staff: modes never apply to them.
+    privileged: bool = False
+    #: Seconds since the account was created (None: unknown, treated as brand new).
+    account_age_secs: float | None = None
+    email_verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule's objection: ``action`` is one of ``config.RULE_ACTIONS`` (never "off")."""
+
+    rule: str
+    action: str
+    code: str
+    message: str
+    #: For ``mask``: the text viewers see instead (empty: the rule has no mask of its own).
+    shown: str = ""

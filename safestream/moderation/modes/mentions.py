@@ -1,0 +1,36 @@
+"""Mention spam: more than ``max_mentions`` @names in one message."""
+
+from __future__ import annotations
+
+from safestream.moderation.modes.config import ChatModes
+from safestream.moderation.modes.contract import Hit, Sender
+
+
+def count_mentions(text: str) -> int:
+    """Words starting with '@' and a name character, counted with C-level ``split``/``join``/``count``."""
+    if "@" not in text:
+        return 0
+    spaced = text if text.isascii() and "\t" not in text and "\n" not in text and "\r" not in text \
+        else " ".join(text.split())
+    padded = " " + spaced + " "
+    return padded.count(" @") - padded.count(" @ ") - padded.count(" @@")
+
+
+def check_mentions(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
+    rule = modes.mentions
+    if rule.action == "off" or sender.privileged or text.count("@") <= rule.max_mentions:
+        return None
+    if count_mentions(text) <= rule.max_mentions:
+        return None
+    shown = ""
+    if rule.action == "mask":  # keep the first few mentions, drop the '@' of the rest
+        seen, words = 0, []
+        for word in text.split(" "):
+            if len(word) > 1 and word[0] == "@":
+                seen += 1
+                if seen > rule.max_mentions:
+                    word = word[1:]
+            words.append(word)
+        shown = " ".join(words)
+    return Hit("mentions", rule.action, "too_many_mentions",
+               f"at most {rule.max_mentions} @mentions per message", shown=shown)
