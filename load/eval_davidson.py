@@ -2,7 +2,7 @@
 
 Usage: python load/eval_davidson.py [CSV] [--limit N] [--chain SPEC] [--seed 7]
 
-CSV defaults to ../shared/data/davidson/labeled_data.csv next to the project
+CSV defaults to data/moderation/davidson/labeled_data.csv in the project
 root. Class 0 (hate) and 1 (offensive) count as toxic, 2 (neither) as clean;
 a second table scores hate against neither only. Compared, on the same text:
 
@@ -46,7 +46,7 @@ from safestream.moderation.policy import Policy
 from safestream.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CSV = PROJECT_ROOT.parent / "shared" / "data" / "davidson" / "labeled_data.csv"
+DEFAULT_CSV = PROJECT_ROOT / "data" / "moderation" / "davidson" / "labeled_data.csv"
 BATCH = 1000
 
 # Words the obfuscator disguises: the data set's frequent profanity and slurs,

@@ -8,7 +8,7 @@
  *   - messages are kept ordered by their server id and de-duplicated by it,
  *     which is what lets a reconnect replay "everything after the last id I
  *     saw" and merge it without gaps or doubles.
- * The server's contract is ../shared/PROTOCOL.md.
+ * The server's contract is docs/PROTOCOL.md (served at /docs/protocol).
  */
 (() => {
   "use strict";
