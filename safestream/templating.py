@@ -8,10 +8,10 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from safestream.storage.db import PROJECT_ROOT
+from safestream.resources import shipped
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-STATIC_DIR = PROJECT_ROOT / "static"
+TEMPLATES_DIR = shipped("templates")
+STATIC_DIR = shipped("static")
 JINJA_KEY = web.AppKey("jinja", jinja2.Environment)
 
 

@@ -14,10 +14,10 @@ from aiohttp import web
 
 from safestream.api.docs import documented
 from safestream.chat.rooms import check_stream_name
-from safestream.storage.db import PROJECT_ROOT
+from safestream.resources import shipped
 from safestream.templating import STATIC_DIR, render
 
-PROTOCOL_FILE = PROJECT_ROOT / "docs" / "PROTOCOL.md"
+PROTOCOL_FILE = shipped("docs") / "PROTOCOL.md"
 
 
 def _chat_page(request: web.Request, stream: str | None) -> web.Response:
