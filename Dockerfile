@@ -10,12 +10,12 @@ RUN pip wheel --no-deps -w /wheels .
 
 FROM python:3.11-slim
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --create-home --uid 10001 safestream \
+RUN useradd --create-home --uid 10001 --user-group safestream \
     && mkdir -p /opt/venv /var/lib/safestream \
     && chown safestream:safestream /opt/venv /var/lib/safestream
 COPY --from=build /wheels /wheels
 COPY --from=build /src/constraints.txt /wheels/constraints.txt
-USER safestream
+USER 10001
 # 2. A fresh venv, installed by the non-root user; nothing of the source tree is needed at run time.
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install -c /wheels/constraints.txt "$(ls /wheels/safestream-*.whl)[sentence]"

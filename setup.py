@@ -16,8 +16,8 @@ from setuptools.command.build_py import build_py
 
 #: top-level folder -> the files of it that ship (globs relative to the folder)
 DATA_FOLDERS = {
-    "templates": ["*.html", "console/*.html"],
-    "static": ["*.svg", "css/*.css", "js/*.js", "vendor/*.js", "vendor/*.md"],
+    "templates": ["**/*.html"],
+    "static": ["**/*.svg", "**/*.css", "**/*.js", "**/*.md"],
     "migrations": ["*.py", "*.mako", "versions/*.py"],
     "docs": ["*.md"],
 }
@@ -28,7 +28,11 @@ class BuildWithAlembicIni(build_py):
 
     def run(self) -> None:
         super().run()
-        self.copy_file("alembic.ini", str(Path(self.build_lib, "safestream", "alembic.ini")))
+        if getattr(self, "editable_mode", False):
+            return  # an editable install reads the checkout's alembic.ini (resources.shipped)
+        target = Path(self.build_lib, "safestream")
+        self.mkpath(str(target))
+        self.copy_file("alembic.ini", str(target / "alembic.ini"))
 
 
 setup(

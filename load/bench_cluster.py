@@ -53,7 +53,7 @@ async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: 
             while not stop.is_set():
                 try:
                     frame = await sock.recv_text(0.5)
-                except (TimeoutError, asyncio.TimeoutError):
+                except TimeoutError:
                     continue
                 if not frame.startswith("42["):
                     continue
@@ -68,7 +68,7 @@ async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: 
             while not stop.is_set():
                 try:
                     frame = await ssock.recv_text(0.5)
-                except (TimeoutError, asyncio.TimeoutError):
+                except TimeoutError:
                     continue
                 if frame.startswith("43"):
                     ack = json.loads(frame[frame.index("["):])[0]

@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
+
 from common import (
     RawSocket,
     gather_bounded,

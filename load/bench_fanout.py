@@ -49,6 +49,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import aiohttp
+
 from common import (
     CHAT_LINES,
     RawSocket,

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402 - a script next to its helpers
+from common import (  # a script next to its helpers
     cpu_seconds,
     open_socket,
     percentile,

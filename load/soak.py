@@ -38,7 +38,7 @@ async def viewer(sock: common.RawSocket, tally: Tally, seen: set[int], stop: asy
     while not stop.is_set():
         try:
             frame = await sock.recv_text(1.0)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             continue
         except common.ProtocolError:
             return
@@ -62,7 +62,7 @@ async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float
         while time.monotonic() < until + 5:
             try:
                 frame = await sock.recv_text(1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 continue
             except common.ProtocolError:
                 return

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from safestream import runner, transport
-from safestream.abuse import SlowConsumerWatchdog, Throttles
-from safestream.api import admin, middleware, moderation, modes, pages, status, streams
+from safestream import runner
+from safestream.api.status import STARTED_KEY
 from safestream.app_keys import (
+    ACTIONS_KEY,
     BROADCASTER_KEY,
+    BULK_KEY,
     CLUSTER_KEY,
     CONNECTIONS_KEY,
     CONSOLE_KEY,
     ENGINE_KEY,
     GIFTS_KEY,
+    LIFECYCLE_KEY,
     MEMBERSHIP_KEY,
     METRICS_KEY,
     MODERATION_KEY,
@@ -34,7 +36,10 @@ from safestream.app_keys import (
     PASSWORDS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
+    POLICY_CHANGES_KEY,
     REPLAYS_KEY,
+    REVIEW_KEY,
+    REVOCATION_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
     SESSIONS_KEY,
@@ -46,72 +51,48 @@ from safestream.app_keys import (
     WATCHDOG_KEY,
     WRITER_KEY,
 )
-from safestream.auth import routes as auth_routes
 from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
+from safestream.auth.revocation import Revocation
+from safestream.auth.throttles import Throttles
 from safestream.auth.tokens import TokenService
 from safestream.auth.verification import Verifier
-from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
-from safestream.chat.connections import Connections
+from safestream.chat.bulk import BulkActions
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
-from safestream.chat.namespace import ChatNamespace
+from safestream.chat.moderator_actions import AUTOMOD, ModeratorActions
+from safestream.chat.modes import PolicyChanges
 from safestream.chat.nudge import Nudger
 from safestream.chat.pipeline import ChatPipeline
-from safestream.chat.policies import PolicyBook
 from safestream.chat.replay import RECOVERY_LIMIT, Replays
+from safestream.chat.review_queue import ReviewQueue
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
-from safestream.chat.server import ChatServer
-from safestream.cluster import Cluster, RedisCluster
-from safestream.cluster_events import on_cluster_event
-from safestream.console import routes as console_routes
+from safestream.chat.stream_lifecycle import StreamLifecycle
+from safestream.chat.stream_policies import PolicyBook
+from safestream.cluster import create_cluster
+from safestream.cluster.events import ClusterEvents
 from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
-from safestream.gifts import routes as gift_routes
 from safestream.gifts.service import GiftService
+from safestream.http import middleware
 from safestream.install_secret import with_install_secret
-from safestream.jsonutil import OrjsonCodec
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Policy
-from safestream.redis_manager import ReconnectingRedisManager
+from safestream.routes import add_routes
 from safestream.settings import Settings
+from safestream.sio.connections import Connections
+from safestream.sio.factory import MAX_SOCKET_PACKET, create_sio
+from safestream.sio.namespace import ChatNamespace
+from safestream.sio.watchdog import SlowConsumerWatchdog
 from safestream.storage import audit, db, importer, stats
 from safestream.storage import streams as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
-from safestream.templating import JINJA_KEY, STATIC_DIR, create_environment
+from safestream.templating import JINJA_KEY, create_environment
 
 log = logging.getLogger(__name__)
-
-
-#: Engine.IO's limit for one packet or polling body (a chat message is at most a few KiB).
-MAX_SOCKET_PACKET = 64 * 1024
-
-
-def create_sio(settings: Settings) -> ChatServer:
-    manager = (ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
-               if settings.redis_url else None)
-    sio = ChatServer(
-        trusted_proxies=settings.trusted_proxies,
-        max_pending_per_ip=settings.max_pending_per_ip,
-        max_pending=settings.max_connections,
-        auth_timeout=settings.auth_timeout_secs,
-        async_mode="aiohttp",
-        client_manager=manager,
-        json=OrjsonCodec if settings.json_codec == "orjson" else None,
-        # None keeps python-socketio's same-origin check; [] would disable it entirely.
-        cors_allowed_origins=list(settings.cors_origins) or None,
-        max_http_buffer_size=MAX_SOCKET_PACKET,
-        # Several processes without sticky sessions: long-polling would spread one
-        # session's requests over processes, so those deployments use websocket only.
-        transports=list(settings.transports),
-        logger=False,
-        engineio_logger=False,
-    )
-    transport.tune(sio, compress=settings.ws_compression)
-    return sio
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -126,18 +107,11 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO_KEY] = sio
     sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
-    for module in (auth_routes, streams, gift_routes, admin, moderation, modes, status, pages):
-        module.setup(app)
-    console_routes.setup(app)
-    app.router.add_static("/static", STATIC_DIR, name="static")
-    app.router.add_get("/", _index)
+    app[STARTED_KEY] = time.monotonic()
+    add_routes(app)
     app.cleanup_ctx.extend([_database, _services, _background])
     app.on_shutdown.append(_drain_and_disconnect)
     return app
-
-
-async def _index(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/chat")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -160,7 +134,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[THROTTLES_KEY] = Throttles(settings)
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
-    app[VERIFIER_KEY] = Verifier(create_mailer(settings))
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
@@ -169,15 +142,21 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sanctions = Sanctions()
     sanctions.load(await audit.active_sanctions(sessions))
     app[SANCTIONS_KEY] = sanctions
-    app[CLUSTER_KEY] = cluster = RedisCluster(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Cluster()
+    app[CLUSTER_KEY] = cluster = create_cluster(settings)
     rooms = Rooms(sessions, history_size=settings.history_size, ring_size=RECOVERY_LIMIT, cluster=cluster)
-    if isinstance(cluster, RedisCluster):
-        cluster.local_viewers = lambda: {room.slug: set(room.viewers) for room in rooms.all()}
+    cluster.local_viewers = lambda: {room.slug: set(room.viewers) for room in rooms.all()}
     app[ROOMS_KEY] = rooms
-    app[METRICS_KEY] = metrics = Metrics(rooms)
+    app[METRICS_KEY] = metrics = Metrics(rooms, cluster)
     app[CONNECTIONS_KEY] = connections = Connections()
     app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
-    app[MEMBERSHIP_KEY] = Membership(app[SIO_KEY], connections, rooms, broadcaster)
+    app[MEMBERSHIP_KEY] = membership = Membership(app[SIO_KEY], connections, rooms, broadcaster, cluster)
+    app[VERIFIER_KEY] = verifier = Verifier(create_mailer(settings), secret=settings.jwt_secret_key,
+                                            sessions=sessions, cluster=cluster, connections=connections)
+    app[REVOCATION_KEY] = revocation = Revocation(sessions=sessions, cluster=cluster, connections=connections,
+                                                  membership=membership)
+    app[ACTIONS_KEY] = actions = ModeratorActions(sessions=sessions, sanctions=sanctions, cluster=cluster,
+                                                  membership=membership, broadcaster=broadcaster, rooms=rooms,
+                                                  writer=writer, metrics=metrics)
     app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
                                budget=settings.replay_budget)
     engine = ModerationEngine.from_settings(settings)
@@ -188,20 +167,35 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy, cluster)
 
     async def strike_out(stream: str, username: str, duration: float) -> None:
-        await actions.mute(app, actor=actions.AUTOMOD, username=username, stream=stream, duration_s=duration,
+        await actions.mute(actor=AUTOMOD, username=username, stream=stream, duration_s=duration,
                            reason="too many moderated messages")
 
-    pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, sanctions=sanctions,
+    pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, cluster=cluster, sanctions=sanctions,
                             broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
                             on_strikeout=strike_out)
     app[PIPELINE_KEY] = pipeline
     app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
-    app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
-                                         sanctions=sanctions, interval=settings.gift_interval_secs,
+    app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, cluster=cluster, broadcaster=broadcaster, writer=writer,
+                                         metrics=metrics, sanctions=sanctions, interval=settings.gift_interval_secs,
                                          gifts_per_window=settings.gifts_per_window)
-    app[CONSOLE_KEY] = console = ConsoleLive(app)
+    app[REVIEW_KEY] = review = ReviewQueue(sessions=sessions, writer=writer, policies=policies, pipeline=pipeline,
+                                           broadcaster=broadcaster, actions=actions,
+                                           expiry_secs=settings.review_expiry_secs)
+    app[LIFECYCLE_KEY] = lifecycle = StreamLifecycle(
+        sessions=sessions, rooms=rooms, policies=policies, gifts=gifts, cluster=cluster, broadcaster=broadcaster,
+        membership=membership, max_live_per_owner=settings.max_live_streams_per_owner)
+    app[BULK_KEY] = BulkActions(sessions=sessions, writer=writer, rooms=rooms, actions=actions,
+                                undo_secs=settings.bulk_undo_secs)
+    app[POLICY_CHANGES_KEY] = PolicyChanges(policies=policies, actions=actions, broadcaster=broadcaster)
+    app[CONSOLE_KEY] = console = ConsoleLive(jinja=app[JINJA_KEY], broadcaster=broadcaster, metrics=metrics,
+                                             rooms=rooms)
     pipeline.listeners.append(console.published)
-    await cluster.start(functools.partial(on_cluster_event, app))
+    actions.audit_listeners.append(console.audit)
+    review.listeners.append(console.review_decided)
+    events = ClusterEvents(membership=membership, sanctions=sanctions, rooms=rooms, gifts=gifts, lifecycle=lifecycle,
+                           policies=policies, metrics=metrics, writer=writer,
+                           sessions_ended=revocation.sessions_ended, mark_verified=verifier.mark_verified)
+    await cluster.start(events)
     writer.start()
     pipeline.start()
     console.start()
@@ -246,7 +240,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         await app[POLICIES_KEY].load(stream.slug)
         app[GIFTS_KEY].start_producer(stream.slug)
     tasks = [asyncio.create_task(_sweep(app), name="sweeper"),
-             asyncio.create_task(review.expiry_loop(app), name="review-expiry")]
+             asyncio.create_task(app[REVIEW_KEY].expiry_loop(), name="review-expiry")]
     yield
     for task in tasks:
         task.cancel()

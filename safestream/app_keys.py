@@ -15,24 +15,31 @@ from safestream.cluster import Cluster
 from safestream.settings import Settings
 
 if TYPE_CHECKING:
-    from safestream.abuse import SlowConsumerWatchdog, Throttles
     from safestream.auth.passwords import Passwords
+    from safestream.auth.revocation import Revocation
+    from safestream.auth.throttles import Throttles
     from safestream.auth.tokens import TokenService
     from safestream.auth.verification import Verifier
     from safestream.chat.broadcaster import Broadcaster
-    from safestream.chat.connections import Connections
+    from safestream.chat.bulk import BulkActions
     from safestream.chat.membership import Membership
     from safestream.chat.metrics import Metrics
+    from safestream.chat.moderator_actions import ModeratorActions
+    from safestream.chat.modes import PolicyChanges
     from safestream.chat.nudge import Nudger
     from safestream.chat.pipeline import ChatPipeline
-    from safestream.chat.policies import PolicyBook
     from safestream.chat.replay import Replays
+    from safestream.chat.review_queue import ReviewQueue
     from safestream.chat.rooms import Rooms
     from safestream.chat.sanctions import Sanctions
-    from safestream.chat.server import ChatServer
+    from safestream.chat.stream_lifecycle import StreamLifecycle
+    from safestream.chat.stream_policies import PolicyBook
     from safestream.console.live import ConsoleLive
     from safestream.gifts.service import GiftService
     from safestream.moderation.engine import ModerationEngine
+    from safestream.sio.connections import Connections
+    from safestream.sio.server import ChatServer
+    from safestream.sio.watchdog import SlowConsumerWatchdog
     from safestream.storage.db import SessionMaker
     from safestream.storage.writer import WriteBehind
 
@@ -60,3 +67,9 @@ REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")
 NUDGE_KEY: web.AppKey[Nudger] = web.AppKey("nudge")
 VERIFIER_KEY: web.AppKey[Verifier] = web.AppKey("email_verifier")
+ACTIONS_KEY: web.AppKey[ModeratorActions] = web.AppKey("moderator_actions")
+REVIEW_KEY: web.AppKey[ReviewQueue] = web.AppKey("review_queue")
+LIFECYCLE_KEY: web.AppKey[StreamLifecycle] = web.AppKey("stream_lifecycle")
+BULK_KEY: web.AppKey[BulkActions] = web.AppKey("bulk_actions")
+POLICY_CHANGES_KEY: web.AppKey[PolicyChanges] = web.AppKey("policy_changes")
+REVOCATION_KEY: web.AppKey[Revocation] = web.AppKey("revocation")

@@ -110,3 +110,8 @@ class ShuttingDown(SafeStreamError):
 
 class ConfigError(Exception):
     """Settings that cannot work; raised at start-up with a readable message."""
+
+
+def error_ack(error: dict[str, Any]) -> dict[str, Any]:
+    """A refused socket event's ack: ``{"ok": false, "error": {...}}`` (``SafeStreamError.to_dict``)."""
+    return {"ok": False, "error": error}

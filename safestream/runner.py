@@ -29,8 +29,8 @@ import threading
 
 from aiohttp import web, web_response
 
-from safestream.api.middleware import SERVER_NAME
 from safestream.app_keys import BROADCASTER_KEY, PIPELINE_KEY, SETTINGS_KEY, SIO_KEY
+from safestream.http.middleware import SERVER_NAME
 from safestream.logs import RedactingAccessLogger
 from safestream.settings import Settings
 
@@ -62,7 +62,7 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
     # aiohttp's own answers to unparseable requests bypass the app and would still
     # carry "Python/x aiohttp/y". This process serves only SafeStream, so the default
     # is replaced here (and only here: create_app changes no library state).
-    web_response.SERVER_SOFTWARE = SERVER_NAME
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     # The app's drain answers every Socket.IO request; what remains for aiohttp's
     # shutdown are short HTTP requests, so its wait for them can be brief.
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0,

@@ -112,9 +112,8 @@ async def post(node: Node, path: str, body: dict[str, object], bearer: str) -> a
 
 
 async def get_json(node: Node, path: str) -> object:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(node.url + path) as resp:
-            return await resp.json()
+    async with aiohttp.ClientSession() as http, http.get(node.url + path) as resp:
+        return await resp.json()
 
 
 async def test_messages_kicks_mutes_and_metrics_cross_processes(two_nodes: tuple[Node, Node]) -> None:

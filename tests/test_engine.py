@@ -180,7 +180,7 @@ async def test_profanity_fast_path_matches_the_library() -> None:
     scorer = ProfanityScorer()
     await scorer.load()
     try:
-        assert scorer._fast is not None  # noqa: SLF001 - the fast path is in use
+        assert scorer._fast is not None  # the fast path is in use
         got = [s["toxicity"] for s in await scorer.score(texts)]
     finally:
         await scorer.close()

@@ -62,9 +62,9 @@ async def test_full_write_buffer_refuses_with_busy(make_app: AppFactory, sio_cli
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     writer = app.app[WRITER_KEY]
     # Stop the flusher so the buffer can only grow, as when the database is down.
-    writer._closing = True  # noqa: SLF001
-    await writer._task  # noqa: SLF001
-    writer._closing = False  # noqa: SLF001 - accept records again, with no one flushing them
+    writer._closing = True
+    await writer._task
+    writer._closing = False  # accept records again, with no one flushing them
     acks = [await sender.call("chat", {"message": f"m{i}"}) for i in range(101)]
     assert all(a["ok"] for a in acks[:100])
     assert acks[100]["error"]["code"] == "busy"

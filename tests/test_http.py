@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from safestream.api.docs import route_doc
+from safestream.http.docs import route_doc
 
 
 async def test_healthz_checks_the_database(client: TestClient) -> None:

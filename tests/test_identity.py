@@ -317,15 +317,15 @@ async def test_ipv6_addresses_of_one_network_count_as_one_source(make_app: AppFa
 
 async def test_a_revocation_landing_while_a_socket_authenticates_refuses_it(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from safestream.auth import revocation
-    from safestream.chat import namespace
+    from safestream.app_keys import REVOCATION_KEY
+    from safestream.sio import namespace
 
     token = await login(client, "demo_user", "demo123")
     real = namespace.principal_from_token
 
     async def revoked_meanwhile(app: Any, raw: str) -> Any:
         principal = await real(app, raw)  # valid when read...
-        await revocation.end_sessions(app, username=principal.username, reason="signed out")  # ...ended now
+        await app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")  # ...ended now
         return principal
 
     monkeypatch.setattr(namespace, "principal_from_token", revoked_meanwhile)

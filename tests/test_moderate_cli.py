@@ -13,7 +13,7 @@ from typing import Any
 from safestream.moderation.policy import Policy
 from safestream.settings import ENV_VARIABLES
 from safestream.storage import db
-from safestream.storage.policies import put_policy
+from safestream.storage.policy_rows import put_policy
 
 MESSAGES = [
     "hello everyone, nice stream",

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from safestream.app import create_app
-from safestream.chat.namespace import ChatNamespace
+from safestream.sio.namespace import ChatNamespace
 from safestream.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def _documented_lines() -> list[tuple[set[str], str]]:
     """Each document line: the normalised paths in it, and the line."""
     lines = []
     for line in DOC.splitlines():
-        found = re.findall(r"(/[A-Za-z0-9_.{},/-]*[A-Za-z0-9_}])", line) 
+        found = re.findall(r"(/[A-Za-z0-9_.{},/-]*[A-Za-z0-9_}])", line)
         found += re.findall(r"(/[A-Za-z0-9_]+)/\.\.\.", line) + re.findall(r"\b[A-Z]+ (/)(?=[\s|])", line)
         paths = {_normalise(p) for raw in found for p in _expand(raw)}
         lines.append((paths, line))

@@ -23,10 +23,9 @@ async def test_no_server_errors_for_generated_requests(tmp_path: Path) -> None:
                            "SAFESTREAM_LOGIN_FAILURES_PER_ACCOUNT": "1000000", "GIFT_INTERVAL_SECS": "3600"})
     try:
         await node.wait_healthy()
-        async with aiohttp.ClientSession() as http:
-            async with http.post(node.url + "/auth/login",
-                                 data={"username": "demo_admin", "password": "admin123"}) as resp:
-                token = (await resp.json())["access_token"]
+        async with aiohttp.ClientSession() as http, http.post(node.url + "/auth/login",
+                             data={"username": "demo_admin", "password": "admin123"}) as resp:
+            token = (await resp.json())["access_token"]
         result = subprocess.run(
             [st, "run", f"{node.url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "25",
              "--header", f"Authorization: Bearer {token}", "--seed", "1"],

@@ -23,8 +23,7 @@ except ImportError:
         raise
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
 
-from tests.browser import (MOBILE, PageFactory, browser, chromium_executable,  # noqa: F401, E402 - fixtures
-                           open_page, screenshot)
+from tests.browser import MOBILE, PageFactory, browser, chromium_executable, open_page, screenshot  # noqa: F401 - fixtures
 
 INSULT = "shut up you dumb idiot"  # scored ~1.0 by the offline model, contains no listed word
 

@@ -117,7 +117,7 @@ def rows() -> list[dict[str, str]]:
     def add(text: str, **labels: int | None) -> None:  # None: no opinion
         out.append({"text": text, **{k: "" if labels.get(k) is None else str(labels[k]) for k in LABELS}})
 
-    clean = {label: 0 for label in LABELS}
+    clean = dict.fromkeys(LABELS, 0)
     for template in IDENTITY_ATTACKS:
         for group in GROUPS:
             add(template.format(g=group), toxicity=1, identity_attack=1, threat=0, obscene=0, insult=None,

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
+import sqlmodel  # autogenerate renders sqlmodel types
 from alembic import op
-
 
 revision: str = '0002'
 down_revision: str | None = '0001'

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
+import sqlmodel  # autogenerate renders sqlmodel types
 from alembic import op
 
 revision: str = '0003'

@@ -1,4 +1,4 @@
-"""Moderator and admin actions over REST; the work is in ``chat.actions``."""
+"""Moderator and admin actions over REST; the work is in ``chat.moderator_actions``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from safestream.api.docs import documented
-from safestream.api.validation import read_json
-from safestream.app_keys import SESSIONS_KEY
+from safestream.app_keys import ACTIONS_KEY, REVOCATION_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
-from safestream.auth.revocation import drop_sockets
 from safestream.auth.roles import Principal, Role
-from safestream.chat import actions
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden, NotFound
+from safestream.http.docs import documented
+from safestream.http.validation import read_json
 from safestream.storage import streams as stream_store
 from safestream.storage import users
 
@@ -102,7 +100,7 @@ _WHO = "moderator of the stream (or its owner) or admin; site-wide without a str
             tag="admin", responses=_RESPONSES)
 async def kick(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, TargetIn)
-    sockets = await actions.kick(request.app, actor=principal.username, username=body.username,
+    sockets = await request.app[ACTIONS_KEY].kick(actor=principal.username, username=body.username,
                                  stream=body.stream, reason=body.reason)
     # A stream kick takes the sockets out of that stream; only a site-wide kick disconnects.
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
@@ -113,7 +111,7 @@ async def kick(request: web.Request) -> web.Response:
             body=MuteIn, tag="admin", responses=_RESPONSES)
 async def mute(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, MuteIn)
-    until = await actions.mute(request.app, actor=principal.username, username=body.username,
+    until = await request.app[ACTIONS_KEY].mute(actor=principal.username, username=body.username,
                                stream=body.stream, duration_s=body.duration_s, reason=body.reason)
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream, "until": iso(until)})
 
@@ -121,7 +119,7 @@ async def mute(request: web.Request) -> web.Response:
 @documented("Lift a user's mute", auth=_WHO, body=TargetIn, tag="admin", responses=_RESPONSES)
 async def unmute(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, TargetIn)
-    await actions.unmute(request.app, actor=principal.username, username=body.username, stream=body.stream)
+    await request.app[ACTIONS_KEY].unmute(actor=principal.username, username=body.username, stream=body.stream)
     return web.json_response({"ok": True})
 
 
@@ -129,7 +127,7 @@ async def unmute(request: web.Request) -> web.Response:
             body=BanIn, tag="admin", responses=_RESPONSES)
 async def ban(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, BanIn)
-    until = await actions.ban(request.app, actor=principal.username, username=body.username,
+    until = await request.app[ACTIONS_KEY].ban(actor=principal.username, username=body.username,
                               stream=body.stream, duration_s=body.duration_s, reason=body.reason)
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
                               "until": iso(until) if until else None})
@@ -138,7 +136,7 @@ async def ban(request: web.Request) -> web.Response:
 @documented("Lift a user's ban", auth=_WHO, body=TargetIn, tag="admin", responses=_RESPONSES)
 async def unban(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, TargetIn)
-    await actions.unban(request.app, actor=principal.username, username=body.username, stream=body.stream)
+    await request.app[ACTIONS_KEY].unban(actor=principal.username, username=body.username, stream=body.stream)
     return web.json_response({"ok": True})
 
 
@@ -146,7 +144,7 @@ async def unban(request: web.Request) -> web.Response:
             body=RemoveIn, tag="admin", responses=_RESPONSES)
 async def remove(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, RemoveIn)
-    await actions.remove_messages(request.app, actor=principal.username, stream=body.stream, ids=body.ids,
+    await request.app[ACTIONS_KEY].remove_messages(actor=principal.username, stream=body.stream, ids=body.ids,
                                   reason=body.reason)
     return web.json_response({"ok": True, "stream": body.stream, "ids": body.ids})
 
@@ -157,8 +155,8 @@ async def reset_metrics(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.is_admin:
         raise Forbidden("only admins reset metrics")
-    await actions.reset_metrics(request.app)
-    await actions.record(request.app, actor=principal.username, action="reset_metrics")
+    await request.app[ACTIONS_KEY].reset_metrics()
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="reset_metrics")
     return web.json_response({"ok": True})
 
 
@@ -179,8 +177,8 @@ async def set_role(request: web.Request) -> web.Response:
     principal = await _admin_on_other(request, body.username)
     if not await users.set_role(request.app[SESSIONS_KEY], username=body.username, role=body.role.value):
         raise NotFound(f"no user named {body.username!r}", code="no_such_user")
-    sockets = await drop_sockets(request.app, username=body.username, reason="your role changed; log in again")
-    await actions.record(request.app, actor=principal.username, action="set_role", target=body.username,
+    sockets = await request.app[REVOCATION_KEY].drop_sockets(username=body.username, reason="your role changed; log in again")
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="set_role", target=body.username,
                          details={"role": body.role.value, "sockets": sockets})
     return web.json_response({"ok": True, "username": body.username, "role": body.role.value})
 
@@ -193,14 +191,7 @@ async def delete_user(request: web.Request) -> web.Response:
     principal = await _admin_on_other(request, body.username)
     if not await users.delete_user(request.app[SESSIONS_KEY], username=body.username):
         raise NotFound(f"no user named {body.username!r}", code="no_such_user")
-    sockets = await drop_sockets(request.app, username=body.username, reason="account deleted")
-    await actions.record(request.app, actor=principal.username, action="delete_user", target=body.username,
+    sockets = await request.app[REVOCATION_KEY].drop_sockets(username=body.username, reason="account deleted")
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="delete_user", target=body.username,
                          reason=body.reason, details={"sockets": sockets})
     return web.json_response({"ok": True, "username": body.username})
-
-
-def setup(app: web.Application) -> None:
-    for name, handler in (("kick", kick), ("mute", mute), ("unmute", unmute), ("ban", ban),
-                          ("unban", unban), ("remove", remove), ("reset_metrics", reset_metrics),
-                          ("role", set_role), ("delete_user", delete_user)):
-        app.router.add_post(f"/api/admin/{name}", handler)

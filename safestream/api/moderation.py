@@ -8,13 +8,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
 from safestream.api.admin import authorize_stream
-from safestream.api.docs import documented
 from safestream.api.modes import ModesIn
-from safestream.api.validation import read_json
-from safestream.app_keys import POLICIES_KEY
-from safestream.chat import review
-from safestream.chat.modes import edit_policy
+from safestream.app_keys import POLICIES_KEY, POLICY_CHANGES_KEY, REVIEW_KEY
 from safestream.chat.rooms import check_stream_name
+from safestream.http.docs import documented
+from safestream.http.validation import read_json
 from safestream.moderation.terms import TermRule
 
 Action = Literal["allow", "flag", "mask", "hold", "block"]
@@ -90,7 +88,7 @@ async def put_policy(request: web.Request) -> web.Response:
     stream = _stream(request)
     principal = await authorize_stream(request, stream)
     body = await read_json(request, PolicyIn)
-    policy = await edit_policy(request.app, stream=stream, data=body.model_dump(), actor=principal.username)
+    policy = await request.app[POLICY_CHANGES_KEY].edit_policy(stream=stream, data=body.model_dump(), actor=principal.username)
     return web.json_response({"stream": stream, "custom": True, **policy.to_dict()})
 
 
@@ -99,7 +97,7 @@ async def put_policy(request: web.Request) -> web.Response:
 async def list_review(request: web.Request) -> web.Response:
     stream = _stream(request)
     await authorize_stream(request, stream)
-    return web.json_response(await review.pending(request.app, stream=stream))
+    return web.json_response(await request.app[REVIEW_KEY].pending(stream=stream))
 
 
 @documented("Approve (once, or and permit its terms) or deny a held message", auth=_WHO, body=ReviewIn,
@@ -112,13 +110,6 @@ async def decide_review(request: web.Request) -> web.Response:
     except ValueError:
         seq = -1
     body = await read_json(request, ReviewIn)
-    result = await review.decide(request.app, actor=principal.username, stream=stream, seq=seq,
+    result = await request.app[REVIEW_KEY].decide(actor=principal.username, stream=stream, seq=seq,
                                  decision=body.decision, terms=body.terms or None)
     return web.json_response(result)
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/api/streams/{stream}/policy", get_policy)
-    app.router.add_put("/api/streams/{stream}/policy", put_policy)
-    app.router.add_get("/api/streams/{stream}/review", list_review)
-    app.router.add_post("/api/streams/{stream}/review/{id}", decide_review)

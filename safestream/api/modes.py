@@ -8,11 +8,12 @@ from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
 from safestream.api.admin import authorize_stream
-from safestream.api.docs import documented
-from safestream.api.validation import read_json
+from safestream.app_keys import BULK_KEY, POLICY_CHANGES_KEY
 from safestream.chat import bulk
-from safestream.chat.modes import public_modes, set_shield
+from safestream.chat.modes import public_modes
 from safestream.chat.rooms import check_stream_name
+from safestream.http.docs import documented
+from safestream.http.validation import read_json
 
 RuleAction = Literal["off", "refuse", "flag", "mask", "hold", "block"]
 
@@ -119,7 +120,7 @@ async def shield(request: web.Request) -> web.Response:
     stream = check_stream_name(request.match_info["stream"])
     principal = await authorize_stream(request, stream)
     body = await read_json(request, ShieldIn)
-    policy = await set_shield(request.app, stream=stream, on=body.on, actor=principal.username)
+    policy = await request.app[POLICY_CHANGES_KEY].set_shield(stream=stream, on=body.on, actor=principal.username)
     return web.json_response(public_modes(stream, policy))
 
 
@@ -129,7 +130,7 @@ async def bulk_action(request: web.Request) -> web.Response:
     stream = check_stream_name(request.match_info["stream"])
     principal = await authorize_stream(request, stream)
     body = await read_json(request, BulkIn)
-    result = await bulk.bulk_action(request.app, principal=principal, stream=stream, phrase=body.phrase,
+    result = await request.app[BULK_KEY].bulk_action(principal=principal, stream=stream, phrase=body.phrase,
                                     window_mins=body.window_mins, sanction=body.sanction,
                                     duration_s=body.duration_s, reason=body.reason)
     return web.json_response(result)
@@ -144,11 +145,5 @@ async def undo_bulk(request: web.Request) -> web.Response:
         action_id = int(request.match_info["id"])
     except ValueError:
         action_id = -1
-    return web.json_response(await bulk.undo_bulk(request.app, principal=principal, stream=stream,
+    return web.json_response(await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream,
                                                   action_id=action_id))
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/api/streams/{stream}/shield", shield)
-    app.router.add_post("/api/streams/{stream}/bulk", bulk_action)
-    app.router.add_post("/api/streams/{stream}/bulk/{id}/undo", undo_bulk)

@@ -12,12 +12,16 @@ import asyncio
 
 from aiohttp import web
 
-from safestream.api.docs import documented
 from safestream.chat.rooms import check_stream_name
+from safestream.http.docs import documented
 from safestream.resources import shipped
 from safestream.templating import STATIC_DIR, render
 
 PROTOCOL_FILE = shipped("docs") / "PROTOCOL.md"
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/chat")
 
 
 def _chat_page(request: web.Request, stream: str | None) -> web.Response:
@@ -53,10 +57,3 @@ async def favicon(request: web.Request) -> web.StreamResponse:
 async def protocol(request: web.Request) -> web.Response:
     text = await asyncio.to_thread(PROTOCOL_FILE.read_text, "utf-8")
     return web.Response(text=text, content_type="text/markdown", charset="utf-8")
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/favicon.ico", favicon)
-    app.router.add_get("/docs/protocol", protocol)
-    app.router.add_get("/chat", chat_home)
-    app.router.add_get("/chat/{stream}", chat_stream)

@@ -12,7 +12,6 @@ import time
 
 from aiohttp import web
 
-from safestream.api.docs import documented, openapi
 from safestream.app_keys import (
     ENGINE_KEY,
     METRICS_KEY,
@@ -24,6 +23,7 @@ from safestream.app_keys import (
 from safestream.auth.guard import bearer_token, require_role
 from safestream.auth.roles import Role
 from safestream.chat.rooms import check_stream_name
+from safestream.http.docs import documented, openapi
 from safestream.storage.db import ping
 from safestream.templating import render
 
@@ -84,12 +84,3 @@ async def docs_page(request: web.Request) -> web.Response:
 
 
 STARTED_KEY = web.AppKey("started_monotonic", float)
-
-
-def setup(app: web.Application) -> None:
-    app[STARTED_KEY] = time.monotonic()
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/openapi.json", openapi_json)
-    app.router.add_get("/docs", docs_page)

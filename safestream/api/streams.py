@@ -7,13 +7,13 @@ import unicodedata
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from safestream.api.docs import documented
-from safestream.api.validation import read_json
-from safestream.app_keys import METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
+from safestream.app_keys import LIFECYCLE_KEY, METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
-from safestream.chat import lifecycle
 from safestream.chat.rooms import STREAM_RE, check_stream_name
+from safestream.chat.stream_lifecycle import stream_info
 from safestream.errors import Forbidden, InvalidPayload, NotFound
+from safestream.http.docs import documented
+from safestream.http.validation import read_json
 from safestream.storage import streams as stream_store
 
 
@@ -76,7 +76,7 @@ async def open_stream(request: web.Request) -> web.Response:
     if not principal.can_open_streams():
         raise Forbidden("only streamers and admins open streams")
     body = await read_json(request, StreamIn)
-    stream = await lifecycle.go_live(request.app, slug=body.stream, title=clean_title(body.title),
+    stream = await request.app[LIFECYCLE_KEY].go_live(slug=body.stream, title=clean_title(body.title),
                                      owner=principal.username)
     return web.json_response({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
                               "live": True}, status=201)
@@ -92,7 +92,7 @@ async def end_stream(request: web.Request) -> web.Response:
         raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
     if not principal.can_moderate(slug, stream.owner):
         raise Forbidden("only the owner, its moderators and admins end a stream")
-    await lifecycle.end(request.app, slug=slug)
+    await request.app[LIFECYCLE_KEY].end(slug=slug)
     return web.json_response({"stream": slug, "live": False})
 
 
@@ -107,18 +107,11 @@ async def retitle_stream(request: web.Request) -> web.Response:
     if not (principal.is_admin or principal.username == stream.owner):
         raise Forbidden("only the stream's owner and admins rename it")
     body = await read_json(request, TitleIn)
-    stream = await lifecycle.retitle(request.app, slug=slug, title=clean_title(body.title))
-    return web.json_response(lifecycle.stream_info(stream))
+    stream = await request.app[LIFECYCLE_KEY].retitle(slug=slug, title=clean_title(body.title))
+    return web.json_response(stream_info(stream))
 
 
 def clean_title(raw: str) -> str:
     """Titles are one line of plain text: controls (newlines, bidi overrides) would spoof the page."""
     kept = "".join(" " if ch.isspace() else ch for ch in raw if ch.isspace() or unicodedata.category(ch)[0] != "C")
     return " ".join(kept.split())[:200]
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/streams", list_streams)
-    app.router.add_post("/api/streams", open_stream)
-    app.router.add_post("/api/streams/{stream}/end", end_stream)
-    app.router.add_patch("/api/streams/{stream}", retitle_stream)

@@ -61,7 +61,7 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 async def authenticate(request: web.Request) -> Principal:
-    cached = request.get(PRINCIPAL_KEY)
+    cached: Principal | None = request.get(PRINCIPAL_KEY)
     if cached is not None:
         return cached
     token = bearer_token(request)

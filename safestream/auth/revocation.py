@@ -11,31 +11,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
-from safestream.app_keys import (
-    CLUSTER_KEY,
-    CONNECTIONS_KEY,
-    MEMBERSHIP_KEY,
-    SESSIONS_KEY,
-)
+from safestream.chat.membership import Membership
+from safestream.cluster import Cluster
+from safestream.sio.connections import Connections
 from safestream.storage import users
+from safestream.storage.db import SessionMaker
 
 
-async def drop_sockets(app: web.Application, *, username: str, reason: str) -> int:
-    """Every socket of the user gets ``kicked`` (stream null) and is disconnected, cluster-wide."""
-    payload = {"stream": None, "reason": reason}
-    await app[CLUSTER_KEY].broadcast("sessions_ended", {"username": username, "payload": payload})
-    return await sessions_ended(app, username, payload)
+class Revocation:
+    def __init__(self, *, sessions: SessionMaker, cluster: Cluster, connections: Connections,
+                 membership: Membership) -> None:
+        self._sessions = sessions
+        self._cluster = cluster
+        self._connections = connections
+        self._membership = membership
 
+    async def drop_sockets(self, *, username: str, reason: str) -> int:
+        """Every socket of the user gets ``kicked`` (stream null) and is disconnected, cluster-wide."""
+        payload = {"stream": None, "reason": reason}
+        await self._cluster.broadcast("sessions_ended", {"username": username, "payload": payload})
+        return await self.sessions_ended(username, payload)
 
-async def sessions_ended(app: web.Application, username: str, payload: dict[str, Any]) -> int:
-    """This process's part: remember the end (for sockets mid-connect), then drop the open ones."""
-    app[CONNECTIONS_KEY].sessions_ended(username)
-    return await app[MEMBERSHIP_KEY].kick(username, payload)
+    async def sessions_ended(self, username: str, payload: dict[str, Any]) -> int:
+        """This process's part: remember the end (for sockets mid-connect), then drop the open ones."""
+        self._connections.sessions_ended(username)
+        return await self._membership.kick(username, payload)
 
-
-async def end_sessions(app: web.Application, *, username: str, reason: str) -> int:
-    """Revokes the user's tokens, then drops their sockets; the number of local sockets dropped."""
-    await users.revoke_tokens(app[SESSIONS_KEY], username=username)
-    return await drop_sockets(app, username=username, reason=reason)
+    async def end_sessions(self, *, username: str, reason: str) -> int:
+        """Revokes the user's tokens, then drops their sockets; the number of local sockets dropped."""
+        await users.revoke_tokens(self._sessions, username=username)
+        return await self.drop_sockets(username=username, reason=reason)

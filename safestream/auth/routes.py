@@ -7,24 +7,23 @@ import re
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from safestream.api.docs import documented
-from safestream.api.validation import read_form, read_json
 from safestream.app_keys import (
     MODERATION_KEY,
     PASSWORDS_KEY,
     POLICIES_KEY,
+    REVOCATION_KEY,
     SESSIONS_KEY,
     SETTINGS_KEY,
     THROTTLES_KEY,
     TOKENS_KEY,
     VERIFIER_KEY,
 )
-from safestream.auth import verification
 from safestream.auth.guard import authenticate, verify_login
 from safestream.auth.names import is_reserved, is_valid_username, words_of
-from safestream.auth.revocation import drop_sockets, end_sessions
 from safestream.chat.payloads import iso
 from safestream.errors import Busy, Conflict, InvalidPayload, Unauthorized
+from safestream.http.docs import documented
+from safestream.http.validation import read_form, read_json
 from safestream.storage import users
 
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}")
@@ -146,7 +145,7 @@ class VerifyIn(BaseModel):
                                                   429: "sent recently"})
 async def request_verification(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    await request.app[VERIFIER_KEY].request(request.app, principal.username,
+    await request.app[VERIFIER_KEY].request(principal.username,
                                             f"{request.scheme}://{request.host}")
     return web.json_response({"sent": True}, status=202)
 
@@ -155,7 +154,7 @@ async def request_verification(request: web.Request) -> web.Response:
             responses={200: "verified", 422: "invalid or expired code"})
 async def confirm_verification(request: web.Request) -> web.Response:
     body = await read_json(request, VerifyIn)
-    username = await verification.confirm(request.app, body.token)
+    username = await request.app[VERIFIER_KEY].confirm(body.token)
     return web.json_response({"username": username, "email_verified": True})
 
 
@@ -163,7 +162,7 @@ async def confirm_verification(request: web.Request) -> web.Response:
             auth="bearer", tag="auth", responses={200: "logged out", 401: "missing or invalid token"})
 async def logout(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    await end_sessions(request.app, username=principal.username, reason="signed out")
+    await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
     return web.json_response({"ok": True})
 
 
@@ -180,18 +179,8 @@ async def change_password(request: web.Request) -> web.Response:
                                        password_hash=password_hash)
     if version is None:
         raise Unauthorized("invalid or expired token")
-    await drop_sockets(request.app, username=principal.username, reason="password changed; log in again")
+    await request.app[REVOCATION_KEY].drop_sockets(username=principal.username, reason="password changed; log in again")
     tokens = request.app[TOKENS_KEY]
     token = tokens.issue(username=principal.username, role=principal.role.value, version=version)
     return web.json_response({"access_token": token, "token_type": "bearer",
                               "expires_in": tokens.expire_seconds})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/auth/register", register)
-    app.router.add_post("/auth/login", login)
-    app.router.add_post("/auth/logout", logout)
-    app.router.add_post("/auth/password", change_password)
-    app.router.add_get("/auth/me", me)
-    app.router.add_post("/auth/verify-email/request", request_verification)
-    app.router.add_post("/auth/verify-email", confirm_verification)

@@ -18,6 +18,8 @@ from joserfc.jwk import OctKey
 from safestream.errors import Unauthorized
 
 ALGORITHM = "HS256"
+#: The console's session cookie: it carries one of these tokens (the console sets it, the socket reads it).
+SESSION_COOKIE = "ss_console"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ import hmac
 import time
 from dataclasses import replace
 
-from aiohttp import web
-
-from safestream.app_keys import CLUSTER_KEY, CONNECTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY
 from safestream.auth.mail import Mailer
 from safestream.chat.ratelimit import SlidingWindowLimiter
+from safestream.cluster import Cluster
 from safestream.errors import Conflict, InvalidPayload, RateLimited
+from safestream.sio.connections import Connections
 from safestream.storage import users
+from safestream.storage.db import SessionMaker
 
 TOKEN_TTL_SECS = 24 * 3600
 
@@ -56,43 +56,44 @@ def token_matches(secret: str, username: str, expires: int, sig: bytes, email: s
     return hmac.compare_digest(want[:20], sig) and expires >= time.time()
 
 
-async def confirm(app: web.Application, token: str) -> str:
-    secret = app[SETTINGS_KEY].jwt_secret_key
-    username, expires, sig = check_token(secret, token)
-    sessions = app[SESSIONS_KEY]
-    user = await users.get_user(sessions, username=username)
-    if user is None or not user.email or not token_matches(secret, username, expires, sig, user.email):
-        raise InvalidPayload("this verification link is not valid or has expired", code="invalid_token")
-    await users.set_email_verified(sessions, username=username)
-    mark_verified(app, username)
-    await app[CLUSTER_KEY].broadcast("email_verified", {"username": username})
-    return username
-
-
-def mark_verified(app: web.Application, username: str) -> None:
-    """This process's sockets of ``username`` now pass the verified-email gate."""
-    for conn in app[CONNECTIONS_KEY].of_user(username):
-        conn.principal = replace(conn.principal, email_verified=True)
-
-
 class Verifier:
     """Sends verification mail (at most ``REQUESTS_PER_HOUR`` per user) and confirms tokens."""
 
     REQUESTS_PER_HOUR = 5
 
-    def __init__(self, mailer: Mailer) -> None:
+    def __init__(self, mailer: Mailer, *, secret: str, sessions: SessionMaker, cluster: Cluster,
+                 connections: Connections) -> None:
         self.mailer = mailer
         self.limiter = SlidingWindowLimiter(self.REQUESTS_PER_HOUR, 3600.0)
+        self._secret = secret
+        self._sessions = sessions
+        self._cluster = cluster
+        self._connections = connections
 
-    async def request(self, app: web.Application, username: str, base_url: str) -> None:
-        user = await users.get_user(app[SESSIONS_KEY], username=username)
+    async def request(self, username: str, base_url: str) -> None:
+        user = await users.get_user(self._sessions, username=username)
         if user is None or not user.email:
             raise InvalidPayload("add an email address to your account first", code="no_email")
         if user.email_verified_at is not None:
             raise Conflict("your email address is already verified", code="already_verified")
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited("a verification mail was sent recently", retry_after=retry)
-        token = make_token(app[SETTINGS_KEY].jwt_secret_key, user.username, user.email)
+        token = make_token(self._secret, user.username, user.email)
         await self.mailer.send(user.email, "Verify your SafeStream email address",
                                f"Your verification code: {token}\n"
                                f"Or open {base_url}/chat?verify={token}\n")
+
+    async def confirm(self, token: str) -> str:
+        username, expires, sig = check_token(self._secret, token)
+        user = await users.get_user(self._sessions, username=username)
+        if user is None or not user.email or not token_matches(self._secret, username, expires, sig, user.email):
+            raise InvalidPayload("this verification link is not valid or has expired", code="invalid_token")
+        await users.set_email_verified(self._sessions, username=username)
+        self.mark_verified(username)
+        await self._cluster.broadcast("email_verified", {"username": username})
+        return username
+
+    def mark_verified(self, username: str) -> None:
+        """This process's sockets of ``username`` now pass the verified-email gate."""
+        for conn in self._connections.of_user(username):
+            conn.principal = replace(conn.principal, email_verified=True)

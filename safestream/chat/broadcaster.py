@@ -15,8 +15,8 @@ from typing import Any
 
 import socketio
 
-from safestream.chat.connections import Connections
 from safestream.chat.rooms import room_name
+from safestream.sio.connections import Connections
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,18 @@ from typing import Any
 import socketio
 
 from safestream.chat.broadcaster import Broadcaster
-from safestream.chat.connections import Connection, Connections
 from safestream.chat.rooms import Room, Rooms, room_name
+from safestream.cluster import Cluster
+from safestream.sio.connections import Connection, Connections
 
 
 class Membership:
     def __init__(self, sio: socketio.AsyncServer, connections: Connections, rooms: Rooms,
-                 broadcaster: Broadcaster) -> None:
+                 broadcaster: Broadcaster, cluster: Cluster) -> None:
         self._sio = sio
         self._connections = connections
         self._rooms = rooms
+        self._cluster = cluster
         self._broadcaster = broadcaster
 
     async def enter(self, conn: Connection, room: Room) -> bool:
@@ -32,7 +34,7 @@ class Membership:
         conn.ended.discard(room.slug)
         await self._sio.enter_room(conn.sid, room_name(room.slug))
         if room.add_viewer(conn.username):
-            await self._rooms.cluster.set_viewer(room.slug, conn.username, True)
+            await self._cluster.set_viewer(room.slug, conn.username, True)
             self._broadcaster.presence_changed(room.slug)
         return True
 
@@ -49,7 +51,7 @@ class Membership:
             await self._sio.leave_room(conn.sid, room_name(stream))
         room = self._rooms.get(stream)
         if room is not None and room.remove_viewer(conn.username):
-            await self._rooms.cluster.set_viewer(stream, conn.username, False)
+            await self._cluster.set_viewer(stream, conn.username, False)
             if room.live:
                 self._broadcaster.presence_changed(stream)
         return True

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from safestream.chat.rooms import Rooms
+from safestream.cluster import Cluster
 from safestream.storage.stats import StoredFigures
 
 BUCKET_SECS = 10
@@ -27,8 +28,9 @@ ROLLING_BUCKETS = 6
 
 
 class Metrics:
-    def __init__(self, rooms: Rooms) -> None:
+    def __init__(self, rooms: Rooms, cluster: Cluster) -> None:
         self._rooms = rooms
+        self._cluster = cluster
         self.messages: Counter[str] = Counter()
         self.toxic: Counter[str] = Counter()
         self.gifts: Counter[str] = Counter()
@@ -106,8 +108,7 @@ class Metrics:
         return self.gifters[stream].most_common(n) if stream in self.gifters else []
 
     async def viewer_count(self, stream: str) -> int:
-        cluster = self._rooms.cluster
-        shared = await cluster.viewer_count(stream) if cluster.shared else None
+        shared = await self._cluster.viewer_count(stream)
         if shared is not None:
             return shared
         room = self._rooms.get(stream)
@@ -115,7 +116,7 @@ class Metrics:
 
     async def snapshot(self, stream: str | None = None) -> dict[str, Any]:
         """Figures for one stream or all; cluster-wide when processes share Redis."""
-        shared = await self._rooms.cluster.metrics(stream) if self._rooms.cluster.shared else None
+        shared = await self._cluster.metrics(stream)
         amounts = sum(self.gift_amounts.values()) if stream is None else self.gift_amounts[stream]
         if shared is not None:
             messages, toxic, gifts = shared["messages"], shared["toxic"], shared["gifts"]

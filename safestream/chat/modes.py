@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
-from safestream.app_keys import BROADCASTER_KEY, POLICIES_KEY
-from safestream.chat import actions
+from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.moderator_actions import ModeratorActions
+from safestream.chat.stream_policies import PolicyBook
 from safestream.moderation.modes.contract import Hit
 from safestream.moderation.modes.shield import shield_off, shield_on
 from safestream.moderation.policy import Policy
@@ -34,39 +33,45 @@ def standing_payload(hit: Hit | None) -> dict[str, Any]:
     return {"can_chat": False, "code": hit.code, "reason": hit.message}
 
 
-async def compile_edit(app: web.Application, *, stream: str, data: Mapping[str, Any]) -> Policy:
-    """A moderator's edit (REST or console), compiled off the loop, not applied yet.
+class PolicyChanges:
+    def __init__(self, *, policies: PolicyBook, actions: ModeratorActions, broadcaster: Broadcaster) -> None:
+        self._policies = policies
+        self._actions = actions
+        self._broadcaster = broadcaster
 
-    Omitted ``modes`` keep the stream's current ones (clients from before modes
-    do not switch them off), and an edit made while shield is on keeps the
-    shield's way back to the policy from before it.
-    """
-    policies = app[POLICIES_KEY]
-    current = await policies.load(stream)
-    data = {**data, "shield_previous": current.shield_previous}
-    if data.get("modes") is None:
-        data["modes"] = current.modes.to_dict()
-    return await policies.compile(data)
+    async def compile_edit(self, *, stream: str, data: Mapping[str, Any]) -> Policy:
+        """A moderator's edit (REST or console), compiled off the loop, not applied yet.
 
-
-async def edit_policy(app: web.Application, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
-    return await apply_policy(app, stream=stream, policy=await compile_edit(app, stream=stream, data=data),
-                              actor=actor)
-
-
-async def apply_policy(app: web.Application, *, stream: str, policy: Policy, actor: str,
-                       action: str = "policy_update") -> Policy:
-    await app[POLICIES_KEY].update(stream, policy, actor=actor)
-    await actions.record(app, actor=actor, action=action, stream=stream, details=policy.to_dict())
-    await app[BROADCASTER_KEY].modes(stream, public_modes(stream, policy))
-    return policy
+        Omitted ``modes`` keep the stream's current ones (clients from before modes
+        do not switch them off), and an edit made while shield is on keeps the
+        shield's way back to the policy from before it.
+        """
+        policies = self._policies
+        current = await policies.load(stream)
+        data = {**data, "shield_previous": current.shield_previous}
+        if data.get("modes") is None:
+            data["modes"] = current.modes.to_dict()
+        return await policies.compile(data)
 
 
-async def set_shield(app: web.Application, *, stream: str, on: bool, actor: str) -> Policy:
-    policies = app[POLICIES_KEY]
-    current = await policies.load(stream)
-    if (current.shield_previous is not None) == on:
-        return current  # nothing to do (and nothing to audit)
-    data = shield_on(current) if on else shield_off(current)
-    return await apply_policy(app, stream=stream, policy=await policies.compile(data), actor=actor,
-                              action="shield_on" if on else "shield_off")
+    async def edit_policy(self, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
+        return await self.apply_policy(stream=stream, policy=await self.compile_edit(stream=stream, data=data),
+                                  actor=actor)
+
+
+    async def apply_policy(self, *, stream: str, policy: Policy, actor: str,
+                           action: str = "policy_update") -> Policy:
+        await self._policies.update(stream, policy, actor=actor)
+        await self._actions.record(actor=actor, action=action, stream=stream, details=policy.to_dict())
+        await self._broadcaster.modes(stream, public_modes(stream, policy))
+        return policy
+
+
+    async def set_shield(self, *, stream: str, on: bool, actor: str) -> Policy:
+        policies = self._policies
+        current = await policies.load(stream)
+        if (current.shield_previous is not None) == on:
+            return current  # nothing to do (and nothing to audit)
+        data = shield_on(current) if on else shield_off(current)
+        return await self.apply_policy(stream=stream, policy=await policies.compile(data), actor=actor,
+                                  action="shield_on" if on else "shield_off")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from safestream.chat.connections import Connection
 from safestream.chat.pipeline import ChatPipeline, merge_hit
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.text import clean_message
 from safestream.errors import InvalidPayload, RateLimited
 from safestream.moderation.engine import ModerationEngine
 from safestream.settings import Settings
+from safestream.sio.connections import Connection
 
 WINDOW_SECS = 10.0
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from safestream.errors import error_ack
+
+__all__ = ["chat_payload", "error_ack", "gift_payload", "iso"]
+
 
 def iso(ts: datetime) -> str:
     """UTC ISO-8601 with a Z suffix and millisecond precision."""
@@ -24,6 +28,3 @@ def gift_payload(*, id: int, stream: str, sender: str, gift_id: str | int, amoun
     return {"type": "gift", "id": id, "stream": stream, "from": sender, "gift_id": gift_id,
             "amount": amount, "ts": iso(ts)}
 
-
-def error_ack(error: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": False, "error": error}

@@ -21,15 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
-from safestream.chat.connections import Connection
 from safestream.chat.metrics import Metrics
 from safestream.chat.payloads import chat_payload, error_ack, iso
-from safestream.chat.policies import PolicyBook
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms, check_stream_name
 from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.chat.stream_policies import PolicyBook
 from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
+from safestream.cluster import Cluster
 from safestream.errors import (
     Banned,
     Busy,
@@ -48,6 +48,7 @@ from safestream.moderation.modes.contract import Hit, Sender
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import SEVERITY, VISIBLE, Decision
 from safestream.settings import Settings
+from safestream.sio.connections import Connection
 from safestream.storage.models import Message
 from safestream.storage.writer import Record, WriteBehind
 
@@ -68,12 +69,13 @@ class Pending:
 
 
 class ChatPipeline:
-    def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms,
+    def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms, cluster: Cluster,
                  sanctions: Sanctions, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
                  policies: PolicyBook, on_strikeout: StrikeOut | None = None) -> None:
         self._settings = settings
         self._engine = engine
         self._rooms = rooms
+        self._cluster = cluster
         self._sanctions = sanctions
         self._broadcaster = broadcaster
         self._writer = writer
@@ -166,15 +168,13 @@ class ChatPipeline:
         return stream
 
     async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
-        cluster = self._rooms.cluster
         refused: list[dict[str, Any] | None] = [None] * len(items)
-        if cluster.shared:
-            # The local limiter saw only this process; the cluster counts every process.
-            over = await cluster.over_limit([item.username for item in items], self.limiter.limit,
-                                            self.limiter.window)
-            for i, is_over in enumerate(over):
-                if is_over:
-                    refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
+        # The local limiter saw only this process; the cluster counts every process (alone: never over).
+        over = await self._cluster.over_limit([item.username for item in items], self.limiter.limit,
+                                              self.limiter.window)
+        for i, is_over in enumerate(over):
+            if is_over:
+                refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
         for i, item in enumerate(items):
             room = self._rooms.get(item.stream)
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
@@ -242,9 +242,8 @@ class ChatPipeline:
         for stream, payloads in visible.items():
             await self._broadcaster.chat(stream, payloads)
             await self._rooms.add_history(rooms[stream], payloads)
-        if self._rooms.cluster.shared:
-            for stream, n in counts.items():
-                await self._rooms.cluster.add_metrics(stream, messages=n, toxic=toxic[stream])
+        for stream, n in counts.items():
+            await self._cluster.add_metrics(stream, messages=n, toxic=toxic[stream])
         for listener in self.listeners:
             await listener(published)
         return acks
@@ -262,7 +261,7 @@ class ChatPipeline:
                                toxic=decision.toxic, score=decision.score, ts=held.created_at)
         room = await self._rooms.load(held.stream)
         # The chat line is logged before anyone sees it, as on the send path; the review
-        # change itself is logged by the caller (chat.review) with the decision.
+        # change itself is logged by the caller (ReviewQueue.decide) with the decision.
         await self._writer.accept([Record(None, None, (payload,))])
         await self._broadcaster.chat(held.stream, [payload])
         await self._rooms.add_history(room, [payload])

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from safestream.chat.payloads import chat_payload
-from safestream.cluster import Cluster
+from safestream.cluster import Cluster, InProcessCluster
 from safestream.errors import InvalidPayload, NotFound
 from safestream.storage import messages as message_store
 from safestream.storage import streams as stream_store
@@ -54,6 +55,13 @@ class Room:
     def viewer_count(self) -> int:
         return len(self.viewers)
 
+    def forget(self, ids: Iterable[int]) -> None:
+        """Removed messages leave the replay ring (a moderator removed them)."""
+        drop = set(ids)
+        kept = [m for m in self.history if m["id"] not in drop]
+        self.history.clear()
+        self.history.extend(kept)
+
     def add_viewer(self, username: str) -> bool:
         """True when this is the user's first socket in the room (the count changed)."""
         self.viewers[username] += 1
@@ -76,7 +84,7 @@ class Rooms:
         self.history_size = history_size
         #: The ring is larger than the join history so reconnect replays come from memory.
         self.ring_size = max(history_size, ring_size)
-        self.cluster = cluster or Cluster()
+        self.cluster = cluster or InProcessCluster()
         self._rooms: dict[str, Room] = {}
 
     def get(self, slug: str) -> Room | None:
@@ -129,7 +137,7 @@ class Rooms:
             evicted += payloads[:max(overflow - len(room.history), 0)]
             room.floor = max(room.floor, *(m["id"] for m in evicted))
         room.history.extend(payloads)
-        if self.cluster.shared and self.ring_size:
+        if self.ring_size:
             await self.cluster.push_history(room.slug, payloads, self.ring_size)
 
     async def recent(self, room: Room, limit: int | None = None) -> list[dict[str, Any]]:
@@ -137,7 +145,7 @@ class Rooms:
         limit = self.history_size if limit is None else limit
         if limit <= 0:
             return []
-        shared = await self.cluster.history(room.slug, limit) if self.cluster.shared else None
+        shared = await self.cluster.history(room.slug, limit)
         if shared is not None:
             return shared
         ring = room.history
@@ -146,7 +154,7 @@ class Rooms:
     async def replay(self, room: Room, since: int) -> list[dict[str, Any]] | None:
         """Everything visible after ``since`` from memory, or None when the ring
         does not reach back that far (the caller asks the database)."""
-        if self.cluster.shared:
+        if not self.cluster.local_history_complete:
             # Other processes append to the shared list, so only it can be complete; while
             # Redis is away this process's ring lacks their messages: ask the database.
             shared = await self.cluster.history(room.slug, self.ring_size)
@@ -156,6 +164,18 @@ class Rooms:
         if since >= room.floor:
             return [m for m in room.history if m["id"] > since]
         return None
+
+    async def remove_messages(self, slug: str, ids: list[int]) -> None:
+        """Removed messages leave this process's ring and the shared history; other processes hear of it."""
+        room = self._rooms.get(slug)
+        if room is None:
+            return
+        room.forget(ids)
+        shared = await self.cluster.history(slug, self.ring_size)
+        if shared is not None:
+            drop = set(ids)
+            await self.cluster.replace_history(slug, [m for m in shared if m["id"] not in drop])
+        await self.cluster.broadcast("removed", {"stream": slug, "ids": ids})
 
     def set_live(self, slug: str, *, live: bool, title: str | None = None, owner: str | None = None) -> None:
         room = self._rooms.get(slug)

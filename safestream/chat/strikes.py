@@ -30,7 +30,7 @@ class StrikeCounter:
         hits.clear()
         previous = self._mutes[key]
         self._mutes[key] = previous + 1
-        return rule.mute_secs * (2 ** min(previous, 10))
+        return float(rule.mute_secs * (2 ** min(previous, 10)))
 
     def standing(self, stream: str, username: str, window: float, now: float | None = None) -> tuple[int, int]:
         """(strikes within ``window`` now, strike-outs so far) for one user in one stream."""

@@ -14,13 +14,14 @@ import logging
 from collections import Counter
 from typing import Any
 
-from aiohttp import web
+import jinja2
 
-from safestream.app_keys import BROADCASTER_KEY, METRICS_KEY, ROOMS_KEY
+from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.metrics import Metrics
 from safestream.chat.payloads import iso
+from safestream.chat.rooms import Rooms
 from safestream.console import charts
 from safestream.storage.models import Message
-from safestream.templating import render_text
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,12 @@ REFRESH_SECS = 2.0
 
 
 class ConsoleLive:
-    def __init__(self, app: web.Application, *, refresh_secs: float = REFRESH_SECS) -> None:
-        self._app = app
+    def __init__(self, *, jinja: jinja2.Environment, broadcaster: Broadcaster, metrics: Metrics, rooms: Rooms,
+                 refresh_secs: float = REFRESH_SECS) -> None:
+        self._jinja = jinja
+        self._broadcaster = broadcaster
+        self._metrics = metrics
+        self._rooms = rooms
         self.refresh_secs = refresh_secs
         self.watchers: Counter[str] = Counter()  # stream -> console sockets here
         self._last: dict[tuple[str, str], str] = {}
@@ -62,40 +67,43 @@ class ConsoleLive:
         for stream, items in by_stream.items():
             newest_first = list(reversed(items))
             await self._push(stream, "#feed-rows", "afterbegin",
-                             render_text(self._app, "console/_feed_rows.html", {"rows": newest_first,
+                             self._render("console/_feed_rows.html", {"rows": newest_first,
                                                                                   "stream": stream}))
             held = [r for r in items if r["action"] == "hold"]
             if held:
                 await self._push(stream, "#review-rows", "beforeend",
-                                 render_text(self._app, "console/_review_rows.html", {"rows": held,
+                                 self._render("console/_review_rows.html", {"rows": held,
                                                                                        "stream": stream}))
 
     async def review_decided(self, stream: str, seq: int, row: Message | None = None) -> None:
         """The item leaves every queue; the feed row shows the outcome, who decided and when."""
         await self._push(stream, f"#review-{seq}", "delete", "")
         if row is not None:
-            html = render_text(self._app, "console/_feed_rows.html", {"rows": [feed_row(row)], "stream": stream})
+            html = self._render("console/_feed_rows.html", {"rows": [feed_row(row)], "stream": stream})
             await self._push(stream, f"#msg-{seq}", "outerHTML", html)
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
         """A stream's entry goes to that stream's consoles only; a site-wide one (with its
         reason) only to the consoles of global moderators and admins, never to streamers."""
-        html = render_text(self._app, "console/_audit_rows.html", {"rows": [entry]})
+        html = self._render("console/_audit_rows.html", {"rows": [entry]})
         fragment = {"target": "#audit-rows", "swap": "afterbegin", "html": html}
         if stream is None:
-            await self._app[BROADCASTER_KEY].console_staff(fragment)
-        elif stream in self.watchers or self._app[ROOMS_KEY].cluster.shared:
-            await self._app[BROADCASTER_KEY].console(stream, fragment)
+            await self._broadcaster.console_staff(fragment)
+        else:  # to the stream's console room, wherever its consoles are connected (none: no one hears it)
+            await self._broadcaster.console(stream, fragment)
 
     async def refresh(self, stream: str) -> None:
         for target, template in (("#metrics", "console/_metrics.html"), ("#charts", "console/_charts.html")):
-            html = render_text(self._app, template, await panel_context(self._app, stream))
+            html = self._render(template, await panel_context(self._metrics, self._rooms, stream))
             if self._last.get((stream, target)) != html:
                 self._last[(stream, target)] = html
                 await self._push(stream, target, "outerHTML", html)
 
     async def _push(self, stream: str, target: str, swap: str, html: str) -> None:
-        await self._app[BROADCASTER_KEY].console(stream, {"target": target, "swap": swap, "html": html})
+        await self._broadcaster.console(stream, {"target": target, "swap": swap, "html": html})
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        return self._jinja.get_template(name).render(**context)
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -103,7 +111,7 @@ class ConsoleLive:
             for stream in list(self.watchers):
                 try:
                     await self.refresh(stream)
-                except Exception:  # noqa: BLE001 - one bad render must not stop the loop
+                except Exception:  # one bad render must not stop the loop
                     log.exception("console refresh failed for %s", stream)
 
 
@@ -115,11 +123,10 @@ def feed_row(row: Message) -> dict[str, Any]:
             "reviewed_at": iso(row.reviewed_at) if row.reviewed_at else None}
 
 
-async def panel_context(app: web.Application, stream: str) -> dict[str, Any]:
-    metrics = app[METRICS_KEY]
+async def panel_context(metrics: Metrics, rooms: Rooms, stream: str) -> dict[str, Any]:
     series = metrics.series(stream)
     rolling = metrics.rolling_toxicity(stream)
-    room = app[ROOMS_KEY].get(stream)
+    room = rooms.get(stream)
     return {
         "stream": stream,
         "m": await metrics.snapshot(stream),

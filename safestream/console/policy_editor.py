@@ -13,15 +13,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
-from safestream.api.validation import field_errors, form_fields
-from safestream.app_keys import MODERATION_KEY, POLICIES_KEY
+from safestream.app_keys import ACTIONS_KEY, MODERATION_KEY, POLICIES_KEY
 from safestream.auth.roles import Principal
-from safestream.chat import actions
 from safestream.chat.pipeline import merge_hit
-from safestream.console.session import check_csrf, require_console
+from safestream.console.session import CSRF_FIELD, check_csrf, require_console
 from safestream.console.views import base_context, policy_context, stream_for
+from safestream.http.docs import documented
+from safestream.http.validation import field_errors, form_fields
 from safestream.moderation.modes.checker import CONTENT_RULES
 from safestream.moderation.modes.contract import Sender
 from safestream.moderation.policy import Decision, Policy
@@ -132,7 +131,7 @@ def draft_from(form: dict[str, str]) -> tuple[Policy | None, list[str]]:
 async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
     principal = await require_console(request)
     form = await form_fields(request)
-    check_csrf(request, form.get("csrf_token"))
+    check_csrf(request, form.get(CSRF_FIELD))
     return principal, await stream_for(request, principal), form
 
 
@@ -160,7 +159,7 @@ async def restore_default(request: web.Request) -> web.Response:
     principal, stream, _ = await _guard(request)
     policies = request.app[POLICIES_KEY]
     await policies.reset(stream)
-    await actions.record(request.app, actor=principal.username, action="policy_restore_default", stream=stream,
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="policy_restore_default", stream=stream,
                          details=policies.default.to_dict())
     context = policy_context(policies.default.to_dict(), custom=False, restored=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})

@@ -17,9 +17,9 @@ from aiohttp import web
 from safestream.app_keys import SETTINGS_KEY, TOKENS_KEY
 from safestream.auth.guard import principal_from_token
 from safestream.auth.roles import Principal, Role
+from safestream.auth.tokens import SESSION_COOKIE
 from safestream.errors import Forbidden, SafeStreamError, Unauthorized
 
-SESSION_COOKIE = "ss_console"
 LOGIN_CSRF_COOKIE = "ss_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"

@@ -1,6 +1,6 @@
 """Console: a streamer goes live, renames and ends streams; the stream lists, live.
 
-The actions call ``chat.lifecycle``, the same service as ``POST /api/streams``,
+The actions call ``StreamLifecycle``, the same service as ``POST /api/streams``,
 ``PATCH /api/streams/{s}`` and ``POST /api/streams/{s}/end``, so every client
 hears about the change (``stream_update``, ``stream_status``) the same way.
 """
@@ -10,11 +10,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from safestream.api.docs import documented
 from safestream.api.streams import StreamIn, clean_title
-from safestream.api.validation import form_fields
-from safestream.chat import actions, lifecycle
-from safestream.console.session import check_csrf, require_console
+from safestream.app_keys import ACTIONS_KEY, LIFECYCLE_KEY
+from safestream.console.session import CSRF_FIELD, check_csrf, require_console
 from safestream.console.views import (
     base_context,
     moderated_streams,
@@ -23,6 +21,8 @@ from safestream.console.views import (
     stream_for,
 )
 from safestream.errors import SafeStreamError
+from safestream.http.docs import documented
+from safestream.http.validation import form_fields
 from safestream.templating import render
 
 
@@ -34,7 +34,7 @@ def _toast(request: web.Request, message: str, *, ok: bool = True, status: int =
 async def go_live(request: web.Request) -> web.Response:
     principal = await require_console(request)
     form = await form_fields(request)
-    check_csrf(request, form.get("csrf_token"))
+    check_csrf(request, form.get(CSRF_FIELD))
     if not principal.can_open_streams():
         return _toast(request, "Only streamers and admins open streams.", ok=False, status=403)
     try:
@@ -43,11 +43,11 @@ async def go_live(request: web.Request) -> web.Response:
         return _toast(request, "Stream names use 1-40 lowercase letters, digits, '-' or '_', starting with a "
                                "letter or digit; titles have up to 200 characters.", ok=False, status=422)
     try:
-        stream = await lifecycle.go_live(request.app, slug=body.stream, title=clean_title(body.title),
+        stream = await request.app[LIFECYCLE_KEY].go_live(slug=body.stream, title=clean_title(body.title),
                                          owner=principal.username)
     except SafeStreamError as exc:
         return _toast(request, exc.message, ok=False, status=exc.status)
-    await actions.record(request.app, actor=principal.username, action="go_live", stream=stream.slug,
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="go_live", stream=stream.slug,
                          details={"title": stream.title})
     response = _toast(request, f"{stream.slug} is live.")
     response.headers["HX-Redirect"] = f"/console/s/{stream.slug}"
@@ -58,10 +58,10 @@ async def go_live(request: web.Request) -> web.Response:
 async def end_stream(request: web.Request) -> web.Response:
     principal = await require_console(request)
     form = await form_fields(request)
-    check_csrf(request, form.get("csrf_token"))
+    check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
-    await lifecycle.end(request.app, slug=stream)
-    await actions.record(request.app, actor=principal.username, action="end_stream", stream=stream)
+    await request.app[LIFECYCLE_KEY].end(slug=stream)
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="end_stream", stream=stream)
     return _toast(request, f"{stream} has ended. Viewers were told.")
 
 
@@ -69,15 +69,15 @@ async def end_stream(request: web.Request) -> web.Response:
 async def retitle(request: web.Request) -> web.Response:
     principal = await require_console(request)
     form = await form_fields(request)
-    check_csrf(request, form.get("csrf_token"))
+    check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     if not (await stream_context(request, principal, stream))["can_retitle"]:
         return _toast(request, "Only the stream's owner and admins rename it.", ok=False, status=403)
     title = clean_title(form.get("title", ""))
     if len(form.get("title", "")) > 200:
         return _toast(request, "Titles have up to 200 characters.", ok=False, status=422)
-    await lifecycle.retitle(request.app, slug=stream, title=title)
-    await actions.record(request.app, actor=principal.username, action="retitle", stream=stream,
+    await request.app[LIFECYCLE_KEY].retitle(slug=stream, title=title)
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="retitle", stream=stream,
                          details={"title": title})
     return _toast(request, f"Title is now “{title or stream}”.")
 

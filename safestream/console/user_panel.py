@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from safestream.api.docs import documented
 from safestream.app_keys import (
     PIPELINE_KEY,
     POLICIES_KEY,
@@ -13,12 +12,13 @@ from safestream.app_keys import (
     SESSIONS_KEY,
     WRITER_KEY,
 )
-from safestream.chat.actions import audit_entry
+from safestream.chat.moderator_actions import audit_entry
 from safestream.chat.payloads import iso
 from safestream.chat.sanctions import FOREVER
 from safestream.console.live import feed_row
 from safestream.console.session import require_console
 from safestream.console.views import base_context, stream_for
+from safestream.http.docs import documented
 from safestream.storage import audit, users
 from safestream.storage import messages as message_store
 from safestream.storage.messages import Filters

@@ -1,4 +1,4 @@
-"""Console pages and fragments (GET). Actions that change things are in ``console.actions``."""
+"""Console pages and fragments (GET). Actions that change things are in ``console.forms``."""
 
 from __future__ import annotations
 
@@ -6,22 +6,21 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.api.docs import documented
-from safestream.app_keys import POLICIES_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.app_keys import METRICS_KEY, POLICIES_KEY, REVIEW_KEY, ROOMS_KEY, SESSIONS_KEY, WRITER_KEY
 from safestream.auth.roles import Principal
-from safestream.chat import review
-from safestream.chat.actions import audit_entry
+from safestream.auth.tokens import SESSION_COOKIE
+from safestream.chat.moderator_actions import audit_entry
 from safestream.chat.rooms import check_stream_name
 from safestream.console import history
 from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
-    SESSION_COOKIE,
     console_principal,
     csrf_for,
     login_csrf,
     set_login_csrf,
 )
 from safestream.errors import Forbidden, InvalidPayload
+from safestream.http.docs import documented
 from safestream.moderation.contract import LABELS
 from safestream.moderation.modes.config import RULE_ACTIONS
 from safestream.moderation.policy import ACTIONS
@@ -106,10 +105,10 @@ async def dashboard(request: web.Request) -> web.Response:
     stream = await stream_for(request, principal)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
-    context = {**base_context(request, principal), **await panel_context(request.app, stream),
+    context = {**base_context(request, principal), **await panel_context(request.app[METRICS_KEY], request.app[ROOMS_KEY], stream),
                **await stream_context(request, principal, stream),
                "streams": await moderated_streams(request, principal),
-               "review_rows": await review.pending(request.app, stream=stream),
+               "review_rows": await request.app[REVIEW_KEY].pending(stream=stream),
                "audit_rows": [audit_entry(r) for r in await audit.recent_actions(
                    request.app[SESSIONS_KEY], limit=30, stream=stream,
                    site_wide=principal.is_global_moderator)],  # streamers never see site-wide reasons

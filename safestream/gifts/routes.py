@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from safestream.api.docs import documented
-from safestream.api.validation import read_json
 from safestream.app_keys import GIFTS_KEY, SETTINGS_KEY
 from safestream.auth.guard import authenticate
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden
 from safestream.gifts import catalogue
+from safestream.http.docs import documented
+from safestream.http.validation import read_json
 
 
 class GiftIn(BaseModel):
@@ -30,7 +30,7 @@ class GiftIn(BaseModel):
     def _known(cls, value: Any) -> Any:
         try:
             catalogue.lookup(value)
-        except Exception as exc:  # noqa: BLE001 - becomes a field error
+        except Exception as exc:  # becomes a field error
             raise ValueError("not in the gift catalogue (GET /api/gifts)") from exc
         return value
 
@@ -57,8 +57,3 @@ async def send_gift(request: web.Request) -> web.Response:
             responses={200: "[{id, numeric_id, name, icon, value}]"})
 async def list_gifts(request: web.Request) -> web.Response:
     return web.json_response([gift.public() for gift in catalogue.CATALOGUE])
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/api/gift", send_gift)
-    app.router.add_get("/api/gifts", list_gifts)

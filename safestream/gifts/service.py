@@ -15,6 +15,7 @@ from safestream.chat.payloads import gift_payload, iso
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Room, Rooms
 from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.cluster import Cluster
 from safestream.errors import (
     Banned,
     Busy,
@@ -36,10 +37,11 @@ GIFT_WINDOW_SECS = 10.0
 
 
 class GiftService:
-    def __init__(self, *, rooms: Rooms, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
-                 sanctions: Sanctions, interval: float, gifts_per_window: int,
+    def __init__(self, *, rooms: Rooms, cluster: Cluster, broadcaster: Broadcaster, writer: WriteBehind,
+                 metrics: Metrics, sanctions: Sanctions, interval: float, gifts_per_window: int,
                  rng: random.Random | None = None) -> None:
         self._rooms = rooms
+        self._cluster = cluster
         self._broadcaster = broadcaster
         self._writer = writer
         self._metrics = metrics
@@ -70,14 +72,13 @@ class GiftService:
             raise NotInStream(f"join {stream!r} before sending gifts there")
         if (retry := self.limiter.check(sender)) is not None:
             raise RateLimited("too many gifts; slow down", retry_after=retry)
-        cluster = self._rooms.cluster
-        if cluster.shared and (await cluster.over_limit([f"gift:{sender}"], self.limiter.limit,
-                                                        self.limiter.window))[0]:
+        # The local limiter saw only this process; the cluster counts every process (alone: never over).
+        if (await self._cluster.over_limit([f"gift:{sender}"], self.limiter.limit, self.limiter.window))[0]:
             raise RateLimited("too many gifts; slow down", retry_after=self.limiter.window)
         return await self._deliver(room, sender, gift, gift_id, amount)
 
     async def _watching(self, room: Room, username: str) -> bool:
-        shared = await self._rooms.cluster.is_viewer(room.slug, username) if self._rooms.cluster.shared else None
+        shared = await self._cluster.is_viewer(room.slug, username)
         return username in room.viewers if shared is None else shared or username in room.viewers
 
     async def _deliver(self, room: Room, sender: str, gift: catalogue.Gift, shown_id: str | int,
@@ -94,8 +95,7 @@ class GiftService:
         await self._writer.accept([Record(GiftEvent, row, (payload,))])  # write-ahead, before anyone sees it
         await self._broadcaster.gift(payload)
         self._metrics.record_gift(room.slug, sender, amount)
-        if self._rooms.cluster.shared:
-            await self._rooms.cluster.add_metrics(room.slug, gifts=1)
+        await self._cluster.add_metrics(room.slug, gifts=1)
         return payload
 
     def start_producer(self, stream: str) -> None:
@@ -124,7 +124,7 @@ class GiftService:
             await asyncio.sleep(self.interval)
             try:
                 # Every process runs this loop; only the holder of the stream's lock sends.
-                if not await self._rooms.cluster.lead(f"gifts:{stream}", ttl=self.interval * 3):
+                if not await self._cluster.lead(f"gifts:{stream}", ttl=self.interval * 3):
                     continue
                 room = await self._rooms.load(stream)
                 if not room.live:
@@ -133,5 +133,5 @@ class GiftService:
                 await self._deliver(room, BOT, gift, gift.id, amount)
             except SafeStreamError as exc:
                 log.info("gift producer for %s skipped a gift: %s", stream, exc.message)
-            except Exception:  # noqa: BLE001 - the producer must outlive one bad tick (or Redis blip)
+            except Exception:  # the producer must outlive one bad tick (or Redis blip)
                 log.exception("gift producer for %s failed a tick", stream)

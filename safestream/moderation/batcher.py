@@ -117,7 +117,7 @@ class MicroBatcher(Generic[T, R]):
                 if not future.done():
                     future.set_exception(ShuttingDown())
             raise
-        except Exception as exc:  # noqa: BLE001 - the error belongs to every waiter of this batch
+        except Exception as exc:  # the error belongs to every waiter of this batch
             log.exception("%s: batch of %d failed", self.name, len(batch))
             for _, future in batch:
                 if not future.done():

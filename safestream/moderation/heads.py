@@ -64,7 +64,8 @@ class Heads:
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         logits = self.logits(embeddings)
-        return np.exp(-np.logaddexp(0.0, -(self.scale * logits + self.offset)))  # sigmoid, no overflow
+        probs: np.ndarray = np.exp(-np.logaddexp(0.0, -(self.scale * logits + self.offset)))  # sigmoid, no overflow
+        return probs
 
     def scores(self, embeddings: np.ndarray) -> list[Scores]:
         probs = self.probabilities(embeddings)

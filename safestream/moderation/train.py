@@ -109,7 +109,7 @@ def split(examples: list[Example], rng: np.random.Generator, val_fraction: float
 
 
 def _fit_head(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000, random_state=seed)
     model.fit(x, y.astype(int))

@@ -61,7 +61,7 @@ async def lift_sanctions(sessions: SessionMaker, *, kind: str, username: str, st
                        col(Sanction.active).is_(True))
                 .values(active=False))
         stmt = stmt.where(col(Sanction.stream).is_(None) if stream is None else col(Sanction.stream) == stream)
-        result = await session.exec(stmt)  # type: ignore[call-overload]
+        result = await session.exec(stmt)
         await session.commit()
         return int(result.rowcount or 0)
 

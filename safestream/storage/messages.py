@@ -69,7 +69,7 @@ async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review:
                        at: datetime | None = None) -> bool:
     """Moves a held message out of "pending"; False when someone else already did."""
     async with sessions() as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq,
                                   col(Message.review) == "pending")
             .values(review=review, reviewed_by=actor or None, reviewed_at=at))
@@ -80,7 +80,7 @@ async def claim_review(sessions: SessionMaker, *, stream: str, seq: int, review:
 async def unclaim_review(sessions: SessionMaker, *, stream: str, seq: int) -> None:
     """Puts a claimed message back in the queue when its decision could not be carried out."""
     async with sessions() as session:
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
             .values(review="pending", reviewed_by=None, reviewed_at=None))
         await session.commit()
@@ -90,7 +90,7 @@ async def record_publication(sessions: SessionMaker, *, stream: str, seq: int, a
                              toxic: bool) -> None:
     """An approved message is now a visible one: history replays and the feed show it as published."""
     async with sessions() as session:
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             update(Message).where(col(Message.stream) == stream, col(Message.seq) == seq)
             .values(action=action, shown_text=shown, toxic=toxic))
         await session.commit()

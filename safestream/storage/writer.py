@@ -117,11 +117,11 @@ class WriteBehind:
                     row.update(values)
                     changed += 1
             async with self._sessions() as session:
-                result = await session.exec(  # type: ignore[call-overload]
+                result = await session.exec(
                     update(table).where(col(table.stream) == stream, col(table.seq).in_(keys))  # type: ignore[attr-defined]
                     .values(**values))
                 await session.commit()
-            return changed + int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return changed + int(result.rowcount or 0)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="write-behind")

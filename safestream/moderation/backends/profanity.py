@@ -63,7 +63,7 @@ class ProfanityScorer(ExecutorScorer):
         return weights, intercepts, a, b
 
     def _fast_proba(self, texts: Sequence[str]) -> Any:
-        assert self._fast is not None  # noqa: S101 - only called when the fast path exists
+        assert self._fast is not None  # only called when the fast path exists
         weights, intercepts, a, b = self._fast
         decision = self._vectorizer.transform(texts) @ weights + intercepts
         return (1.0 / (1.0 + np.exp(a * decision + b))).mean(axis=1)

@@ -27,7 +27,7 @@ SCHEMES = ("http:", "https:", "hxxp", "h**p", "www.")
 DISGUISED_SCHEMES = ("hxxp", "h**p")
 _WORD_DOTS = ("(dot)", "[dot]", "{dot}", "<dot>", "(.)", "[.]", "{.}", " dot ", " d0t ", " . ", " .")
 #: Characters that end a host in running text.
-_SPLIT = str.maketrans({c: " " for c in "/\\,;!?\"'()[]{}<>|*`~^@#$%&=+"})
+_SPLIT = str.maketrans(dict.fromkeys("/\\,;!?\"'()[]{}<>|*`~^@#$%&=+", " "))
 #: For non-ASCII text after NFKC: dots NFKC leaves alone, invisible characters, and Greek and
 #: Cyrillic letters that pass for Latin ones. Applied with ``in``/``replace`` (C-speed scans)
 #: rather than a per-character table.

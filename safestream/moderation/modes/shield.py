@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.policy import SEVERITY, Level, Policy
+from safestream.moderation.policy import Level, Policy
 
 
 def shield_on(policy: Policy) -> dict[str, Any]:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 RETRY_SECS = 1.0
 
 
-class ReconnectingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class ReconnectingRedisManager(socketio.AsyncRedisManager):
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         subscribed = False
         while True:

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs
 import socketio
 from aiohttp import web
 
-from safestream.abuse import client_ip
 from safestream.app_keys import (
     CONNECTIONS_KEY,
     CONSOLE_KEY,
@@ -32,13 +31,12 @@ from safestream.app_keys import (
     SETTINGS_KEY,
 )
 from safestream.auth.guard import current_principal, principal_from_token
+from safestream.auth.tokens import SESSION_COOKIE
 from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
-from safestream.chat.connections import Connection
 from safestream.chat.modes import public_modes, standing_payload
 from safestream.chat.payloads import error_ack
 from safestream.chat.replay import check_since
 from safestream.chat.rooms import check_stream_name
-from safestream.console.session import SESSION_COOKIE
 from safestream.errors import (
     Banned,
     Forbidden,
@@ -49,6 +47,8 @@ from safestream.errors import (
     StreamOffline,
     Unauthorized,
 )
+from safestream.http.client_ip import client_ip
+from safestream.sio.connections import Connection
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,7 @@
-"""State shared by several SafeStream processes, through Redis.
+"""The cluster through Redis: state shared by several SafeStream processes.
 
-One process needs none of this: ``Cluster`` (the default) keeps everything in
-memory and its methods are cheap no-ops. ``RedisCluster`` (when ``REDIS_URL``
-is set, next to python-socketio's Redis manager, which already carries room
-broadcasts between processes) adds what rooms alone cannot:
+Next to python-socketio's Redis manager (which already carries room
+broadcasts between processes) this adds what rooms alone cannot:
 
 - per-stream message and gift ids from one counter (INCRBY per batch);
 - viewers per stream as one set per process, refreshed by a heartbeat, so a
@@ -15,25 +13,24 @@ broadcasts between processes) adds what rooms alone cannot:
 - a per-stream lock so exactly one process runs a stream's gift producer.
 """
 
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import functools
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import orjson
 from redis.exceptions import RedisError
 
+from safestream.cluster.base import Cluster, EventHandler
+
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -55,67 +52,15 @@ def best_effort(fallback: Callable[..., Any]) -> Callable[[F], F]:
         return cast(F, call)
 
     return wrap
+
+
 NODE_TTL = 30  # seconds a process's viewer sets outlive its last heartbeat
 
 
-class Cluster:
-    """One process: nothing is shared, so every answer is "use your local state"."""
-
-    shared = False
-
-    def __init__(self) -> None:
-        self.node = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.handler: EventHandler | None = None
-
-    async def start(self, handler: EventHandler) -> None:
-        self.handler = handler
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-    async def broadcast(self, kind: str, data: dict[str, Any]) -> None:
-        """Other processes' copies of an event; there are none."""
-
-    async def next_ids(self, key: str, n: int, floor: int) -> int | None:
-        return None
-
-    async def set_viewer(self, stream: str, username: str, present: bool) -> None:
-        """Only this process's Room.viewers counts."""
-
-    async def viewer_count(self, stream: str) -> int | None:
-        return None
-
-    async def is_viewer(self, stream: str, username: str) -> bool | None:
-        """None: only this process's Room.viewers knows."""
-        return None
-
-    async def add_metrics(self, stream: str, messages: int = 0, toxic: int = 0, gifts: int = 0) -> None:
-        """Metrics stay in this process."""
-
-    async def metrics(self, stream: str | None) -> dict[str, int] | None:
-        return None
-
-    async def reset_metrics(self) -> None:
-        """Local counters are reset by the caller."""
-
-    async def over_limit(self, users: list[str], limit: int, window: float) -> list[bool]:
-        return [False] * len(users)
-
-    async def push_history(self, stream: str, payloads: list[dict[str, Any]], keep: int) -> None:
-        """The local ring is the history."""
-
-    async def history(self, stream: str, limit: int) -> list[dict[str, Any]] | None:
-        return None
-
-    async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
-        """The local ring was already edited."""
-
-    async def lead(self, name: str, ttl: float) -> bool:
-        return True
-
-
 class RedisCluster(Cluster):
-    shared = True
+    """Several processes sharing one Redis: every answer is cluster-wide (or ``None`` while Redis is away)."""
+
+    local_history_complete = False
 
     def __init__(self, url: str, *, prefix: str = "ss") -> None:
         super().__init__()
@@ -126,8 +71,6 @@ class RedisCluster(Cluster):
         self._streams: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self.healthy = True
-        #: Set by the app: this process's viewers per stream (for the heartbeat's resync).
-        self.local_viewers: Callable[[], dict[str, set[str]]] = dict
         # Raise the counter to the caller's floor (first use, or after an outage), then count.
         self._next_ids = self._redis.register_script(
             "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
@@ -176,7 +119,7 @@ class RedisCluster(Cluster):
                     if event.get("node") != self.node and self.handler is not None:
                         try:
                             await self.handler(event["kind"], event["data"])
-                        except Exception:  # noqa: BLE001 - one bad event must not stop the bus
+                        except Exception:  # one bad event must not stop the bus
                             log.exception("cluster event %s failed", event.get("kind"))
             except asyncio.CancelledError:
                 raise
@@ -315,7 +258,6 @@ class RedisCluster(Cluster):
             await self._redis.pexpire(key, ms)
             return True
         return False
-
 
 
 def _text(value: bytes | str) -> str:

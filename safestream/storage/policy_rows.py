@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import select
 
-from safestream.moderation.policy import Policy
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import StreamPolicy, utcnow
+
+
+class StorablePolicy(Protocol):
+    """What is stored of a policy: its data (``moderation.policy.Policy`` is one; storage does not compile them)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 async def get_policy_data(sessions: SessionMaker, *, stream: str) -> dict[str, Any] | None:
@@ -18,13 +23,7 @@ async def get_policy_data(sessions: SessionMaker, *, stream: str) -> dict[str, A
         return dict(row.policy) if row is not None else None
 
 
-async def get_policy(sessions: SessionMaker, *, stream: str) -> Policy | None:
-    """The stream's stored policy, or None when it uses the server default."""
-    data = await get_policy_data(sessions, stream=stream)
-    return Policy.from_dict(data) if data is not None else None
-
-
-async def put_policy(sessions: SessionMaker, *, stream: str, policy: Policy, actor: str) -> None:
+async def put_policy(sessions: SessionMaker, *, stream: str, policy: StorablePolicy, actor: str) -> None:
     async with sessions() as session:
         row = (await session.exec(select(StreamPolicy).where(StreamPolicy.stream == stream))).first()
         if row is None:

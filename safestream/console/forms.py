@@ -9,18 +9,25 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from safestream.api.admin import check_target
-from safestream.api.docs import documented
 from safestream.api.moderation import PolicyIn
-from safestream.api.validation import field_errors, form_fields
-from safestream.app_keys import POLICIES_KEY, ROOMS_KEY, SESSIONS_KEY, THROTTLES_KEY
+from safestream.app_keys import (
+    ACTIONS_KEY,
+    BULK_KEY,
+    POLICIES_KEY,
+    POLICY_CHANGES_KEY,
+    REVIEW_KEY,
+    REVOCATION_KEY,
+    ROOMS_KEY,
+    SESSIONS_KEY,
+    THROTTLES_KEY,
+)
 from safestream.auth.guard import verify_login
-from safestream.auth.revocation import end_sessions
 from safestream.auth.roles import Principal, Role
-from safestream.chat import actions, bulk, review
-from safestream.chat.modes import apply_policy, compile_edit, set_shield
+from safestream.chat.review_queue import DECISIONS
 from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
     CONSOLE_ROLES,
+    CSRF_FIELD,
     check_csrf,
     check_login_csrf,
     end_session,
@@ -34,6 +41,8 @@ from safestream.console.views import (
     stream_for,
 )
 from safestream.errors import InvalidPayload, NotFound, SafeStreamError
+from safestream.http.docs import documented
+from safestream.http.validation import field_errors, form_fields
 from safestream.storage import users
 from safestream.templating import render
 
@@ -51,7 +60,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
     principal = await require_console(request)
     form = await _form(request)
-    check_csrf(request, form.get("csrf_token"))
+    check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     return principal, stream, form
 
@@ -59,7 +68,7 @@ async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
 @documented("Console login (form); sets the session cookie", tag="console")
 async def login(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
-    check_login_csrf(request, form.get("csrf_token", ""))
+    check_login_csrf(request, form.get(CSRF_FIELD, ""))
     username = form.get("username", "")[:50]
     throttles = request.app[THROTTLES_KEY]
     try:
@@ -79,9 +88,9 @@ async def login(request: web.Request) -> web.StreamResponse:
 @documented("Console logout", tag="console")
 async def logout(request: web.Request) -> web.StreamResponse:
     principal = await require_console(request)
-    check_csrf(request, (await _form(request)).get("csrf_token"))
+    check_csrf(request, (await _form(request)).get(CSRF_FIELD))
     # The cookie's token (and every other session of the account) stops working now.
-    await end_sessions(request.app, username=principal.username, reason="signed out")
+    await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
     response = web.HTTPFound("/console/login")
     end_session(response)
     raise response
@@ -104,23 +113,23 @@ async def user_action(request: web.Request) -> web.Response:
     duration = _duration(form.get("duration_s"), default=300 if action in ("mute", "timeout") else None)
     app, who = request.app, principal.username
     if action == "kick":
-        count = await actions.kick(app, actor=who, username=username, stream=stream, reason=reason)
+        count = await app[ACTIONS_KEY].kick(actor=who, username=username, stream=stream, reason=reason)
         return toast(request, f"Kicked {username} ({count} connection(s)).")
     if action == "mute":
-        await actions.mute(app, actor=who, username=username, stream=stream, duration_s=duration or 300,
+        await app[ACTIONS_KEY].mute(actor=who, username=username, stream=stream, duration_s=duration or 300,
                            reason=reason)
         return toast(request, f"Muted {username} for {duration} s.")
     if action == "timeout":
-        await actions.ban(app, actor=who, username=username, stream=stream, duration_s=duration or 300,
+        await app[ACTIONS_KEY].ban(actor=who, username=username, stream=stream, duration_s=duration or 300,
                           reason=reason)
         return toast(request, f"Timed out {username} for {duration} s.")
     if action == "ban":
-        await actions.ban(app, actor=who, username=username, stream=stream, duration_s=duration, reason=reason)
+        await app[ACTIONS_KEY].ban(actor=who, username=username, stream=stream, duration_s=duration, reason=reason)
         return toast(request, f"Banned {username}" + (f" for {duration} s." if duration else "."))
     if action == "unban":
-        await actions.unban(app, actor=who, username=username, stream=stream)
+        await app[ACTIONS_KEY].unban(actor=who, username=username, stream=stream)
         return toast(request, f"Unbanned {username}.")
-    await actions.unmute(app, actor=who, username=username, stream=stream)
+    await app[ACTIONS_KEY].unmute(actor=who, username=username, stream=stream)
     return toast(request, f"Unmuted {username}.")
 
 
@@ -140,14 +149,14 @@ def _duration(raw: str | None, *, default: int | None) -> int | None:
 async def review_action(request: web.Request) -> web.Response:
     principal, stream, form = await _guard(request)
     decision = form.get("decision", "")
-    if decision not in review.DECISIONS:
+    if decision not in DECISIONS:
         raise InvalidPayload("decision must be approve, approve_permit or deny")
     try:
         seq = int(request.match_info["id"])
     except ValueError as exc:
         raise NotFound("no such message") from exc
     try:
-        result = await review.decide(request.app, actor=principal.username, stream=stream, seq=seq,
+        result = await request.app[REVIEW_KEY].decide(actor=principal.username, stream=stream, seq=seq,
                                      decision=decision)
     except SafeStreamError as exc:
         return toast(request, exc.message, ok=False, status=exc.status)
@@ -163,7 +172,7 @@ async def remove_message(request: web.Request) -> web.Response:
         seq = int(request.match_info["id"])
     except ValueError as exc:
         raise NotFound("no such message") from exc
-    await actions.remove_messages(request.app, actor=principal.username, stream=stream, ids=[seq])
+    await request.app[ACTIONS_KEY].remove_messages(actor=principal.username, stream=stream, ids=[seq])
     return toast(request, f"Removed message {seq}.")
 
 
@@ -174,7 +183,7 @@ async def save_policy(request: web.Request) -> web.Response:
     data = policy_from_form(form)
     try:
         validated = PolicyIn.model_validate(data).model_dump()
-        policy = await compile_edit(request.app, stream=stream, data=validated)
+        policy = await request.app[POLICY_CHANGES_KEY].compile_edit(stream=stream, data=validated)
     except (ValidationError, SafeStreamError) as exc:
         errors = ([f"{e['field']}: {e['message']}" for e in field_errors(exc)] if isinstance(exc, ValidationError)
                   else [exc.message])
@@ -188,7 +197,7 @@ async def save_policy(request: web.Request) -> web.Response:
                                  samples=form.get("samples", ""))
         return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
                                                         **context}, status=422)
-    policy = await apply_policy(request.app, stream=stream, policy=policy, actor=principal.username)
+    policy = await request.app[POLICY_CHANGES_KEY].apply_policy(stream=stream, policy=policy, actor=principal.username)
     context = policy_context(policy.to_dict(), custom=True, saved=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
 
@@ -196,7 +205,7 @@ async def save_policy(request: web.Request) -> web.Response:
 @documented("Console: shield mode on or off (re-renders the raid tools and the policy editor)", tag="console")
 async def shield(request: web.Request) -> web.Response:
     principal, stream, form = await _guard(request)
-    policy = await set_shield(request.app, stream=stream, on=form.get("on") == "1", actor=principal.username)
+    policy = await request.app[POLICY_CHANGES_KEY].set_shield(stream=stream, on=form.get("on") == "1", actor=principal.username)
     context = {**base_context(request, principal), "stream": stream,
                **policy_context(policy.to_dict(), custom=True), "oob": True}
     return render(request, "console/_raid_swap.html", context)
@@ -207,8 +216,8 @@ async def bulk_action(request: web.Request) -> web.Response:
     principal, stream, form = await _guard(request)
     context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
     try:
-        result = await bulk.bulk_action(
-            request.app, principal=principal, stream=stream, phrase=form.get("phrase", "")[:200],
+        result = await request.app[BULK_KEY].bulk_action(
+            principal=principal, stream=stream, phrase=form.get("phrase", "")[:200],
             window_mins=_number(form.get("window_mins"), 10.0), sanction=form.get("sanction", "none"),
             duration_s=_number(form.get("duration_s"), 600.0))
     except SafeStreamError as exc:
@@ -228,7 +237,7 @@ async def bulk_undo(request: web.Request) -> web.Response:
     context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
     try:
         action_id = int(request.match_info["id"])
-        result = await bulk.undo_bulk(request.app, principal=principal, stream=stream, action_id=action_id)
+        result = await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream, action_id=action_id)
     except ValueError:
         return render(request, "console/_bulk_result.html", {**context, "error": True, "message": "No such action."},
                       status=404)
@@ -251,6 +260,6 @@ async def reset_metrics(request: web.Request) -> web.Response:
     principal, _, _ = await _guard(request)
     if not principal.is_admin:
         return toast(request, "Only admins reset metrics.", ok=False, status=403)
-    await actions.reset_metrics(request.app)
-    await actions.record(request.app, actor=principal.username, action="reset_metrics")
+    await request.app[ACTIONS_KEY].reset_metrics()
+    await request.app[ACTIONS_KEY].record(actor=principal.username, action="reset_metrics")
     return toast(request, "Metrics reset.")

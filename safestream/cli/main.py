@@ -34,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input")
     user.add_argument("--email", default="")
-    from safestream.moderation import batch_cli  # stdlib-only: the chain loads in run()
+    from safestream.cli import moderate  # stdlib-only: the chain loads in run()
 
-    batch_cli.add_parser(sub)
+    moderate.add_parser(sub)
     train = sub.add_parser("train-moderation", help="train the sentence stage's heads from data/moderation/")
     train.add_argument("--data", help="the data directory (default: data/moderation in the source tree)")
     train.add_argument("--out", help="artifact path (default: the committed safestream/moderation/models/)")
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("safestream: --workers must be at least 1", file=sys.stderr)
             return 2
         if args.workers > 1:
-            from safestream import workers
+            from safestream.cli import workers
 
             try:
                 return workers.run(settings, args.workers)
@@ -87,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "create-user":
         return asyncio.run(_create_user(settings, args))
     if args.command == "moderate":
-        from safestream.moderation import batch_cli
-        return batch_cli.run(settings, args)
+        from safestream.cli import moderate
+        return moderate.run(settings, args)
     if args.command == "train-moderation":
         from safestream.moderation import train
         return train.run(args)

@@ -32,9 +32,9 @@ import engineio
 import socketio
 from socketio import packet
 
-from safestream.abuse import client_ip
-from safestream.chat.gate import SessionGate
-from safestream.chat.payloads import error_ack
+from safestream.errors import error_ack
+from safestream.http.client_ip import client_ip
+from safestream.sio.gate import SessionGate
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ GATE_REFUSALS = {"too_many_connections": "429 TOO MANY REQUESTS", "server_full":
 GATE_RETRY_AFTER = 5
 
 
-class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+class _EngineServer(engineio.AsyncServer):
     """Engine.IO with its open requests tracked, and gate refusals answered 429/503."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -72,7 +72,7 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
                 "response": json.dumps(body).encode()}
 
 
-class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
+class ChatServer(socketio.AsyncServer):
     def __init__(self, *, trusted_proxies: tuple[str, ...], max_pending_per_ip: int, max_pending: int,
                  auth_timeout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -15,17 +15,17 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from safestream.cluster import Cluster
+from safestream.cluster import Cluster, InProcessCluster
 from safestream.errors import InvalidPayload
 from safestream.moderation.policy import Policy
-from safestream.storage import policies as policy_store
+from safestream.storage import policy_rows as policy_store
 from safestream.storage.db import SessionMaker
 
 
 class PolicyBook:
     def __init__(self, sessions: SessionMaker, default: Policy, cluster: Cluster | None = None) -> None:
         self._sessions = sessions
-        self._cluster = cluster or Cluster()
+        self._cluster = cluster or InProcessCluster()
         self.default = default
         self._policies: dict[str, Policy] = {}
         self._loaded: set[str] = set()

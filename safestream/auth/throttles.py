@@ -1,5 +1,4 @@
-"""Abuse limits outside the chat path: login and registration throttles, client
-addresses behind trusted proxies, and the slow-consumer watchdog.
+"""Login and registration throttles.
 
 Login throttles count every attempt per client address, and failures per
 (account, address): a guessing run from one address is stopped, while the
@@ -11,51 +10,15 @@ cause that. Refusals look the same whether or not the account exists.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
 import ipaddress
-import logging
 import time
 
-import socketio
 from aiohttp import web
 
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.errors import RateLimited
+from safestream.http.client_ip import client_ip
 from safestream.settings import Settings
-
-log = logging.getLogger(__name__)
-
-
-def is_trusted(address: str, trusted_proxies: tuple[str, ...]) -> bool:
-    """``address`` is one of the trusted proxies: an exact entry, or inside a CIDR entry
-    (``172.28.0.0/16``: a container network, where a proxy's address is not fixed)."""
-    if address in trusted_proxies:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in _network(entry) for entry in trusted_proxies if "/" in entry)
-
-
-@functools.lru_cache(maxsize=64)
-def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(entry, strict=False)
-
-
-def client_ip(request: web.Request, trusted_proxies: tuple[str, ...]) -> str:
-    """The peer address, or the client's from X-Forwarded-For when the peer is a trusted proxy."""
-    peer = request.remote or "unknown"
-    if not is_trusted(peer, trusted_proxies):
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):  # the last address no trusted proxy added is the client
-        if not is_trusted(hop, trusted_proxies):
-            return hop
-    return peer
-
 
 LOGIN_FAILURE_WINDOW = 600.0
 
@@ -129,45 +92,3 @@ class Throttles:
         cutoff = time.monotonic() - LOGIN_FAILURE_WINDOW
         for account in [a for a, sources in self._sources.items() if max(sources.values(), default=0) <= cutoff]:
             del self._sources[account]
-
-
-class SlowConsumerWatchdog:
-    """Drops sockets whose outgoing queue passed ``max_queue`` packets.
-
-    python-socketio queues per client, so a viewer that stopped reading does
-    not block the room, but its queue would grow without bound; past the
-    bound it is disconnected (it can reconnect and catch up with ``since``).
-    """
-
-    def __init__(self, sio: socketio.AsyncServer, *, max_queue: int, interval: float = 0.5) -> None:
-        self._sio = sio
-        self.max_queue = max_queue
-        self.interval = interval
-        self.dropped = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="slow-consumers")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def check(self) -> int:
-        slow = [sock for sock in list(self._sio.eio.sockets.values()) if sock.queue.qsize() > self.max_queue]
-        for sock in slow:
-            log.warning("dropping slow consumer %s (%d packets queued)", sock.sid, sock.queue.qsize())
-            self.dropped += 1
-            with contextlib.suppress(Exception):
-                await sock.close(wait=False, abort=True)
-        return len(slow)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001 - the watchdog must keep watching
-                log.exception("slow-consumer check failed")

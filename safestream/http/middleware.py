@@ -44,7 +44,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise  # redirects stay redirects
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason or code)
-    except Exception:  # noqa: BLE001 - the last boundary: log and answer JSON, never a traceback
+    except Exception:  # the last boundary: log and answer JSON, never a traceback
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "something went wrong")
 

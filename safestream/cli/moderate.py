@@ -144,14 +144,14 @@ async def _load_policy(settings: Settings, stream: str | None) -> Policy:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from safestream.storage import db, policies
+    from safestream.storage import db, policy_rows
     url = settings.effective_database_url
     try:
         # The same schema the server would create: a fresh data directory works too.
         await db.migrate(url)
         engine = db.create_engine(url)
         try:
-            stored = await policies.get_policy(db.session_maker(engine), stream=stream)
+            stored = await policy_rows.get_policy_data(db.session_maker(engine), stream=stream)
         finally:
             await engine.dispose()
     except (SQLAlchemyError, CommandError, OSError) as exc:
@@ -159,7 +159,7 @@ async def _load_policy(settings: Settings, stream: str | None) -> Policy:
     if stored is None:
         print(f"{PROG}: stream {stream!r} has no stored policy; using the server default", file=sys.stderr)
         return default
-    return stored
+    return Policy.from_dict(stored)
 
 
 def _open_input(path: str | None, files: ExitStack) -> IO[str]:

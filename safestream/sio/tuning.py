@@ -20,7 +20,7 @@ CLOSE_TIMEOUT = 1.0
 
 
 def _websocket_class(compress: bool) -> type:
-    class TunedWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
+    class TunedWebSocket(eio_aiohttp.WebSocket):
         async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
             request = environ["aiohttp.request"]
             # timeout: how long a server-initiated close waits for the client's close frame
@@ -37,4 +37,4 @@ def _websocket_class(compress: bool) -> type:
 
 def tune(sio: socketio.AsyncServer, *, compress: bool) -> None:
     # A per-instance copy of the driver table: other servers in the process keep the default.
-    sio.eio._async = {**sio.eio._async, "websocket": _websocket_class(compress)}
+    sio.eio._async = {**sio.eio._async, "websocket": _websocket_class(compress)}  # noqa: SLF001 - engineio has no public per-server driver table
