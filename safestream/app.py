@@ -46,6 +46,7 @@ from safestream.app_keys import (
     WATCHDOG_KEY,
     WRITER_KEY,
 )
+from safestream.auth import oidc_routes
 from safestream.auth import routes as auth_routes
 from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
@@ -126,7 +127,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO_KEY] = sio
     sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
-    for module in (auth_routes, streams, gift_routes, admin, moderation, modes, status, pages):
+    for module in (auth_routes, oidc_routes, streams, gift_routes, admin, moderation, modes, status, pages):
         module.setup(app)
     console_routes.setup(app)
     app.router.add_static("/static", STATIC_DIR, name="static")

@@ -16,6 +16,7 @@ from safestream.settings import Settings
 
 if TYPE_CHECKING:
     from safestream.abuse import SlowConsumerWatchdog, Throttles
+    from safestream.auth.oidc_routes import OidcService
     from safestream.auth.passwords import Passwords
     from safestream.auth.tokens import TokenService
     from safestream.auth.verification import Verifier
@@ -60,3 +61,4 @@ REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")
 NUDGE_KEY: web.AppKey[Nudger] = web.AppKey("nudge")
 VERIFIER_KEY: web.AppKey[Verifier] = web.AppKey("email_verifier")
+OIDC_KEY: web.AppKey[OidcService] = web.AppKey("oidc")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from safestream.auth.oidc_settings import ENV_VARIABLES as OIDC_ENV_VARIABLES
+from safestream.auth.oidc_settings import OidcSettings
 from safestream.errors import ConfigError
 
 # The original design shipped this secret; it never signs tokens (development
@@ -109,6 +111,8 @@ class Settings:
     log_level: str = "INFO"
     jsonl_max_bytes: int = 10 * 1024 * 1024
     jsonl_backups: int = 10
+    #: Sign-in through an OpenID Connect provider (``SAFESTREAM_OIDC_*``); off by default.
+    oidc: OidcSettings = OidcSettings()
 
     @property
     def production(self) -> bool:
@@ -155,6 +159,10 @@ class Settings:
 
         for var, attr, parse in _ENV_VARS:
             read(var, attr, parse)
+        try:
+            values["oidc"] = OidcSettings.from_env(env)
+        except ValueError as exc:
+            errors.append(str(exc))
         if errors:
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
         return cls(**values).validated()
@@ -211,6 +219,7 @@ class Settings:
              "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8"),
         ]
         problems += [message for ok, message in checks if not ok]
+        problems += self.oidc.problems(production=self.production)
         url = self.effective_database_url
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             problems.append("DATABASE_URL must be sqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
@@ -289,4 +298,4 @@ _ENV_VARS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
 ]
 
-ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in _ENV_VARS)
+ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in _ENV_VARS) + OIDC_ENV_VARIABLES
