@@ -10,7 +10,9 @@ different sites, as a real provider would be.
 ``tamper`` makes the provider misbehave the way an attacker or a broken
 provider would: ``forged_key`` signs ID tokens with a key that is not in the
 JWKS (under the published key id), ``wrong_nonce``, ``expired``,
-``wrong_audience`` and ``wrong_issuer`` alter those claims.
+``wrong_audience`` and ``wrong_issuer`` alter those claims. ``names_in_userinfo``
+leaves the name out of the ID token, as some providers do, so only the
+UserInfo endpoint has it.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ class Provider:
         self.issued: list[Code] = []  # every code handed out, for the tests to inspect
         self.tamper: set[str] = set()
         self.token_requests = 0
+        self.access_tokens: dict[str, IdpUser] = {}
         self.server = _server(self)
         self._runner: web.AppRunner | None = None
 
@@ -152,7 +155,7 @@ class Provider:
     def discovery(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
-                "response_types_supported": ["code"],
+                "userinfo_endpoint": f"{self.issuer}/userinfo", "response_types_supported": ["code"],
                 "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]}
@@ -164,6 +167,7 @@ class Provider:
         app.router.add_get("/authorize", self._consent_page)
         app.router.add_post("/authorize", self._authorize)
         app.router.add_post("/token", self._token)
+        app.router.add_get("/userinfo", self._userinfo)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "localhost", self.port).start()
@@ -202,6 +206,15 @@ class Provider:
         self.token_requests += 1
         form = {k: str(v) for k, v in (await request.post()).items()}
         return self.server.create_token_response(Request(request, form))  # type: ignore[no-any-return]
+
+
+    async def _userinfo(self, request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user = self.access_tokens.get(token) if scheme.lower() == "bearer" else None
+        if user is None:
+            return web.json_response({"error": "invalid_token"}, status=401)
+        return web.json_response({"sub": user.sub, "preferred_username": user.preferred_username,
+                                  "email": user.email, "email_verified": True})
 
 
 def _free_port() -> int:
@@ -254,6 +267,8 @@ def _server(provider: Provider) -> AuthorizationServer:
             return any(code.nonce == nonce for code in provider.codes.values())
 
         def generate_user_info(self, user: IdpUser, scope: str) -> UserInfo:
+            if "names_in_userinfo" in provider.tamper:
+                return UserInfo(sub=user.sub)
             return UserInfo(sub=user.sub, preferred_username=user.preferred_username, email=user.email,
                             email_verified=True, groups=user.groups)
 
@@ -262,7 +277,7 @@ def _server(provider: Provider) -> AuthorizationServer:
             return provider.clients.get(client_id)
 
         def save_token(self, token: dict[str, Any], request: Request) -> None:
-            pass  # the tests need no resource server
+            provider.access_tokens[token["access_token"]] = request.user  # for /userinfo
 
         def create_oauth2_request(self, request: Request) -> Request:
             return request

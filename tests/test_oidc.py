@@ -171,6 +171,19 @@ async def test_the_link_survives_a_rename_and_never_takes_over_a_local_user(oidc
     assert (await sign_in(client, idp, "admin"))["username"].startswith("user-")
 
 
+async def test_a_name_only_in_userinfo_is_fetched_from_there(oidc_app: OidcAppFactory, idp: Provider) -> None:
+    client = await oidc_app()
+    idp.add_user("uma")
+    idp.tamper.add("names_in_userinfo")
+    assert (await sign_in(client, idp, "uma"))["username"] == "uma"
+
+
+async def test_sign_ins_share_the_login_budget_of_an_address(oidc_app: OidcAppFactory) -> None:
+    client = await oidc_app(settings_overrides={"login_attempts_per_ip": 2})
+    statuses = [(await client.get("/auth/oidc/start", allow_redirects=False)).status for _ in range(3)]
+    assert statuses == [302, 302, 429]
+
+
 @pytest.mark.parametrize(("tamper", "reason"), [
     ("forged_key", "signature"), ("wrong_nonce", "nonce"), ("expired", "expired"),
     ("wrong_audience", "audience"), ("wrong_issuer", "issuer"),

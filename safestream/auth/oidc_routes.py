@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from safestream.api.docs import documented
 from safestream.api.validation import read_json
-from safestream.app_keys import OIDC_KEY, SETTINGS_KEY, TOKENS_KEY
+from safestream.app_keys import OIDC_KEY, SETTINGS_KEY, THROTTLES_KEY, TOKENS_KEY
 from safestream.auth.oidc_accounts import identity_from_claims, sign_in
 from safestream.auth.oidc_state import LocalStore, OneTimeStore, RedisStore
 from safestream.auth.roles import Principal
@@ -94,12 +94,16 @@ async def _take(store: OneTimeStore, key: str) -> dict[str, Any] | None:
 
 
 @documented("Start signing in with the identity provider: redirects there", tag="auth",
-            responses={302: "to the provider", 404: "not configured", 502: "the provider cannot be reached"})
+            responses={302: "to the provider", 404: "not configured", 429: "too many sign-ins from this address",
+                       502: "the provider cannot be reached"})
 async def start(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     raw_next = request.query.get("next", "/chat")
     next_path = raw_next if _NEXT_RE.fullmatch(raw_next) else "/chat"
     try:
+        # Sign-ins share the per-address login budget: a flood of starts cannot push
+        # other people's pending states out of the bounded store.
+        request.app[THROTTLES_KEY].check_login(request, "")
         # One binding cookie per browser: two tabs signing in at once both succeed.
         bind = request.cookies.get(BIND_COOKIE, "")
         if not re.fullmatch(r"[A-Za-z0-9_-]{43}", bind):
