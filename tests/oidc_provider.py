@@ -200,12 +200,14 @@ class Provider:
             return web.Response(status=400, text="this provider requires PKCE with S256")
         grant = self.server.get_consent_grant(req, end_user=user)
         granted = user if form.get("decision") == "allow" else None
-        return self.server.create_authorization_response(req, grant_user=granted, grant=grant)  # type: ignore[no-any-return]
+        response: web.Response = self.server.create_authorization_response(req, grant_user=granted, grant=grant)
+        return response
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.token_requests += 1
         form = {k: str(v) for k, v in (await request.post()).items()}
-        return self.server.create_token_response(Request(request, form))  # type: ignore[no-any-return]
+        response: web.Response = self.server.create_token_response(Request(request, form))
+        return response
 
 
     async def _userinfo(self, request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ error. The provider runs in the test's event loop (``tests/oidc_provider.py``).
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from safestream.app import create_app
 from safestream.auth.oidc_settings import OidcSettings, parse_role_map
 from safestream.errors import ConfigError
 from safestream.settings import Settings
-from tests.conftest import REDIS_URL, auth, login, service_reachable
+from tests.conftest import POSTGRES_URL, REDIS_URL, auth, login, postgres_admin, require_service, service_reachable
 
 pytest.importorskip("authlib")
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider  # noqa: E402 - needs authlib
@@ -182,6 +183,40 @@ async def test_sign_ins_share_the_login_budget_of_an_address(oidc_app: OidcAppFa
     client = await oidc_app(settings_overrides={"login_attempts_per_ip": 2})
     statuses = [(await client.get("/auth/oidc/start", allow_redirects=False)).status for _ in range(3)]
     assert statuses == [302, 302, 429]
+
+
+async def test_a_deleted_account_signs_in_afresh(oidc_app: OidcAppFactory, idp: Provider) -> None:
+    client = await oidc_app()
+    idp.add_user("river")
+    first = await sign_in(client, idp, "river")
+    admin = await login(client, "demo_admin", "admin123")
+    resp = await client.post("/api/admin/delete_user", json={"username": "river"}, headers=auth(admin))
+    assert resp.status == 200
+    assert (await client.get("/auth/me", headers=auth(first["token"]))).status == 401
+    again = await sign_in(client, idp, "river")
+    assert again["username"] == "river" and again["created_at"] != first["created_at"]
+
+
+@pytest.mark.postgres
+async def test_links_rename_and_deletion_on_postgres(oidc_app: OidcAppFactory, idp: Provider) -> None:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"safestream_oidc_{uuid.uuid4().hex[:8]}"
+    await postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        client = await oidc_app(settings_overrides={"database_url": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"})
+        user = idp.add_user("river", sub="sub-river")
+        assert (await sign_in(client, idp, "river"))["username"] == "river"
+        user.preferred_username = "riverine"
+        assert (await sign_in(client, idp, "river"))["username"] == "river"
+        idp.add_user("chat_viewer")
+        assert (await sign_in(client, idp, "chat_viewer"))["username"] == "chat_viewer_2"
+        admin = await login(client, "demo_admin", "admin123")
+        resp = await client.post("/api/admin/delete_user", json={"username": "river"}, headers=auth(admin))
+        assert resp.status == 200
+        assert (await sign_in(client, idp, "river"))["username"] == "riverine"  # a new account, today's name
+        await client.close()
+    finally:
+        await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize(("tamper", "reason"), [

@@ -18,10 +18,12 @@ async def linked_user(sessions: SessionMaker, *, issuer: str, subject: str) -> U
         if link is None:
             return None
         user = await session.get(User, link.user_id)
-        if user is not None:
+        if user is None:  # the account was deleted (the foreign key cascades; this covers a database without)
+            await session.delete(link)
+        else:
             link.last_login_at = utcnow()
             session.add(link)
-            await session.commit()
+        await session.commit()
         return user
 
 
