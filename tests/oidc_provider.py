@@ -12,7 +12,7 @@ provider would: ``forged_key`` signs ID tokens with a key that is not in the
 JWKS (under the published key id), ``wrong_nonce``, ``expired``,
 ``wrong_audience`` and ``wrong_issuer`` alter those claims. ``names_in_userinfo``
 leaves the name out of the ID token, as some providers do, so only the
-UserInfo endpoint has it.
+UserInfo endpoint has it; ``token_500`` makes the token endpoint fail.
 """
 
 from __future__ import annotations
@@ -205,6 +205,8 @@ class Provider:
 
     async def _token(self, request: web.Request) -> web.StreamResponse:
         self.token_requests += 1
+        if "token_500" in self.tamper:
+            return web.Response(status=500, text="internal error")
         form = {k: str(v) for k, v in (await request.post()).items()}
         response: web.Response = self.server.create_token_response(Request(request, form))
         return response
@@ -251,6 +253,10 @@ def _server(provider: Provider) -> AuthorizationServer:
     class IdToken(OpenIDCode):  # type: ignore[misc]
         def resolve_client_private_key(self, client: Client) -> RSAKey:
             return provider.forger if "forged_key" in provider.tamper else provider.key
+
+        def get_encode_header(self, client: Client) -> dict[str, str]:
+            key = self.resolve_client_private_key(client)
+            return {"alg": "RS256", "kid": str(key.kid)}  # real providers name the key
 
         def get_client_claims(self, client: Client) -> dict[str, Any]:
             now = int(time.time())

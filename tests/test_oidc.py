@@ -237,6 +237,24 @@ async def test_bad_id_tokens_are_refused(oidc_app: OidcAppFactory, idp: Provider
     assert (await sign_in(client, idp, "mallory"))["username"] == "mallory"
 
 
+async def test_a_rotated_signing_key_is_picked_up(oidc_app: OidcAppFactory, idp: Provider) -> None:
+    from joserfc.jwk import RSAKey
+
+    client = await oidc_app()
+    idp.add_user("river")
+    await sign_in(client, idp, "river")  # the JWKS is cached now
+    idp.key = RSAKey.generate_key(2048, parameters={"kid": "idp-key-2", "use": "sig", "alg": "RS256"})
+    assert (await sign_in(client, idp, "river"))["username"] == "river"
+
+
+async def test_a_failing_token_endpoint_is_a_502(oidc_app: OidcAppFactory, idp: Provider) -> None:
+    client = await oidc_app()
+    idp.add_user("river")
+    idp.tamper.add("token_500")
+    resp = await client.get(await to_callback(client, idp, "river"), allow_redirects=False)
+    assert resp.status == 502 and (await error_of(resp))["code"] == "oidc_unavailable"
+
+
 async def test_a_browser_sees_a_page_not_json(oidc_app: OidcAppFactory, idp: Provider) -> None:
     client = await oidc_app()
     idp.add_user("mallory")

@@ -4,9 +4,11 @@ the ID token's checks.
 authlib's ``AsyncOAuth2Client`` (httpx) builds the authorization URL with the
 PKCE S256 challenge and exchanges the code; joserfc (authlib's JOSE library)
 verifies the ID token against the provider's JWKS. Discovery and the JWKS are
-cached; a token signed with a key id we do not know makes us fetch the JWKS
-once more (the provider may have rotated its keys), never more often than
-``JWKS_REFRESH_SECS``, so forged tokens cannot make us hammer the provider.
+cached (the JWKS for ``JWKS_TTL_SECS``, so a key the provider withdrew stops
+being trusted); a token signed with a key id we do not know (or that fails with the
+cached keys) makes us fetch the JWKS once more: the provider may have rotated its keys. That costs the
+provider nothing an attacker controls: ID tokens come from the provider's own
+token endpoint, never from the browser.
 
 Every failure is a ``SignInFailed`` with a code a page can explain; nothing
 here raises anything else for bad input from the provider.
@@ -22,7 +24,8 @@ from typing import Any
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
-from joserfc.errors import ExpiredTokenError, InvalidClaimError, InvalidKeyIdError, JoseError, MissingClaimError
+from joserfc.errors import (BadSignatureError, ExpiredTokenError, InvalidClaimError, InvalidKeyIdError, JoseError,
+                            MissingClaimError)
 from joserfc.jwk import KeySet
 
 from safestream.auth.oidc_settings import OidcSettings
@@ -37,7 +40,7 @@ except ImportError:  # pragma: no cover - older installs
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 LEEWAY_SECS = 60
 METADATA_TTL_SECS = 300
-JWKS_REFRESH_SECS = 30
+JWKS_TTL_SECS = 3600
 HTTP_TIMEOUT_SECS = 5.0
 
 
@@ -99,8 +102,7 @@ class OidcClient:
     async def _key_set(self, *, refresh: bool = False) -> KeySet:
         meta = await self.metadata()
         async with self._lock:
-            stale = refresh and time.monotonic() - self._keys_at >= JWKS_REFRESH_SECS
-            if self._keys is None or stale:
+            if self._keys is None or refresh or time.monotonic() - self._keys_at >= JWKS_TTL_SECS:
                 jwks = await self._get_json(meta["jwks_uri"], "key set (JWKS)")
                 try:
                     self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
@@ -152,7 +154,8 @@ class OidcClient:
         try:
             try:
                 decoded = jwt.decode(id_token, await self._key_set(), algorithms=ALGORITHMS)
-            except InvalidKeyIdError:
+            except (InvalidKeyIdError, BadSignatureError):
+                # Perhaps rotated keys (a provider that names no ``kid`` fails as a bad signature).
                 decoded = jwt.decode(id_token, await self._key_set(refresh=True), algorithms=ALGORITHMS)
         except InvalidKeyIdError as exc:
             raise bad_token("the ID token is signed with a key the identity provider does not publish",
