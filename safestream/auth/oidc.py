@@ -5,10 +5,10 @@ authlib's ``AsyncOAuth2Client`` (httpx) builds the authorization URL with the
 PKCE S256 challenge and exchanges the code; joserfc (authlib's JOSE library)
 verifies the ID token against the provider's JWKS. Discovery and the JWKS are
 cached (the JWKS for ``JWKS_TTL_SECS``, so a key the provider withdrew stops
-being trusted); a token signed with a key id we do not know (or that fails with the
-cached keys) makes us fetch the JWKS once more: the provider may have rotated its keys. That costs the
-provider nothing an attacker controls: ID tokens come from the provider's own
-token endpoint, never from the browser.
+being trusted). A token whose key id we do not know, or whose signature fails
+with the cached keys, makes us fetch the JWKS once more: the provider may have
+rotated its keys. An attacker cannot use that to hammer the provider: ID
+tokens come from the provider's own token endpoint, never from the browser.
 
 Every failure is a ``SignInFailed`` with a code a page can explain; nothing
 here raises anything else for bad input from the provider.
