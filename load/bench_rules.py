@@ -34,11 +34,11 @@ from safestream.moderation.modes.config import (
     Repeats,
     UniqueChat,
 )
-from safestream.moderation.modes.contract import Sender
 from safestream.moderation.modes.emotes import check_emote_only
 from safestream.moderation.modes.gates import check_gates
 from safestream.moderation.modes.links import check_links
 from safestream.moderation.modes.mentions import check_mentions
+from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.modes.shouting import check_caps, check_repeats
 
 MODES = ChatModes(unique=UniqueChat(on=True), links=Links(action="hold", permitted_domains=("youtube.com",)),

@@ -51,6 +51,7 @@ from safestream.app_keys import (
     WATCHDOG_KEY,
     WRITER_KEY,
 )
+from safestream.auth import oidc_routes
 from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
 from safestream.auth.revocation import Revocation
@@ -62,9 +63,9 @@ from safestream.chat.bulk import BulkActions
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.moderator_actions import AUTOMOD, ModeratorActions
-from safestream.chat.modes import PolicyChanges
 from safestream.chat.nudge import Nudger
 from safestream.chat.pipeline import ChatPipeline
+from safestream.chat.policy_changes import PolicyChanges
 from safestream.chat.replay import RECOVERY_LIMIT, Replays
 from safestream.chat.review_queue import ReviewQueue
 from safestream.chat.rooms import Rooms
@@ -87,7 +88,7 @@ from safestream.sio.factory import MAX_SOCKET_PACKET, create_sio
 from safestream.sio.namespace import ChatNamespace
 from safestream.sio.watchdog import SlowConsumerWatchdog
 from safestream.storage import audit, db, importer, stats
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
 from safestream.templating import JINJA_KEY, create_environment
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> web.Application:
     sio.attach(app)
     app[STARTED_KEY] = time.monotonic()
     add_routes(app)
+    oidc_routes.configure(app)  # sign-in's own set-up; its URLs are in the route table
     app.cleanup_ctx.extend([_database, _services, _background])
     app.on_shutdown.append(_drain_and_disconnect)
     return app

@@ -15,6 +15,7 @@ from safestream.cluster import Cluster
 from safestream.settings import Settings
 
 if TYPE_CHECKING:
+    from safestream.auth.oidc_routes import OidcService
     from safestream.auth.passwords import Passwords
     from safestream.auth.revocation import Revocation
     from safestream.auth.throttles import Throttles
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
     from safestream.chat.membership import Membership
     from safestream.chat.metrics import Metrics
     from safestream.chat.moderator_actions import ModeratorActions
-    from safestream.chat.modes import PolicyChanges
     from safestream.chat.nudge import Nudger
     from safestream.chat.pipeline import ChatPipeline
+    from safestream.chat.policy_changes import PolicyChanges
     from safestream.chat.replay import Replays
     from safestream.chat.review_queue import ReviewQueue
     from safestream.chat.rooms import Rooms
@@ -73,3 +74,4 @@ LIFECYCLE_KEY: web.AppKey[StreamLifecycle] = web.AppKey("stream_lifecycle")
 BULK_KEY: web.AppKey[BulkActions] = web.AppKey("bulk_actions")
 POLICY_CHANGES_KEY: web.AppKey[PolicyChanges] = web.AppKey("policy_changes")
 REVOCATION_KEY: web.AppKey[Revocation] = web.AppKey("revocation")
+OIDC_KEY: web.AppKey[OidcService] = web.AppKey("oidc")

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from safestream.app_keys import PASSWORDS_KEY, ROOMS_KEY, SESSIONS_KEY, SETTINGS_KEY
 from safestream.errors import Conflict
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.storage import users
 
 log = logging.getLogger(__name__)

@@ -108,6 +108,15 @@ class ShuttingDown(SafeStreamError):
         super().__init__(message, retry_after=round(retry_after, 3))
 
 
+class SignInFailed(SafeStreamError):
+    """Signing in through the identity provider failed; ``code`` names the step:
+    ``oidc_state`` (missing, unknown, used or foreign state), ``oidc_denied`` (the user
+    declined), ``oidc_token`` (the ID token failed a check; ``reason`` says which),
+    ``oidc_unavailable`` (the provider could not be reached, status 502)."""
+
+    code, status = "sign_in_failed", 401
+
+
 class ConfigError(Exception):
     """Settings that cannot work; raised at start-up with a readable message."""
 

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from safestream.api import admin, moderation, modes, pages, status, streams
+from safestream.auth import oidc_routes as oidc
 from safestream.auth import routes as auth
 from safestream.console import forms, policy_editor, user_panel, views
-from safestream.console import streams as console_streams
+from safestream.console import stream_controls as console_streams
 from safestream.gifts import routes as gifts
 from safestream.resources import shipped
 
@@ -30,6 +31,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/auth/me", auth.me),
     ("POST", "/auth/verify-email/request", auth.request_verification),
     ("POST", "/auth/verify-email", auth.confirm_verification),
+    ("GET", "/auth/oidc/start", oidc.start),
+    ("GET", "/auth/oidc/callback", oidc.callback),
+    ("POST", "/auth/oidc/token", oidc.token),
     # streams
     ("GET", "/streams", streams.list_streams),
     ("POST", "/api/streams", streams.open_stream),

@@ -10,8 +10,8 @@ dependencies, and are not counted):
 4. services: chat, gifts, the cluster, accounts (the call graph the factory wires)
 5. storage: the database and the logs
 6. transport: the HTTP layer under the handlers, the Socket.IO server, its connections and codec
-7. domain: moderation (scoring, policies, chat-mode rules) and the value types of accounts and gifts
-8. foundation: errors, settings, logging, the shipped files
+7. domain: moderation (scoring, policies, chat-mode rules), the value types of accounts and gifts, settings
+8. foundation: errors, logging, the shipped files
 """
 
 from __future__ import annotations
@@ -27,14 +27,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("factory", ("safestream.app", "safestream.routes", "safestream.runner", "safestream.demo")),
     ("handlers", ("safestream.api", "safestream.console", "safestream.auth.routes", "safestream.auth.oidc_routes",
                   "safestream.gifts.routes", "safestream.sio.namespace", "safestream.app_keys",
-                  "safestream.templating", "safestream.auth.guard")),
+                  "safestream.templating", "safestream.auth.guard", "safestream.auth.oidc_accounts")),
     ("services", ("safestream.chat", "safestream.gifts", "safestream.cluster", "safestream.auth")),
     ("storage", ("safestream.storage",)),
     ("transport", ("safestream.http", "safestream.sio")),
     ("domain", ("safestream.moderation", "safestream.auth.roles", "safestream.auth.names",
-                "safestream.gifts.catalogue")),
-    ("foundation", ("safestream.errors", "safestream.settings", "safestream.logs", "safestream.resources",
-                    "safestream.install_secret", "safestream.gctune", "safestream")),
+                "safestream.gifts.catalogue", "safestream.settings", "safestream.settings_env",
+                "safestream.auth.oidc_settings",
+                "safestream.install_secret")),
+    ("foundation", ("safestream.errors", "safestream.logs", "safestream.resources", "safestream.gctune",
+                    "safestream")),
 ]
 
 #: Where ``app[...]`` may be read: request and socket handlers, and the factory that fills the keys.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from safestream.moderation.modes.config import ChatModes, Links, UniqueChat
-from safestream.moderation.modes.contract import Sender
 from safestream.moderation.modes.emotes import only_emotes
 from safestream.moderation.modes.links import check_links, find_hosts
 from safestream.moderation.modes.mentions import count_mentions
+from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.modes.shield import shield_off, shield_on
 from safestream.moderation.modes.shouting import (
     caps_ratio,

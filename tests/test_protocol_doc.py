@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from safestream.app import create_app
-from safestream.sio.namespace import ChatNamespace
 from safestream.settings import Settings
+from safestream.sio.namespace import ChatNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "PROTOCOL.md").read_text("utf-8")

@@ -15,7 +15,7 @@ from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden, NotFound
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.storage import users
 
 

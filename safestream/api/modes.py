@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from safestream.api.admin import authorize_stream
 from safestream.app_keys import BULK_KEY, POLICY_CHANGES_KEY
 from safestream.chat import bulk
-from safestream.chat.modes import public_modes
+from safestream.chat.policy_changes import public_modes
 from safestream.chat.rooms import check_stream_name
 from safestream.http.docs import documented
 from safestream.http.validation import read_json

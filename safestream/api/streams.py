@@ -14,7 +14,7 @@ from safestream.chat.stream_lifecycle import stream_info
 from safestream.errors import Forbidden, InvalidPayload, NotFound
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 
 
 class StreamIn(BaseModel):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from safestream.chat.pipeline import ChatPipeline, merge_hit
+from safestream.chat.pending import merge_hit
+from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.text import clean_message
 from safestream.errors import InvalidPayload, RateLimited

@@ -16,13 +16,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.metrics import Metrics
 from safestream.chat.payloads import chat_payload, error_ack, iso
+from safestream.chat.pending import Pending, merge_hit, message_record
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms, check_stream_name
 from safestream.chat.sanctions import FOREVER, Sanctions
@@ -44,9 +44,9 @@ from safestream.errors import (
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
 from safestream.moderation.modes.checker import ModeChecker
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.normalize import normalize
-from safestream.moderation.policy import SEVERITY, VISIBLE, Decision
+from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
 from safestream.sio.connections import Connection
 from safestream.storage.models import Message
@@ -56,16 +56,6 @@ from safestream.storage.writer import Record, WriteBehind
 AUTO_ESCALATE_BATCH = 4
 
 StrikeOut = Callable[[str, str, float], Coroutine[Any, Any, None]]
-
-
-@dataclass(slots=True)
-class Pending:
-    stream: str
-    username: str
-    text: str
-    received: datetime
-    #: A chat-mode rule's verdict (hold, mask, ...), merged with the model's in ``_decide``.
-    hit: Hit | None = None
 
 
 class ChatPipeline:
@@ -223,7 +213,7 @@ class ChatPipeline:
             toxic[item.stream] += decision.toxic
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
-            records.append(self._record(item, assessment, decision, seq, shown, payload))
+            records.append(message_record(item, assessment, decision, seq, shown, payload))
             ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
                    "score": payload["score"]}
             if decision.action not in VISIBLE and decision.category:
@@ -277,36 +267,6 @@ class ChatPipeline:
             task = asyncio.create_task(self._on_strikeout(stream, username, duration))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    def _record(item: Pending, assessment: Assessment, decision: Decision, seq: int, shown: str,
-                payload: dict[str, Any]) -> Record:
-        categories = {k: round(v, 4) for k, v in assessment.scores.items()}
-        row = {"stream": item.stream, "seq": seq, "username": item.username, "text": item.text,
-               "shown_text": shown, "action": decision.action, "toxic": decision.toxic,
-               "score": decision.score, "categories": categories, "created_at": item.received,
-               "review": "pending" if decision.action == "hold" else None}
-        moderation_line = {"type": "moderation", "id": seq, "stream": item.stream, "user": item.username,
-                           "message": item.text, "shown": shown, "action": decision.action,
-                           "toxic": decision.toxic,
-                           "score": payload["score"], "categories": categories,
-                           "terms": list(decision.terms), "rule": decision.rule, "failed": assessment.failed,
-                           "ts": payload["ts"]}
-        lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)
-        return Record(Message, row, lines)
-
-
-def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:
-    """The more severe of the model's verdict and a chat-mode rule's (the model wins ties).
-
-    ``toxic`` stays the model's: shouting or a link is spam, not toxicity (viewers
-    see no "flagged" tag for it and the toxic share in the metrics is unchanged).
-    """
-    if hit is None or SEVERITY[hit.action] <= SEVERITY[decision.action]:
-        return decision
-    shown = (hit.shown or decision.shown or text) if hit.action == "mask" else decision.shown
-    return Decision(hit.action, decision.score, decision.toxic, decision.category, shown, decision.terms,
-                    decided_by=f"rule:{hit.rule}", rule=hit.rule)
 
 
 def _until(until: datetime) -> str | None:

@@ -18,7 +18,7 @@ from safestream.chat.payloads import chat_payload
 from safestream.cluster import Cluster, InProcessCluster
 from safestream.errors import InvalidPayload, NotFound
 from safestream.storage import messages as message_store
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.storage.db import SessionMaker
 
 STREAM_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")

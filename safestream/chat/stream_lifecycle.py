@@ -11,7 +11,7 @@ from safestream.chat.stream_policies import PolicyBook
 from safestream.cluster import Cluster
 from safestream.errors import Conflict, NotFound
 from safestream.gifts.service import GiftService
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.storage.db import SessionMaker
 from safestream.storage.models import Stream
 

@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from safestream.api.moderation import PolicyIn
 from safestream.app_keys import ACTIONS_KEY, MODERATION_KEY, POLICIES_KEY
 from safestream.auth.roles import Principal
-from safestream.chat.pipeline import merge_hit
+from safestream.chat.pending import merge_hit
 from safestream.console.session import CSRF_FIELD, check_csrf, require_console
 from safestream.console.views import base_context, policy_context, stream_for
 from safestream.http.docs import documented
 from safestream.http.validation import field_errors, form_fields
 from safestream.moderation.modes.checker import CONTENT_RULES
-from safestream.moderation.modes.contract import Sender
+from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.policy import Decision, Policy
 from safestream.templating import render
 

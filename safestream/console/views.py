@@ -26,7 +26,7 @@ from safestream.moderation.modes.config import RULE_ACTIONS
 from safestream.moderation.policy import ACTIONS
 from safestream.storage import audit
 from safestream.storage import messages as message_store
-from safestream.storage import streams as stream_store
+from safestream.storage import stream_rows as stream_store
 from safestream.templating import render
 
 PER_PAGE = 50

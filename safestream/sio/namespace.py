@@ -33,8 +33,8 @@ from safestream.app_keys import (
 from safestream.auth.guard import current_principal, principal_from_token
 from safestream.auth.tokens import SESSION_COOKIE
 from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
-from safestream.chat.modes import public_modes, standing_payload
 from safestream.chat.payloads import error_ack
+from safestream.chat.policy_changes import public_modes, standing_payload
 from safestream.chat.replay import check_since
 from safestream.chat.rooms import check_stream_name
 from safestream.errors import (

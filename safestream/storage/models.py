@@ -134,3 +134,21 @@ class ModeratorGrant(SQLModel, table=True):
     username: str = Field(max_length=50, index=True)
     stream: str = Field(max_length=40, index=True)
     created_at: datetime = _ts()
+
+
+class OidcIdentity(SQLModel, table=True):
+    """Links an account at an OpenID Connect provider, (issuer, sub), to a SafeStream user.
+
+    The link, not the name, decides who signs in: a rename at the provider keeps
+    the account, and a local user who happens to share the name is never taken over.
+    """
+
+    __tablename__ = "oidc_identities"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject", name="uq_oidc_identities_issuer_subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    user_id: int = Field(sa_column=Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                          nullable=False, index=True))
+    created_at: datetime = _ts()
+    last_login_at: datetime = _ts()

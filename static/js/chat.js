@@ -995,6 +995,42 @@
     }
   }
 
+  // ---------------------------------------------------------------- sign-in with an identity provider
+
+  const OIDC_REMEMBER_KEY = "safestream.oidc-remember";
+
+  /** The provider's button comes back to the open stream, and keeps the "remember me" choice. */
+  function wireOidcButton() {
+    const link = byId("oidc-signin");
+    if (!link) return;  // sign-in with a provider is not configured
+    link.addEventListener("click", () => {
+      const next = streamFromPath() ? `/chat/${streamFromPath()}` : "/chat";
+      link.href = `/auth/oidc/start?next=${encodeURIComponent(next)}`;
+      sessionStorage.setItem(OIDC_REMEMBER_KEY, byId("login-form").remember.checked ? "1" : "");
+    });
+  }
+
+  /**
+   * After the provider, the server redirects to /chat#signin=<one-time code>: the code is
+   * traded for a token (never in a URL itself) and dropped from the address bar first.
+   * Returns the token, or null when this page load is not a sign-in.
+   */
+  async function tokenFromSignIn() {
+    const match = /^#signin=([A-Za-z0-9_-]{20,100})$/.exec(location.hash);
+    if (!match) return null;
+    history.replaceState({}, "", location.pathname + location.search);
+    const remember = sessionStorage.getItem(OIDC_REMEMBER_KEY) === "1";
+    sessionStorage.removeItem(OIDC_REMEMBER_KEY);
+    try {
+      const data = await api("/auth/oidc/token", { method: "POST", json: { handoff: match[1] } });
+      session.save(data.access_token, data.expires_in, remember);
+      return data.access_token;
+    } catch (err) {
+      toast(`Sign-in failed: ${err.message}`, "error", 10000);
+      return null;
+    }
+  }
+
   function askStanding() {
     const { socket, stream } = state;
     if (!socket || !socket.connected || !state.joined) return;
@@ -1346,6 +1382,7 @@
     wire();
     loadGiftCatalogue();
     confirmEmailFromLink();
+    wireOidcButton();
     // The server validated the slug it put in data-stream; the URL is the source of truth from here on.
     const initial = document.body.dataset.stream;
     if (initial && STREAM_RE.test(initial) && !streamFromPath()) history.replaceState({}, "", `/chat/${initial}`);
@@ -1354,7 +1391,7 @@
       toast("The chat library failed to load. Reload the page.", "error", 10000);
       return;
     }
-    const token = session.load();
+    const token = (await tokenFromSignIn()) || session.load();
     if (!token) {
       showAuth();
       return;

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
 from safestream.moderation.modes.emotes import check_emote_only
 from safestream.moderation.modes.gates import check_gates
 from safestream.moderation.modes.links import check_links
 from safestream.moderation.modes.mentions import check_mentions
+from safestream.moderation.modes.rule_io import Hit, Sender
 from safestream.moderation.modes.shouting import check_caps, check_repeats
 from safestream.moderation.modes.unique import UniqueChat
 from safestream.moderation.policy import SEVERITY

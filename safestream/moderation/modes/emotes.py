@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 #: Variation selectors and the zero-width joiner decorate emoji; they never make a message "not emotes".
 _DECORATION = {0xFE0E: None, 0xFE0F: None, 0x200D: None}

@@ -8,7 +8,7 @@ client can disable its composer and say why.
 from __future__ import annotations
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 
 def check_gates(modes: ChatModes, sender: Sender) -> Hit | None:

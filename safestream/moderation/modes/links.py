@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 TLDS = frozenset("""
 com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws su pw tk ml ga cf gq

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 
 def count_mentions(text: str) -> int:

@@ -13,7 +13,7 @@ from collections import Counter
 from operator import ne
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 _UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _LOWER = bytes(range(ord("a"), ord("z") + 1))

@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.contract import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender
 
 MAX_TEXTS = 5000
 PER_USER = 5

@@ -15,7 +15,7 @@ from typing import Any
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.moderator_actions import ModeratorActions
 from safestream.chat.stream_policies import PolicyBook
-from safestream.moderation.modes.contract import Hit
+from safestream.moderation.modes.rule_io import Hit
 from safestream.moderation.modes.shield import shield_off, shield_on
 from safestream.moderation.policy import Policy
 
