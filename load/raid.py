@@ -14,7 +14,7 @@ Two scenarios, each on a fresh server:
 * ``nounique``: as ``off`` without unique chat, to show what the other rules
   catch on their own (unique chat refuses most repeats before they get a say).
 * ``on``: the same as ``off``, plus shield mode (accounts younger than 60 min refused,
-  3 s slow mode, any score >= 0.5 held).
+  3 s slow mode, what the levels flag also held from 0.9).
 
 Target with shield on: >= 99 % of the raid's messages refused or held, and
 0 % of the regular viewers' messages. Server CPU over the window comes from
@@ -152,7 +152,7 @@ def backdate(workdir: Path, prefix: str) -> int:
 
 async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
     server = start_server({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GIFT_INTERVAL_SECS": "3600",
-                           "SAFESTREAM_TRANSPORTS": "websocket"}, nofile=8192)
+                           "SAFESTREAM_TRANSPORTS": "websocket"}, nofile=8192, port=args.port)
     rng = random.Random(7)
     try:
         raiders = [f"raid{i:04d}" for i in range(args.raiders)]
@@ -263,6 +263,7 @@ def report(result: dict[str, Any]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=None, help="the server's port (default: a free one)")
     parser.add_argument("--scenario", choices=("off", "nounique", "on", "both", "all"), default="both")
     parser.add_argument("--raiders", type=int, default=200)
     parser.add_argument("--regulars", type=int, default=50)

@@ -80,7 +80,12 @@ def test_shield_round_trip_keeps_everything() -> None:
                     blocked_terms=("spoiler",), modes=ChatModes(min_account_age_mins=120))
     on = Policy.from_dict(shield_on(policy))
     assert on.shield_previous is not None and on.slow_mode_secs == 10 and on.modes.min_account_age_mins == 120
-    assert Level("*", 0.7, "hold") in on.levels and Level("threat", 0.4, "block") in on.levels
+    assert Level("*", 0.9, "hold") in on.levels and Level("threat", 0.4, "block") in on.levels
+    assert Level("*", 0.9, "flag") in on.levels  # kept: what scores below the hold line is still shown
+    default = Policy.from_dict(shield_on(Policy(levels=(Level("toxicity", 0.7, "flag"),))))
+    assert default.levels == (Level("toxicity", 0.7, "flag"), Level("toxicity", 0.9, "hold"))
+    assert default.judge("x", "x", {"toxicity": 0.83}).action == "flag"  # a false positive stays visible
+    assert default.judge("x", "x", {"toxicity": 0.95}).action == "hold"
     assert on.modes.unique.on and on.modes.links.action == "hold"
     assert shield_on(on) == on.to_dict()  # on again: the way back is kept
     assert Policy.from_dict(shield_off(on)).to_dict() == policy.to_dict()
