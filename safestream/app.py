@@ -194,11 +194,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await actions.mute(app, actor=actions.AUTOMOD, username=username, stream=stream, duration_s=duration,
                            reason="too many moderated messages")
 
+    # Unique chat's copy-paste count: this process's, or every process's through Redis.
+    crowds = RedisCrowds(cluster.redis, prefix=cluster.prefix) if isinstance(cluster, RedisCluster) else LocalCrowds()
     pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, sanctions=sanctions,
                             broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
-                            on_strikeout=strike_out, modes=ModeChecker(UniqueChat(
-                                RedisCrowds(cluster.redis, prefix=cluster.prefix)
-                                if isinstance(cluster, RedisCluster) else LocalCrowds())))
+                            on_strikeout=strike_out, modes=ModeChecker(UniqueChat(crowds)))
     app[PIPELINE_KEY] = pipeline
     app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,
