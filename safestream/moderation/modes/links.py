@@ -82,7 +82,11 @@ def fold(text: str) -> bytes:
     if text.isascii():  # the common case: nothing to fold
         out = text.encode().lower()
     else:
-        out = unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass").lower()
+        normal = unicodedata.normalize("NFKC", text)
+        try:
+            out = normal.encode().lower()  # the strict codec is the fast one
+        except UnicodeEncodeError:  # a lone surrogate (clean_message drops them; other callers may not)
+            out = normal.encode("utf-8", "surrogatepass").lower()
         if any(lead in out for lead in _ODD_LEADS):
             for src, dst in _ODD:
                 if src in out:
@@ -121,6 +125,8 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
             hosts = (h for i, h in enumerate(hosts)
                      if i >= MAX_HOSTS or not (h.encode() in raw and _permitted(h, permitted)))
         for host in hosts:
+            if host in found:  # the look-alike pattern also matches plain ASCII TLDs
+                continue
             found.append(host)
             if first:
                 break
