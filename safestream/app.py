@@ -67,6 +67,9 @@ from safestream.chat.sanctions import Sanctions
 from safestream.chat.server import ChatServer
 from safestream.cluster import Cluster, RedisCluster
 from safestream.cluster_events import on_cluster_event
+from safestream.moderation.modes.checker import ModeChecker
+from safestream.moderation.modes.crowd import LocalCrowds, RedisCrowds
+from safestream.moderation.modes.unique import UniqueChat
 from safestream.console import routes as console_routes
 from safestream.console.live import ConsoleLive
 from safestream.demo import seed_demo
@@ -192,9 +195,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await actions.mute(app, actor=actions.AUTOMOD, username=username, stream=stream, duration_s=duration,
                            reason="too many moderated messages")
 
+    # Unique chat's copy-paste count: this process's, or every process's through Redis.
+    crowds = RedisCrowds(cluster.redis, prefix=cluster.prefix) if isinstance(cluster, RedisCluster) else LocalCrowds()
     pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, sanctions=sanctions,
                             broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
-                            on_strikeout=strike_out)
+                            on_strikeout=strike_out, modes=ModeChecker(UniqueChat(crowds)))
     app[PIPELINE_KEY] = pipeline
     app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, broadcaster=broadcaster, writer=writer, metrics=metrics,

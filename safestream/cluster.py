@@ -134,6 +134,11 @@ class RedisCluster(Cluster):
             "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end "
             "return redis.call('INCRBY', KEYS[1], ARGV[2])")
 
+    @property
+    def redis(self) -> Any:
+        """The client, for other shared state (unique chat's flood count) on the same connections."""
+        return self._redis
+
     def _degraded(self, what: str, exc: BaseException) -> None:
         if self.healthy:
             log.error("Redis unreachable (%s: %s); this process carries on alone until it returns", what, exc)

@@ -133,6 +133,7 @@ async def remove_messages(app: web.Application, *, actor: str, stream: str, ids:
     await app[WRITER_KEY].update(Message, stream=stream, seqs=ids, values={"review": "removed"},
                                  line=review_line(stream, ids, "removed"))
     await app[BROADCASTER_KEY].message_removed(stream, ids)
+    await app[CONSOLE_KEY].removed(stream, ids)  # every open console strikes the rows, not just the actor's
     await record(app, actor=actor, action="remove_messages", stream=stream,
                               reason=reason, details={"ids": ids})
 

@@ -25,6 +25,8 @@ from safestream.templating import render_text
 log = logging.getLogger(__name__)
 
 REFRESH_SECS = 2.0
+#: Feed rows struck per ``removed`` fragment.
+STRIKE_CHUNK = 200
 
 
 class ConsoleLive:
@@ -76,6 +78,15 @@ class ConsoleLive:
         if row is not None:
             html = render_text(self._app, "console/_feed_rows.html", {"rows": [feed_row(row)], "stream": stream})
             await self._push(stream, f"#msg-{seq}", "outerHTML", html)
+
+    async def removed(self, stream: str, ids: list[int]) -> None:
+        """Removed messages are struck through in every open feed (a bulk removal: one fragment per
+        ``STRIKE_CHUNK`` ids, each a selector list the client applies with ``querySelectorAll``)."""
+        if stream not in self.watchers and not self._app[ROOMS_KEY].cluster.shared:
+            return
+        for start in range(0, len(ids), STRIKE_CHUNK):
+            target = ",".join(f"#msg-{seq}" for seq in ids[start:start + STRIKE_CHUNK])
+            await self._push(stream, target, "strike", "")
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
         """A stream's entry goes to that stream's consoles only; a site-wide one (with its
