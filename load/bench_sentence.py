@@ -1,10 +1,12 @@
 """The sentence stage's cost here: load time, msg/s by batch size (fp32 vs int8), RSS, chain throughput.
 
-    python load/bench_sentence.py [--seconds 3] [--threads 2]
+    python load/bench_sentence.py [--seconds 3] [--runs 3] [--threads 2] [--max-tokens 64] [--skip-chain]
 
 (a) Load: encoder + heads, from a cold process (torch import included).
 (b) ``SentenceScorer.predict`` on chat-length messages (5-30 words) at batch
-    1/8/32/64, fp32 and dynamic int8, msg/s over ``--seconds`` per cell.
+    1/8/32/64, fp32 and dynamic int8, msg/s over ``--seconds`` per cell, the
+    median of ``--runs`` passes (cells interleaved, so a busy moment on the
+    shared machine does not land on one cell only).
 (c) The full default chain (``engine.assess``, cascade ``band``: the sentence
     stage sees only what it must) at batch 256 on bench_normalize messages.
 (d) RSS with the encoder loaded, and the validation AUCs stored in the
@@ -21,6 +23,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,6 +54,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--skip-chain", action="store_true", help="only load, RSS and the batch table")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
@@ -63,7 +69,7 @@ def main() -> int:
     scorers = {}
     for mode in ("fp32", "int8"):
         t = time.perf_counter()
-        scorer = SentenceScorer(quantize=mode == "int8")
+        scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens)
         scorer.load_sync()
         scorers[mode] = scorer
         print(f"load {mode}: {time.perf_counter() - t:.2f} s"
@@ -73,12 +79,20 @@ def main() -> int:
     print(f"peak RSS with both encoders loaded: {rss_mb:.0f} MB; threads {args.threads}; "
           f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
     lines = chat_lines(64)
-    print("batch  fp32 msg/s  int8 msg/s")
+    cells: dict[tuple[int, str], list[float]] = {}
+    for _ in range(args.runs):
+        for batch in (1, 8, 32, 64):
+            for m in ("fp32", "int8"):
+                cells.setdefault((batch, m), []).append(rate(scorers[m].predict, lines[:batch], args.seconds))
+    print(f"batch  fp32 msg/s  int8 msg/s   (median of {args.runs}; load average now "
+          f"{os.getloadavg()[0]:.1f}; max tokens {args.max_tokens})")
     for batch in (1, 8, 32, 64):
-        cells = [rate(scorers[m].predict, lines[:batch], args.seconds) for m in ("fp32", "int8")]
-        print(f"{batch:>5}  {cells[0]:>10.0f}  {cells[1]:>10.0f}")
+        fp32, int8 = (statistics.median(cells[(batch, m)]) for m in ("fp32", "int8"))
+        print(f"{batch:>5}  {fp32:>10.0f}  {int8:>10.0f}")
     for scorer in scorers.values():
         scorer._executor.shutdown()
+    if args.skip_chain:
+        return 0
 
     from bench_normalize import make_messages
 

@@ -61,10 +61,18 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free loopback port; ``LOAD_PORTS=LOW-HIGH`` keeps it in a range (a shared machine's share)."""
+    low, _, high = os.environ.get("LOAD_PORTS", "").partition("-")
+    candidates = range(int(low), int(high) + 1) if low and high else [0]
+    for candidate in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = sock.getsockname()[1]
+            return port
+    raise RuntimeError(f"no free port in LOAD_PORTS={os.environ['LOAD_PORTS']}")
 
 
 def raise_nofile(wanted: int) -> int:

@@ -14,7 +14,7 @@ Two scenarios, each on a fresh server:
 * ``nounique``: as ``off`` without unique chat, to show what the other rules
   catch on their own (unique chat refuses most repeats before they get a say).
 * ``on``: the same as ``off``, plus shield mode (accounts younger than 60 min refused,
-  3 s slow mode, any score >= 0.5 held).
+  3 s slow mode, what the levels flag also held from 0.9).
 
 Target with shield on: >= 99 % of the raid's messages refused or held, and
 0 % of the regular viewers' messages. Server CPU over the window comes from
@@ -141,6 +141,30 @@ async def reader(client: Client, tally: Tally) -> None:
         return
 
 
+def regular_verdicts(workdir: Path) -> dict[str, Any]:
+    """From the server's moderation log: the regular viewers' held lines, split by why.
+
+    A hold is either the policy's verdict on the scores, or the failure action
+    (``failed``: a chain stage timed out, which an overloaded machine causes);
+    the ack alone does not tell them apart.
+    """
+    failed, scored = 0, []
+    for path in workdir.rglob("*.jsonl"):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"moderation"' not in line or '"regular' not in line:
+                continue
+            row = json.loads(line)
+            if row.get("type") != "moderation" or not str(row.get("user")).startswith("regular"):
+                continue
+            if row.get("action") == "hold":
+                if row.get("failed"):
+                    failed += 1
+                else:
+                    top = max(row.get("categories", {}).items(), key=lambda kv: kv[1], default=("", 0))
+                    scored.append((row["message"], top[0], top[1]))
+    return {"failed": failed, "scored": scored}
+
+
 def backdate(workdir: Path, prefix: str) -> int:
     """Regular viewers' accounts were made yesterday (the shield's account-age gate lets them in)."""
     db = next(workdir.rglob("safestream.db"))
@@ -152,7 +176,7 @@ def backdate(workdir: Path, prefix: str) -> int:
 
 async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
     server = start_server({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GIFT_INTERVAL_SECS": "3600",
-                           "SAFESTREAM_TRANSPORTS": "websocket"}, nofile=8192)
+                           "SAFESTREAM_TRANSPORTS": "websocket"}, nofile=8192, port=args.port)
     rng = random.Random(7)
     try:
         raiders = [f"raid{i:04d}" for i in range(args.raiders)]
@@ -224,6 +248,7 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(0.1)
             drained = time.monotonic() - started
             after = sample(server.pid)
+            verdicts = regular_verdicts(server.workdir)
             for task in readers:
                 task.cancel()
             for c in clients:
@@ -241,6 +266,7 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
                                                                  for k, v in tally.raid_by_kind.items()},
         "regular": dict(tally.regular.most_common()), "chat_frames_received": tally.chat_frames,
         "regular_stopped_lines": tally.regular_stopped[:20],
+        "regular_held_failed": verdicts["failed"], "regular_held_scored": verdicts["scored"][:20],
         "server_cpu_s": round(after.cpu_s - before.cpu_s, 1),
         "server_cpu_pct_of_core": round(100 * (after.cpu_s - before.cpu_s) / drained, 1),
         "client_cpu_s": round(own_cpu_seconds() - cpu_client, 1),
@@ -257,12 +283,17 @@ def report(result: dict[str, Any]) -> None:
     for kind, counts in sorted(result["raid_by_kind"].items()):
         print(f"  raid {kind:8}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print("  regular      : " + ", ".join(f"{k} {v}" for k, v in result["regular"].items()))
+    print(f"  regular held because a chain stage failed (the failure action): {result['regular_held_failed']};"
+          f" held on their scores: {len(result['regular_held_scored'])}")
+    for text, category, score in result["regular_held_scored"]:
+        print(f"    held on score: {text!r} ({category} {score:.2f})")
     for outcome_, text in result["regular_stopped_lines"]:
         print(f"    {outcome_}: {text!r}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=None, help="the server's port (default: a free one)")
     parser.add_argument("--scenario", choices=("off", "nounique", "on", "both", "all"), default="both")
     parser.add_argument("--raiders", type=int, default=200)
     parser.add_argument("--regulars", type=int, default=50)

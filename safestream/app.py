@@ -80,6 +80,8 @@ from safestream.gifts.service import GiftService
 from safestream.http import middleware
 from safestream.install_secret import with_install_secret
 from safestream.moderation.engine import ModerationEngine
+from safestream.moderation.modes.checker import ModeChecker
+from safestream.moderation.modes.unique import UniqueChat
 from safestream.moderation.policy import Policy
 from safestream.routes import add_routes
 from safestream.settings import Settings
@@ -172,9 +174,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await actions.mute(actor=AUTOMOD, username=username, stream=stream, duration_s=duration,
                            reason="too many moderated messages")
 
+    # Unique chat's copy-paste count: this process's, or every process's through the cluster.
     pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, cluster=cluster, sanctions=sanctions,
                             broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
-                            on_strikeout=strike_out)
+                            on_strikeout=strike_out, modes=ModeChecker(UniqueChat(cluster.crowds())))
     app[PIPELINE_KEY] = pipeline
     app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
     app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, cluster=cluster, broadcaster=broadcaster, writer=writer,
@@ -193,6 +196,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                                              rooms=rooms)
     pipeline.listeners.append(console.published)
     actions.audit_listeners.append(console.audit)
+    actions.removal_listeners.append(console.removed)  # every open console strikes the rows, not just the actor's
     review.listeners.append(console.review_decided)
     events = ClusterEvents(membership=membership, sanctions=sanctions, rooms=rooms, gifts=gifts, lifecycle=lifecycle,
                            policies=policies, metrics=metrics, writer=writer,

@@ -267,3 +267,41 @@ async def test_shield_and_email_verification_hold_across_processes(two_nodes: tu
     finally:
         if on_b.sio.connected:
             await on_b.sio.disconnect()
+
+
+async def test_a_copy_paste_flood_spread_over_processes_is_refused(two_nodes: tuple[Node, Node]) -> None:
+    """Issue 12: unique chat's "many users posting the same text" count is the cluster's, through Redis.
+
+    With a crowd of 2, the third poster is refused. The posters alternate
+    between the processes, so neither process alone has seen 2 before the
+    third: only the shared count refuses it.
+    """
+    a, b = two_nodes
+    streamer = await token(a, "test_streamer", "test456")
+    async with aiohttp.ClientSession() as http:
+        for name in ("pasta_one", "pasta_two", "pasta_three"):
+            async with http.post(a.url + "/auth/register", json={"username": name, "password": "secret123"}) as r:
+                assert r.status == 201, await r.text()
+        policy = {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
+                  "modes": {"unique": {"on": True, "window_secs": 30, "crowd_users": 2}}}
+        async with http.put(a.url + "/api/streams/main/policy", json=policy,
+                            headers={"Authorization": f"Bearer {streamer}"}) as r:
+            assert r.status == 200, await r.text()
+    await asyncio.sleep(0.3)  # B reloads the policy on the cluster event
+    one = await connect(a, "pasta_one", "secret123")
+    two = await connect(b, "pasta_two", "secret123")
+    three = await connect(a, "pasta_three", "secret123")
+    four = await connect(b, "demo_user", "demo123")
+    pasta = "everyone paste this message in every chat you visit tonight"
+    try:
+        assert (await one.call("chat", {"message": pasta}))["ok"]
+        assert (await two.call("chat", {"message": pasta + "!!"}))["ok"]
+        third = await three.call("chat", {"message": pasta + " 😂"})  # A has seen only one poster
+        assert third["ok"] is False and third["error"]["code"] == "duplicate", third
+        fourth = await four.call("chat", {"message": "!" + pasta})  # B has seen only one poster
+        assert fourth["ok"] is False and fourth["error"]["code"] == "duplicate", fourth
+        assert (await four.call("chat", {"message": "a different line of my own"}))["ok"]
+    finally:
+        for rec in (one, two, three, four):
+            if rec.sio.connected:
+                await rec.sio.disconnect()

@@ -107,10 +107,19 @@ async def test_bulk_action_removes_and_times_out_then_undo(client: TestClient, o
         resp = await client.post("/auth/register", json={"username": name, "password": "secret123"})
         assert resp.status == 201
     watcher = await viewer(open_page, client, "chat_viewer", "viewer789")
+    # Another moderator's console is open on the feed while the streamer acts from theirs.
+    other = await console(open_page, client, "demo_admin", "admin123", viewport=WIDE)
     raiders = [await sio_client(n, "secret123", join="main") for n in ("raid_a", "raid_b")]
+    ids = []
     for i, r in enumerate(raiders):
-        assert (await r.call("chat", {"message": f"free followers at my page {i}"}))["ok"]
+        ack = await r.call("chat", {"message": f"free followers at my page {i}"})
+        assert ack["ok"]
+        ids.append(ack["id"])
+    assert (await raiders[0].call("chat", {"message": "an innocent line"}))["ok"]
     await expect(message(watcher, "free followers at my page 1")).to_be_visible()
+    for seq in ids:
+        await expect(other.locator(f"#msg-{seq}")).to_be_visible()
+        await expect(other.locator(f"#msg-{seq} .remove-msg")).to_have_count(1)
     page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
     page.on("dialog", accept)
     raid = page.locator("#raid")
@@ -120,6 +129,13 @@ async def test_bulk_action_removes_and_times_out_then_undo(client: TestClient, o
     await expect(raid.locator("#bulk-result")).to_contain_text("Removed 2 message(s) and timed out 2 sender(s).")
     await expect(message(watcher, "free followers at my page 0")).to_have_count(0)
     await expect(message(watcher, "free followers at my page 1")).to_have_count(0)
+    await expect(message(watcher, "an innocent line")).to_be_visible()
+    for seq in ids:  # struck live in the other console, its remove button gone
+        await expect(other.locator(f"#msg-{seq}")).to_have_class(re.compile(r"\bremoved\b"))
+        await expect(other.locator(f"#msg-{seq} .remove-msg")).to_have_count(0)
+    await expect(other.locator("#feed-rows tr.msg", has_text="an innocent line")).not_to_have_class(
+        re.compile(r"\bremoved\b"))
+    await screenshot(other, "modes-console-bulk-other-console.png")
     await screenshot(page, "modes-console-bulk.png")
     assert (await raiders[0].call("join", {"stream": "main"}))["error"]["code"] == "banned"
     await raid.get_by_role("button", name="Undo the bans").click()

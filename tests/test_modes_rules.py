@@ -80,7 +80,60 @@ def test_shield_round_trip_keeps_everything() -> None:
                     blocked_terms=("spoiler",), modes=ChatModes(min_account_age_mins=120))
     on = Policy.from_dict(shield_on(policy))
     assert on.shield_previous is not None and on.slow_mode_secs == 10 and on.modes.min_account_age_mins == 120
-    assert Level("*", 0.7, "hold") in on.levels and Level("threat", 0.4, "block") in on.levels
+    assert Level("*", 0.9, "hold") in on.levels and Level("threat", 0.4, "block") in on.levels
+    assert Level("*", 0.9, "flag") in on.levels  # kept: what scores below the hold line is still shown
+    default = Policy.from_dict(shield_on(Policy(levels=(Level("toxicity", 0.7, "flag"),))))
+    assert default.levels == (Level("toxicity", 0.7, "flag"), Level("toxicity", 0.9, "hold"))
+    assert default.judge("x", "x", {"toxicity": 0.83}).action == "flag"  # a false positive stays visible
+    assert default.judge("x", "x", {"toxicity": 0.95}).action == "hold"
     assert on.modes.unique.on and on.modes.links.action == "hold"
     assert shield_on(on) == on.to_dict()  # on again: the way back is kept
     assert Policy.from_dict(shield_off(on)).to_dict() == policy.to_dict()
+
+
+def _repeats(tree: object, inside: bool = False) -> list[tuple[int, bool]]:
+    """(max, nested) for every repeat in a parsed pattern."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    found: list[tuple[int, bool]] = []
+    for op, arg in tree:  # type: ignore[attr-defined]
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            _low, high, sub = arg
+            found.append((high, inside))
+            found += _repeats(sub, True)
+        elif op is c.SUBPATTERN:
+            found += _repeats(arg[-1], inside)
+        elif op is c.BRANCH:
+            for alt in arg[1]:
+                found += _repeats(alt, inside)
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            found += _repeats(arg[1], inside)
+    return found
+
+
+def test_the_link_patterns_cannot_backtrack() -> None:
+    """Structure, not timing: every quantifier is bounded and none sits inside another
+    (test_modes.py checks that no other rule module uses a regular expression)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    from safestream.moderation.modes import links
+
+    for pattern in links.PATTERNS:
+        repeats = _repeats(_parser.parse(pattern.pattern, pattern.flags))
+        assert all(high != c.MAXREPEAT and high <= 3 for high, _ in repeats), pattern.pattern
+        assert not any(nested for _, nested in repeats), pattern.pattern
+
+
+def test_hostile_input_is_answered_within_the_work_bounds() -> None:
+    """What keeps each rule's work bounded on 500 hostile characters (timings: load/bench_rules.py)."""
+    from safestream.moderation.modes import links
+
+    assert links.fold("." * 500) == b"." and not find_hosts("." * 500)  # a run of dots is one dot
+    assert find_hosts("a." * 250) == ["(many dots)"]  # past MAX_DOTS: a link, without 250 look-ups
+    assert not find_hosts("@a " * 166) and not find_hosts("😂" * 500) and not find_hosts("dot dot dot")
+    assert find_hosts("exаmple.соm " * 38, first=True) and find_hosts(" ".join(["x.io"] * 40), ("x.io",))
+    assert only_emotes("😂" * 500, ("😂",)) and not only_emotes("😂" * 499 + "a", ("😂",))
+    assert not only_emotes(":h:hype:ype:" * 40, (":hype:",))  # pieces joining into an emote: bounded passes
+    assert longest_run_at_least("ab" * 240 + "c" * 10, 10) and not longest_run_at_least("ab" * 250, 10)
+    assert top_word_share("word " * 100, 8) == 1.0

@@ -110,6 +110,43 @@ INNOCENT = [
     "hello everyone", "what's the song name?", "gg wp", "first time here, love the vibe", "see you tomorrow",
 ]
 
+# Short chat (1-6 words), where a sentence model has little context and the
+# heads flagged innocent lines ("ok, calm now", "reg one"). Innocent and
+# abusive short lines are both here, with the same prefixes, so "short" is not
+# a cue for either side.
+SHORT_INNOCENT = [
+    "ok, calm now", "haha that comeback looks great", "reg one", "reg one pls", "reg 1", "ranked one",
+    "one more", "one more game", "next one", "this one", "that one", "one sec", "lol", "lmao", "haha", "xd",
+    "ok", "ok ok", "k", "kk", "nice", "gg", "ggwp", "gl hf", "wp", "ty", "thx", "np", "brb", "back", "same",
+    "true", "fair", "bet", "real", "mood", "rip", "f in chat", "o7", "omg", "wow", "wow that's wild",
+    "no way", "no shot", "sheesh", "we're so back", "it's over", "wait what", "first", "hydrate", "hi chat",
+    "hey", "yo", "sup", "good luck", "calm", "calm down guys, it's fine", "stay calm", "chill chat",
+    "relax everyone", "hmm", "yep", "nope", "maybe", "idk", "big if true", "looks great", "that looks great",
+    "comeback time", "the comeback is real", "huge comeback", "what a comeback", "clean", "so clean",
+    "let's go", "lets goooo", "pog", "ez", "close one", "unlucky", "so close", "go go go", "push b", "rotate",
+    "nerf this", "buff pls", "lag", "frame drop", "audio is low", "can't hear you", "you're muted",
+    "your mic is off", "turn up your mic", "you look tired today", "you were right", "you got this",
+    "you're back", "are you ok", "you did it", "your aim is crazy", "your setup looks great",
+    "ur stream is the best", "u r the best", "you're funny", "you're so fast", "your cat is cute",
+    "you dropped this", "your turn", "ur up next", "u ok?", "did you eat", "calm now", "now calm",
+    "regular one", "the reg one is fine", "he's back", "she's cooking", "cooking", "cooked lol",
+    "that was rough", "rough game", "tough luck", "bad luck", "my bad", "oops", "whoops", "again",
+    "again pls", "play that again", "replay", "clip it", "clip that", "so good", "too good", "insane",
+    "crazy", "wild", "mad play", "nuts", "lit", "fire", "this slaps", "banger", "vibes", "cozy stream",
+    "love it", "love this", "cute", "aww", "hello from spain", "good morning", "good night", "night all",
+    "see ya", "bye", "later", "peace", "cheers", "congrats", "happy birthday", "welcome back",
+]
+SHORT_ABUSE = [
+    "you suck", "idiot", "stfu", "kys", "loser", "ur trash", "you're trash", "ur a clown", "u r dumb",
+    "you are dumb", "moron", "dumbass", "get lost loser", "trash streamer", "you stink", "ugly", "fat pig",
+    "worthless", "pathetic", "clown", "uninstall loser", "you're garbage", "ur so stupid", "brainless",
+    "shut up idiot", "nobody likes you", "ur ugly", "u suck", "you're pathetic", "stupid", "imbecile",
+    "you're a joke", "freak", "creep", "go cry loser", "ur mom is ugly", "dumb streamer", "total moron",
+]
+SHORT_THREATS = ["kill yourself", "go die", "hope you die", "i'll kill you", "you're dead", "i will hurt you",
+                 "drink bleach", "i'll find you"]
+SHORT_PREFIXES = ["", "lol ", "ok, ", "haha ", "omg "]
+
 
 def rows() -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
@@ -151,6 +188,16 @@ def rows() -> list[dict[str, str]]:
         add(text, **{**clean, "obscene": 1})
     for text in INNOCENT:
         add(text, **clean)
+    seen = {row["text"] for row in out}  # "ok, " + "calm now" is also listed whole: one row each
+    for prefix in SHORT_PREFIXES:
+        for text in SHORT_INNOCENT:
+            if prefix + text not in seen:
+                add(prefix + text, **clean)
+        for text in SHORT_ABUSE:
+            add(prefix + text, toxicity=1, insult=1, threat=0, identity_attack=0, obscene=None, severe_toxicity=0)
+        for text in SHORT_THREATS:
+            add(prefix + text, toxicity=1, severe_toxicity=1, threat=1, identity_attack=0, obscene=0, insult=None)
+        seen.update(prefix + text for text in SHORT_INNOCENT)
     return out
 
 

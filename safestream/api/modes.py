@@ -64,7 +64,7 @@ class RepeatsIn(BaseModel):
 class ShieldPresetIn(BaseModel):
     min_account_age_mins: float = Field(default=60.0, ge=0, le=365 * 24 * 60)
     slow_mode_secs: float = Field(default=3.0, ge=0, le=3600)
-    hold_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    hold_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
 
 
 def _names(values: list[str], what: str, longest: int) -> list[str]:

@@ -45,6 +45,7 @@ from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
 from safestream.moderation.modes.checker import ModeChecker
 from safestream.moderation.modes.rule_io import Sender
+from safestream.moderation.modes.unique import CROWD
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
@@ -61,7 +62,8 @@ StrikeOut = Callable[[str, str, float], Coroutine[Any, Any, None]]
 class ChatPipeline:
     def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms, cluster: Cluster,
                  sanctions: Sanctions, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
-                 policies: PolicyBook, on_strikeout: StrikeOut | None = None) -> None:
+                 policies: PolicyBook, on_strikeout: StrikeOut | None = None,
+                 modes: ModeChecker | None = None) -> None:
         self._settings = settings
         self._engine = engine
         self._rooms = rooms
@@ -74,7 +76,7 @@ class ChatPipeline:
         self._on_strikeout = on_strikeout
         self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
         self.strikes = StrikeCounter()
-        self.modes = ModeChecker()
+        self.modes = modes or ModeChecker()
         self._last_sent: dict[tuple[str, str], float] = {}  # (stream, user) -> monotonic, for slow mode
         self._tasks: set[asyncio.Task[None]] = set()
         #: Called with every published batch (all actions, scores included): the console's feed.
@@ -165,6 +167,7 @@ class ChatPipeline:
         for i, is_over in enumerate(over):
             if is_over:
                 refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
+        await self._refuse_cluster_floods(items, refused)
         for i, item in enumerate(items):
             room = self._rooms.get(item.stream)
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
@@ -175,6 +178,19 @@ class ChatPipeline:
         decisions = [self._decide(item, a) for item, a in zip(todo, assessments, strict=True)]
         acks = iter(await self.publish(todo, assessments, decisions) if todo else [])
         return [r if r is not None else next(acks) for r in refused]
+
+    async def _refuse_cluster_floods(self, items: list[Pending], refused: list[dict[str, Any] | None]) -> None:
+        """Unique chat's copy-paste count across processes (``submit`` only saw this process's)."""
+        unique = self.modes.unique
+        if not unique.crowds.shared:
+            return
+        todo = [(i, post) for i, item in enumerate(items) if refused[i] is None
+                and (post := unique.post_for(item.stream, item.text, item.username,
+                                             self.policies.get(item.stream).modes)) is not None]
+        answers = await unique.crowds.confirm([post for _, post in todo])
+        for (i, _), flood in zip(todo, answers, strict=True):
+            if flood:
+                refused[i] = error_ack(Refused(CROWD.message, code=CROWD.code, rule=CROWD.rule).to_dict())
 
     def _transformer_keeps_up(self, batch: int) -> bool:
         """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""

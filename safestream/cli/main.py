@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--davidson-per-class", type=int, default=1400)
     train.add_argument("--limit", type=int, help="train on a random sample of this many rows")
-    train.add_argument("--hidden", type=int, default=128, help="hidden units of the heads (0: logistic only)")
+    train.add_argument("--hidden", type=int, default=192, help="hidden units of the heads (0: logistic only)")
     train.add_argument("--cache", help="a directory to keep embeddings in between runs (a speed-up only)")
     return parser
 

@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from safestream.moderation.modes.crowd import LocalCrowds
+
 EventHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
@@ -77,6 +79,10 @@ class Cluster(abc.ABC):
 
     @abc.abstractmethod
     async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None: ...
+
+    @abc.abstractmethod
+    def crowds(self) -> LocalCrowds:
+        """Unique chat's copy-paste counts: this process's, or shared by every process."""
 
     @abc.abstractmethod
     async def lead(self, name: str, ttl: float) -> bool:

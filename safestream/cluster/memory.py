@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from safestream.cluster.base import Cluster
+from safestream.moderation.modes.crowd import LocalCrowds
 
 
 class InProcessCluster(Cluster):
@@ -49,6 +50,9 @@ class InProcessCluster(Cluster):
 
     async def replace_history(self, stream: str, payloads: list[dict[str, Any]]) -> None:
         """The local ring was already edited."""
+
+    def crowds(self) -> LocalCrowds:
+        return LocalCrowds()
 
     async def lead(self, name: str, ttl: float) -> bool:
         return True

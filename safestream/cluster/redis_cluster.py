@@ -28,6 +28,7 @@ import orjson
 from redis.exceptions import RedisError
 
 from safestream.cluster.base import Cluster, EventHandler
+from safestream.moderation.modes.crowd import LocalCrowds, RedisCrowds
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class RedisCluster(Cluster):
             "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
             "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end "
             "return redis.call('INCRBY', KEYS[1], ARGV[2])")
+
+    def crowds(self) -> LocalCrowds:
+        """On this cluster's Redis connections, under its prefix."""
+        return RedisCrowds(self._redis, prefix=self.prefix)
 
     def _degraded(self, what: str, exc: BaseException) -> None:
         if self.healthy:

@@ -26,6 +26,8 @@ from safestream.storage.models import Message
 log = logging.getLogger(__name__)
 
 REFRESH_SECS = 2.0
+#: Feed rows struck per ``removed`` fragment.
+STRIKE_CHUNK = 200
 
 
 class ConsoleLive:
@@ -81,6 +83,13 @@ class ConsoleLive:
         if row is not None:
             html = self._render("console/_feed_rows.html", {"rows": [feed_row(row)], "stream": stream})
             await self._push(stream, f"#msg-{seq}", "outerHTML", html)
+
+    async def removed(self, stream: str, ids: list[int]) -> None:
+        """Removed messages are struck through in every open feed (a bulk removal: one fragment per
+        ``STRIKE_CHUNK`` ids, each a selector list the client applies with ``querySelectorAll``)."""
+        for start in range(0, len(ids), STRIKE_CHUNK):
+            target = ",".join(f"#msg-{seq}" for seq in ids[start:start + STRIKE_CHUNK])
+            await self._push(stream, target, "strike", "")
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
         """A stream's entry goes to that stream's consoles only; a site-wide one (with its

@@ -81,22 +81,36 @@ class Encoder:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], *, max_tokens: int = 128, batch_size: int = 64) -> np.ndarray:
-        """(len(texts), 384) float32, L2-normalized rows."""
+        """(len(texts), 384) float32, L2-normalized rows.
+
+        Texts are tokenized once, sorted by length and run in chunks padded
+        only to their own longest text (dynamic padding): one long message no
+        longer makes a whole batch pay for its length. Rows come back in the
+        callers' order; every row is computed the same way whatever it is
+        batched with (padding is masked out of attention and pooling).
+        """
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        if not texts:
+            return out
         torch = self._torch
         with self._lock, torch.inference_mode():
             self._tokenizer.enable_truncation(max_length=max_tokens)
-            self._tokenizer.enable_padding()
-            for start in range(0, len(texts), batch_size):
-                chunk = list(texts[start:start + batch_size])
-                encoded = self._tokenizer.encode_batch(chunk)
-                ids = torch.tensor([e.ids for e in encoded], dtype=torch.long)
-                mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.long)
-                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
-                weights = mask.unsqueeze(-1).to(hidden.dtype)
+            self._tokenizer.no_padding()
+            ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+            order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                width = max(len(ids[i]) for i in rows)
+                batch = np.zeros((len(rows), width), dtype=np.int64)  # 0 is BERT's [PAD]
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                for r, i in enumerate(rows):
+                    batch[r, :len(ids[i])] = ids[i]
+                    mask[r, :len(ids[i])] = 1
+                mask_t = torch.from_numpy(mask)
+                hidden = self._model(input_ids=torch.from_numpy(batch), attention_mask=mask_t).last_hidden_state
+                weights = mask_t.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[start:start + len(chunk)] = pooled.numpy()
+                out[rows] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
         return out
 
 

@@ -2,9 +2,11 @@
 
 Cheap stages (term lists, the linear model) score every text. An expensive
 stage (a transformer) scores every text while it keeps up (``escalate_all``)
-and, under load, at least the texts that need reading as a sentence: those the
-cheap stages did not find clearly clean (highest cheap score ``>= band[0]``),
-and any text that mentions a group of people or addresses someone ("you").
+and, under load, at least the texts that need reading as a sentence
+(``routing.Router``): those the cheap stages did not find clearly clean
+(highest cheap score ``>= band[0]``), those the built-in term list touched,
+mentions of groups of people, and person-directed second-person predicates
+and imperatives ("you're a <x>", "your <x>", "shut up"), not every "you".
 Cheap scores merge by maximum. An expensive stage's scores replace the cheap
 ones for the labels it reports, except ``obscene``, where the maximum stays:
 the lexical model judges profanity, the sentence model judges meaning, so "holy
@@ -12,6 +14,9 @@ shit what a play" keeps its profanity score and loses the cheap "toxicity" one.
 
 Loading (``start_loading``) runs in the background while the server starts;
 ``assess`` waits for it, so no text is ever scored by a half-loaded chain.
+
+Verdicts are cached (``VerdictCache``) by normalized text, so a copy-paste
+flood is scored once.
 
 A stage that raises or exceeds its timeout does not make texts look clean:
 their assessment is marked ``failed`` and the policy applies its configured
@@ -22,8 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,19 +37,14 @@ from safestream.moderation import registry
 from safestream.moderation.contract import Scorer, Scores
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import Decision
+from safestream.moderation.routing import Router
+from safestream.moderation.verdict_cache import VerdictCache
 from safestream.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Labels where a lexical (cheap) score stays authoritative after a sentence stage.
 LEXICAL_LABELS = frozenset({"obscene"})
-# Texts the sentence stage must read even under overload: second-person address
-# and mentions of groups of people (identity attacks rarely contain a bad word).
-_MUST_READ = re.compile(
-    r"\b(?:you|u|ur|your|youre|yours|yourself|ya|thou|"
-    r"women|woman|girls|men|gays?|lesbians?|trans|queers?|jews?|jewish|muslims?|islam|christians?|"
-    r"blacks?|whites?|asians?|arabs?|mexicans?|latinos?|immigrants?|refugees?|foreigners?|"
-    r"disabled|retards?|autistic|people|they|them|those)\b")
 
 
 @dataclass(slots=True)
@@ -60,6 +60,10 @@ class Assessment:
     def score(self) -> float:
         return max(self.scores.values(), default=0.0)
 
+    def copy(self) -> Assessment:
+        """An independent copy (cached verdicts are handed out to many messages)."""
+        return Assessment(self.normalized, dict(self.scores), self.failed, self.escalated, dict(self.sources))
+
 
 @dataclass(slots=True)
 class Stage:
@@ -73,10 +77,14 @@ class Stage:
 
 class ModerationEngine:
     def __init__(self, stages: Sequence[Stage], *, timeout: float = 5.0,
-                 band: tuple[float, float] = (0.15, 0.85)) -> None:
+                 band: tuple[float, float] = (0.15, 0.85), cache_size: int = 4096) -> None:
         self.stages = list(stages)
         self.timeout = timeout
         self.band = band
+        self.router = Router(band[0])
+        self.cache = VerdictCache(cache_size)
+        #: Why texts went to the expensive stage in band mode (``routing`` reasons), for benchmarks.
+        self.routed: Counter[str] = Counter()
         self._loading: asyncio.Task[None] | None = None
         self.load_error: BaseException | None = None
 
@@ -88,10 +96,6 @@ class ModerationEngine:
                         registry.is_transformer(name)) for name in names]
         low, high = settings.cascade_band
         return cls(stages, timeout=settings.moderation_timeout_secs, band=(low, high))
-
-    @property
-    def has_expensive_stage(self) -> bool:
-        return any(stage.expensive for stage in self.stages)
 
     @property
     def name(self) -> str:
@@ -137,23 +141,41 @@ class ModerationEngine:
         """Scores texts; ``escalate_all`` lets the expensive stage see every text (when it keeps up)."""
         await self.wait_loaded()
         normalized = [normalize(text) for text in texts]
-        results = [Assessment(text) for text in normalized]
         if self.load_error is not None:
-            for result in results:
-                result.failed = True
-            return results
+            return [Assessment(text, failed=True) for text in normalized]
+        results: list[Assessment | None] = [self.cache.get(text, escalated=escalate_all) for text in normalized]
+        # Each distinct text not in the cache is scored once, however often it repeats in the batch.
+        todo: dict[str, list[int]] = {}
+        for i, (text, cached) in enumerate(zip(normalized, results, strict=True)):
+            if cached is None:
+                todo.setdefault(text, []).append(i)
+        unique = list(todo)
+        fresh = [Assessment(text) for text in unique]
+        await self._score(unique, fresh, escalate_all)
+        for text, result in zip(unique, fresh, strict=True):
+            self.cache.put(text, result)
+            for i in todo[text]:
+                results[i] = result.copy()
+        return [r for r in results if r is not None]
+
+    async def _score(self, normalized: list[str], results: list[Assessment], escalate_all: bool) -> None:
         cheap = [s for s in self.stages if not s.expensive]
         expensive = [s for s in self.stages if s.expensive]
         for stage in cheap:
             await self._run(stage, normalized, range(len(normalized)), results)
-        low, _ = self.band
         for stage in expensive:
-            pending = [i for i, r in enumerate(results) if not r.failed and (
-                escalate_all or not cheap or r.score >= low or _MUST_READ.search(normalized[i]))]
+            pending = []
+            for i, result in enumerate(results):
+                if result.failed:
+                    continue
+                if escalate_all or not cheap:
+                    pending.append(i)
+                elif (why := self.router.reason(normalized[i], result.score)) is not None:
+                    self.routed[why] += 1
+                    pending.append(i)
             for i in pending:
                 results[i].escalated = True
             await self._run(stage, normalized, pending, results, authoritative=True)
-        return results
 
     async def _run(self, stage: Stage, texts: Sequence[str], indices: Sequence[int],
                    results: list[Assessment], *, authoritative: bool = False) -> None:

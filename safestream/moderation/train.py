@@ -166,7 +166,7 @@ def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.nd
 
 def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int = 13,
           davidson_per_class: int = 1400, limit: int | None = None, max_tokens: int = 64,
-          hidden: int = 128, cache: Path | None = None) -> tuple[Heads, dict[str, Any]]:
+          hidden: int = 192, cache: Path | None = None) -> tuple[Heads, dict[str, Any]]:
     import torch
 
     from safestream.moderation.encoder import ENCODER_NAME

@@ -39,6 +39,14 @@
       if (note) note.hidden = false;
       return;
     }
+    if (fragment.swap === "strike") {
+      // Removed messages (one or a bulk removal): struck through in the feed, without their button.
+      for (const row of document.querySelectorAll(fragment.target)) {
+        row.classList.add("removed");
+        for (const button of row.querySelectorAll(".remove-msg")) button.remove();
+      }
+      return;
+    }
     const target = document.querySelector(fragment.target);
     if (!target) return;
     if (fragment.target === "#feed-rows") countArrivals(fragment.html);

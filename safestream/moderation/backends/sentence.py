@@ -8,6 +8,14 @@ TF-IDF model, it reads the sentence: "women are too emotional to lead" is an
 identity attack with no bad word in it, and "that play was sick" is praise.
 
 ``sentence:/path/heads.json`` loads other heads (e.g. freshly trained ones).
+
+Speed choices (measured with ``load/bench_sentence.py``, see load/README.md):
+torch runs this stage with ``threads`` intra-op threads (1 by default: on two
+cores shared with the event loop, two torch threads spin against it and were
+about half as fast); the tokenizer stops at ``max_tokens`` and never past the
+length the heads were trained on (64 tokens: longer input would be read in a
+way the heads never saw, and costs more); batches are padded per length-sorted
+chunk (``Encoder.embed``).
 """
 
 from __future__ import annotations
@@ -24,17 +32,24 @@ class SentenceScorer(ExecutorScorer):
     name = "sentence"
     labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
 
-    def __init__(self, artifact: str = "", *, quantize: bool = False, max_tokens: int = 128) -> None:
+    def __init__(self, artifact: str = "", *, quantize: bool = False, max_tokens: int = 128,
+                 threads: int = 1) -> None:
         super().__init__()
         self._artifact = Path(artifact) if artifact else DEFAULT_ARTIFACT
         self._quantize = quantize
         self._max_tokens = max_tokens
+        self._threads = threads
         self._encoder: Encoder | None = None
         self._heads: Heads | None = None
 
     def load_sync(self) -> None:
+        import torch
+
+        if self._threads > 0:
+            torch.set_num_threads(self._threads)  # process-wide, like the other torch backends
         encoder = shared_encoder(int8=self._quantize)
         self._heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
+        self._max_tokens = min(self._max_tokens, self._heads.max_tokens)
         self._encoder = encoder
 
     def predict(self, texts: Sequence[str]) -> list[Scores]:

@@ -26,8 +26,8 @@ CONTENT_RULES: tuple[Rule, ...] = (check_emote_only, check_mentions, check_caps,
 
 
 class ModeChecker:
-    def __init__(self) -> None:
-        self.unique = UniqueChat()
+    def __init__(self, unique: UniqueChat | None = None) -> None:
+        self.unique = unique or UniqueChat()
 
     def standing(self, modes: ChatModes, sender: Sender) -> Hit | None:
         """Whether the sender may chat at all (the viewer's composer shows this before typing)."""

@@ -90,10 +90,11 @@ class ShieldPreset:
 
     min_account_age_mins: float = 60.0
     slow_mode_secs: float = 3.0
-    #: What the levels flag or mask is held from this score at most: by default the flag line, so what
-    #: would be flagged is held instead (lower values hold ordinary chat with the default models:
-    #: the profanity stage scores "the boss fight" about 0.55).
-    hold_threshold: float = 0.7
+    #: What the levels flag or mask is also held from this score (never below the level's own line);
+    #: below it, it stays flagged or masked. The flag line (0.7 by default) is where a false positive
+    #: costs a tag; a hold hides the message, so it waits for a confident score: the default chain
+    #: scores a few ordinary lines ("haha that comeback is my favourite part") about 0.8.
+    hold_threshold: float = 0.9
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """Emote-only mode: a message must be made only of the stream's emotes (and spaces).
 
-The emotes are deleted from the message with C-level string methods (longer
-emotes first) and the message passes if nothing but spaces is left: linear
-in the message length, no regex.
+The emotes are deleted from the message with C-level ``str.replace`` (one
+call per distinct emote present) and the message passes if nothing is left:
+linear in the message length, no regex.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ _SPACES = frozenset(" \t\n\r\u3000\u00a0") | {chr(cp) for cp in _DECORATION}
 class _Index:
     #: Single-character emotes, whitespace and decoration: what may be left at the end.
     singles: frozenset[str]
-    #: The same as one string, for ``str.strip`` (a C-level scan).
-    singles_str: str
     #: Every character of every emote: a message with any other character fails at once.
     alphabet: frozenset[str]
     #: Longer emotes by first character, longest first.
@@ -40,31 +38,39 @@ def _index(emotes: tuple[str, ...]) -> _Index:
     for e in sorted((e for e in cleaned if len(e) > 1), key=len, reverse=True):
         multi.setdefault(e[0], []).append(e)
     alphabet = singles | {c for e in cleaned for c in e}
-    return _Index(singles, "".join(sorted(singles)), alphabet, {k: tuple(v) for k, v in multi.items()})
+    return _Index(singles, alphabet, {k: tuple(v) for k, v in multi.items()})
 
 
 def only_emotes(text: str, emotes: tuple[str, ...]) -> bool:
-    """Set operations on the message's characters, then C-level ``replace`` of longer emotes.
+    """A sample test, then C-level ``replace`` calls: one per distinct emote present.
 
-    A message using any character outside the emotes fails at once; one made of
-    single-character emotes passes at once; otherwise longer emotes (only those
-    whose first character occurs) are deleted and what is left must be
-    single-character emotes or spaces.
+    A message using a character outside the emotes usually fails on a sample of
+    its characters. Otherwise the character at the front is looked at: a
+    single-character emote (or a space) is deleted everywhere at once, a longer
+    emote starting with it likewise (longest first, replaced by a space so the
+    pieces around it cannot join into another emote), and anything else fails.
+    Each pass removes a distinct emote, so there are at most as many passes as
+    the stream has emotes, whatever the length.
     """
     index = _index(emotes)
     alphabet = index.alphabet
     if any(c not in alphabet for c in text[::16]):  # most non-emote messages fail on a sample
         return False
-    if not text.strip(index.singles_str):  # made of single-character emotes and spaces only
-        return True
-    chars = set(text)
-    if not chars <= index.alphabet:
-        return False
-    for first in chars & index.multi.keys():
-        for emote in index.multi[first]:
-            if emote in text:
+    singles, multi = index.singles, index.multi
+    for _ in range(2 * (len(emotes) + len(singles)) + 1):  # spaces may come back after a long emote
+        if not text:
+            return True
+        head = text[0]
+        if head in singles:
+            text = text.replace(head, "")
+            continue
+        for emote in multi.get(head, ()):
+            if text.startswith(emote):
                 text = text.replace(emote, " ")
-    return set(text) <= index.singles
+                break
+        else:
+            return False
+    return False
 
 
 def check_emote_only(text: str, modes: ChatModes, sender: Sender) -> Hit | None:

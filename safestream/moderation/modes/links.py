@@ -1,12 +1,22 @@
-"""Link detection that sees through the usual disguises, without regular expressions.
+"""Link detection that sees through the usual disguises, in a bounded number of C-level passes.
 
-A link is a scheme (``http://``, ``hxxp``, ``www.``) or a host: labels joined
-by dots whose last label is a known top-level domain (or four numbers: an IP
-address). Before looking, the text is folded: look-alike characters become
-ASCII (NFKC, then the Greek and Cyrillic letters that pass for Latin ones),
-other dot characters become ".", and ``dot``, ``(dot)``, ``[.]`` and spaced dots become
-".". Everything is ``str.translate``/``replace``/``split``: linear in the
-message length.
+A link is a scheme (``http://``, ``hxxp``, ``www.``) or a host: a label, a
+dot, and a known top-level domain (or four numbers: an IP address). Before
+looking, the text is folded to lowercase UTF-8 bytes: NFKC (fullwidth and
+other compatibility letters become ASCII), other dot characters become ".",
+invisible characters go, and ``dot``, ``(dot)``, ``[.]`` and spaced dots
+become ".". Greek and Cyrillic letters that pass for Latin ones are matched
+by a second pattern, only when the text has a non-ASCII character.
+
+The patterns (``_TLD``, ``_LOOKALIKE_TLD``, ``_IP``) are built so they cannot
+backtrack: each starts with a literal dot and looks one fixed-width step
+back, then matches a trie of literal TLDs (no quantifier at all, a mismatch
+fails at the first letter) or bounded ``{1,3}`` runs in sequence; no
+quantifier is ever nested (``tests/test_modes_rules.py`` checks the compiled
+structure). The work per message is bounded too: runs of dots are collapsed
+first, and a message with more than ``MAX_DOTS`` dots counts as a link (no
+chat line needs that many; otherwise a hostile 500-character input buys 250
+trie look-ups).
 
 A permitted domain matches the host as typed (lowercased, not folded), so a
 look-alike spelling of a permitted domain is still a link.
@@ -14,7 +24,9 @@ look-alike spelling of a permitted domain is still a link.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 from safestream.moderation.modes.config import ChatModes
 from safestream.moderation.modes.rule_io import Hit, Sender
@@ -23,38 +35,74 @@ TLDS = frozenset("""
 com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws su pw tk ml ga cf gq
 app dev link live site online shop store top club fun click win vip icu buzz monster bid loan gift
 """.split())  # noqa: SIM905 - a readable word list
-SCHEMES = ("http:", "https:", "hxxp", "h**p", "www.")
-DISGUISED_SCHEMES = ("hxxp", "h**p")
-_WORD_DOTS = ("(dot)", "[dot]", "{dot}", "<dot>", "(.)", "[.]", "{.}", " dot ", " d0t ", " . ", " .")
+SCHEMES = (b"http:", b"https:", b"hxxp", b"h**p", b"www.")
+DISGUISED_SCHEMES = (b"hxxp", b"h**p")
+_WORD_DOTS = (b"(dot)", b"[dot]", b"{dot}", b"<dot>", b"(.)", b"[.]", b"{.}", b" dot ", b" d0t ", b" . ", b" .")
 #: Characters that end a host in running text.
-_SPLIT = str.maketrans(dict.fromkeys("/\\,;!?\"'()[]{}<>|*`~^@#$%&=+", " "))
-#: For non-ASCII text after NFKC: dots NFKC leaves alone, invisible characters, and Greek and
-#: Cyrillic letters that pass for Latin ones. Applied with ``in``/``replace`` (C-speed scans)
-#: rather than a per-character table.
-_REPLACEMENTS: tuple[tuple[str, str], ...] = (
-    *((d, ".") for d in "。｡․·•∙⋅‧﹒"),
-    *((z, "") for z in "\u200b\u200c\u200d\u2060\ufeff\u00ad"),
-    *zip("аеорсухіјѕԁһԛԝοαντιρκυєѵ", "aeopcyxijsdhqwoavtipkuev", strict=True),
-)
+_SEPARATORS = " \t\n\r/\\,;!?\"'()[]{}<>|*`~^@#$%&=+"
+_TO_SPACE = bytes.maketrans(_SEPARATORS.encode(), b" " * len(_SEPARATORS))
+#: Dots NFKC leaves alone and invisible characters, as UTF-8 (each starts with one of ``_ODD_LEADS``).
+_ODD = tuple((s.encode(), d) for s, d in (*((c, b".") for c in "。․·•∙⋅‧"),
+                                           *((z, b"") for z in "\u200b\u200c\u200d\u2060\ufeff\u00ad")))
+_ODD_LEADS = (b"\xe2", b"\xe3", b"\xef", b"\xc2")
+#: Greek and Cyrillic letters that pass for Latin ones (both cases: the fold lowercases ASCII only).
+LOOKALIKES: dict[str, str] = {
+    "a": "аαА", "b": "ВΒ", "c": "сϲС", "d": "ԁ", "e": "еєЕΕ", "h": "һНΗ", "i": "іιІΙ", "j": "јЈ", "k": "κКΚ",
+    "m": "МΜм", "n": "Ν", "o": "оοОΟ", "p": "рρРΡ", "q": "ԛ", "s": "ѕЅ", "t": "τТΤ", "u": "υ", "v": "νѵ",
+    "w": "ԝ", "x": "хХΧ", "y": "уУΥ", "z": "Ζ",
+}
+MAX_DOTS = 48
+#: A message naming more permitted hosts than this is link spam whatever the hosts.
+MAX_HOSTS = 8
 
 
-def fold(text: str) -> str:
-    """Lowercase ASCII-ish text with every disguised dot turned into '.'."""
+def _trie(words: Iterable[str], letter: dict[str, str]) -> str:
+    """An alternation of literal words grouped by first letter (a mismatch fails at the first letter)."""
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words, key=len, reverse=True):
+        groups.setdefault(word[0], []).append(word[1:])
+    parts = []
+    for first, rests in groups.items():
+        tails = ["".join(letter.get(c, re.escape(c)) for c in r) for r in rests if r]
+        tail = "(?:" + "|".join(tails) + ("|" if "" in rests else "") + ")" if tails else ""
+        parts.append(letter.get(first, re.escape(first)) + tail)
+    return "(?:" + "|".join(parts) + ")"
+
+
+_HOST_CHAR = "[^" + re.escape(_SEPARATORS) + ".]"  # one character of a label, any script
+_TLD = re.compile((r"\.(?<=" + _HOST_CHAR + r"\.)" + _trie(TLDS, {}) + r"(?![\w\x80-\xff-])").encode())
+_LOOKALIKE_TLD = re.compile(r"\.(?<=" + _HOST_CHAR + r"\.)"
+                            + _trie(TLDS, {c: f"[{c}{alike}]" for c, alike in LOOKALIKES.items()}) + r"(?![\w-])")
+_IP = re.compile(rb"\.(?<=\d\.)\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)")
+PATTERNS = (_TLD, _LOOKALIKE_TLD, _IP)
+
+
+def fold(text: str) -> bytes:
+    """Lowercase UTF-8 with compatibility letters made ASCII and every disguised dot turned into '.'."""
     if text.isascii():  # the common case: nothing to fold
-        out = text.lower()
+        out = text.encode().lower()
     else:
-        out = unicodedata.normalize("NFKC", text).lower()
-        for src, dst in _REPLACEMENTS:
-            if src in out:
-                out = out.replace(src, dst)
-    if "dot" in out or "d0t" in out or " ." in out or "(." in out or "[." in out or "{." in out:
+        normal = unicodedata.normalize("NFKC", text)
+        try:
+            out = normal.encode().lower()  # the strict codec is the fast one
+        except UnicodeEncodeError:  # a lone surrogate (clean_message drops them; other callers may not)
+            out = normal.encode("utf-8", "surrogatepass").lower()
+        if any(lead in out for lead in _ODD_LEADS):
+            for src, dst in _ODD:
+                if src in out:
+                    out = out.replace(src, dst)
+    if b"dot" in out or b"d0t" in out or b" ." in out or b"(." in out or b"[." in out or b"{." in out:
         for word in _WORD_DOTS:
-            out = out.replace(word, ".")
-    return out
+            if word in out:
+                out = out.replace(word, b".")
+    while b"..." in out:  # runs of dots are empty labels: collapse them (each pass divides a run by 3)
+        out = out.replace(b"...", b".")
+    return out.replace(b"..", b".")
 
 
 def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = False) -> list[str]:
-    """Host-like tokens (as folded) that are not permitted, plus "" for a bare scheme.
+    """Hosts (as folded; for IP addresses the last three numbers) that are not permitted, plus ""
+    for a bare scheme and "(many dots)" past ``MAX_DOTS``.
 
     A permitted domain only counts when the host appears as typed (lowercased,
     not folded): a look-alike or spelled-out version of it is still a link.
@@ -67,31 +115,41 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
         found.append("")
         if first:
             return found
-    if "." not in folded:
-        return found
-    raw = text.lower() if permitted else ""
-    for token in folded.translate(_SPLIT).split():
-        if "." not in token:
-            continue
-        host = token.strip(".:-_").partition(":")[0]
-        if host.rpartition(".")[2] not in TLDS and not host.replace(".", "").isdigit():
-            continue
-        host = host.removeprefix("www.")
-        if not _is_host(host) or (permitted and host in raw and _permitted(host, permitted)):
-            continue
-        found.append(host)
-        if first:
-            return found
+    dots = folded.count(b".")
+    if dots > MAX_DOTS:
+        return [*found, "(many dots)"]
+    if dots:
+        hosts = _hosts(folded)
+        if permitted:
+            raw = text.encode("utf-8", "surrogatepass").lower()  # as typed: look-alikes stay themselves
+            hosts = (h for i, h in enumerate(hosts)
+                     if i >= MAX_HOSTS or not (h.encode() in raw and _permitted(h, permitted)))
+        for host in hosts:
+            if host in found:  # the look-alike pattern also matches plain ASCII TLDs
+                continue
+            found.append(host)
+            if first:
+                break
     return found
 
 
-def _is_host(host: str) -> bool:
-    labels = host.split(".")
-    if len(labels) < 2 or not all(labels):
-        return False
-    if len(labels) == 4 and all(label.isdigit() and len(label) <= 3 for label in labels):
-        return True
-    return labels[-1] in TLDS and all(label.replace("-", "").isalnum() for label in labels)
+def _hosts(folded: bytes) -> Iterator[str]:
+    """Every host the patterns find, lazily (the rule takes one), each as the token around the match."""
+    spaced = folded.translate(_TO_SPACE)
+    for m in _TLD.finditer(folded):
+        yield _token(spaced, m.start(), m.end())
+    if not folded.isascii():
+        text = folded.decode("utf-8", "replace")
+        for look in _LOOKALIKE_TLD.finditer(text):  # str matches: offsets are characters, not bytes
+            yield _token(spaced, len(text[:look.start()].encode()), len(text[:look.end()].encode()))
+    for m in _IP.finditer(folded):
+        yield _token(spaced, m.start(), m.end())
+
+
+def _token(spaced: bytes, start: int, end: int) -> str:
+    """The host around a match: back to the last separator, without a leading ``www.``."""
+    begin = spaced.rfind(b" ", 0, start) + 1
+    return spaced[begin:end].strip(b".:-_").removeprefix(b"www.").decode("utf-8", "replace")
 
 
 def _permitted(host: str, domains: tuple[str, ...]) -> bool:

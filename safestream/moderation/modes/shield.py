@@ -5,7 +5,7 @@ Turning it on stores the policy in force inside the shielded one
 every process: it is part of the stored policy. The preset only tightens:
 unique chat on, links held (unless already refused), account age and slow
 mode raised to the preset's minimum, and what the stream's levels flag or mask
-held instead (from the preset's threshold at most).
+held too once the model is confident (from the preset's ``hold_threshold``).
 """
 
 from __future__ import annotations
@@ -45,18 +45,22 @@ def shield_off(policy: Policy) -> dict[str, Any]:
 
 
 def _stricter_levels(levels: tuple[Level, ...], hold_at: float) -> tuple[Level, ...]:
-    """The stream's own levels, tightened: what they flag or mask is held, from ``hold_at`` at most.
+    """The stream's own levels, all kept, plus a hold from ``hold_at`` for what they flag or mask.
 
+    What the levels flag or mask below ``hold_at`` is still flagged or masked
+    (shown), not held: a flag line is drawn where a false positive is cheap (a
+    tag on a message), and turning it into a hold made the model's rare false
+    positives on ordinary chat vanish from the room (``load/README.md``, raid).
     No new categories are added (beyond toxicity when nothing watches it): a
     category the stream does not act on (the default policy leaves ``obscene``
     to the term lists) stays that way, or shield would hold ordinary chat.
     """
-    out: list[Level] = []
+    out: list[Level] = list(levels)
     for level in levels:
         if level.action in ("flag", "mask"):
-            out.append(Level(level.category, min(level.threshold, hold_at), "hold"))
-        else:
-            out.append(level)
+            hold = Level(level.category, max(level.threshold, hold_at), "hold")
+            if hold not in out:
+                out.append(hold)
     if not any(level.category in ("*", "toxicity") and level.action != "allow" for level in levels):
         out.append(Level("toxicity", hold_at, "hold"))
     return tuple(out)

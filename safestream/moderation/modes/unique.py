@@ -2,22 +2,21 @@
 
 Texts are compared by their letters only, casefolded ("FOLLOW me!!! 123" and
 "follow me" are the same text), computed with C-level string and bytes methods.
-State is per process and bounded: each stream remembers at most
-``MAX_TEXTS`` recent texts and each user their last ``PER_USER`` texts; the
-app's sweeper drops what has aged out. (In a cluster each process counts its
-own senders, so a flood spread over N processes needs N times the crowd.)
+A user's own repeats are remembered per process (their last ``PER_USER``
+texts); the "many users" count is ``crowd``'s: per process by default, and
+across the cluster through Redis with ``REDIS_URL``. The app's sweeper drops
+what has aged out.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import deque
 
 from safestream.moderation.modes.config import ChatModes
+from safestream.moderation.modes.crowd import CrowdPost, LocalCrowds
 from safestream.moderation.modes.rule_io import Hit, Sender
 
-MAX_TEXTS = 5000
 PER_USER = 5
 #: ASCII bytes that are not letters: dropped from the comparison key.
 _NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
@@ -43,15 +42,10 @@ def letters_key(text: str) -> bytes:
     return folded.encode("utf-8", "surrogatepass").translate(None, _NOT_LETTERS)
 
 
-@dataclass(slots=True)
-class _Crowd:
-    first: float
-    users: set[str] = field(default_factory=set)
-
-
 class UniqueChat:
-    def __init__(self) -> None:
-        self._texts: dict[str, OrderedDict[bytes, _Crowd]] = {}
+    def __init__(self, crowds: LocalCrowds | None = None) -> None:
+        #: The "many users" count: this process's table, or the cluster's (``crowd.RedisCrowds``).
+        self.crowds = crowds or LocalCrowds()
         self._users: dict[tuple[str, str], deque[tuple[float, bytes]]] = {}
 
     def check(self, stream: str, text: str, modes: ChatModes, sender: Sender, *, commit: bool = True,
@@ -68,54 +62,43 @@ class UniqueChat:
                 mine.popleft()
             if any(k == key for _, k in mine):
                 return _duplicate("you just sent that")
-        crowd_hit = self._crowd(stream, key[:CROWD_PREFIX], sender.username, rule.crowd_users, rule.crowd_min_letters,
-                                cutoff, now, commit)
+        post = self.crowd_post(stream, key, sender.username, modes)
+        crowd_hit = post is not None and self.crowds.check(post, now, commit=commit)
         if commit:
             if mine is None:
                 mine = self._users[(stream, sender.username)] = deque(maxlen=PER_USER)
             mine.append((now, key))
-        return crowd_hit
+        return CROWD if crowd_hit else None
 
-    def _crowd(self, stream: str, key: bytes, user: str, limit: int, min_letters: int, cutoff: float,
-               now: float, commit: bool) -> Hit | None:
-        if len(key) < min_letters:
+    @staticmethod
+    def crowd_post(stream: str, key: bytes, user: str, modes: ChatModes) -> CrowdPost | None:
+        """What the flood count sees of a message (None: too short to be copy-pasta)."""
+        rule = modes.unique
+        key = key[:CROWD_PREFIX]
+        if len(key) < rule.crowd_min_letters:
             return None
-        texts = self._texts.get(stream)
-        if texts is None:
-            if not commit:
-                return None
-            texts = self._texts[stream] = OrderedDict()
-        while texts:  # oldest first: drop what left the window
-            oldest = next(iter(texts.values()))
-            if oldest.first > cutoff:
-                break
-            texts.popitem(last=False)
-        crowd = texts.get(key)
-        if crowd is None:
-            if commit:
-                if len(texts) >= MAX_TEXTS:
-                    texts.popitem(last=False)
-                texts[key] = _Crowd(now, {user})
+        return CrowdPost(stream, key, user, rule.crowd_users, rule.window_secs)
+
+    def post_for(self, stream: str, text: str, user: str, modes: ChatModes) -> CrowdPost | None:
+        """The flood-count entry for a message the send path let through, for the cluster's ``confirm``."""
+        if not modes.unique.on:
             return None
-        if user in crowd.users:
-            return None
-        if len(crowd.users) >= limit:
-            return _duplicate("many people are posting this same message right now")
-        if commit:
-            crowd.users.add(user)
-        return None
+        return self.crowd_post(stream, letters_key(text) or text.encode("utf-8", "surrogatepass"), user, modes)
 
     def sweep(self, max_window: float = 3600.0, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         cutoff = now - max_window
         for key in [k for k, d in self._users.items() if not d or d[-1][0] <= cutoff]:
             del self._users[key]
-        for stream in [s for s, t in self._texts.items() if not t]:
-            del self._texts[stream]
+        self.crowds.sweep()
 
     def forget_stream(self, stream: str) -> None:
-        self._texts.pop(stream, None)
+        self.crowds.forget_stream(stream)
 
 
 def _duplicate(message: str) -> Hit:
     return Hit("unique", "refuse", "duplicate", f"unique chat: {message}")
+
+
+#: The refusal of a copy-paste flood (locally or by the cluster's count).
+CROWD = _duplicate("many people are posting this same message right now")
