@@ -54,6 +54,7 @@ from safestream.auth.verification import Verifier
 from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
+from safestream.chat.fanout import make_fanout
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.namespace import ChatNamespace
@@ -176,7 +177,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms)
     app[CONNECTIONS_KEY] = connections = Connections()
-    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
+    app[BROADCASTER_KEY] = broadcaster = Broadcaster(
+        app[SIO_KEY], connections, viewer_count=metrics.viewer_count,
+        flush_window=settings.chat_flush_window_ms / 1000, fanout=make_fanout(app[SIO_KEY], settings.fanout))
     app[MEMBERSHIP_KEY] = Membership(app[SIO_KEY], connections, rooms, broadcaster)
     app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
                                budget=settings.replay_budget)
