@@ -33,6 +33,7 @@ from safestream.app_keys import (
     NUDGE_KEY,
     PASSWORDS_KEY,
     PIPELINE_KEY,
+    PRINCIPALS_KEY,
     POLICIES_KEY,
     REPLAYS_KEY,
     ROOMS_KEY,
@@ -48,7 +49,9 @@ from safestream.app_keys import (
 )
 from safestream.auth import routes as auth_routes
 from safestream.auth.mail import create_mailer
+from safestream.auth.guard import make_principal
 from safestream.auth.passwords import Passwords
+from safestream.auth.principals import PrincipalLoader
 from safestream.auth.tokens import TokenService
 from safestream.auth.verification import Verifier
 from safestream.chat import actions, review
@@ -162,6 +165,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     app[VERIFIER_KEY] = Verifier(create_mailer(settings))
+    app[PRINCIPALS_KEY] = principals = PrincipalLoader(sessions, make_principal)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
@@ -212,6 +216,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     log.info("moderation chain: %s", engine.name)
     yield
     await watchdog.close()
+    await principals.close()
     await console.close()
     await gifts.close()
     await pipeline.close()   # normally already drained by _drain_and_disconnect
