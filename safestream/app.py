@@ -33,6 +33,7 @@ from safestream.app_keys import (
     NUDGE_KEY,
     PASSWORDS_KEY,
     PIPELINE_KEY,
+    PRINCIPALS_KEY,
     POLICIES_KEY,
     REPLAYS_KEY,
     ROOMS_KEY,
@@ -49,12 +50,15 @@ from safestream.app_keys import (
 from safestream.auth import oidc_routes
 from safestream.auth import routes as auth_routes
 from safestream.auth.mail import create_mailer
+from safestream.auth.guard import make_principal
 from safestream.auth.passwords import Passwords
+from safestream.auth.principals import PrincipalLoader
 from safestream.auth.tokens import TokenService
 from safestream.auth.verification import Verifier
 from safestream.chat import actions, review
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.connections import Connections
+from safestream.chat.fanout import make_fanout
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.namespace import ChatNamespace
@@ -165,6 +169,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     app[VERIFIER_KEY] = Verifier(create_mailer(settings))
+    app[PRINCIPALS_KEY] = principals = PrincipalLoader(sessions, make_principal)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
@@ -180,7 +185,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms)
     app[CONNECTIONS_KEY] = connections = Connections()
-    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
+    app[BROADCASTER_KEY] = broadcaster = Broadcaster(
+        app[SIO_KEY], connections, viewer_count=metrics.viewer_count,
+        flush_window=settings.chat_flush_window_ms / 1000, fanout=make_fanout(app[SIO_KEY], settings.fanout))
     app[MEMBERSHIP_KEY] = Membership(app[SIO_KEY], connections, rooms, broadcaster)
     app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
                                budget=settings.replay_budget)
@@ -215,6 +222,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     log.info("moderation chain: %s", engine.name)
     yield
     await watchdog.close()
+    await principals.close()
     await console.close()
     await gifts.close()
     await pipeline.close()   # normally already drained by _drain_and_disconnect

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from safestream.abuse import SlowConsumerWatchdog, Throttles
     from safestream.auth.oidc_routes import OidcService
     from safestream.auth.passwords import Passwords
+    from safestream.auth.principals import PrincipalLoader
     from safestream.auth.tokens import TokenService
     from safestream.auth.verification import Verifier
     from safestream.chat.broadcaster import Broadcaster
@@ -59,6 +60,7 @@ THROTTLES_KEY: web.AppKey[Throttles] = web.AppKey("throttles")
 MEMBERSHIP_KEY: web.AppKey[Membership] = web.AppKey("membership")
 REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")
+PRINCIPALS_KEY: web.AppKey[PrincipalLoader] = web.AppKey("principals")
 NUDGE_KEY: web.AppKey[Nudger] = web.AppKey("nudge")
 VERIFIER_KEY: web.AppKey[Verifier] = web.AppKey("email_verifier")
 OIDC_KEY: web.AppKey[OidcService] = web.AppKey("oidc")

@@ -17,6 +17,7 @@ from safestream.app_keys import (
     CLUSTER_KEY,
     CONNECTIONS_KEY,
     MEMBERSHIP_KEY,
+    PRINCIPALS_KEY,
     SESSIONS_KEY,
 )
 from safestream.storage import users
@@ -32,6 +33,7 @@ async def drop_sockets(app: web.Application, *, username: str, reason: str) -> i
 async def sessions_ended(app: web.Application, username: str, payload: dict[str, Any]) -> int:
     """This process's part: remember the end (for sockets mid-connect), then drop the open ones."""
     app[CONNECTIONS_KEY].sessions_ended(username)
+    app[PRINCIPALS_KEY].invalidate(username)  # the next connect reads the database again
     return await app[MEMBERSHIP_KEY].kick(username, payload)
 
 

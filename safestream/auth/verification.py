@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from safestream.app_keys import CLUSTER_KEY, CONNECTIONS_KEY, SESSIONS_KEY, SETTINGS_KEY
+from safestream.app_keys import CLUSTER_KEY, CONNECTIONS_KEY, PRINCIPALS_KEY, SESSIONS_KEY, SETTINGS_KEY
 from safestream.auth.mail import Mailer
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.errors import Conflict, InvalidPayload, RateLimited
@@ -71,6 +71,7 @@ async def confirm(app: web.Application, token: str) -> str:
 
 def mark_verified(app: web.Application, username: str) -> None:
     """This process's sockets of ``username`` now pass the verified-email gate."""
+    app[PRINCIPALS_KEY].invalidate(username)
     for conn in app[CONNECTIONS_KEY].of_user(username):
         conn.principal = replace(conn.principal, email_verified=True)
 
