@@ -246,8 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Further cycles tell reuse from a leak: freed memory that Python keeps for reuse stops
         # RSS from growing in the next cycle; state kept per closed connection makes it grow again.
         for cycle in range(2, args.cycles + 1):
+            cpu_before, started = sample(pid).cpu_s, time.perf_counter()
             answers = _broadcast(pipes, [per_socket[w::args.workers] for w in range(args.workers)], "connect")
+            secs, cpu = time.perf_counter() - started, sample(pid).cpu_s - cpu_before
             ok = sum(a["ok"] for a in answers)
+            print(f"cycle {cycle} reconnect: {ok:,} in {secs:.1f} s = {ok / secs:,.0f}/s; server CPU {cpu:.1f} s = "
+                  f"{1000 * cpu / max(ok, 1):.2f} ms per connection")
             failed = sum(a["n_errors"] for a in answers)
             rss_open = _settled_rss(pid)
             _broadcast(pipes, [None] * len(pipes), "close")

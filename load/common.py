@@ -61,18 +61,21 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def free_port() -> int:
-    """A free loopback port; ``LOAD_PORTS=LOW-HIGH`` keeps it in a range (a shared machine's share)."""
-    low, _, high = os.environ.get("LOAD_PORTS", "").partition("-")
-    candidates = range(int(low), int(high) + 1) if low and high else [0]
-    for candidate in candidates:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", candidate))
-            except OSError:
-                continue
-            port: int = sock.getsockname()[1]
-            return port
-    raise RuntimeError(f"no free port in LOAD_PORTS={os.environ['LOAD_PORTS']}")
+    """A free loopback port; inside ``LOAD_PORT_RANGE`` (``LOW-HIGH``) when set (a shared machine)."""
+    low, _, high = os.environ.get("LOAD_PORT_RANGE", "").partition("-")
+    if low and high:
+        for candidate in range(int(low), int(high) + 1):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", candidate))
+                except OSError:
+                    continue
+                return candidate
+        raise RuntimeError(f"no free port in LOAD_PORT_RANGE={low}-{high}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def raise_nofile(wanted: int) -> int:

@@ -37,6 +37,7 @@ from safestream.app_keys import (
     PIPELINE_KEY,
     POLICIES_KEY,
     POLICY_CHANGES_KEY,
+    PRINCIPALS_KEY,
     REPLAYS_KEY,
     REVIEW_KEY,
     REVOCATION_KEY,
@@ -52,14 +53,17 @@ from safestream.app_keys import (
     WRITER_KEY,
 )
 from safestream.auth import oidc_routes
+from safestream.auth.guard import make_principal
 from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
+from safestream.auth.principals import PrincipalLoader
 from safestream.auth.revocation import Revocation
 from safestream.auth.throttles import Throttles
 from safestream.auth.tokens import TokenService
 from safestream.auth.verification import Verifier
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.bulk import BulkActions
+from safestream.chat.fanout import make_fanout
 from safestream.chat.membership import Membership
 from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
 from safestream.chat.moderator_actions import AUTOMOD, ModeratorActions
@@ -138,6 +142,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[THROTTLES_KEY] = Throttles(settings)
     app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
     app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    app[PRINCIPALS_KEY] = principals = PrincipalLoader(sessions, make_principal)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
@@ -152,12 +157,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[ROOMS_KEY] = rooms
     app[METRICS_KEY] = metrics = Metrics(rooms, cluster)
     app[CONNECTIONS_KEY] = connections = Connections()
-    app[BROADCASTER_KEY] = broadcaster = Broadcaster(app[SIO_KEY], connections, viewer_count=metrics.viewer_count)
+    app[BROADCASTER_KEY] = broadcaster = Broadcaster(
+        app[SIO_KEY], connections, viewer_count=metrics.viewer_count,
+        flush_window=settings.chat_flush_window_ms / 1000, fanout=make_fanout(app[SIO_KEY], settings.fanout))
     app[MEMBERSHIP_KEY] = membership = Membership(app[SIO_KEY], connections, rooms, broadcaster, cluster)
     app[VERIFIER_KEY] = verifier = Verifier(create_mailer(settings), secret=settings.jwt_secret_key,
-                                            sessions=sessions, cluster=cluster, connections=connections)
+                                            sessions=sessions, cluster=cluster, connections=connections,
+                                            principals=principals)
     app[REVOCATION_KEY] = revocation = Revocation(sessions=sessions, cluster=cluster, connections=connections,
-                                                  membership=membership)
+                                                  membership=membership, principals=principals)
     app[ACTIONS_KEY] = actions = ModeratorActions(sessions=sessions, sanctions=sanctions, cluster=cluster,
                                                   membership=membership, broadcaster=broadcaster, rooms=rooms,
                                                   writer=writer, metrics=metrics)
@@ -209,6 +217,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     log.info("moderation chain: %s", engine.name)
     yield
     await watchdog.close()
+    await principals.close()
     await console.close()
     await gifts.close()
     await pipeline.close()   # normally already drained by _drain_and_disconnect

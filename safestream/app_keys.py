@@ -17,6 +17,7 @@ from safestream.settings import Settings
 if TYPE_CHECKING:
     from safestream.auth.oidc_routes import OidcService
     from safestream.auth.passwords import Passwords
+    from safestream.auth.principals import PrincipalLoader
     from safestream.auth.revocation import Revocation
     from safestream.auth.throttles import Throttles
     from safestream.auth.tokens import TokenService
@@ -66,6 +67,7 @@ THROTTLES_KEY: web.AppKey[Throttles] = web.AppKey("throttles")
 MEMBERSHIP_KEY: web.AppKey[Membership] = web.AppKey("membership")
 REPLAYS_KEY: web.AppKey[Replays] = web.AppKey("replays")
 WATCHDOG_KEY: web.AppKey[SlowConsumerWatchdog] = web.AppKey("slow_consumers")
+PRINCIPALS_KEY: web.AppKey[PrincipalLoader] = web.AppKey("principals")
 NUDGE_KEY: web.AppKey[Nudger] = web.AppKey("nudge")
 VERIFIER_KEY: web.AppKey[Verifier] = web.AppKey("email_verifier")
 ACTIONS_KEY: web.AppKey[ModeratorActions] = web.AppKey("moderator_actions")

@@ -29,7 +29,8 @@ import threading
 
 from aiohttp import web, web_response
 
-from safestream.app_keys import BROADCASTER_KEY, PIPELINE_KEY, SETTINGS_KEY, SIO_KEY
+from safestream import gctune
+from safestream.app_keys import BROADCASTER_KEY, MODERATION_KEY, PIPELINE_KEY, SETTINGS_KEY, SIO_KEY
 from safestream.http.middleware import SERVER_NAME
 from safestream.logs import RedactingAccessLogger
 from safestream.settings import Settings
@@ -49,6 +50,7 @@ async def drain(app: web.Application) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app[BROADCASTER_KEY].server_shutdown(), timeout=grace * 0.05)
     await app[PIPELINE_KEY].close(timeout=grace * 0.25)  # and up to as long again for the batch in hand
+    await app[BROADCASTER_KEY].flush_all()  # chat still waiting in a flush window goes out before the close
     await sio.settle(quiet=0.1, timeout=grace * 0.05)
     await sio.close_sessions(timeout=grace * 0.1)
 
@@ -73,9 +75,13 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    gc_task: asyncio.Task[None] | None = None
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
         await site.start()
+        gctune.apply_threshold(settings.gc_threshold)
+        if settings.gc_freeze:
+            gc_task = asyncio.create_task(gctune.freeze_when(app[MODERATION_KEY].wait_loaded()), name="gc-freeze")
         # Printed once the site listens (after migrations): /healthz answers by the time it is read.
         print(banner or f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         await stop.wait()
@@ -86,6 +92,8 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
         await drain(app)
         log.info("drained in %.2f s", loop.time() - started)
     finally:
+        if gc_task is not None:
+            gc_task.cancel()
         await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -30,6 +30,10 @@ MIN_SECRET_LENGTH = 32
 T = TypeVar("T")
 
 
+#: The flush window's upper bound: beyond it a busy chat would feel laggy.
+MAX_FLUSH_WINDOW_MS = 25.0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     env: str = "development"
@@ -89,6 +93,14 @@ class Settings:
     default_stream: str = "main"
     cors_origins: tuple[str, ...] = ()
     ws_compression: bool = False
+    #: A busy stream's chat frames are gathered for at most this long (0: every batch at once).
+    chat_flush_window_ms: float = 25.0
+    #: ``direct``: room chat frames go straight onto each socket's queue (``socketio``: the reference path).
+    fanout: str = "direct"
+    #: ``gc.collect(); gc.freeze()`` once the server has started: full collections stop rescanning start-up objects.
+    gc_freeze: bool = True
+    #: gen-0 threshold for ``gc.set_threshold`` (0: Python's default).
+    gc_threshold: int = 0
     transports: tuple[str, ...] = ("polling", "websocket")
     reuse_port: bool = False
     json_codec: str = "orjson"
@@ -190,6 +202,10 @@ class Settings:
             (self.write_queue_size >= 100, "SAFESTREAM_WRITE_QUEUE_SIZE must be at least 100"),
             (self.flush_interval_ms > 0, "SAFESTREAM_FLUSH_INTERVAL_MS must be positive"),
             (self.moderation_queue_size > 0, "SAFESTREAM_MODERATION_QUEUE_SIZE must be positive"),
+            (0 <= self.chat_flush_window_ms <= MAX_FLUSH_WINDOW_MS,
+             f"SAFESTREAM_CHAT_FLUSH_WINDOW_MS must be between 0 and {MAX_FLUSH_WINDOW_MS:g}"),
+            (self.fanout in {"direct", "socketio"}, "SAFESTREAM_FANOUT must be direct or socketio"),
+            (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
              "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),

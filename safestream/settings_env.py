@@ -88,6 +88,10 @@ ENV_TABLE: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_REUSE_PORT", "reuse_port", _parse_bool),
     ("SAFESTREAM_JSON", "json_codec", str.strip),
     ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
+    ("SAFESTREAM_CHAT_FLUSH_WINDOW_MS", "chat_flush_window_ms", float),
+    ("SAFESTREAM_FANOUT", "fanout", str.strip),
+    ("SAFESTREAM_GC_FREEZE", "gc_freeze", _parse_bool),
+    ("SAFESTREAM_GC_THRESHOLD", "gc_threshold", int),
 ]
 
 ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in ENV_TABLE) + OIDC_ENV_VARIABLES

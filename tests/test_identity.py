@@ -323,8 +323,8 @@ async def test_a_revocation_landing_while_a_socket_authenticates_refuses_it(
     token = await login(client, "demo_user", "demo123")
     real = namespace.principal_from_token
 
-    async def revoked_meanwhile(app: Any, raw: str) -> Any:
-        principal = await real(app, raw)  # valid when read...
+    async def revoked_meanwhile(app: Any, raw: str, **kwargs: Any) -> Any:
+        principal = await real(app, raw, **kwargs)  # valid when read...
         await app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")  # ...ended now
         return principal
 

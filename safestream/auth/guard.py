@@ -15,16 +15,22 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from safestream.app_keys import PASSWORDS_KEY, SANCTIONS_KEY, SESSIONS_KEY, TOKENS_KEY
+from safestream.auth.principals import PrincipalLoader
 from safestream.auth.roles import Principal, Role
 from safestream.errors import Banned, Forbidden, Unauthorized
 from safestream.storage import users
+from safestream.storage.models import User
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
-async def principal_from_token(app: web.Application, token: str) -> Principal:
+async def principal_from_token(app: web.Application, token: str, *,
+                               loader: PrincipalLoader | None = None) -> Principal:
+    """``loader``: a socket connect, batched and cached (``auth.principals``); else the database now."""
     claims = app[TOKENS_KEY].decode(token)
-    return await current_principal(app, claims.username, version=claims.version, issued_at=claims.issued_at)
+    if loader is None:
+        return await current_principal(app, claims.username, version=claims.version, issued_at=claims.issued_at)
+    return _still_valid(app, await loader.get(claims.username), version=claims.version, issued_at=claims.issued_at)
 
 
 async def current_principal(app: web.Application, username: str, *, version: int,
@@ -34,18 +40,30 @@ async def current_principal(app: web.Application, username: str, *, version: int
     Also used to re-check an open socket before a privileged event.
     """
     user = await users.get_user(app[SESSIONS_KEY], username=username)
-    # A token from before the account existed belongs to a deleted namesake.
-    if user is None or (issued_at is not None and issued_at < int(_aware(user.created_at).timestamp())):
-        raise Unauthorized("invalid or expired token")
-    # Before the version check: a banned user's client learns why (a ban also revokes tokens).
-    if app[SANCTIONS_KEY].banned(user.username, None) is not None:
-        raise Banned("this account is banned")
-    if version != user.token_version:
-        raise Unauthorized("this session has ended; log in again", code="session_ended")
-    moderates = await users.moderated_streams(app[SESSIONS_KEY], username=user.username)
+    principal = None
+    if user is not None:
+        principal = make_principal(user, await users.moderated_streams(app[SESSIONS_KEY], username=user.username))
+    return _still_valid(app, principal, version=version, issued_at=issued_at)
+
+
+def make_principal(user: User, moderates: set[str]) -> Principal:
     return Principal(username=user.username, role=Role.parse(user.role), moderates=frozenset(moderates),
                      token_version=user.token_version, created_at=_aware(user.created_at),
                      email_verified=user.email_verified_at is not None)
+
+
+def _still_valid(app: web.Application, principal: Principal | None, *, version: int,
+                 issued_at: int | None) -> Principal:
+    # A token from before the account existed belongs to a deleted namesake.
+    created = principal.created_at if principal is not None else None
+    if principal is None or (issued_at is not None and created is not None and issued_at < int(created.timestamp())):
+        raise Unauthorized("invalid or expired token")
+    # Before the version check: a banned user's client learns why (a ban also revokes tokens).
+    if app[SANCTIONS_KEY].banned(principal.username, None) is not None:
+        raise Banned("this account is banned")
+    if version != principal.token_version:
+        raise Unauthorized("this session has ended; log in again", code="session_ended")
+    return principal
 
 
 def _aware(moment: datetime) -> datetime:

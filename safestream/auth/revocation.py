@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from safestream.auth.principals import PrincipalLoader
 from safestream.chat.membership import Membership
 from safestream.cluster import Cluster
 from safestream.sio.connections import Connections
@@ -20,8 +21,9 @@ from safestream.storage.db import SessionMaker
 
 class Revocation:
     def __init__(self, *, sessions: SessionMaker, cluster: Cluster, connections: Connections,
-                 membership: Membership) -> None:
+                 membership: Membership, principals: PrincipalLoader) -> None:
         self._sessions = sessions
+        self._principals = principals
         self._cluster = cluster
         self._connections = connections
         self._membership = membership
@@ -35,6 +37,7 @@ class Revocation:
     async def sessions_ended(self, username: str, payload: dict[str, Any]) -> int:
         """This process's part: remember the end (for sockets mid-connect), then drop the open ones."""
         self._connections.sessions_ended(username)
+        self._principals.invalidate(username)  # the next connect reads the database again
         return await self._membership.kick(username, payload)
 
     async def end_sessions(self, *, username: str, reason: str) -> int:

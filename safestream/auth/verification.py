@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 
 from safestream.auth.mail import Mailer
+from safestream.auth.principals import PrincipalLoader
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.cluster import Cluster
 from safestream.errors import Conflict, InvalidPayload, RateLimited
@@ -62,13 +63,14 @@ class Verifier:
     REQUESTS_PER_HOUR = 5
 
     def __init__(self, mailer: Mailer, *, secret: str, sessions: SessionMaker, cluster: Cluster,
-                 connections: Connections) -> None:
+                 connections: Connections, principals: PrincipalLoader) -> None:
         self.mailer = mailer
         self.limiter = SlidingWindowLimiter(self.REQUESTS_PER_HOUR, 3600.0)
         self._secret = secret
         self._sessions = sessions
         self._cluster = cluster
         self._connections = connections
+        self._principals = principals
 
     async def request(self, username: str, base_url: str) -> None:
         user = await users.get_user(self._sessions, username=username)
@@ -95,5 +97,6 @@ class Verifier:
 
     def mark_verified(self, username: str) -> None:
         """This process's sockets of ``username`` now pass the verified-email gate."""
+        self._principals.invalidate(username)
         for conn in self._connections.of_user(username):
             conn.principal = replace(conn.principal, email_verified=True)

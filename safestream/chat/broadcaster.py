@@ -4,6 +4,14 @@ Every outbound event kind goes through a method here, so the shapes stay in
 one place and scale-out (the Redis manager) or the console's fragments hook in
 at one point. Broadcasts never pass ``callback=``: python-socketio would then
 encode the packet once per recipient.
+
+Chat frames go out through a flush window per stream: frames, not messages,
+cost CPU per recipient, so a busy stream gathers what arrives within
+``flush_window`` seconds into one ``chat_batch``, while a quiet stream (no chat
+frame in the last window) sends at once. Messages per frame thus grow with the
+rate, and no message waits longer than the window. Events that must not
+overtake the chat they refer to (removals, stream status, modes, shutdown)
+flush the stream's window first.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any
 
 import socketio
 
+from safestream.chat.fanout import Fanout, SocketioFanout
 from safestream.chat.rooms import room_name
 from safestream.sio.connections import Connections
 
@@ -33,25 +42,86 @@ def console_room(stream: str) -> str:
 STAFF_CONSOLE_ROOM = "console:*"
 
 
+class _Window:
+    """One stream's chat waiting for its flush, and when its last chat frame went out."""
+
+    __slots__ = ("last", "pending", "timer")
+
+    def __init__(self) -> None:
+        self.last = float("-inf")
+        self.pending: list[dict[str, Any]] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+
 class Broadcaster:
     def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
-                 viewer_count: Callable[[str], Awaitable[int]], presence_interval: float = 1.0) -> None:
+                 viewer_count: Callable[[str], Awaitable[int]], presence_interval: float = 1.0,
+                 flush_window: float = 0.0, fanout: Fanout | None = None) -> None:
         self._sio = sio
         self._connections = connections
         self._viewer_count = viewer_count
         self.presence_interval = presence_interval
+        #: Seconds a busy stream's chat may wait to share a frame (0: every call is its own emit).
+        self.flush_window = flush_window
+        self._fanout = fanout if fanout is not None else SocketioFanout(sio)
         self._presence_due: set[str] = set()
         self._presence_last: dict[str, float] = {}
+        self._windows: dict[str, _Window] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def chat(self, stream: str, payloads: Sequence[dict[str, Any]]) -> None:
-        """One ``chat`` for a lone message; one ``chat_batch`` for several ready together."""
+        """Now when the stream was quiet for a window; otherwise with what else arrives within one."""
         if not payloads:
             return
+        if self.flush_window <= 0:
+            await self._emit_chat(stream, list(payloads))
+            return
+        loop = asyncio.get_running_loop()
+        window = self._windows.get(stream)
+        if window is None:
+            window = self._windows[stream] = _Window()
+        now = loop.time()
+        if window.timer is None and now - window.last >= self.flush_window:
+            window.last = now
+            await self._emit_chat(stream, list(payloads))
+            return
+        window.pending.extend(payloads)
+        if window.timer is None:
+            # The window opens with its first waiting message: none waits longer than flush_window.
+            window.timer = loop.call_later(self.flush_window, self._due, stream)
+
+    def _due(self, stream: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.flush(stream))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self, stream: str) -> None:
+        """Sends the stream's waiting chat now (in arrival order) as one frame."""
+        window = self._windows.get(stream)
+        if window is None:
+            return
+        if window.timer is not None:
+            window.timer.cancel()
+            window.timer = None
+        payloads, window.pending = window.pending, []
+        if not payloads:
+            # Quiet since the last frame: forget the stream, so ended streams leave nothing behind.
+            if asyncio.get_running_loop().time() - window.last >= self.flush_window:
+                del self._windows[stream]
+            return
+        window.last = asyncio.get_running_loop().time()
+        await self._emit_chat(stream, payloads)
+
+    async def flush_all(self) -> None:
+        for stream in list(self._windows):
+            await self.flush(stream)
+
+    async def _emit_chat(self, stream: str, payloads: list[dict[str, Any]]) -> None:
+        """One ``chat`` for a lone message; one ``chat_batch`` for several."""
         if len(payloads) == 1:
-            await self._sio.emit("chat", payloads[0], room=room_name(stream))
+            await self._fanout.emit("chat", payloads[0], room_name(stream))
         else:
-            await self._sio.emit("chat_batch", list(payloads), room=room_name(stream))
+            await self._fanout.emit("chat_batch", payloads, room_name(stream))
 
     async def gift(self, payload: dict[str, Any]) -> None:
         await self._sio.emit("gift", payload, room=room_name(payload["stream"]))
@@ -80,11 +150,14 @@ class Broadcaster:
         await self._sio.emit("presence", {"stream": stream, "viewers": viewers}, room=room_name(stream))
 
     async def close(self) -> None:
+        """Sends what still waits in a window (those messages are acked), then stops the timers."""
+        await self.flush_all()
         for task in list(self._tasks):
             task.cancel()
 
     async def stream_status(self, stream: str, live: bool, *, local: bool = False) -> None:
         """``local``: this process's sockets only (each process announces an end itself)."""
+        await self.flush(stream)
         await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream),
                              ignore_queue=local)
 
@@ -98,13 +171,16 @@ class Broadcaster:
 
     async def server_shutdown(self, retry_after: float = 1.0) -> None:
         """Every socket of this process: the server is going down, reconnect (to it or another) now."""
+        await self.flush_all()
         await self._sio.emit("server_shutdown", {"retry_after": retry_after})
 
     async def modes(self, stream: str, payload: dict[str, Any]) -> None:
         """``modes``: the stream's chat modes changed (shield, emote-only, gates...)."""
+        await self.flush(stream)
         await self._sio.emit("modes", payload, room=room_name(stream))
 
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
+        await self.flush(stream)  # a removal must not arrive before the message it removes
         await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
 
     async def console(self, stream: str, fragment: dict[str, Any]) -> None:

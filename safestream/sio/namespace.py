@@ -25,6 +25,7 @@ from safestream.app_keys import (
     NUDGE_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
+    PRINCIPALS_KEY,
     REPLAYS_KEY,
     ROOMS_KEY,
     SANCTIONS_KEY,
@@ -131,7 +132,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         started = time.monotonic()
         try:
-            principal = await principal_from_token(self.app, token)
+            principal = await principal_from_token(self.app, token, loader=self.app[PRINCIPALS_KEY])
         except Banned as exc:
             raise socketio.exceptions.ConnectionRefusedError("banned") from exc
         except SafeStreamError as exc:

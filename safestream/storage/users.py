@@ -114,3 +114,16 @@ async def set_email_verified(sessions: SessionMaker, *, username: str) -> None:
             user.email_verified_at = utcnow()
             session.add(user)
             await session.commit()
+
+
+async def with_grants(sessions: SessionMaker, *, usernames: list[str]) -> dict[str, tuple[User, set[str]]]:
+    """Several users and their stream grants in two queries (a reconnect storm's connects, batched)."""
+    async with sessions() as session:
+        found = (await session.exec(select(User).where(col(User.username).in_(usernames)))).all()
+        out: dict[str, tuple[User, set[str]]] = {user.username: (user, set()) for user in found}
+        if out:
+            grants = await session.exec(select(ModeratorGrant.username, ModeratorGrant.stream)
+                                        .where(col(ModeratorGrant.username).in_(list(out))))
+            for username, stream in grants.all():
+                out[username][1].add(stream)
+        return out

@@ -1267,8 +1267,12 @@
       // A function, so a reconnect after logging in again sends the current token.
       auth: (cb) => cb({ token: state.token }),
       transports: ["websocket"],  // no sticky sessions needed behind a balancer
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 4000,
+      // After a restart every viewer reconnects at once: the first retry lands anywhere in
+      // 0.1-1.9 s (socket.io's randomizationFactor) and later ones back off up to 8 s, so the
+      // storm is spread instead of arriving in one burst.
+      reconnectionDelay: 1000,
+      randomizationFactor: 0.9,
+      reconnectionDelayMax: 8000,
     });
     state.socket = socket;
 
@@ -1302,7 +1306,8 @@
         showNotice("banned", "You're banned", "A moderator banned your account from chat.");
       } else {
         setConnBanner(reason === "server_full" ? "The chat is full. Retrying…" : "Can't connect. Retrying…");
-        setTimeout(() => { if (state.socket === socket && !socket.connected) socket.connect(); }, 5000);
+        setTimeout(() => { if (state.socket === socket && !socket.connected) socket.connect(); },
+          2500 + Math.random() * 5000);  // jittered: a full server is not hit by every client at once
       }
     });
 

@@ -1,0 +1,193 @@
+"""The per-stream flush window and the direct fan-out, against the real app and real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+
+from safestream.app_keys import BROADCASTER_KEY, SIO_KEY
+from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.fanout import DirectFanout, SocketioFanout
+from safestream.chat.rooms import room_name
+from safestream.errors import ConfigError
+from safestream.settings import Settings
+from safestream.sio.connections import Connections
+from tests.conftest import AppFactory, ClientFactory, login
+
+
+async def _raw_viewer(http: aiohttp.ClientSession, app: TestClient, token: str) -> aiohttp.ClientWebSocketResponse:
+    """A hand-spoken Socket.IO client in ``main``: it sees the exact text frames the server sends."""
+    ws = await http.ws_connect(str(app.make_url("/socket.io/?EIO=4&transport=websocket")))
+    await ws.receive()  # Engine.IO open
+    await ws.send_str("40" + json.dumps({"token": token}))
+    await ws.receive()  # Socket.IO connect
+    await ws.send_str('420["join",{"stream":"main"}]')
+    while not (await ws.receive()).data.startswith("430"):
+        pass
+    return ws
+
+
+async def _events(ws: aiohttp.ClientWebSocketResponse, until: int, timeout: float = 10.0) -> list[str]:
+    """Raw ``42...`` event frames (presence excluded) until ``until`` chat messages arrived."""
+    frames: list[str] = []
+    seen = 0
+    async with asyncio.timeout(timeout):
+        while seen < until:
+            msg = await ws.receive()
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"socket ended: {msg}")
+            if msg.data == "2":
+                await ws.send_str("3")
+            elif msg.data.startswith('42["chat'):
+                frames.append(msg.data)
+                name, data = json.loads(msg.data[2:])
+                seen += 1 if name == "chat" else len(data)
+    return frames
+
+
+@pytest.mark.parametrize("fanout", ["direct", "socketio"])
+async def test_a_quiet_streams_message_goes_out_at_once_as_one_chat(make_app: AppFactory,
+                                                                    sio_client: ClientFactory,
+                                                                    fanout: str) -> None:
+    app = await make_app(chat_flush_window_ms=25.0, fanout=fanout)
+    viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
+    sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    for text in ("first", "second"):  # each after a quiet spell: never held for a batch
+        ack = await sender.call("chat", {"message": text})
+        assert ack["ok"], ack
+        await viewer.wait_for(lambda t=text: [m for m in viewer.of("chat") if m["message"] == t])
+        await asyncio.sleep(0.06)
+    assert viewer.of("chat_batch") == []
+
+
+@pytest.mark.parametrize(("fanout", "window"), [("direct", 25.0), ("socketio", 25.0), ("direct", 0.0)])
+async def test_a_burst_arrives_coalesced_in_order_with_no_loss(make_app: AppFactory, sio_client: ClientFactory,
+                                                               fanout: str, window: float) -> None:
+    # The profanity stage scores a message in a few ms: sent 10 ms apart, each is a moderation
+    # batch of its own, so only the flush window can put several in one frame.
+    app = await make_app(chat_flush_window_ms=window, fanout=fanout, rate_limit_per_user=100000,
+                         moderation="profanity")
+    viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
+    senders = [await sio_client(name, password, join="main", test_client=app)
+               for name, password in (("demo_user", "demo123"), ("demo_admin", "admin123"))]
+    calls = []
+    for i in range(80):
+        calls.append(asyncio.create_task(senders[i % 2].call("chat", {"message": f"burst {i}"})))
+        await asyncio.sleep(0.010)
+    acks = await asyncio.gather(*calls)
+    ids = sorted(a["id"] for a in acks if a["ok"] and a["action"] == "allow")
+    assert len(ids) == 80
+    got = await viewer.wait_for(lambda: len(viewer.chats()) >= 80 and viewer.chats())
+    await asyncio.sleep(0.1)
+    assert [m["id"] for m in viewer.chats()] == ids  # every message, once, in id order
+    frames = len(viewer.of("chat")) + len(viewer.of("chat_batch"))
+    if window:
+        assert frames < 40, f"{frames} frames for 80 messages: not coalesced"
+    else:  # the control: without a window a frame carries one moderation batch
+        assert frames > 50
+    assert len(got) == 80
+
+
+async def test_direct_and_socketio_fanout_send_the_same_frames(make_app: AppFactory) -> None:
+    app = await make_app(fanout="direct")
+    sio = app.app[SIO_KEY]
+    token = await login(app, "chat_viewer", "viewer789")
+    payload = {"type": "chat", "id": 7, "stream": "main", "user": "ünï", "message": "a \"quoted\" line \u2603",
+               "toxic": False, "score": 0.01, "ts": "2026-12-01T00:00:00Z"}
+    async with aiohttp.ClientSession() as http:
+        ws = await _raw_viewer(http, app, token)
+        for fanout in (SocketioFanout(sio), DirectFanout(sio)):
+            await fanout.emit("chat", payload, room_name("main"))
+            await fanout.emit("chat_batch", [payload, {**payload, "id": 8}], room_name("main"))
+        reference_one, reference_batch, direct_one, direct_batch = await _events(ws, until=6)
+        await ws.close()
+    assert direct_one == reference_one and direct_batch == reference_batch
+    assert json.loads(direct_batch[2:]) == ["chat_batch", [payload, {**payload, "id": 8}]]
+
+
+class _Recording:
+    """A fan-out that records what would be sent, and when (the loop's clock)."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, str, Any]] = []
+
+    async def emit(self, event: str, data: Any, room: str) -> None:
+        self.frames.append((asyncio.get_running_loop().time(), event, data))
+
+
+async def _unused_count(stream: str) -> int:
+    return 0
+
+
+async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_apart() -> None:
+    window = 0.025
+    fanout = _Recording()
+    broadcaster = Broadcaster(None, Connections(), viewer_count=_unused_count,  # type: ignore[arg-type]
+                              flush_window=window, fanout=fanout)
+    loop = asyncio.get_running_loop()
+    arrived: dict[int, float] = {}
+    # 300 messages at uneven gaps (0..10 ms): bursts, trickles and pauses longer than the window.
+    for i in range(300):
+        arrived[i] = loop.time()
+        await broadcaster.chat("main", [{"id": i}])
+        await asyncio.sleep(((i * 7919) % 11) / 1000 if i % 50 else 0.06)
+    await asyncio.sleep(window * 2)
+    ids = [p["id"] for _, event, data in fanout.frames for p in ([data] if event == "chat" else data)]
+    assert ids == list(range(300))
+    # When a frame is due, the loop runs it at once here (nothing else is running): a few ms of slack.
+    slack = 0.010
+    for at, event, data in fanout.frames:
+        for p in [data] if event == "chat" else data:
+            assert at - arrived[p["id"]] <= window + slack, (p, at - arrived[p["id"]])
+    gaps = [b[0] - a[0] for a, b in zip(fanout.frames, fanout.frames[1:], strict=False)]
+    assert min(gaps) >= window * 0.9  # at most one frame per window: frames/s bounded, whatever the rate
+    assert any(event == "chat_batch" for _, event, _ in fanout.frames)
+    await broadcaster.close()
+
+
+async def test_a_removal_never_overtakes_the_message_it_removes() -> None:
+    fanout = _Recording()
+    broadcaster = Broadcaster(None, Connections(), viewer_count=_unused_count,  # type: ignore[arg-type]
+                              flush_window=0.025, fanout=fanout)
+    broadcaster._sio = _Emits(fanout)  # type: ignore[assignment]
+    await broadcaster.chat("main", [{"id": 1}])  # quiet: out now
+    await broadcaster.chat("main", [{"id": 2}])  # within the window: waits
+    await broadcaster.message_removed("main", [2])
+    assert [event for _, event, _ in fanout.frames] == ["chat", "chat", "message_removed"]
+    await broadcaster.close()
+
+
+class _Emits:
+    """Stands in for the Socket.IO server's ``emit`` (non-chat events), recording into the same list."""
+
+    def __init__(self, rec: _Recording) -> None:
+        self._rec = rec
+
+    async def emit(self, event: str, data: Any, **_: Any) -> None:
+        await self._rec.emit(event, data, "")
+
+
+async def test_a_window_above_the_bound_is_refused(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match=r"SAFESTREAM_CHAT_FLUSH_WINDOW_MS|SAFESTREAM_FANOUT"):
+        settings.replace(chat_flush_window_ms=26)
+    with pytest.raises(ConfigError, match=r"SAFESTREAM_CHAT_FLUSH_WINDOW_MS|SAFESTREAM_FANOUT"):
+        settings.replace(fanout="fast")
+
+
+async def test_shutdown_flushes_what_waits_in_a_window(make_app: AppFactory, sio_client: ClientFactory) -> None:
+    app = await make_app(chat_flush_window_ms=25.0)
+    viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
+    broadcaster = app.app[BROADCASTER_KEY]
+    first = {"type": "chat", "id": 900001, "stream": "main", "user": "x", "message": "one", "toxic": False,
+             "score": 0.0, "ts": "2026-12-01T00:00:00Z"}
+    await broadcaster.chat("main", [first])
+    await broadcaster.chat("main", [{**first, "id": 900002, "message": "two"}])
+    await broadcaster.server_shutdown()
+    await viewer.wait_for(lambda: viewer.of("server_shutdown"))
+    names = [name for name, _ in viewer.events if name in ("chat", "chat_batch", "server_shutdown")]
+    assert names == ["chat", "chat", "server_shutdown"]
