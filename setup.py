@@ -38,8 +38,10 @@ class BuildWithAlembicIni(build_py):
 setup(
     packages=[*find_packages(include=["safestream", "safestream.*"]), *(f"safestream.{d}" for d in DATA_FOLDERS)],
     package_dir={f"safestream.{d}": d for d in DATA_FOLDERS},
-    package_data={"safestream": ["py.typed", "moderation/models/*.json"],
-                  **{f"safestream.{d}": globs for d, globs in DATA_FOLDERS.items()}},
+    package_data={
+        "safestream": ["py.typed", "moderation/models/*.json"],
+        **{f"safestream.{d}": globs for d, globs in DATA_FOLDERS.items()},
+    },
     exclude_package_data={"": ["__pycache__/*", "*.pyc"]},
     cmdclass={"build_py": BuildWithAlembicIni},
 )

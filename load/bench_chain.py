@@ -35,43 +35,186 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REACTIONS = ("gg", "lol", "lmao", "no way", "omg", "pog", "W", "L", "rip", "nice", "clean", "sheesh", "hahaha",
-             "LETS GOOO", "wait what", "first", "same", "true", "F", "o7", "ez", "close one", "unlucky", "gg wp")
-NOUNS = ("round", "map", "boss", "clip", "song", "build", "team", "game", "stream", "patch", "skin", "combo",
-         "jump", "shot", "play", "level", "raid", "queue", "match", "deck", "run", "mic", "camera", "overlay")
-ADJS = ("great", "insane", "clean", "wild", "rough", "close", "funny", "new", "old", "hard", "easy", "good",
-        "weird", "long", "short", "broken", "fun", "cozy", "loud", "quiet", "fast", "slow", "crazy", "nice")
+REACTIONS = (
+    "gg",
+    "lol",
+    "lmao",
+    "no way",
+    "omg",
+    "pog",
+    "W",
+    "L",
+    "rip",
+    "nice",
+    "clean",
+    "sheesh",
+    "hahaha",
+    "LETS GOOO",
+    "wait what",
+    "first",
+    "same",
+    "true",
+    "F",
+    "o7",
+    "ez",
+    "close one",
+    "unlucky",
+    "gg wp",
+)
+NOUNS = (
+    "round",
+    "map",
+    "boss",
+    "clip",
+    "song",
+    "build",
+    "team",
+    "game",
+    "stream",
+    "patch",
+    "skin",
+    "combo",
+    "jump",
+    "shot",
+    "play",
+    "level",
+    "raid",
+    "queue",
+    "match",
+    "deck",
+    "run",
+    "mic",
+    "camera",
+    "overlay",
+)
+ADJS = (
+    "great",
+    "insane",
+    "clean",
+    "wild",
+    "rough",
+    "close",
+    "funny",
+    "new",
+    "old",
+    "hard",
+    "easy",
+    "good",
+    "weird",
+    "long",
+    "short",
+    "broken",
+    "fun",
+    "cozy",
+    "loud",
+    "quiet",
+    "fast",
+    "slow",
+    "crazy",
+    "nice",
+)
 NAMES = ("alex", "sam", "kai", "mia", "leo", "zoe", "max", "ivy", "noah", "emma", "liam", "ava", "finn", "ruby")
 PLACES = ("brazil", "spain", "ohio", "poland", "texas", "manila", "lagos", "berlin", "seoul", "lima", "oslo")
 GAMES = ("valorant", "minecraft", "elden ring", "fortnite", "apex", "league", "tetris", "hades", "celeste")
-PLAIN = ("that {n} was {a}", "what {n} is that", "hello from {p}", "can you play {g} next", "is this {g}?",
-         "thank you for the {n}", "see you tomorrow {x}", "the {n} is so {a} today", "how do you do that {n}",
-         "gg {x}, that {n} was {a}", "i have been waiting all week for this {n}",
-         "first time watching, the {n} looks {a} and the chat is {a}", "do you play {g} with {x}?",
-         "anyone know when the next {n} starts", "my {n} in {g} is {a} now, thanks for the tips",
-         "{x} said the {n} is {a} but i think the {n} was {a}", "love the {n}, what {n} is this",
-         "the last {n} was {a}, lets see if the next {n} is {a} too, good luck everyone",
-         "can't believe that {n}, {a} {n} honestly", "brb getting food", "is {x} playing {g} later",
-         "i just got here from {p}, what did i miss", "this {n} reminds me of {g} back in the day",
-         "{n} {n} {n}", "who made the {n}? it is {a}", "wait is the {n} {a} or is it just me")
-ADDRESSED = ("you are so {a} at this", "your {n} is {a}", "you're {a} today", "ur {n} looks {a}",
-             "you are a legend {x}", "your {n} is trash", "ur trash at {g}", "you're so bad at this {n}",
-             "you suck at {g}", "you are a clown", "go back to {g} you noob")
+PLAIN = (
+    "that {n} was {a}",
+    "what {n} is that",
+    "hello from {p}",
+    "can you play {g} next",
+    "is this {g}?",
+    "thank you for the {n}",
+    "see you tomorrow {x}",
+    "the {n} is so {a} today",
+    "how do you do that {n}",
+    "gg {x}, that {n} was {a}",
+    "i have been waiting all week for this {n}",
+    "first time watching, the {n} looks {a} and the chat is {a}",
+    "do you play {g} with {x}?",
+    "anyone know when the next {n} starts",
+    "my {n} in {g} is {a} now, thanks for the tips",
+    "{x} said the {n} is {a} but i think the {n} was {a}",
+    "love the {n}, what {n} is this",
+    "the last {n} was {a}, lets see if the next {n} is {a} too, good luck everyone",
+    "can't believe that {n}, {a} {n} honestly",
+    "brb getting food",
+    "is {x} playing {g} later",
+    "i just got here from {p}, what did i miss",
+    "this {n} reminds me of {g} back in the day",
+    "{n} {n} {n}",
+    "who made the {n}? it is {a}",
+    "wait is the {n} {a} or is it just me",
+)
+ADDRESSED = (
+    "you are so {a} at this",
+    "your {n} is {a}",
+    "you're {a} today",
+    "ur {n} looks {a}",
+    "you are a legend {x}",
+    "your {n} is trash",
+    "ur trash at {g}",
+    "you're so bad at this {n}",
+    "you suck at {g}",
+    "you are a clown",
+    "go back to {g} you noob",
+)
 GROUPS = ("women", "immigrants", "muslims", "gay people", "old people", "refugees", "jews", "trans people")
-GROUP_LINES = ("{q} have the right to vote", "{q} are great at {g}", "{q} should not be allowed to play",
-               "i hate {q}", "my friends who are {q} love this {n}", "{q} ruin every {n}")
-TOXIC = ("fuck this {n}", "what the sh1t was that", "f u c k you", "stfu {x}", "this {n} is fucking {a}",
-         "holy shit that {n}", "idiot streamer", "shut up you moron", "kys", "b!tch please", "damn that {n}")
-NON_LATIN = ("привет всем", "καλημέρα σε όλους", "日本語のチャット", "güzel oyun", "très bien joué", "good game 👍",
-             "😂😂😂", "🔥🔥 lets go", "¡qué jugada!", "안녕하세요", "ну ты даёшь", "すごい！")
-COPIES = ("PogChamp PogChamp PogChamp", "!drop", "F F F F", "LETS GOOOOO", "KEKW KEKW", "gg gg gg",
-          "first!!!", "W stream", "hi chat", "o7 o7 o7", "🔥🔥🔥🔥", "1", "2", "!uptime", "catJAM catJAM")
+GROUP_LINES = (
+    "{q} have the right to vote",
+    "{q} are great at {g}",
+    "{q} should not be allowed to play",
+    "i hate {q}",
+    "my friends who are {q} love this {n}",
+    "{q} ruin every {n}",
+)
+TOXIC = (
+    "fuck this {n}",
+    "what the sh1t was that",
+    "f u c k you",
+    "stfu {x}",
+    "this {n} is fucking {a}",
+    "holy shit that {n}",
+    "idiot streamer",
+    "shut up you moron",
+    "kys",
+    "b!tch please",
+    "damn that {n}",
+)
+NON_LATIN = (
+    "привет всем",
+    "καλημέρα σε όλους",
+    "日本語のチャット",
+    "güzel oyun",
+    "très bien joué",
+    "good game 👍",
+    "😂😂😂",
+    "🔥🔥 lets go",
+    "¡qué jugada!",
+    "안녕하세요",
+    "ну ты даёшь",
+    "すごい！",
+)
+COPIES = (
+    "PogChamp PogChamp PogChamp",
+    "!drop",
+    "F F F F",
+    "LETS GOOOOO",
+    "KEKW KEKW",
+    "gg gg gg",
+    "first!!!",
+    "W stream",
+    "hi chat",
+    "o7 o7 o7",
+    "🔥🔥🔥🔥",
+    "1",
+    "2",
+    "!uptime",
+    "catJAM catJAM",
+)
 
 
 def fill(template: str, rng: random.Random) -> str:
     out = template
-    for key, pool in (("{n}", NOUNS), ("{a}", ADJS), ("{x}", NAMES), ("{p}", PLACES), ("{g}", GAMES),
-                      ("{q}", GROUPS)):
+    for key, pool in (("{n}", NOUNS), ("{a}", ADJS), ("{x}", NAMES), ("{p}", PLACES), ("{g}", GAMES), ("{q}", GROUPS)):
         while key in out:
             out = out.replace(key, rng.choice(pool), 1)
     return out
@@ -125,16 +268,21 @@ async def one_run(messages: list[str], batch: int, cache: bool, band: float | No
         started = time.perf_counter()
         for i in range(0, len(messages), batch):
             t = time.perf_counter()
-            results = await engine.assess(messages[i:i + batch])
+            results = await engine.assess(messages[i : i + batch])
             latencies.append(time.perf_counter() - t)
             escalated += sum(r.escalated for r in results)
         elapsed = time.perf_counter() - started
         cuts = statistics.quantiles(latencies, n=100)
         routed = sum(engine.routed.values())
-        return {"rate": len(messages) / elapsed, "share": escalated / len(messages),
-                "model_share": routed / len(messages), "hits": engine.cache.hits / len(messages),
-                "p50": cuts[49] * 1000, "p99": cuts[98] * 1000,
-                **{f"why_{k}": v / len(messages) for k, v in engine.routed.items()}}
+        return {
+            "rate": len(messages) / elapsed,
+            "share": escalated / len(messages),
+            "model_share": routed / len(messages),
+            "hits": engine.cache.hits / len(messages),
+            "p50": cuts[49] * 1000,
+            "p99": cuts[98] * 1000,
+            **{f"why_{k}": v / len(messages) for k, v in engine.routed.items()},
+        }
     finally:
         await engine.close()
 
@@ -150,17 +298,23 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     messages = chat_mix(args.messages, 7, args.copies)
-    print(f"{len(messages)} messages, {len(set(messages))} distinct; batch {args.batch}; "
-          f"cache {'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(messages)} messages, {len(set(messages))} distinct; batch {args.batch}; "
+        f"cache {'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}"
+    )
     runs = [asyncio.run(one_run(messages, args.batch, not args.no_cache, args.band)) for _ in range(args.runs)]
     for r in runs:
-        print(f"  run: {r['rate']:>8.0f} msg/s  read by the model {r['share']:.1%} "
-              f"(cache hits {r['hits']:.1%})  batch p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms")
+        print(
+            f"  run: {r['rate']:>8.0f} msg/s  read by the model {r['share']:.1%} "
+            f"(cache hits {r['hits']:.1%})  batch p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms"
+        )
     med = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in {k for r in runs for k in r}}
     why = ", ".join(f"{k[4:]} {v:.1%}" for k, v in sorted(med.items()) if k.startswith("why_"))
-    print(f"median of {args.runs}: {med['rate']:.0f} msg/s; the sentence stage read {med['share']:.1%} of messages "
-          f"({med['model_share']:.1%} newly scored: {why}); cache hits {med['hits']:.1%}; "
-          f"batch p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"median of {args.runs}: {med['rate']:.0f} msg/s; the sentence stage read {med['share']:.1%} of messages "
+        f"({med['model_share']:.1%} newly scored: {why}); cache hits {med['hits']:.1%}; "
+        f"batch p50 {med['p50']:.1f} ms, p99 {med['p99']:.1f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 

@@ -37,8 +37,9 @@ async def pg(sql: str) -> None:
         await engine.dispose()
 
 
-async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: int, rate: float,
-                  duration: float) -> tuple[list[float], int, int]:
+async def measure(
+    sender_url: str, viewer_url: str, tokens: list[str], viewers: int, rate: float, duration: float
+) -> tuple[list[float], int, int]:
     latencies: list[float] = []
     acked_visible: set[int] = set()
     received: list[set[int]] = [set() for _ in range(viewers)]
@@ -71,7 +72,7 @@ async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: 
                 except TimeoutError:
                     continue
                 if frame.startswith("43"):
-                    ack = json.loads(frame[frame.index("["):])[0]
+                    ack = json.loads(frame[frame.index("[") :])[0]
                     if ack.get("ok") and ack.get("action") in ("allow", "flag", "mask"):
                         acked_visible.add(ack["id"])
 
@@ -79,8 +80,7 @@ async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: 
         interval, next_at, until = 1.0 / rate, time.monotonic(), time.monotonic() + duration
         while next_at < until:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-            await ssock.send_event("chat", {"message": f"p3 t={time.time_ns()} good game", "stream": "main"},
-                                   ack=True)
+            await ssock.send_event("chat", {"message": f"p3 t={time.time_ns()} good game", "stream": "main"}, ack=True)
             next_at += interval
         await asyncio.sleep(2)
         stop.set()
@@ -94,8 +94,11 @@ async def measure(sender_url: str, viewer_url: str, tokens: list[str], viewers: 
 async def run(args: argparse.Namespace) -> None:
     name = f"safestream_p3_{uuid.uuid4().hex[:8]}"
     await pg(f'CREATE DATABASE "{name}"')
-    env = {"DATABASE_URL": f"{PG}/{name}", "REDIS_URL": "redis://127.0.0.1:6379/0",
-           "SAFESTREAM_REDIS_PREFIX": f"p3{uuid.uuid4().hex[:6]}"}
+    env = {
+        "DATABASE_URL": f"{PG}/{name}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "SAFESTREAM_REDIS_PREFIX": f"p3{uuid.uuid4().hex[:6]}",
+    }
     a = common.start_server(env)
     b = common.start_server(env)
     try:
@@ -108,9 +111,12 @@ async def run(args: argparse.Namespace) -> None:
                 p50s.append(pct[50])
                 p99s.append(pct[99])
                 losses.append(100.0 * lost / max(1, expected))
-            print(f"{label:34s} {args.rate:.0f} msg/s x {args.viewers} viewers: "
-                  f"p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms, "
-                  f"loss {statistics.median(losses):.3f} % (median of {args.runs})", flush=True)
+            print(
+                f"{label:34s} {args.rate:.0f} msg/s x {args.viewers} viewers: "
+                f"p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms, "
+                f"loss {statistics.median(losses):.3f} % (median of {args.runs})",
+                flush=True,
+            )
     finally:
         a.stop()
         b.stop()

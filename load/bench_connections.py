@@ -105,8 +105,15 @@ async def _worker(conn: Connection, base_url: str, stream: str | None, deflate: 
                 new = [r for r in results if isinstance(r, RawSocket)]
                 errors = [repr(r) for r in results if not isinstance(r, RawSocket)]
                 socks += new
-                conn.send({"ok": len(new), "n_errors": len(errors), "errors": errors[:3],
-                           "secs": time.perf_counter() - started, "dropped": dropped})
+                conn.send(
+                    {
+                        "ok": len(new),
+                        "n_errors": len(errors),
+                        "errors": errors[:3],
+                        "secs": time.perf_counter() - started,
+                        "dropped": dropped,
+                    }
+                )
             elif command[0] == "status":
                 conn.send({"open": len(socks) - dropped, "dropped": dropped, "reasons": dict(close_reasons)})
             elif command[0] == "close":
@@ -166,8 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     nofile = n + 4096
     raise_nofile(nofile)  # for this process; the server and the clients raise their own too
 
-    env = {"MAX_CONNECTIONS": str(n + 1000), "SAFESTREAM_MAX_SOCKETS_PER_USER": str(max(per_user, 10)),
-           **parse_env_pairs(args.server_env)}
+    env = {
+        "MAX_CONNECTIONS": str(n + 1000),
+        "SAFESTREAM_MAX_SOCKETS_PER_USER": str(max(per_user, 10)),
+        **parse_env_pairs(args.server_env),
+    }
     if args.quiet_wait > 0:
         wait_for_quiet(args.quiet_wait)
     server = None
@@ -190,8 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_socket = [tokens[i % users] for i in range(n)]
         for _ in range(args.workers):
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=worker_main, args=(child, base_url, args.stream if args.join else None,
-                                                         not args.no_deflate), daemon=True)
+            proc = ctx.Process(
+                target=worker_main,
+                args=(child, base_url, args.stream if args.join else None, not args.no_deflate),
+                daemon=True,
+            )
             proc.start()
             child.close()
             pipes.append(parent)
@@ -199,13 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         rss_registered = _settled_rss(pid)
 
         warm = min(args.warmup, n)
-        answers = _broadcast(pipes, [per_socket[w:warm:args.workers] for w in range(args.workers)], "connect")
+        answers = _broadcast(pipes, [per_socket[w : warm : args.workers] for w in range(args.workers)], "connect")
         warm_ok = sum(a["ok"] for a in answers)
         rss_warm = _settled_rss(pid)
         cpu_before = sample(pid).cpu_s
 
         started = time.perf_counter()
-        answers = _broadcast(pipes, [per_socket[warm + w::args.workers] for w in range(args.workers)], "connect")
+        answers = _broadcast(pipes, [per_socket[warm + w :: args.workers] for w in range(args.workers)], "connect")
         connect_secs = time.perf_counter() - started
         cpu_connect = sample(pid).cpu_s - cpu_before
         rest_ok = sum(a["ok"] for a in answers)
@@ -232,32 +245,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         kb_each = (rss_full - rss_warm) / opened * 1.024 if opened else float("nan")  # KiB -> kB
         kib_each = (rss_full - rss_warm) / opened if opened else float("nan")
         overall = (rss_full - rss_registered) / total_ok if total_ok else float("nan")
-        print(f"connections: {total_ok:,}/{n:,} open ({errors} errors), {still_open:,} still open after "
-              f"{args.hold:.0f} s; {'joined ' + args.stream if args.join else 'not in any stream'}; "
-              f"{users:,} accounts")
-        print(f"connect: {rest_ok:,} in {connect_secs:.1f} s = {rest_ok / connect_secs:,.0f}/s; server CPU "
-              f"{cpu_connect:.1f} s = {1000 * cpu_connect / max(rest_ok, 1):.2f} ms per connection")
-        print(f"server RSS MiB: start {rss_start / 1024:.1f}, after accounts {rss_registered / 1024:.1f}, "
-              f"after {warm_ok} warm-up sockets {rss_warm / 1024:.1f}, all open {rss_full / 1024:.1f}, "
-              f"after hold {rss_held / 1024:.1f}, after close {rss_closed / 1024:.1f}")
-        print(f"per socket: {kib_each:.1f} KiB ({kb_each:.1f} kB) marginal over the warm-up; "
-              f"{overall:.1f} KiB counting the warm-up; target <= {TARGET_KB:.0f} KB: "
-              f"{'PASS' if kib_each <= TARGET_KB else 'FAIL'}")
+        print(
+            f"connections: {total_ok:,}/{n:,} open ({errors} errors), {still_open:,} still open after "
+            f"{args.hold:.0f} s; {'joined ' + args.stream if args.join else 'not in any stream'}; "
+            f"{users:,} accounts"
+        )
+        print(
+            f"connect: {rest_ok:,} in {connect_secs:.1f} s = {rest_ok / connect_secs:,.0f}/s; server CPU "
+            f"{cpu_connect:.1f} s = {1000 * cpu_connect / max(rest_ok, 1):.2f} ms per connection"
+        )
+        print(
+            f"server RSS MiB: start {rss_start / 1024:.1f}, after accounts {rss_registered / 1024:.1f}, "
+            f"after {warm_ok} warm-up sockets {rss_warm / 1024:.1f}, all open {rss_full / 1024:.1f}, "
+            f"after hold {rss_held / 1024:.1f}, after close {rss_closed / 1024:.1f}"
+        )
+        print(
+            f"per socket: {kib_each:.1f} KiB ({kb_each:.1f} kB) marginal over the warm-up; "
+            f"{overall:.1f} KiB counting the warm-up; target <= {TARGET_KB:.0f} KB: "
+            f"{'PASS' if kib_each <= TARGET_KB else 'FAIL'}"
+        )
         # Further cycles tell reuse from a leak: freed memory that Python keeps for reuse stops
         # RSS from growing in the next cycle; state kept per closed connection makes it grow again.
         for cycle in range(2, args.cycles + 1):
             cpu_before, started = sample(pid).cpu_s, time.perf_counter()
-            answers = _broadcast(pipes, [per_socket[w::args.workers] for w in range(args.workers)], "connect")
+            answers = _broadcast(pipes, [per_socket[w :: args.workers] for w in range(args.workers)], "connect")
             secs, cpu = time.perf_counter() - started, sample(pid).cpu_s - cpu_before
             ok = sum(a["ok"] for a in answers)
-            print(f"cycle {cycle} reconnect: {ok:,} in {secs:.1f} s = {ok / secs:,.0f}/s; server CPU {cpu:.1f} s = "
-                  f"{1000 * cpu / max(ok, 1):.2f} ms per connection")
+            print(
+                f"cycle {cycle} reconnect: {ok:,} in {secs:.1f} s = {ok / secs:,.0f}/s; server CPU {cpu:.1f} s = "
+                f"{1000 * cpu / max(ok, 1):.2f} ms per connection"
+            )
             failed = sum(a["n_errors"] for a in answers)
             rss_open = _settled_rss(pid)
             _broadcast(pipes, [None] * len(pipes), "close")
             rss_after = _settled_rss(pid, 3.0)
-            print(f"cycle {cycle}: {ok:,} open ({failed} failed) -> RSS {rss_open / 1024:.1f} MiB; "
-                  f"closed -> {rss_after / 1024:.1f} MiB")
+            print(
+                f"cycle {cycle}: {ok:,} open ({failed} failed) -> RSS {rss_open / 1024:.1f} MiB; "
+                f"closed -> {rss_after / 1024:.1f} MiB"
+            )
     finally:
         for pipe in pipes:
             with contextlib.suppress(OSError, ValueError):

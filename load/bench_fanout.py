@@ -245,8 +245,14 @@ async def _worker(conn: Connection, args: WorkerArgs) -> None:
         results = await gather_bounded([functools.partial(connect_one, t) for t in args.tokens], 50)
         socks = [r for r in results if isinstance(r, RawSocket)]
         errors = [repr(r) for r in results if not isinstance(r, RawSocket)]
-        conn.send({"ready": len(socks), "errors": errors[:5], "n_errors": len(errors),
-                   "extensions": socks[0].extensions if socks else ""})
+        conn.send(
+            {
+                "ready": len(socks),
+                "errors": errors[:5],
+                "n_errors": len(errors),
+                "extensions": socks[0].extensions if socks else "",
+            }
+        )
         go: dict[str, float] = await loop.run_in_executor(None, conn.recv)
         # The shared start is wall-clock (one clock across processes); schedule on the loop's clock.
         t0 = loop.time() + (go["start"] - time.time())
@@ -271,8 +277,9 @@ async def _cpu_window(t0: float, send_end: float) -> float:
     return own_cpu_seconds() - before
 
 
-async def _run_viewers(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, send_end: float,
-                       recv_end: float) -> dict[str, Any]:
+async def _run_viewers(
+    socks: Sequence[RawSocket], args: WorkerArgs, t0: float, send_end: float, recv_end: float
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     marker = re.compile(rf"r={args.run_id} t=(\d+)")
     needle = f"r={args.run_id} t="
@@ -323,8 +330,9 @@ async def _run_viewers(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
     return {"role": "viewers", "received": received, "frames": frames, "hist": hist, "cpu": await cpu_task}
 
 
-async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, send_end: float,
-                       recv_end: float) -> dict[str, Any]:
+async def _run_senders(
+    socks: Sequence[RawSocket], args: WorkerArgs, t0: float, send_end: float, recv_end: float
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     n = len(socks)
     acks: Counter[str] = Counter()
@@ -370,8 +378,9 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
             ack_id = sock.next_ack
             sock.next_ack += 1
             pending[i][ack_id] = time.perf_counter()
-            await sock.ws.send_str(f"42{ack_id}" + json.dumps(["chat", {"message": text, "stream": args.stream}],
-                                                              separators=(",", ":")))
+            await sock.ws.send_str(
+                f"42{ack_id}" + json.dumps(["chat", {"message": text, "stream": args.stream}], separators=(",", ":"))
+            )
             sent += 1
 
     readers = [asyncio.create_task(read(i, s)) for i, s in enumerate(socks)]
@@ -382,8 +391,14 @@ async def _run_senders(socks: Sequence[RawSocket], args: WorkerArgs, t0: float, 
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     acks["no_ack"] += sum(len(p) for p in pending)
-    return {"role": "senders", "sent": sent, "acks": dict(acks), "ack_ms": ack_ms, "lag_ms": lag_ms,
-            "cpu": await cpu_task}
+    return {
+        "role": "senders",
+        "sent": sent,
+        "acks": dict(acks),
+        "ack_ms": ack_ms,
+        "lag_ms": lag_ms,
+        "cpu": await cpu_task,
+    }
 
 
 # --------------------------------------------------------------------------- one run
@@ -422,8 +437,11 @@ def clean_run(opts: Options, label: str) -> RunResult:
             if attempt == opts.retries and result.other_cpu_pct > opts.max_other > 0:
                 print(f"  (kept despite other processes at {result.other_cpu_pct:.0f}%: out of retries)")
             return result
-        print(f"  discarded {label}: other processes used {result.other_cpu_pct:.0f}% of a core "
-              f"(p99 {fmt(result.lat_p99)} ms, server CPU {fmt(result.server_cpu_pct, 0)}%); retrying", flush=True)
+        print(
+            f"  discarded {label}: other processes used {result.other_cpu_pct:.0f}% of a core "
+            f"(p99 {fmt(result.lat_p99)} ms, server CPU {fmt(result.server_cpu_pct, 0)}%); retrying",
+            flush=True,
+        )
     raise AssertionError("unreachable")
 
 
@@ -453,7 +471,7 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
     run_id = uuid.uuid4().hex[:8]
     names = [f"viewer{i}" for i in range(opts.viewers)] + [f"sender{i}" for i in range(opts.senders)]
     tokens, took = tokens_for(base_url, names)
-    viewer_tokens, sender_tokens = tokens[:opts.viewers], tokens[opts.viewers:]
+    viewer_tokens, sender_tokens = tokens[: opts.viewers], tokens[opts.viewers :]
     print(f"  [{label}] accounts: {len(names)} registered+logged in in {took:.1f} s", flush=True)
 
     ctx = mp.get_context("spawn")  # a clean interpreter per worker: no inherited loop or sockets
@@ -462,10 +480,12 @@ def _run(opts: Options, base_url: str, pid: int | None, label: str) -> RunResult
     for w in range(shards):
         part = tuple(viewer_tokens[w::shards])
         if part:
-            jobs.append(WorkerArgs("viewers", base_url, part, opts.stream, run_id, opts.deflate,
-                                   sample_every=opts.sample_every))
-    jobs.append(WorkerArgs("senders", base_url, tuple(sender_tokens), opts.stream, run_id, opts.deflate,
-                           rate=opts.rate))
+            jobs.append(
+                WorkerArgs("viewers", base_url, part, opts.stream, run_id, opts.deflate, sample_every=opts.sample_every)
+            )
+    jobs.append(
+        WorkerArgs("senders", base_url, tuple(sender_tokens), opts.stream, run_id, opts.deflate, rate=opts.rate)
+    )
     pipes: list[Connection] = []
     procs: list[Any] = []  # SpawnProcess; its type is private to multiprocessing
     for job in jobs:
@@ -564,42 +584,67 @@ def _start_py_spy(out: str, pid: int, duration: float) -> subprocess.Popen[bytes
     # --gil: only the thread holding the GIL is sampled. Python code runs one thread at a time, so
     # this is what limits throughput; without it, threads blocked in C (aiosqlite's queue, the
     # executor's idle workers, the loop in epoll) show up as busy.
-    return subprocess.Popen([exe, "record", "-o", out, "--format", fmt_, "-d", str(int(duration)),
-                             "-r", "100", "--gil", "-p", str(pid)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [exe, "record", "-o", out, "--format", fmt_, "-d", str(int(duration)), "-r", "100", "--gil", "-p", str(pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 # --------------------------------------------------------------------------- printing
 
 
-HEADER = (f"{'run':<14} {'viewers':>7} {'rate':>6} {'sent':>6} {'deliv/s':>9} {'p50ms':>7} {'p95ms':>7} "
-          f"{'p99ms':>7} {'maxms':>7} {'loss%':>6} {'ack99':>7} {'lag99':>6} {'srvCPU%':>7} "
-          f"{'RSS MiB':>7} {'cliCPU%':>7} {'other%':>6} {'us/frm':>6} {'us/msg':>6} {'msg/frm':>7} {'load':>14}")
+HEADER = (
+    f"{'run':<14} {'viewers':>7} {'rate':>6} {'sent':>6} {'deliv/s':>9} {'p50ms':>7} {'p95ms':>7} "
+    f"{'p99ms':>7} {'maxms':>7} {'loss%':>6} {'ack99':>7} {'lag99':>6} {'srvCPU%':>7} "
+    f"{'RSS MiB':>7} {'cliCPU%':>7} {'other%':>6} {'us/frm':>6} {'us/msg':>6} {'msg/frm':>7} {'load':>14}"
+)
 
 
 def row(r: RunResult) -> str:
-    return (f"{r.label:<14} {r.viewers:>7} {r.rate:>6.0f} {r.sent:>6} {fmt(r.deliveries_per_s, 0):>9} "
-            f"{fmt(r.lat_p50):>7} {fmt(r.lat_p95):>7} {fmt(r.lat_p99):>7} {fmt(r.lat_max, 0):>7} "
-            f"{fmt(r.loss_pct, 2):>6} {fmt(r.ack_p99):>7} {fmt(r.lag_p99):>6} {fmt(r.server_cpu_pct, 0):>7} "
-            f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7} {fmt(r.other_cpu_pct, 0):>6} "
-            f"{fmt(r.cpu_us_per_frame):>6} {fmt(r.cpu_us_per_message, 2):>6} {fmt(r.msgs_per_frame):>7} "
-            f"{r.loadavg:>14}")
+    return (
+        f"{r.label:<14} {r.viewers:>7} {r.rate:>6.0f} {r.sent:>6} {fmt(r.deliveries_per_s, 0):>9} "
+        f"{fmt(r.lat_p50):>7} {fmt(r.lat_p95):>7} {fmt(r.lat_p99):>7} {fmt(r.lat_max, 0):>7} "
+        f"{fmt(r.loss_pct, 2):>6} {fmt(r.ack_p99):>7} {fmt(r.lag_p99):>6} {fmt(r.server_cpu_pct, 0):>7} "
+        f"{fmt(r.server_peak_rss_mib, 0):>7} {fmt(r.client_cpu_pct, 0):>7} {fmt(r.other_cpu_pct, 0):>6} "
+        f"{fmt(r.cpu_us_per_frame):>6} {fmt(r.cpu_us_per_message, 2):>6} {fmt(r.msgs_per_frame):>7} "
+        f"{r.loadavg:>14}"
+    )
 
 
 def detail(r: RunResult) -> str:
     acks = ", ".join(f"{k}={v}" for k, v in sorted(r.acks.items()))
-    return (f"    acks: {acks}; received {r.received:,} of expected {r.expected:,} "
-            f"(loss {r.loss:,}; slowest viewer got {r.min_viewer:,}); {r.frames:,} frames "
-            f"= {r.received / max(r.frames, 1):.1f} msgs/frame; server CPU {fmt(r.server_cpu, 2)} s; kernel irq/softirq "
-            f"{fmt(r.kernel_cpu_pct, 0)}%; "
-            f"connect errors {r.connect_errors}; ws extensions: {r.extensions or 'none'}; "
-            f"waited {r.waited:.0f} s for a quiet machine")
+    return (
+        f"    acks: {acks}; received {r.received:,} of expected {r.expected:,} "
+        f"(loss {r.loss:,}; slowest viewer got {r.min_viewer:,}); {r.frames:,} frames "
+        f"= {r.received / max(r.frames, 1):.1f} msgs/frame; server CPU {fmt(r.server_cpu, 2)} s; kernel irq/softirq "
+        f"{fmt(r.kernel_cpu_pct, 0)}%; "
+        f"connect errors {r.connect_errors}; ws extensions: {r.extensions or 'none'}; "
+        f"waited {r.waited:.0f} s for a quiet machine"
+    )
 
 
-MEDIAN_FIELDS = ("deliveries_per_s", "lat_p50", "lat_p95", "lat_p99", "lat_max", "loss_pct", "ack_p50",
-                 "ack_p99", "lag_p99", "server_cpu_pct", "server_peak_rss_mib", "client_cpu_pct",
-                 "other_cpu_pct", "kernel_cpu_pct", "frames_per_s", "msgs_per_frame", "cpu_us_per_frame",
-                 "cpu_us_per_message", "client_us_per_message")
+MEDIAN_FIELDS = (
+    "deliveries_per_s",
+    "lat_p50",
+    "lat_p95",
+    "lat_p99",
+    "lat_max",
+    "loss_pct",
+    "ack_p50",
+    "ack_p99",
+    "lag_p99",
+    "server_cpu_pct",
+    "server_peak_rss_mib",
+    "client_cpu_pct",
+    "other_cpu_pct",
+    "kernel_cpu_pct",
+    "frames_per_s",
+    "msgs_per_frame",
+    "cpu_us_per_frame",
+    "cpu_us_per_message",
+    "client_us_per_message",
+)
 
 
 def medians(results: Sequence[RunResult]) -> dict[str, float]:
@@ -608,31 +653,41 @@ def medians(results: Sequence[RunResult]) -> dict[str, float]:
 
 def print_medians(title: str, results: Sequence[RunResult]) -> dict[str, float]:
     m = medians(results)
-    print(f"  median of {len(results)} ({title}): {fmt(m['deliveries_per_s'], 0)} deliveries/s, "
-          f"p50 {fmt(m['lat_p50'])} ms, p95 {fmt(m['lat_p95'])} ms, p99 {fmt(m['lat_p99'])} ms, "
-          f"loss {fmt(m['loss_pct'], 3)}%, ack p99 {fmt(m['ack_p99'])} ms, server CPU {fmt(m['server_cpu_pct'], 0)}% "
-          f"of one core, peak RSS {fmt(m['server_peak_rss_mib'], 0)} MiB, load generator CPU "
-          f"{fmt(m['client_cpu_pct'], 0)}%, kernel (irq/softirq) {fmt(m['kernel_cpu_pct'], 0)}%, other processes "
-          f"{fmt(m['other_cpu_pct'], 0)}%; {fmt(m['frames_per_s'], 0)} frames/s of {fmt(m['msgs_per_frame'])} msgs, "
-          f"server {fmt(m['cpu_us_per_frame'])} us CPU per frame-recipient, {fmt(m['cpu_us_per_message'], 2)} us per "
-          f"delivered message (driver {fmt(m['client_us_per_message'], 2)} us); load average "
-          f"{', '.join(r.loadavg for r in results)}", flush=True)
+    print(
+        f"  median of {len(results)} ({title}): {fmt(m['deliveries_per_s'], 0)} deliveries/s, "
+        f"p50 {fmt(m['lat_p50'])} ms, p95 {fmt(m['lat_p95'])} ms, p99 {fmt(m['lat_p99'])} ms, "
+        f"loss {fmt(m['loss_pct'], 3)}%, ack p99 {fmt(m['ack_p99'])} ms, server CPU {fmt(m['server_cpu_pct'], 0)}% "
+        f"of one core, peak RSS {fmt(m['server_peak_rss_mib'], 0)} MiB, load generator CPU "
+        f"{fmt(m['client_cpu_pct'], 0)}%, kernel (irq/softirq) {fmt(m['kernel_cpu_pct'], 0)}%, other processes "
+        f"{fmt(m['other_cpu_pct'], 0)}%; {fmt(m['frames_per_s'], 0)} frames/s of {fmt(m['msgs_per_frame'])} msgs, "
+        f"server {fmt(m['cpu_us_per_frame'])} us CPU per frame-recipient, {fmt(m['cpu_us_per_message'], 2)} us per "
+        f"delivered message (driver {fmt(m['client_us_per_message'], 2)} us); load average "
+        f"{', '.join(r.loadavg for r in results)}",
+        flush=True,
+    )
     return m
 
 
 def check_target(name: str, target: Scenario, results: Sequence[RunResult]) -> bool:
     m = medians(results)
     losses = max(r.loss for r in results)
-    checks = [("deliveries/s", m["deliveries_per_s"] >= target.min_deliveries, f"{m['deliveries_per_s']:,.0f}"),
-              ("p50", m["lat_p50"] <= target.max_p50_ms, f"{fmt(m['lat_p50'])} ms"),
-              ("p99", m["lat_p99"] <= target.max_p99_ms, f"{fmt(m['lat_p99'])} ms"),
-              ("loss", losses <= 0, f"{losses} max"),
-              ("server CPU", m["server_cpu_pct"] <= target.max_server_cpu_pct, f"{fmt(m['server_cpu_pct'], 0)}%")]
+    checks = [
+        ("deliveries/s", m["deliveries_per_s"] >= target.min_deliveries, f"{m['deliveries_per_s']:,.0f}"),
+        ("p50", m["lat_p50"] <= target.max_p50_ms, f"{fmt(m['lat_p50'])} ms"),
+        ("p99", m["lat_p99"] <= target.max_p99_ms, f"{fmt(m['lat_p99'])} ms"),
+        ("loss", losses <= 0, f"{losses} max"),
+        ("server CPU", m["server_cpu_pct"] <= target.max_server_cpu_pct, f"{fmt(m['server_cpu_pct'], 0)}%"),
+    ]
     ok = all(passed for _, passed, _ in checks)
-    wanted = (f">= {target.min_deliveries:,.0f}/s, p50 <= {target.max_p50_ms:g} ms, p99 <= {target.max_p99_ms:g} ms, "
-              f"no loss, server <= {target.max_server_cpu_pct:g}% of a core")
-    print(f"  {name} target ({wanted}): {'PASS' if ok else 'FAIL'} ["
-          + ", ".join(f"{label} {value}{'' if passed else ' (missed)'}" for label, passed, value in checks) + "]")
+    wanted = (
+        f">= {target.min_deliveries:,.0f}/s, p50 <= {target.max_p50_ms:g} ms, p99 <= {target.max_p99_ms:g} ms, "
+        f"no loss, server <= {target.max_server_cpu_pct:g}% of a core"
+    )
+    print(
+        f"  {name} target ({wanted}): {'PASS' if ok else 'FAIL'} ["
+        + ", ".join(f"{label} {value}{'' if passed else ' (missed)'}" for label, passed, value in checks)
+        + "]"
+    )
     return ok
 
 
@@ -644,15 +699,23 @@ def _ints(raw: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS),
-                        help="a load of issue 14 (viewers, senders, rate, sampling) and its target check")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        help="a load of issue 14 (viewers, senders, rate, sampling) and its target check",
+    )
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--senders", type=int, default=20)
     parser.add_argument("--rate", type=float, default=1000.0, help="total chat messages/s over all senders")
-    parser.add_argument("--sample", type=int, default=0,
-                        help="read latency from 1 frame in N per viewer (default: the scenario's, else 1)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="read latency from 1 frame in N per viewer (default: the scenario's, else 1)",
+    )
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of sending")
     parser.add_argument("--drain", type=float, default=3.0, help="seconds viewers keep reading after sending stops")
     parser.add_argument("--workers", type=int, default=2, help="client processes the viewers are sharded over")
@@ -661,9 +724,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
     parser.add_argument("--ab", metavar="KEY=A,B", help="A/B: run each value of KEY --repeat times, interleaved")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME:K=V,K=V",
-                        help="A/B/n over several settings at once (repeatable; runs interleaved): "
-                             "before:SAFESTREAM_FANOUT=socketio,SAFESTREAM_GC_FREEZE=0 after:")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:K=V,K=V",
+        help="A/B/n over several settings at once (repeatable; runs interleaved): "
+        "before:SAFESTREAM_FANOUT=socketio,SAFESTREAM_GC_FREEZE=0 after:",
+    )
     parser.add_argument("--sweep", action="store_true", help="every --sweep-viewers x --sweep-rates")
     parser.add_argument("--sweep-viewers", default="50,200,500")
     parser.add_argument("--sweep-rates", default="100,500,1000,2000")
@@ -671,10 +739,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server-pid", type=int, help="with --external: PID to read CPU/RSS from")
     parser.add_argument("--py-spy", metavar="OUT", help="profile the server during the (last) run with py-spy")
     parser.add_argument("--keep-server", action="store_true", help="keep the server's temp dir (logs)")
-    parser.add_argument("--quiet-wait", type=float, default=120.0,
-                        help="before each run wait up to this many s for the shared machine to go idle (0: no)")
-    parser.add_argument("--max-other", type=float, default=30.0,
-                        help="redo a run if other processes used more than this %% of a core during it (0: never)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="before each run wait up to this many s for the shared machine to go idle (0: no)",
+    )
+    parser.add_argument(
+        "--max-other",
+        type=float,
+        default=30.0,
+        help="redo a run if other processes used more than this %% of a core during it (0: never)",
+    )
     parser.add_argument("--retries", type=int, default=4, help="redo a disturbed run at most this many times")
     args = parser.parse_args(argv)
     raise_nofile(65536)
@@ -683,12 +759,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.viewers, args.senders, args.rate = target.viewers, target.senders, target.rate
     sample_every = args.sample or (target.sample_every if target is not None else 1)
 
-    opts = Options(args.viewers, args.senders, args.rate, args.duration, args.drain, args.workers, args.stream,
-                   not args.no_deflate, args.external, args.server_pid, parse_env_pairs(args.server_env),
-                   args.py_spy, args.keep_server, args.quiet_wait, args.max_other, args.retries, sample_every)
+    opts = Options(
+        args.viewers,
+        args.senders,
+        args.rate,
+        args.duration,
+        args.drain,
+        args.workers,
+        args.stream,
+        not args.no_deflate,
+        args.external,
+        args.server_pid,
+        parse_env_pairs(args.server_env),
+        args.py_spy,
+        args.keep_server,
+        args.quiet_wait,
+        args.max_other,
+        args.retries,
+        sample_every,
+    )
     where = args.external or "a fresh server per run (python -m safestream serve)"
-    print(f"fan-out bench: {where}; {os.cpu_count()} CPUs shared by server and {args.workers}+1 client "
-          f"processes; deflate {'offered' if opts.deflate else 'not offered'}; server env {opts.server_env or '{}'}")
+    print(
+        f"fan-out bench: {where}; {os.cpu_count()} CPUs shared by server and {args.workers}+1 client "
+        f"processes; deflate {'offered' if opts.deflate else 'not offered'}; server env {opts.server_env or '{}'}"
+    )
 
     if args.ab or args.variant:
         if args.ab:
@@ -718,13 +812,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             for v, rs in by_variant.items():
                 check_target(f"{args.scenario} {v}", target, rs)
         a, b = variants[0], variants[1]
-        print(f"  ratios {a} / {b}: deliveries/s "
-              f"{summary[a]['deliveries_per_s'] / summary[b]['deliveries_per_s']:.3f}, server CPU "
-              f"{summary[a]['server_cpu_pct'] / summary[b]['server_cpu_pct']:.3f}, p99 "
-              f"{summary[a]['lat_p99'] / summary[b]['lat_p99']:.3f}, peak RSS "
-              f"{summary[a]['server_peak_rss_mib'] / summary[b]['server_peak_rss_mib']:.3f}, server CPU per frame "
-              f"{summary[a]['cpu_us_per_frame'] / summary[b]['cpu_us_per_frame']:.3f}, server CPU per delivered message "
-              f"{summary[a]['cpu_us_per_message'] / summary[b]['cpu_us_per_message']:.3f}")
+        print(
+            f"  ratios {a} / {b}: deliveries/s "
+            f"{summary[a]['deliveries_per_s'] / summary[b]['deliveries_per_s']:.3f}, server CPU "
+            f"{summary[a]['server_cpu_pct'] / summary[b]['server_cpu_pct']:.3f}, p99 "
+            f"{summary[a]['lat_p99'] / summary[b]['lat_p99']:.3f}, peak RSS "
+            f"{summary[a]['server_peak_rss_mib'] / summary[b]['server_peak_rss_mib']:.3f}, server CPU per frame "
+            f"{summary[a]['cpu_us_per_frame'] / summary[b]['cpu_us_per_frame']:.3f}, server CPU per delivered message "
+            f"{summary[a]['cpu_us_per_message'] / summary[b]['cpu_us_per_message']:.3f}"
+        )
         return 0
 
     if args.sweep:
@@ -747,8 +843,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nsweep summary (medians): viewers x rate -> deliveries/s, p99 ms, loss %, server CPU %")
         for (viewers, rate), results in all_results:
             m = medians(results)
-            print(f"  {viewers:>4} x {rate:>5}: {fmt(m['deliveries_per_s'], 0):>9}/s  p99 {fmt(m['lat_p99']):>8}  "
-                  f"loss {fmt(m['loss_pct'], 2):>6}%  CPU {fmt(m['server_cpu_pct'], 0):>4}%")
+            print(
+                f"  {viewers:>4} x {rate:>5}: {fmt(m['deliveries_per_s'], 0):>9}/s  p99 {fmt(m['lat_p99']):>8}  "
+                f"loss {fmt(m['loss_pct'], 2):>6}%  CPU {fmt(m['server_cpu_pct'], 0):>4}%"
+            )
     elif target is not None:
         check_target(args.scenario, target, all_results[0][1])
     return 0

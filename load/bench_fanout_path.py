@@ -62,8 +62,19 @@ async def _time(fanout: object, socks: list[AsyncSocket], emits: int, batch: lis
 
 async def main_async(args: argparse.Namespace) -> None:
     sio, socks = await _room(args.recipients)
-    batch = [{"type": "chat", "id": i, "stream": "main", "user": f"user{i}", "message": "hello there " * 3,
-              "toxic": False, "score": 0.01, "ts": "2026-12-01T00:00:00.000Z"} for i in range(args.batch)]
+    batch = [
+        {
+            "type": "chat",
+            "id": i,
+            "stream": "main",
+            "user": f"user{i}",
+            "message": "hello there " * 3,
+            "toxic": False,
+            "score": 0.01,
+            "ts": "2026-12-01T00:00:00.000Z",
+        }
+        for i in range(args.batch)
+    ]
     paths = {"socketio": SocketioFanout(sio), "direct": DirectFanout(sio)}  # type: ignore[arg-type]
     results: dict[str, list[float]] = {name: [] for name in paths}
     await _time(paths["socketio"], socks, 5, batch)  # warm-up
@@ -72,10 +83,14 @@ async def main_async(args: argparse.Namespace) -> None:
             results[name].append(await _time(fanout, socks, args.emits, batch))
     assert not any(sock.closed for sock in socks), "a socket closed: the figures would be of an empty room"
     for name, values in results.items():
-        print(f"{name:>9}: {statistics.median(values):6.2f} us CPU per recipient per emit (median of {args.runs}; "
-              f"runs {', '.join(f'{v:.2f}' for v in values)})")
+        print(
+            f"{name:>9}: {statistics.median(values):6.2f} us CPU per recipient per emit (median of {args.runs}; "
+            f"runs {', '.join(f'{v:.2f}' for v in values)})"
+        )
     ratio = statistics.median(results["socketio"]) / statistics.median(results["direct"])
-    print(f"  {args.recipients} recipients, chat_batch of {args.batch}: direct is {ratio:.1f}x cheaper on the emit side")
+    print(
+        f"  {args.recipients} recipients, chat_batch of {args.batch}: direct is {ratio:.1f}x cheaper on the emit side"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,8 +45,17 @@ def _chat_like_churn(n: int) -> tuple[int, int, int]:
     before = [s["collections"] for s in gc.get_stats()]
     keep = []
     for i in range(n):
-        payload = {"type": "chat", "id": i, "stream": "main", "user": f"u{i % 50}", "message": "hi " * 5,
-                   "toxic": False, "score": 0.01, "ts": "2026-12-01T00:00:00Z", "refs": [i]}
+        payload = {
+            "type": "chat",
+            "id": i,
+            "stream": "main",
+            "user": f"u{i % 50}",
+            "message": "hi " * 5,
+            "toxic": False,
+            "score": 0.01,
+            "ts": "2026-12-01T00:00:00Z",
+            "refs": [i],
+        }
         keep.append(payload)
         if len(keep) > 2000:
             keep.clear()
@@ -56,8 +65,9 @@ def _chat_like_churn(n: int) -> tuple[int, int, int]:
 
 async def main_async(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="safestream-gc-"))
-    settings = Settings(env="development", data_dir=tmp, jwt_secret_key="x" * 40,
-                        moderation=args.moderation).validated()
+    settings = Settings(
+        env="development", data_dir=tmp, jwt_secret_key="x" * 40, moderation=args.moderation
+    ).validated()
     server = TestServer(create_app(settings), host="127.0.0.1", port=args.port)
     await server.start_server()
     await server.app[MODERATION_KEY].wait_loaded()
@@ -71,11 +81,17 @@ async def main_async(args: argparse.Namespace) -> None:
     frozen = gc.get_freeze_count()
     after = _full_collections(args.runs)
     churn_after = _chat_like_churn(200_000)
-    print(f"moderation {args.moderation}; gc threshold {gc.get_threshold()}; {tracked:,} tracked objects after start-up")
-    print(f"full collection before freeze: median {statistics.median(before):.1f} ms CPU "
-          f"(runs {', '.join(f'{v:.1f}' for v in before)})")
-    print(f"full collection after freezing {frozen:,} objects: median {statistics.median(after):.2f} ms CPU "
-          f"(runs {', '.join(f'{v:.2f}' for v in after)})")
+    print(
+        f"moderation {args.moderation}; gc threshold {gc.get_threshold()}; {tracked:,} tracked objects after start-up"
+    )
+    print(
+        f"full collection before freeze: median {statistics.median(before):.1f} ms CPU "
+        f"(runs {', '.join(f'{v:.1f}' for v in before)})"
+    )
+    print(
+        f"full collection after freezing {frozen:,} objects: median {statistics.median(after):.2f} ms CPU "
+        f"(runs {', '.join(f'{v:.2f}' for v in after)})"
+    )
     print(f"collections (gen0, gen1, gen2) per 200k chat-like payloads: before {churn_before}, after {churn_after}")
     await server.close()
 

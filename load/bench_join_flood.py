@@ -44,8 +44,10 @@ async def run(url: str, pid: int, joins: int, messages: int) -> dict[str, float]
         sender = await open_socket(session, url, sender_token)
         await sender.call("join", {"stream": "main"})
         for start in range(0, messages, 100):
-            ids = [await sender.send_event("chat", {"message": f"filler {i}", "stream": "main"}, ack=True)
-                   for i in range(start, min(start + 100, messages))]
+            ids = [
+                await sender.send_event("chat", {"message": f"filler {i}", "stream": "main"}, ack=True)
+                for i in range(start, min(start + 100, messages))
+            ]
             pending = {f"43{i}" for i in ids}
             while pending:
                 frame = await sender.recv_text(30)
@@ -66,15 +68,21 @@ async def run(url: str, pid: int, joins: int, messages: int) -> dict[str, float]
                 continue
             acked += 1
             ack_bytes += len(frame.encode())
-            body = json.loads(frame[frame.index("["):])[0]
+            body = json.loads(frame[frame.index("[") :])[0]
             refused += not body.get("ok")
         elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
         stop.set()
         await probe
         await attacker.close()
         await sender.close()
-    return {"joins": joins, "refused": refused, "ack_MB": ack_bytes / 1e6, "seconds": elapsed,
-            "server_cpu_s": cpu, "healthz_p99_ms": 1000 * percentile(latencies, 99) if latencies else 0.0}
+    return {
+        "joins": joins,
+        "refused": refused,
+        "ack_MB": ack_bytes / 1e6,
+        "seconds": elapsed,
+        "server_cpu_s": cpu,
+        "healthz_p99_ms": 1000 * percentile(latencies, 99) if latencies else 0.0,
+    }
 
 
 def main() -> int:

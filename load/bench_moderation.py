@@ -47,17 +47,15 @@ TARGET_P99_MS = 50.0
 async def moderate(engine: ModerationEngine, policy: Policy, texts: Sequence[str]) -> list[Decision]:
     """The pipeline's _process minus publishing: assess the batch, then judge each message."""
     assessments = await engine.assess(texts)
-    return [policy.judge(t, a.normalized, a.scores, failed=a.failed)
-            for t, a in zip(texts, assessments, strict=True)]
+    return [policy.judge(t, a.normalized, a.scores, failed=a.failed) for t, a in zip(texts, assessments, strict=True)]
 
 
-async def throughput(engine: ModerationEngine, policy: Policy, messages: Sequence[str], batch: int,
-                     runs: int) -> float:
+async def throughput(engine: ModerationEngine, policy: Policy, messages: Sequence[str], batch: int, runs: int) -> float:
     rates: list[float] = []
     for _ in range(runs):
         started = time.perf_counter()
         for i in range(0, len(messages), batch):
-            await moderate(engine, policy, messages[i:i + batch])
+            await moderate(engine, policy, messages[i : i + batch])
         rates.append(len(messages) / (time.perf_counter() - started))
     return statistics.median(rates)
 
@@ -67,7 +65,7 @@ async def breakdown(engine: ModerationEngine, policy: Policy, messages: Sequence
     before = {stage.name: stage.seconds for stage in engine.stages}
     assess = judge = 0.0
     for i in range(0, len(messages), batch):
-        texts = messages[i:i + batch]
+        texts = messages[i : i + batch]
         started = time.perf_counter()
         assessments = await engine.assess(texts)
         mid = time.perf_counter()
@@ -76,8 +74,11 @@ async def breakdown(engine: ModerationEngine, policy: Policy, messages: Sequence
         assess, judge = assess + mid - started, judge + time.perf_counter() - mid
     stages = {s.name: s.seconds - before[s.name] for s in engine.stages}
     total = assess + judge
-    parts = {"normalize + engine overhead": assess - sum(stages.values()),
-             **{f"stage {name}": secs for name, secs in stages.items()}, "policy.judge": judge}
+    parts = {
+        "normalize + engine overhead": assess - sum(stages.values()),
+        **{f"stage {name}": secs for name, secs in stages.items()},
+        "policy.judge": judge,
+    }
     print(f"  time split at batch {batch} ({len(messages) / total:,.0f} msg/s overall):")
     for name, secs in parts.items():
         print(f"    {name:30s} {secs / len(messages) * 1e6:7.2f} us/msg  {secs / total:6.1%}")
@@ -99,12 +100,13 @@ def _pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def open_loop(engine: ModerationEngine, policy: Policy, messages: Sequence[str], rate: float,
-                    seconds: float, max_queue: int) -> LoadResult:
+async def open_loop(
+    engine: ModerationEngine, policy: Policy, messages: Sequence[str], rate: float, seconds: float, max_queue: int
+) -> LoadResult:
     loop = asyncio.get_running_loop()
     batcher: MicroBatcher[str, Decision] = MicroBatcher(
-        lambda items: moderate(engine, policy, items), max_batch=PIPELINE_MAX_BATCH, max_queue=max_queue,
-        name="bench")
+        lambda items: moderate(engine, policy, items), max_batch=PIPELINE_MAX_BATCH, max_queue=max_queue, name="bench"
+    )
     batcher.start()
     from_submit: list[float] = []
     from_schedule: list[float] = []
@@ -136,9 +138,15 @@ async def open_loop(engine: ModerationEngine, policy: Policy, messages: Sequence
     await asyncio.gather(*futures)
     await asyncio.sleep(0)  # let the last done-callbacks run
     await batcher.close()
-    return LoadResult(_pct(from_submit, 0.5) * 1e3, _pct(from_submit, 0.99) * 1e3, max(from_submit) * 1e3,
-                      _pct(from_schedule, 0.99) * 1e3, len(from_submit) / (last_done - start),
-                      batcher.items / max(batcher.batches, 1), refused)
+    return LoadResult(
+        _pct(from_submit, 0.5) * 1e3,
+        _pct(from_submit, 0.99) * 1e3,
+        max(from_submit) * 1e3,
+        _pct(from_schedule, 0.99) * 1e3,
+        len(from_submit) / (last_done - start),
+        batcher.items / max(batcher.batches, 1),
+        refused,
+    )
 
 
 async def main() -> None:
@@ -160,8 +168,10 @@ async def main() -> None:
     messages = make_messages(args.messages, args.seed)
     try:
         await moderate(engine, policy, messages)  # warm-up: fold cache, scikit-learn set-up
-        print(f"chain {engine.name}; {len(messages)} messages (mean {statistics.mean(map(len, messages)):.1f}"
-              f" chars); median of {args.runs} runs")
+        print(
+            f"chain {engine.name}; {len(messages)} messages (mean {statistics.mean(map(len, messages)):.1f}"
+            f" chars); median of {args.runs} runs"
+        )
         print("(a) batched assess + judge")
         rates: dict[int, float] = {}
         for batch in BATCH_SIZES:
@@ -174,19 +184,25 @@ async def main() -> None:
         verdict = "meets" if rates[BATCH_SIZES[-1]] >= TARGET_RATE else "MISSES"
         print(f"  target >= {TARGET_RATE:,.0f} msg/s batched: {verdict} ({rates[BATCH_SIZES[-1]]:,.0f})")
 
-        print(f"(b) open loop through MicroBatcher(max_batch={PIPELINE_MAX_BATCH}), {args.seconds:g} s per run,"
-              f" median of {args.repeats} runs")
+        print(
+            f"(b) open loop through MicroBatcher(max_batch={PIPELINE_MAX_BATCH}), {args.seconds:g} s per run,"
+            f" median of {args.repeats} runs"
+        )
         for rate in (float(r) for r in args.rates.split(",")):
-            results = [await open_loop(engine, policy, messages, rate, args.seconds,
-                                       settings.moderation_queue_size) for _ in range(args.repeats)]
+            results = [
+                await open_loop(engine, policy, messages, rate, args.seconds, settings.moderation_queue_size)
+                for _ in range(args.repeats)
+            ]
 
             def med(field: str, runs: list[LoadResult] = results) -> float:
                 return float(statistics.median(getattr(r, field) for r in runs))
 
-            print(f"  {rate:>7,.0f} msg/s offered: p50 {med('p50_ms'):6.2f} ms  p99 {med('p99_ms'):6.2f} ms"
-                  f"  max {med('max_ms'):6.2f} ms  p99 from schedule {med('sched_p99_ms'):6.2f} ms"
-                  f"  achieved {med('achieved'):>8,.0f} msg/s  mean batch {med('mean_batch'):6.1f}"
-                  f"  refused {med('refused'):.0f}")
+            print(
+                f"  {rate:>7,.0f} msg/s offered: p50 {med('p50_ms'):6.2f} ms  p99 {med('p99_ms'):6.2f} ms"
+                f"  max {med('max_ms'):6.2f} ms  p99 from schedule {med('sched_p99_ms'):6.2f} ms"
+                f"  achieved {med('achieved'):>8,.0f} msg/s  mean batch {med('mean_batch'):6.1f}"
+                f"  refused {med('refused'):.0f}"
+            )
             if rate == 1000.0:
                 # Judged on the stricter figure: a message that waits for a busy
                 # loop before it can even be submitted is delayed by moderation too.

@@ -19,20 +19,57 @@ from safestream.moderation.normalize import normalize
 from safestream.moderation.terms import TermList
 
 CLEAN: tuple[str, ...] = (
-    "lol", "gg", "gg wp", "nice play!", "hi everyone", "what time is the next stream?",
-    "meet at 4:30", "first!", "that was insane", "I have 100 apples", "so good",
-    "lmaooo", "sooo close", "how do you do that combo", "can you play the new map",
-    "@streamer hello from Brazil", "check https://example.com/clip/123",
-    "classic move", "we need a cocktail after this", "the year 2024 is wild",
-    "hahaha", "POG", "is this 1080p?", "Scunthorpe represent", "a b testing is fun",
+    "lol",
+    "gg",
+    "gg wp",
+    "nice play!",
+    "hi everyone",
+    "what time is the next stream?",
+    "meet at 4:30",
+    "first!",
+    "that was insane",
+    "I have 100 apples",
+    "so good",
+    "lmaooo",
+    "sooo close",
+    "how do you do that combo",
+    "can you play the new map",
+    "@streamer hello from Brazil",
+    "check https://example.com/clip/123",
+    "classic move",
+    "we need a cocktail after this",
+    "the year 2024 is wild",
+    "hahaha",
+    "POG",
+    "is this 1080p?",
+    "Scunthorpe represent",
+    "a b testing is fun",
 )
 NON_LATIN: tuple[str, ...] = (
-    "привет всем", "καλημέρα σε όλους", "日本語のチャット", "güzel oyun", "très bien joué",
-    "good game 👍", "😂😂😂", "🔥🔥 lets go", "¡qué jugada!", "안녕하세요",
+    "привет всем",
+    "καλημέρα σε όλους",
+    "日本語のチャット",
+    "güzel oyun",
+    "très bien joué",
+    "good game 👍",
+    "😂😂😂",
+    "🔥🔥 lets go",
+    "¡qué jugada!",
+    "안녕하세요",
 )
 TOXIC: tuple[str, ...] = (
-    "fuck this", "what the sh1t", "f u c k you", "f.u.c.k off", "fuuuuck", "you b!tch",
-    "@ss-hole", "ｆｕｃｋ", "fuсk you", "f\u200bu\u200bck", "idiοt", "stfu you a$$",
+    "fuck this",
+    "what the sh1t",
+    "f u c k you",
+    "f.u.c.k off",
+    "fuuuuck",
+    "you b!tch",
+    "@ss-hole",
+    "ｆｕｃｋ",
+    "fuсk you",
+    "f\u200bu\u200bck",
+    "idiοt",
+    "stfu you a$$",
 )
 WORDS: tuple[str, ...] = ("the", "game", "was", "really", "fun", "today", "and", "chat", "is", "hype")
 
@@ -86,8 +123,10 @@ def main() -> None:
         "TermList.mask() (hits only)": rate(lambda xs: [terms.mask(x) for x in xs], hits, args.runs),
     }
     mean_len = statistics.mean(map(len, messages))
-    print(f"{len(messages)} messages (mean {mean_len:.1f} chars), {len(hits)} with a blocked term, "
-          f"median of {args.runs} runs")
+    print(
+        f"{len(messages)} messages (mean {mean_len:.1f} chars), {len(hits)} with a blocked term, "
+        f"median of {args.runs} runs"
+    )
     for label, value in results.items():
         print(f"  {label:32s} {value:>12,.0f} msg/s")
 

@@ -44,28 +44,71 @@ from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.modes.shouting import check_caps, check_repeats
 from safestream.moderation.modes.unique import letters_key
 
-MODES = ChatModes(unique=UniqueChat(on=True), links=Links(action="hold", permitted_domains=("youtube.com",)),
-                  mentions=Mentions(action="refuse"), caps=Caps(action="mask"), repeats=Repeats(action="hold"),
-                  min_account_age_mins=10, verified_email=True, emote_only=True, members_only=True,
-                  members=tuple(f"member{i}" for i in range(1000)), emotes=())
+MODES = ChatModes(
+    unique=UniqueChat(on=True),
+    links=Links(action="hold", permitted_domains=("youtube.com",)),
+    mentions=Mentions(action="refuse"),
+    caps=Caps(action="mask"),
+    repeats=Repeats(action="hold"),
+    min_account_age_mins=10,
+    verified_email=True,
+    emote_only=True,
+    members_only=True,
+    members=tuple(f"member{i}" for i in range(1000)),
+    emotes=(),
+)
 SENDER = Sender("member42", account_age_secs=3600 * 24, email_verified=True)  # passes every gate
 
 TYPICAL = [
-    "lol", "gg", "W", "no way", "what a play!", "that was insane 😂😂", "hi chat", "first time here, love it",
-    "can you explain that build again?", "@streamer you missed the chest on the left",
-    "check https://youtube.com/watch?v=dQw4 for the vod", "LETS GOOOOO", "he is cracked fr",
-    "is this ranked or casual?", "🔥🔥🔥", "who else is watching from Brazil", "that boss fight was 10/10",
-    "go to example dot com for free skins", "the music is too loud tbh", "ok. me too. 3.5 stars",
-    "Привет всем", "POGGERS", "hahahahahaha", "@a @b @c @d look at this", "i can't believe that worked",
+    "lol",
+    "gg",
+    "W",
+    "no way",
+    "what a play!",
+    "that was insane 😂😂",
+    "hi chat",
+    "first time here, love it",
+    "can you explain that build again?",
+    "@streamer you missed the chest on the left",
+    "check https://youtube.com/watch?v=dQw4 for the vod",
+    "LETS GOOOOO",
+    "he is cracked fr",
+    "is this ranked or casual?",
+    "🔥🔥🔥",
+    "who else is watching from Brazil",
+    "that boss fight was 10/10",
+    "go to example dot com for free skins",
+    "the music is too loud tbh",
+    "ok. me too. 3.5 stars",
+    "Привет всем",
+    "POGGERS",
+    "hahahahahaha",
+    "@a @b @c @d look at this",
+    "i can't believe that worked",
 ]
 
 
 def hostile(rng: random.Random) -> list[str]:
     distinct = "".join(chr(c) for c in rng.sample(range(0x4E00, 0x9FFF), 500))
     return [
-        "." * 500, "a." * 250, "@" * 500, "@a " * 166, " dot" * 125, "dot " * 125, "(dot)" * 100,
-        distinct, "a" * 500, "ab" * 250, "A" * 500, "Ａ" * 500, "😂" * 500, "hxxp" * 125,
-        "ex.am.ple." * 50, "exаmple.соm " * 38, "w" * 499 + "!", " ".join(["word"] * 100),
+        "." * 500,
+        "a." * 250,
+        "@" * 500,
+        "@a " * 166,
+        " dot" * 125,
+        "dot " * 125,
+        "(dot)" * 100,
+        distinct,
+        "a" * 500,
+        "ab" * 250,
+        "A" * 500,
+        "Ａ" * 500,
+        "😂" * 500,
+        "hxxp" * 125,
+        "ex.am.ple." * 50,
+        "exаmple.соm " * 38,
+        "w" * 499 + "!",
+        " ".join(["word"] * 100),
         "".join(rng.choice("aA.@ :/d0t") for _ in range(500)),
     ]
 
@@ -77,11 +120,13 @@ def unique_rule(checker: ModeChecker) -> Callable[[str, ChatModes, Sender], obje
     def check(text: str, modes: ChatModes, sender: Sender) -> object:
         # A different sender each time, so every call does the crowd bookkeeping.
         return checker.unique.check("bench", text, modes, senders[next(counter) % 5000])
+
     return check
 
 
-def time_calls(rule: Callable[[str, ChatModes, Sender], object], texts: list[str], rounds: int,
-               repeat: int) -> tuple[list[float], list[float]]:
+def time_calls(
+    rule: Callable[[str, ChatModes, Sender], object], texts: list[str], rounds: int, repeat: int
+) -> tuple[list[float], list[float]]:
     """Per-round mean and every per-call sample (microseconds of this thread's CPU time).
 
     CPU time, not wall time: on a shared machine a call preempted by another
@@ -147,31 +192,47 @@ def main() -> int:
     for name, rule in rules.items():
         chat_means, chat_samples = time_calls(rule, TYPICAL, args.rounds, args.repeat)
         bad_means, bad_samples = time_calls(rule, bad, args.rounds, args.repeat)
-        per_text = [statistics.median(bad_samples[i::len(bad)]) for i in range(len(bad))]
+        per_text = [statistics.median(bad_samples[i :: len(bad)]) for i in range(len(bad))]
         worst = max(range(len(bad)), key=per_text.__getitem__)
-        rows.append({"rule": name, "chat_median_us": round(statistics.median(chat_means), 2),
-                     "chat_p99_us": round(p99(chat_samples), 2),
-                     "hostile_median_us": round(statistics.median(bad_means), 2),
-                     "hostile_p99_us": round(p99(bad_samples), 2),
-                     "hostile_worst_us": round(per_text[worst], 2),
-                     "worst_input": repr(bad[worst][:20]) + ("…" if len(bad[worst]) > 20 else "")})
+        rows.append(
+            {
+                "rule": name,
+                "chat_median_us": round(statistics.median(chat_means), 2),
+                "chat_p99_us": round(p99(chat_samples), 2),
+                "hostile_median_us": round(statistics.median(bad_means), 2),
+                "hostile_p99_us": round(p99(bad_samples), 2),
+                "hostile_worst_us": round(per_text[worst], 2),
+                "worst_input": repr(bad[worst][:20]) + ("…" if len(bad[worst]) > 20 else ""),
+            }
+        )
     checker = ModeChecker()
-    all_means, all_samples = time_calls(lambda t, m, s: checker.check("bench", t, m, s), TYPICAL, args.rounds,
-                                        args.repeat)
-    summary = {"rules": rows, "all_rules_chat_median_us": round(statistics.median(all_means), 2),
-               "all_rules_chat_p99_us": round(p99(all_samples), 2), "reference_set500_us": round(reference_us(), 2),
-               "load_average": os.getloadavg()[0]}
+    all_means, all_samples = time_calls(
+        lambda t, m, s: checker.check("bench", t, m, s), TYPICAL, args.rounds, args.repeat
+    )
+    summary = {
+        "rules": rows,
+        "all_rules_chat_median_us": round(statistics.median(all_means), 2),
+        "all_rules_chat_p99_us": round(p99(all_samples), 2),
+        "reference_set500_us": round(reference_us(), 2),
+        "load_average": os.getloadavg()[0],
+    }
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"{'rule':28} {'chat med':>9} {'chat p99':>9} {'500ch med':>10} {'500ch p99':>10} {'worst':>7}  worst input")
     for r in rows:
-        print(f"{r['rule']:28} {r['chat_median_us']:>8.2f}u {r['chat_p99_us']:>8.2f}u {r['hostile_median_us']:>9.2f}u"
-              f" {r['hostile_p99_us']:>9.2f}u {r['hostile_worst_us']:>6.2f}u  {r['worst_input']}")
-    print(f"\nall rules through ModeChecker.check, chat mix: median {summary['all_rules_chat_median_us']} us,"
-          f" p99 {summary['all_rules_chat_p99_us']} us")
-    print(f"reference (set of 500 chars): {summary['reference_set500_us']} us; load average"
-          f" {summary['load_average']:.2f} (CPU time per thread; figures still rise with load)")
+        print(
+            f"{r['rule']:28} {r['chat_median_us']:>8.2f}u {r['chat_p99_us']:>8.2f}u {r['hostile_median_us']:>9.2f}u"
+            f" {r['hostile_p99_us']:>9.2f}u {r['hostile_worst_us']:>6.2f}u  {r['worst_input']}"
+        )
+    print(
+        f"\nall rules through ModeChecker.check, chat mix: median {summary['all_rules_chat_median_us']} us,"
+        f" p99 {summary['all_rules_chat_p99_us']} us"
+    )
+    print(
+        f"reference (set of 500 chars): {summary['reference_set500_us']} us; load average"
+        f" {summary['load_average']:.2f} (CPU time per thread; figures still rise with load)"
+    )
     return 0
 
 

@@ -31,8 +31,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WORDS = ("the stream was great today and i really liked that last round you played with the team "
-         "what a clutch play nobody expected it lol gg see you all tomorrow thanks for the music")
+WORDS = (
+    "the stream was great today and i really liked that last round you played with the team "
+    "what a clutch play nobody expected it lol gg see you all tomorrow thanks for the music"
+)
 
 
 def chat_lines(n: int, seed: int = 1) -> list[str]:
@@ -72,20 +74,29 @@ def main() -> int:
         scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens)
         scorer.load_sync()
         scorers[mode] = scorer
-        print(f"load {mode}: {time.perf_counter() - t:.2f} s"
-              + (f" (process start to loaded, torch import included: {time.perf_counter() - started:.2f} s)"
-                 if mode == "fp32" else ""))
+        print(
+            f"load {mode}: {time.perf_counter() - t:.2f} s"
+            + (
+                f" (process start to loaded, torch import included: {time.perf_counter() - started:.2f} s)"
+                if mode == "fp32"
+                else ""
+            )
+        )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS with both encoders loaded: {rss_mb:.0f} MB; threads {args.threads}; "
-          f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"peak RSS with both encoders loaded: {rss_mb:.0f} MB; threads {args.threads}; "
+        f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}"
+    )
     lines = chat_lines(64)
     cells: dict[tuple[int, str], list[float]] = {}
     for _ in range(args.runs):
         for batch in (1, 8, 32, 64):
             for m in ("fp32", "int8"):
                 cells.setdefault((batch, m), []).append(rate(scorers[m].predict, lines[:batch], args.seconds))
-    print(f"batch  fp32 msg/s  int8 msg/s   (median of {args.runs}; load average now "
-          f"{os.getloadavg()[0]:.1f}; max tokens {args.max_tokens})")
+    print(
+        f"batch  fp32 msg/s  int8 msg/s   (median of {args.runs}; load average now "
+        f"{os.getloadavg()[0]:.1f}; max tokens {args.max_tokens})"
+    )
     for batch in (1, 8, 32, 64):
         fp32, int8 = (statistics.median(cells[(batch, m)]) for m in ("fp32", "int8"))
         print(f"{batch:>5}  {fp32:>10.0f}  {int8:>10.0f}")
@@ -108,7 +119,7 @@ def main() -> int:
             done, t = 0, time.perf_counter()
             escalated = 0
             for i in range(0, len(messages), 256):
-                results = await engine.assess(messages[i:i + 256])
+                results = await engine.assess(messages[i : i + 256])
                 escalated += sum(r.escalated for r in results)
                 done += len(results)
             print(f"sentence stage saw {escalated / done:.1%} of messages (band mode)")

@@ -42,7 +42,7 @@ def phase_offsets(log: str, started_wall: float) -> dict[str, float]:
             continue
         at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp() - started_wall
         for name, pattern in PHASES:
-            if re.search(pattern, line[match.end():]) and (name not in offsets or name != "first log line"):
+            if re.search(pattern, line[match.end() :]) and (name not in offsets or name != "first log line"):
                 offsets[name] = at
     return offsets
 
@@ -55,8 +55,9 @@ def import_profile(top: int = 12) -> tuple[float, list[tuple[float, str]]]:
     current ancestors gives each import its parent. A package counts where a
     safestream module imports it first (later imports of it are cached).
     """
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import safestream.app"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import safestream.app"], capture_output=True, text=True, check=True
+    )
     entries: list[tuple[int, int, str]] = []  # (depth, cumulative us, module)
     for line in proc.stderr.splitlines():
         parts = line.split("|")
@@ -86,8 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
     parser.add_argument("--importtime", action="store_true", help="also list the slowest imports")
-    parser.add_argument("--quiet-wait", type=float, default=60.0,
-                        help="wait up to this many s for the shared machine to go idle before each run")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="wait up to this many s for the shared machine to go idle before each run",
+    )
     args = parser.parse_args(argv)
     env = parse_env_pairs(args.server_env)
 
@@ -110,10 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = ", ".join(f"{name} {offsets[name]:.2f}" for name, _ in PHASES if name in offsets)
         print(f"  run {i + 1}: healthy after {server.healthy_after:.2f} s  ({split}; waited {waited:.0f} s idle)")
     m = median(times)
-    print(f"median {m:.2f} s (min {min(times):.2f}, max {max(times):.2f}); target < {TARGET_S:.0f} s: "
-          f"{'PASS' if m < TARGET_S else 'FAIL'}")
-    print("median phase offsets from Popen: " + ", ".join(
-        f"{name} {fmt(median(values), 2)} s" for name, values in phases.items() if values))
+    print(
+        f"median {m:.2f} s (min {min(times):.2f}, max {max(times):.2f}); target < {TARGET_S:.0f} s: "
+        f"{'PASS' if m < TARGET_S else 'FAIL'}"
+    )
+    print(
+        "median phase offsets from Popen: "
+        + ", ".join(f"{name} {fmt(median(values), 2)} s" for name, values in phases.items() if values)
+    )
     if args.importtime:
         total, ranked = import_profile()
         print(f"import safestream.app: {total:.2f} s; third-party packages it pulls in (cumulative s):")

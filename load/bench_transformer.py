@@ -37,8 +37,12 @@ class Result:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repetitions", type=int, default=5, help="timed rounds per configuration")
-    p.add_argument("--messages-per-round", type=int, default=64,
-                   help="each round scores at least this many messages (>= one batch)")
+    p.add_argument(
+        "--messages-per-round",
+        type=int,
+        default=64,
+        help="each round scores at least this many messages (>= one batch)",
+    )
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--batch-sizes", default="1,8,32,64")
     p.add_argument("--seq-len", type=int, default=32, help="tokens per message, incl. [CLS]/[SEP]")
@@ -52,8 +56,14 @@ def build_model(seed: int) -> Any:
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
-    config = BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                        intermediate_size=3072, vocab_size=30522, max_position_embeddings=512)
+    config = BertConfig(
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        vocab_size=30522,
+        max_position_embeddings=512,
+    )
     config.num_labels = 6
     model: Any = BertForSequenceClassification(config)
     return model.eval()
@@ -76,8 +86,7 @@ def make_batch(batch_size: int, seq_len: int, seed: int) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(1000, 30000, (batch_size, seq_len), generator=gen)
     ids[:, 0], ids[:, -1] = 101, 102
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-            "token_type_ids": torch.zeros_like(ids)}
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
 
 
 def measure(model: Any, mode: str, batch_size: int, args: argparse.Namespace) -> Result:
@@ -99,8 +108,7 @@ def measure(model: Any, mode: str, batch_size: int, args: argparse.Namespace) ->
             rates.append(batches_per_round * batch_size / (time.perf_counter() - round_start))
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
-    return Result(mode, batch_size, statistics.median(rates),
-                  statistics.median(latencies) * 1000, p99 * 1000)
+    return Result(mode, batch_size, statistics.median(rates), statistics.median(latencies) * 1000, p99 * 1000)
 
 
 def agreement(fp32: Any, int8: Any, seq_len: int) -> float:
@@ -122,9 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     modes = [m.strip() for m in args.modes.split(",")]
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"python {platform.python_version()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-          f"quantized engine {torch.backends.quantized.engine}")
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"quantized engine {torch.backends.quantized.engine}"
+    )
     started = time.perf_counter()
     fp32 = build_model(args.seed)
     params = sum(p.numel() for p in fp32.parameters())
@@ -133,16 +143,19 @@ def main(argv: list[str] | None = None) -> None:
     if "int8" in modes:
         started = time.perf_counter()
         models["int8"] = quantize(fp32)
-        print(f"dynamic int8 quantization: {time.perf_counter() - started:.1f} s, "
-              f"max |score diff| vs fp32 = {agreement(fp32, models['int8'], args.seq_len):.4f}")
-    print(f"{args.seq_len}-token messages, {args.repetitions} rounds of >= {args.messages_per_round} "
-          "messages per configuration; msg/s is the median over rounds, latency is per batch\n")
+        print(
+            f"dynamic int8 quantization: {time.perf_counter() - started:.1f} s, "
+            f"max |score diff| vs fp32 = {agreement(fp32, models['int8'], args.seq_len):.4f}"
+        )
+    print(
+        f"{args.seq_len}-token messages, {args.repetitions} rounds of >= {args.messages_per_round} "
+        "messages per configuration; msg/s is the median over rounds, latency is per batch\n"
+    )
     print(f"{'mode':<6}{'batch':>6}{'msg/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for mode in modes:
         for size in sizes:
             r = measure(models[mode], mode, size, args)
-            print(f"{r.mode:<6}{r.batch_size:>6}{r.msgs_per_s:>10.1f}{r.p50_ms:>10.1f}{r.p99_ms:>10.1f}",
-                  flush=True)
+            print(f"{r.mode:<6}{r.batch_size:>6}{r.msgs_per_s:>10.1f}{r.p50_ms:>10.1f}{r.p99_ms:>10.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -157,9 +157,17 @@ class Server:
         return self.proc.returncode
 
 
-def start_server(env: Mapping[str, str] | None = None, *, port: int | None = None,
-                 python: str = sys.executable, load_defaults: bool = True, nofile: int = 0,
-                 timeout: float = 60.0, poll_interval: float = 0.01, keep: bool = False) -> Server:
+def start_server(
+    env: Mapping[str, str] | None = None,
+    *,
+    port: int | None = None,
+    python: str = sys.executable,
+    load_defaults: bool = True,
+    nofile: int = 0,
+    timeout: float = 60.0,
+    poll_interval: float = 0.01,
+    keep: bool = False,
+) -> Server:
     """Starts ``python -m safestream serve`` in a fresh temp dir and waits for /healthz to answer 200.
 
     ``healthy_after`` is measured from just before ``Popen`` to the first 200, so
@@ -215,8 +223,9 @@ def _healthz_ok(port: int) -> bool:
 # --------------------------------------------------------------------------- accounts
 
 
-async def register_and_login(base_url: str, usernames: Sequence[str], *, password: str = PASSWORD,
-                             concurrency: int = 32, register: bool = True) -> list[str]:
+async def register_and_login(
+    base_url: str, usernames: Sequence[str], *, password: str = PASSWORD, concurrency: int = 32, register: bool = True
+) -> list[str]:
     """Registers (409 = already there, fine for a reused server) and logs in each user; returns tokens.
 
     A semaphore bounds the requests in flight: the server hashes passwords on a
@@ -272,7 +281,7 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of a process (every thread) from /proc/<pid>/stat."""
     raw = Path(f"/proc/{pid}/stat").read_text()
     # The command name is in parentheses and may hold spaces: split after the last ')'.
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / CLK_TCK
 
@@ -427,8 +436,8 @@ class RawSocket:
         deadline = time.monotonic() + timeout
         while True:
             frame = await self.recv_text(deadline - time.monotonic())
-            if frame.startswith(prefix) and frame[len(prefix):len(prefix) + 1] == "[":
-                return json.loads(frame[len(prefix):])[0]
+            if frame.startswith(prefix) and frame[len(prefix) : len(prefix) + 1] == "[":
+                return json.loads(frame[len(prefix) :])[0]
             # Anything else (presence, chat of other clients, ...) before our ack is dropped.
 
     async def recv_text(self, timeout: float) -> str:
@@ -448,8 +457,9 @@ class RawSocket:
             await self.ws.close()
 
 
-async def open_socket(session: aiohttp.ClientSession, base_url: str, token: str, *, deflate: bool = True,
-                      timeout: float = 30.0) -> RawSocket:
+async def open_socket(
+    session: aiohttp.ClientSession, base_url: str, token: str, *, deflate: bool = True, timeout: float = 30.0
+) -> RawSocket:
     """WebSocket + Engine.IO open + Socket.IO namespace connect with ``auth={"token"}``.
 
     ``deflate`` offers permessage-deflate like browsers do (``compress=15``);
@@ -457,9 +467,13 @@ async def open_socket(session: aiohttp.ClientSession, base_url: str, token: str,
     the SAFESTREAM_WS_COMPRESSION switch decides.
     """
     ws_url = base_url.replace("http://", "ws://").replace("https://", "wss://")
-    ws = await session.ws_connect(f"{ws_url}/socket.io/?EIO=4&transport=websocket",
-                                  compress=15 if deflate else 0, autoping=True, max_msg_size=16 * 1024 * 1024,
-                                  timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0))
+    ws = await session.ws_connect(
+        f"{ws_url}/socket.io/?EIO=4&transport=websocket",
+        compress=15 if deflate else 0,
+        autoping=True,
+        max_msg_size=16 * 1024 * 1024,
+        timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+    )
     sock = RawSocket(ws)
     sock.extensions = ws._response.headers.get("Sec-WebSocket-Extensions", "") if ws._response else ""
     deadline = time.monotonic() + timeout
@@ -519,6 +533,7 @@ CHAT_LINES: tuple[str, ...] = (
     "good luck on the next round",
 )
 
+
 def fmt(value: float, digits: int = 1) -> str:
     if math.isnan(value):
         return "n/a"
@@ -529,16 +544,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python load/common.py``: a load-configured server for Locust or ``--external`` runs."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Run a server with the load settings (cheap argon2, lifted "
-                                                 "per-address limits) in a temp dir, for a bounded time.")
+    parser = argparse.ArgumentParser(
+        description="Run a server with the load settings (cheap argon2, lifted "
+        "per-address limits) in a temp dir, for a bounded time."
+    )
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--seconds", type=float, default=600.0, help="stop the server after this long")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
     args = parser.parse_args(argv)
     raise_nofile(65536)
     server = start_server(parse_env_pairs(args.server_env), port=args.port)
-    print(f"server pid {server.pid} at {server.url}, healthy after {server.healthy_after:.2f} s; "
-          f"stops in {args.seconds:.0f} s (Ctrl-C stops it now)", flush=True)
+    print(
+        f"server pid {server.pid} at {server.url}, healthy after {server.healthy_after:.2f} s; "
+        f"stops in {args.seconds:.0f} s (Ctrl-C stops it now)",
+        flush=True,
+    )
     try:
         server.proc.wait(args.seconds)
     except (subprocess.TimeoutExpired, KeyboardInterrupt):

@@ -52,8 +52,11 @@ BATCH = 1000
 # Words the obfuscator disguises: the data set's frequent profanity and slurs,
 # including some our term list does not hold ("hoe", "dick"), so the models'
 # side of the chain is tested too.
-PROFANE = re.compile(r"(?:fuck|shit|bitch|nigg|fag|cunt|whore|slut|retard|twat|bastard|pussy|pussies|asshole)"
-                     r"[a-z]*|hoes?|ass|dick|dicks", re.IGNORECASE)
+PROFANE = re.compile(
+    r"(?:fuck|shit|bitch|nigg|fag|cunt|whore|slut|retard|twat|bastard|pussy|pussies|asshole)"
+    r"[a-z]*|hoes?|ass|dick|dicks",
+    re.IGNORECASE,
+)
 LEET = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "$5", "t": "7", "b": "8"}
 CYRILLIC = dict(zip("aceopxyishjk", "асеорхуіѕһјк", strict=True))
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
@@ -71,15 +74,14 @@ def _swap(word: str, rng: random.Random, table: dict[str, str], rate: float) -> 
 def _repeat(word: str, rng: random.Random) -> str:
     vowels = [i for i, ch in enumerate(word) if ch.lower() in "aeiouy"] or list(range(len(word)))
     i = rng.choice(vowels)
-    return word[:i] + word[i] * rng.randint(3, 6) + word[i + 1:]
+    return word[:i] + word[i] * rng.randint(3, 6) + word[i + 1 :]
 
 
 def _between(word: str, rng: random.Random, fillers: Sequence[str], rate: float) -> str:
     gaps = [rng.random() < rate for _ in word[1:]]
     if not any(gaps):
         gaps[rng.randrange(len(gaps))] = True
-    return word[0] + "".join((rng.choice(fillers) if gap else "") + ch for gap, ch in zip(gaps, word[1:],
-                                                                                           strict=True))
+    return word[0] + "".join((rng.choice(fillers) if gap else "") + ch for gap, ch in zip(gaps, word[1:], strict=True))
 
 
 TECHNIQUES: dict[str, Callable[[str, random.Random], str]] = {
@@ -91,7 +93,9 @@ TECHNIQUES: dict[str, Callable[[str, random.Random], str]] = {
 }
 
 
-def obfuscate(texts: Sequence[str], toxic: Sequence[bool], seed: int, technique: str | None) -> tuple[list[str], int, int]:
+def obfuscate(
+    texts: Sequence[str], toxic: Sequence[bool], seed: int, technique: str | None
+) -> tuple[list[str], int, int]:
     """Toxic texts with profane words disguised; returns (texts, words found, words changed)."""
     rng = random.Random(seed)
     found = changed = 0
@@ -148,15 +152,25 @@ def figures(labels: Sequence[bool], run: Run, keep: Sequence[bool] | None = None
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     negatives = len(y) - sum(y)
-    return {"auc": roc_auc(y, [run.scores[i] for i in rows]), "precision": precision, "recall": recall,
-            "f1": f1, "fpr": fp / negatives if negatives else 0.0}
+    return {
+        "auc": roc_auc(y, [run.scores[i] for i in rows]),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "fpr": fp / negatives if negatives else 0.0,
+    }
 
 
-async def score_all(texts: Sequence[str], engine: ModerationEngine, policy: Policy, threshold: float,
-                    predict: Callable[[list[str]], Any]) -> dict[str, Run]:
+async def score_all(
+    texts: Sequence[str],
+    engine: ModerationEngine,
+    policy: Policy,
+    threshold: float,
+    predict: Callable[[list[str]], Any],
+) -> dict[str, Run]:
     runs: dict[str, Run] = {}
     started = time.perf_counter()
-    raw = [float(p) for i in range(0, len(texts), BATCH) for p in predict(list(texts[i:i + BATCH]))]
+    raw = [float(p) for i in range(0, len(texts), BATCH) for p in predict(list(texts[i : i + BATCH]))]
     runs["raw profanity-check"] = Run(raw, [s >= threshold for s in raw], time.perf_counter() - started)
 
     chain: list[float] = []
@@ -164,7 +178,7 @@ async def score_all(texts: Sequence[str], engine: ModerationEngine, policy: Poli
     flagged: list[bool] = []
     assessing = judging = 0.0  # timed apart: judge's masking is a large share on profane text
     for i in range(0, len(texts), BATCH):
-        batch = texts[i:i + BATCH]
+        batch = texts[i : i + BATCH]
         started = time.perf_counter()
         assessments = await engine.assess(batch)
         assessing += time.perf_counter() - started
@@ -185,15 +199,21 @@ async def score_all(texts: Sequence[str], engine: ModerationEngine, policy: Poli
 
 
 def report(title: str, labels: list[bool], runs: dict[str, Run], hate: list[bool], keep: list[bool]) -> None:
-    print(f"\n{title}: {len(labels)} tweets, {sum(labels)} toxic ({sum(labels) / len(labels):.1%}),"
-          f" {sum(hate)} hate, {len(labels) - sum(labels)} neither")
-    print(f"  {'system':22s} {'AUC':>6s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'FPR':>6s}"
-          f" | hate vs neither: {'AUC':>6s} {'prec':>6s} {'recall':>6s} {'F1':>6s} | {'msg/s':>9s}")
+    print(
+        f"\n{title}: {len(labels)} tweets, {sum(labels)} toxic ({sum(labels) / len(labels):.1%}),"
+        f" {sum(hate)} hate, {len(labels) - sum(labels)} neither"
+    )
+    print(
+        f"  {'system':22s} {'AUC':>6s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'FPR':>6s}"
+        f" | hate vs neither: {'AUC':>6s} {'prec':>6s} {'recall':>6s} {'F1':>6s} | {'msg/s':>9s}"
+    )
     for name, run in runs.items():
         a, h = figures(labels, run), figures(hate, run, keep)
-        print(f"  {name:22s} {a['auc']:6.3f} {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f}"
-              f" {a['fpr']:6.3f} |                  {h['auc']:6.3f} {h['precision']:6.3f} {h['recall']:6.3f}"
-              f" {h['f1']:6.3f} | {len(labels) / run.seconds:9,.0f}")
+        print(
+            f"  {name:22s} {a['auc']:6.3f} {a['precision']:6.3f} {a['recall']:6.3f} {a['f1']:6.3f}"
+            f" {a['fpr']:6.3f} |                  {h['auc']:6.3f} {h['precision']:6.3f} {h['recall']:6.3f}"
+            f" {h['f1']:6.3f} | {len(labels) / run.seconds:9,.0f}"
+        )
 
 
 def load(path: Path, limit: int | None, seed: int) -> tuple[list[str], list[int]]:
@@ -225,13 +245,23 @@ async def main() -> None:
     print(f"chain {engine.name}, default policy at threshold {settings.toxic_threshold}, {args.csv}")
     try:
         predict_prob(["warm-up"])
-        report("original", labels, await score_all(texts, engine, policy, settings.toxic_threshold,
-                                                   predict_prob), hate, keep)
+        report(
+            "original",
+            labels,
+            await score_all(texts, engine, policy, settings.toxic_threshold, predict_prob),
+            hate,
+            keep,
+        )
         for technique in (None, *TECHNIQUES):
             changed_texts, found, changed = obfuscate(texts, labels, args.seed, technique)
             runs = await score_all(changed_texts, engine, policy, settings.toxic_threshold, predict_prob)
-            report(f"obfuscated ({technique or 'mixed techniques'}; {changed}/{found} profane words changed)",
-                   labels, runs, hate, keep)
+            report(
+                f"obfuscated ({technique or 'mixed techniques'}; {changed}/{found} profane words changed)",
+                labels,
+                runs,
+                hate,
+                keep,
+            )
     finally:
         await engine.close()
 

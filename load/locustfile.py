@@ -90,13 +90,15 @@ class ChatViewer(SocketIOUser):
     def _token(self) -> str:
         events = self.environment.events.request
         with events.measure("HTTP", "/auth/register") as meta:
-            r = requests.post(f"{self.host}/auth/register", json={"username": self.username, "password": PASSWORD},
-                              timeout=30)
+            r = requests.post(
+                f"{self.host}/auth/register", json={"username": self.username, "password": PASSWORD}, timeout=30
+            )
             if r.status_code not in (201, 409):  # 409: the account exists from an earlier run
                 meta["exception"] = RuntimeError(f"{r.status_code} {r.text[:100]}")
         with events.measure("HTTP", "/auth/login") as meta:
-            r = requests.post(f"{self.host}/auth/login", data={"username": self.username, "password": PASSWORD},
-                              timeout=30)
+            r = requests.post(
+                f"{self.host}/auth/login", data={"username": self.username, "password": PASSWORD}, timeout=30
+            )
             if r.status_code != 200:
                 meta["exception"] = RuntimeError(f"{r.status_code} {r.text[:100]}")
         if r.status_code != 200:
@@ -118,9 +120,14 @@ class ChatViewer(SocketIOUser):
         stamps = [int(m.group(1)) for p in payloads if (m := STAMP.search(str(p.get("message", ""))))]
         if not stamps:
             return
-        self.environment.events.request.fire(request_type="WSR", name=name,
-                                             response_time=(now - min(stamps)) / 1e6,
-                                             response_length=len(stamps), exception=None, context={})
+        self.environment.events.request.fire(
+            request_type="WSR",
+            name=name,
+            response_time=(now - min(stamps)) / 1e6,
+            response_length=len(stamps),
+            exception=None,
+            context={},
+        )
 
     def _on_chat(self, data: dict[str, Any]) -> None:
         self._delivered("chat", [data])

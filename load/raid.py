@@ -53,9 +53,13 @@ from common import (  # type: ignore[import-not-found]
 )
 
 STREAM = "main"
-RULES = {"unique": {"on": True, "window_secs": 30, "crowd_users": 3},
-         "links": {"action": "hold"}, "mentions": {"action": "refuse", "max_mentions": 3},
-         "caps": {"action": "mask"}, "repeats": {"action": "hold"}}
+RULES = {
+    "unique": {"on": True, "window_secs": 30, "crowd_users": 3},
+    "links": {"action": "hold"},
+    "mentions": {"action": "refuse", "max_mentions": 3},
+    "caps": {"action": "mask"},
+    "repeats": {"action": "hold"},
+}
 
 PASTAS = (
     "this streamer is a fraud and everyone in chat knows it, unfollow now and go somewhere better",
@@ -63,15 +67,39 @@ PASTAS = (
     "copy this message and paste it in every stream you visit today so they all see it",
 )
 SUFFIXES = ("", "!", "!!!", " 😂", " 🔥🔥", " 123", " ...", " ✅", " lol 7", "?")
-LINKS = ("free followers at cheap-followers dot com", "get skins hxxp://skins-{n}.xyz now",
-         "join www.raid{n}.gg", "best deals: deals . io/{n}", "visit exаmple.соm/{n}",
-         "grab it at free-stuff[.]net/{n}")
+LINKS = (
+    "free followers at cheap-followers dot com",
+    "get skins hxxp://skins-{n}.xyz now",
+    "join www.raid{n}.gg",
+    "best deals: deals . io/{n}",
+    "visit exаmple.соm/{n}",
+    "grab it at free-stuff[.]net/{n}",
+)
 OPENERS = ("honestly", "wow", "okay so", "hey everyone,", "not gonna lie", "yo", "hmm", "wait", "haha", "so")
-MIDDLES = ("that last round", "the new map", "this song", "the boss fight", "your setup", "the build you picked",
-           "that comeback", "the stream quality", "chat tonight", "the art on screen")
-ENDINGS = ("was really fun to watch", "looks great", "is my favourite part", "needs a rematch",
-           "made my evening", "deserves a clip", "was so close", "is way better than yesterday",
-           "surprised me", "is worth the wait")
+MIDDLES = (
+    "that last round",
+    "the new map",
+    "this song",
+    "the boss fight",
+    "your setup",
+    "the build you picked",
+    "that comeback",
+    "the stream quality",
+    "chat tonight",
+    "the art on screen",
+)
+ENDINGS = (
+    "was really fun to watch",
+    "looks great",
+    "is my favourite part",
+    "needs a rematch",
+    "made my evening",
+    "deserves a clip",
+    "was so close",
+    "is way better than yesterday",
+    "surprised me",
+    "is worth the wait",
+)
 
 
 def raid_text(n: int, rng: random.Random, regulars: list[str]) -> tuple[str, str]:
@@ -125,9 +153,9 @@ async def reader(client: Client, tally: Tally) -> None:
         while True:
             frame = await client.sock.recv_text(3600)
             if frame.startswith("43"):
-                digits = frame[2:frame.index("[")]
+                digits = frame[2 : frame.index("[")]
                 kind = client.pending.pop(int(digits), "?")
-                result = outcome(json.loads(frame[2 + len(digits):])[0])
+                result = outcome(json.loads(frame[2 + len(digits) :])[0])
                 if client.kind == "raid":
                     tally.raid[result] += 1
                     tally.raid_by_kind.setdefault(kind, Counter())[result] += 1
@@ -169,14 +197,23 @@ def backdate(workdir: Path, prefix: str) -> int:
     """Regular viewers' accounts were made yesterday (the shield's account-age gate lets them in)."""
     db = next(workdir.rglob("safestream.db"))
     with sqlite3.connect(db) as conn:
-        cur = conn.execute("UPDATE users SET created_at = datetime(created_at, '-1 day') WHERE username LIKE ?",
-                           (prefix + "%",))
+        cur = conn.execute(
+            "UPDATE users SET created_at = datetime(created_at, '-1 day') WHERE username LIKE ?", (prefix + "%",)
+        )
         return cur.rowcount
 
 
 async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    server = start_server({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GIFT_INTERVAL_SECS": "3600",
-                           "SAFESTREAM_TRANSPORTS": "websocket"}, nofile=8192, port=args.port)
+    server = start_server(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "GIFT_INTERVAL_SECS": "3600",
+            "SAFESTREAM_TRANSPORTS": "websocket",
+        },
+        nofile=8192,
+        port=args.port,
+    )
     rng = random.Random(7)
     try:
         raiders = [f"raid{i:04d}" for i in range(args.raiders)]
@@ -187,15 +224,15 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
         [owner] = await register_and_login(server.url, ["test_streamer"], password="test456", register=False)
         timeout = aiohttp.ClientTimeout(total=60)
         # No per-host connection cap: every simulated client holds its own WebSocket.
-        async with aiohttp.ClientSession(server.url, timeout=timeout,
-                                         connector=aiohttp.TCPConnector(limit=0)) as http:
+        async with aiohttp.ClientSession(server.url, timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as http:
             headers = {"Authorization": f"Bearer {owner}"}
             rules = {**RULES, "unique": {"on": False}} if name == "nounique" else RULES
             async with http.get(f"/api/streams/{STREAM}/policy", headers=headers) as resp:
                 policy = await resp.json()  # the server's default policy, plus the rules
             policy = {k: v for k, v in policy.items() if k not in ("stream", "custom", "shield", "shield_previous")}
-            async with http.put(f"/api/streams/{STREAM}/policy", headers=headers,
-                                json={**policy, "modes": rules}) as resp:
+            async with http.put(
+                f"/api/streams/{STREAM}/policy", headers=headers, json={**policy, "modes": rules}
+            ) as resp:
                 assert resp.status == 200, await resp.text()
             if name == "on":
                 async with http.post(f"/api/streams/{STREAM}/shield", headers=headers, json={"on": True}) as resp:
@@ -258,15 +295,21 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
     stopped = sum(n for k, n in tally.raid.items() if not k.startswith("shown"))
     regular_stopped = sum(n for k, n in tally.regular.items() if not k.startswith("shown"))
     return {
-        "scenario": name, "duration_s": round(window, 1), "drained_s": round(drained, 1),
-        "raid_sent": sent["raid"], "raid_rate": round(sent["raid"] / window), "regular_sent": sent["regular"],
+        "scenario": name,
+        "duration_s": round(window, 1),
+        "drained_s": round(drained, 1),
+        "raid_sent": sent["raid"],
+        "raid_rate": round(sent["raid"] / window),
+        "regular_sent": sent["regular"],
         "raid_stopped_pct": round(100 * stopped / max(1, sum(tally.raid.values())), 2),
         "regular_stopped_pct": round(100 * regular_stopped / max(1, sum(tally.regular.values())), 2),
-        "raid": dict(tally.raid.most_common()), "raid_by_kind": {k: dict(v.most_common())
-                                                                 for k, v in tally.raid_by_kind.items()},
-        "regular": dict(tally.regular.most_common()), "chat_frames_received": tally.chat_frames,
+        "raid": dict(tally.raid.most_common()),
+        "raid_by_kind": {k: dict(v.most_common()) for k, v in tally.raid_by_kind.items()},
+        "regular": dict(tally.regular.most_common()),
+        "chat_frames_received": tally.chat_frames,
         "regular_stopped_lines": tally.regular_stopped[:20],
-        "regular_held_failed": verdicts["failed"], "regular_held_scored": verdicts["scored"][:20],
+        "regular_held_failed": verdicts["failed"],
+        "regular_held_scored": verdicts["scored"][:20],
         "server_cpu_s": round(after.cpu_s - before.cpu_s, 1),
         "server_cpu_pct_of_core": round(100 * (after.cpu_s - before.cpu_s) / drained, 1),
         "client_cpu_s": round(own_cpu_seconds() - cpu_client, 1),
@@ -274,17 +317,25 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"\n== shield {result['scenario']}: {result['raid_sent']} raid messages ({result['raid_rate']}/s) and "
-          f"{result['regular_sent']} regular ones in {result['duration_s']} s (acked by {result['drained_s']} s)")
-    print(f"raid refused or held: {result['raid_stopped_pct']} %   regular refused or held: "
-          f"{result['regular_stopped_pct']} %")
-    print(f"server CPU: {result['server_cpu_s']} s ({result['server_cpu_pct_of_core']} % of one core); "
-          f"client CPU {result['client_cpu_s']} s; chat frames delivered {result['chat_frames_received']}")
+    print(
+        f"\n== shield {result['scenario']}: {result['raid_sent']} raid messages ({result['raid_rate']}/s) and "
+        f"{result['regular_sent']} regular ones in {result['duration_s']} s (acked by {result['drained_s']} s)"
+    )
+    print(
+        f"raid refused or held: {result['raid_stopped_pct']} %   regular refused or held: "
+        f"{result['regular_stopped_pct']} %"
+    )
+    print(
+        f"server CPU: {result['server_cpu_s']} s ({result['server_cpu_pct_of_core']} % of one core); "
+        f"client CPU {result['client_cpu_s']} s; chat frames delivered {result['chat_frames_received']}"
+    )
     for kind, counts in sorted(result["raid_by_kind"].items()):
         print(f"  raid {kind:8}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print("  regular      : " + ", ".join(f"{k} {v}" for k, v in result["regular"].items()))
-    print(f"  regular held because a chain stage failed (the failure action): {result['regular_held_failed']};"
-          f" held on their scores: {len(result['regular_held_scored'])}")
+    print(
+        f"  regular held because a chain stage failed (the failure action): {result['regular_held_failed']};"
+        f" held on their scores: {len(result['regular_held_scored'])}"
+    )
     for text, category, score in result["regular_held_scored"]:
         print(f"    held on score: {text!r} ({category} {score:.2f})")
     for outcome_, text in result["regular_stopped_lines"]:

@@ -67,8 +67,8 @@ async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float
             except common.ProtocolError:
                 return
             if frame.startswith("43"):
-                ack_id = int(frame[2:frame.index("[")])
-                ack = json.loads(frame[frame.index("["):])[0]
+                ack_id = int(frame[2 : frame.index("[")])
+                ack = json.loads(frame[frame.index("[") :])[0]
                 pending.pop(ack_id, None)
                 if ack.get("ok"):
                     tally.acked += 1
@@ -81,8 +81,9 @@ async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float
     interval, next_at, n = 1.0 / rate, time.monotonic(), 0
     while next_at < until:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        ack_id = await sock.send_event("chat", {"message": f"soak t={time.time_ns()} n={n} nice stream",
-                                                "stream": "main"}, ack=True)
+        ack_id = await sock.send_event(
+            "chat", {"message": f"soak t={time.time_ns()} n={n} nice stream", "stream": "main"}, ack=True
+        )
         pending[ack_id or 0] = time.monotonic()
         tally.sent += 1
         n += 1
@@ -109,9 +110,8 @@ async def soak(args: argparse.Namespace, url: str, server: common.Server | None)
         for sock in socks:
             await common.join(sock, "main")
         until = time.monotonic() + args.duration
-        tasks = [asyncio.create_task(viewer(s, tally, seen[i], stop)) for i, s in enumerate(socks[:args.viewers])]
-        tasks += [asyncio.create_task(sender(s, tally, args.rate / args.senders, until))
-                  for s in socks[args.viewers:]]
+        tasks = [asyncio.create_task(viewer(s, tally, seen[i], stop)) for i, s in enumerate(socks[: args.viewers])]
+        tasks += [asyncio.create_task(sender(s, tally, args.rate / args.senders, until)) for s in socks[args.viewers :]]
         rows, started, last_lat = [], time.monotonic(), 0
         print(f"{'t(s)':>6} {'sent':>8} {'acked':>8} {'deliv/s':>9} {'p50ms':>7} {'p99ms':>7} {'rss MB':>7}")
         while time.monotonic() < until:
@@ -120,11 +120,20 @@ async def soak(args: argparse.Namespace, url: str, server: common.Server | None)
             last_lat = len(tally.latencies)
             rss = common.rss_kib(server.pid) / 1024 if server else 0.0
             pct = common.percentiles(window, (50, 99)) if window else {50: 0.0, 99: 0.0}
-            row = (time.monotonic() - started, tally.sent, tally.acked, len(window) / args.interval,
-                   pct[50], pct[99], rss)
+            row = (
+                time.monotonic() - started,
+                tally.sent,
+                tally.acked,
+                len(window) / args.interval,
+                pct[50],
+                pct[99],
+                rss,
+            )
             rows.append(row)
-            print(f"{row[0]:6.0f} {row[1]:8d} {row[2]:8d} {row[3]:9.0f} {row[4]:7.1f} {row[5]:7.1f} {row[6]:7.1f}",
-                  flush=True)
+            print(
+                f"{row[0]:6.0f} {row[1]:8d} {row[2]:8d} {row[3]:9.0f} {row[4]:7.1f} {row[5]:7.1f} {row[6]:7.1f}",
+                flush=True,
+            )
         await asyncio.sleep(3)  # let the last messages arrive
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -132,13 +141,16 @@ async def soak(args: argparse.Namespace, url: str, server: common.Server | None)
             await sock.close()
     missing = sum(len(tally.acked_ids - s) for s in seen)
     warm = rows[min(1, len(rows) - 1)]
-    print(f"\nsent {tally.sent}, acked {tally.acked}, refused {tally.refused}; "
-          f"loss {missing} of {len(tally.acked_ids) * args.viewers} deliveries "
-          f"({100.0 * missing / max(1, len(tally.acked_ids) * args.viewers):.3f} %)")
-    print(f"RSS after warm-up {warm[6]:.1f} MB -> end {rows[-1][6]:.1f} MB "
-          f"(growth {rows[-1][6] - warm[6]:+.1f} MB)")
-    print(f"p99 latency first interval {rows[0][5]:.1f} ms -> last {rows[-1][5]:.1f} ms; "
-          f"p50 {rows[0][4]:.1f} -> {rows[-1][4]:.1f} ms")
+    print(
+        f"\nsent {tally.sent}, acked {tally.acked}, refused {tally.refused}; "
+        f"loss {missing} of {len(tally.acked_ids) * args.viewers} deliveries "
+        f"({100.0 * missing / max(1, len(tally.acked_ids) * args.viewers):.3f} %)"
+    )
+    print(f"RSS after warm-up {warm[6]:.1f} MB -> end {rows[-1][6]:.1f} MB (growth {rows[-1][6] - warm[6]:+.1f} MB)")
+    print(
+        f"p99 latency first interval {rows[0][5]:.1f} ms -> last {rows[-1][5]:.1f} ms; "
+        f"p50 {rows[0][4]:.1f} -> {rows[-1][4]:.1f} ms"
+    )
 
 
 def main() -> None:

@@ -104,8 +104,9 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> web.Application:
     limits = middleware.input_limits(socketio_path="/socket.io", max_polling_body=MAX_SOCKET_PACKET)
-    app = web.Application(middlewares=[middleware.security_headers, middleware.errors, limits],
-                          client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[middleware.security_headers, middleware.errors, limits], client_max_size=256 * 1024
+    )
     settings = with_install_secret(settings)
     app.on_response_prepare.append(middleware.server_header)
     app[SETTINGS_KEY] = settings
@@ -145,8 +146,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[PRINCIPALS_KEY] = principals = PrincipalLoader(sessions, make_principal)
     app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
-    writer = WriteBehind(sessions, jsonl, capacity=settings.write_queue_size,
-                         flush_interval=settings.flush_interval_ms / 1000)
+    writer = WriteBehind(
+        sessions, jsonl, capacity=settings.write_queue_size, flush_interval=settings.flush_interval_ms / 1000
+    )
     app[WRITER_KEY] = writer
     sanctions = Sanctions()
     sanctions.load(await audit.active_sanctions(sessions))
@@ -158,19 +160,37 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[METRICS_KEY] = metrics = Metrics(rooms, cluster)
     app[CONNECTIONS_KEY] = connections = Connections()
     app[BROADCASTER_KEY] = broadcaster = Broadcaster(
-        app[SIO_KEY], connections, viewer_count=metrics.viewer_count,
-        flush_window=settings.chat_flush_window_ms / 1000, fanout=make_fanout(app[SIO_KEY], settings.fanout))
+        app[SIO_KEY],
+        connections,
+        viewer_count=metrics.viewer_count,
+        flush_window=settings.chat_flush_window_ms / 1000,
+        fanout=make_fanout(app[SIO_KEY], settings.fanout),
+    )
     app[MEMBERSHIP_KEY] = membership = Membership(app[SIO_KEY], connections, rooms, broadcaster, cluster)
-    app[VERIFIER_KEY] = verifier = Verifier(create_mailer(settings), secret=settings.jwt_secret_key,
-                                            sessions=sessions, cluster=cluster, connections=connections,
-                                            principals=principals)
-    app[REVOCATION_KEY] = revocation = Revocation(sessions=sessions, cluster=cluster, connections=connections,
-                                                  membership=membership, principals=principals)
-    app[ACTIONS_KEY] = actions = ModeratorActions(sessions=sessions, sanctions=sanctions, cluster=cluster,
-                                                  membership=membership, broadcaster=broadcaster, rooms=rooms,
-                                                  writer=writer, metrics=metrics)
-    app[REPLAYS_KEY] = Replays(rooms, sessions, writer, joins_per_window=settings.joins_per_window,
-                               budget=settings.replay_budget)
+    app[VERIFIER_KEY] = verifier = Verifier(
+        create_mailer(settings),
+        secret=settings.jwt_secret_key,
+        sessions=sessions,
+        cluster=cluster,
+        connections=connections,
+        principals=principals,
+    )
+    app[REVOCATION_KEY] = revocation = Revocation(
+        sessions=sessions, cluster=cluster, connections=connections, membership=membership, principals=principals
+    )
+    app[ACTIONS_KEY] = actions = ModeratorActions(
+        sessions=sessions,
+        sanctions=sanctions,
+        cluster=cluster,
+        membership=membership,
+        broadcaster=broadcaster,
+        rooms=rooms,
+        writer=writer,
+        metrics=metrics,
+    )
+    app[REPLAYS_KEY] = Replays(
+        rooms, sessions, writer, joins_per_window=settings.joins_per_window, budget=settings.replay_budget
+    )
     engine = ModerationEngine.from_settings(settings)
     # The encoder loads while the server starts serving; chat waits for it (engine.assess).
     engine.start_loading()
@@ -179,36 +199,78 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[POLICIES_KEY] = policies = PolicyBook(sessions, default_policy, cluster)
 
     async def strike_out(stream: str, username: str, duration: float) -> None:
-        await actions.mute(actor=AUTOMOD, username=username, stream=stream, duration_s=duration,
-                           reason="too many moderated messages")
+        await actions.mute(
+            actor=AUTOMOD, username=username, stream=stream, duration_s=duration, reason="too many moderated messages"
+        )
 
     # Unique chat's copy-paste count: this process's, or every process's through the cluster.
-    pipeline = ChatPipeline(settings=settings, engine=engine, rooms=rooms, cluster=cluster, sanctions=sanctions,
-                            broadcaster=broadcaster, writer=writer, metrics=metrics, policies=policies,
-                            on_strikeout=strike_out, modes=ModeChecker(UniqueChat(cluster.crowds())))
+    pipeline = ChatPipeline(
+        settings=settings,
+        engine=engine,
+        rooms=rooms,
+        cluster=cluster,
+        sanctions=sanctions,
+        broadcaster=broadcaster,
+        writer=writer,
+        metrics=metrics,
+        policies=policies,
+        on_strikeout=strike_out,
+        modes=ModeChecker(UniqueChat(cluster.crowds())),
+    )
     app[PIPELINE_KEY] = pipeline
     app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
-    app[GIFTS_KEY] = gifts = GiftService(rooms=rooms, cluster=cluster, broadcaster=broadcaster, writer=writer,
-                                         metrics=metrics, sanctions=sanctions, interval=settings.gift_interval_secs,
-                                         gifts_per_window=settings.gifts_per_window)
-    app[REVIEW_KEY] = review = ReviewQueue(sessions=sessions, writer=writer, policies=policies, pipeline=pipeline,
-                                           broadcaster=broadcaster, actions=actions,
-                                           expiry_secs=settings.review_expiry_secs)
+    app[GIFTS_KEY] = gifts = GiftService(
+        rooms=rooms,
+        cluster=cluster,
+        broadcaster=broadcaster,
+        writer=writer,
+        metrics=metrics,
+        sanctions=sanctions,
+        interval=settings.gift_interval_secs,
+        gifts_per_window=settings.gifts_per_window,
+    )
+    app[REVIEW_KEY] = review = ReviewQueue(
+        sessions=sessions,
+        writer=writer,
+        policies=policies,
+        pipeline=pipeline,
+        broadcaster=broadcaster,
+        actions=actions,
+        expiry_secs=settings.review_expiry_secs,
+    )
     app[LIFECYCLE_KEY] = lifecycle = StreamLifecycle(
-        sessions=sessions, rooms=rooms, policies=policies, gifts=gifts, cluster=cluster, broadcaster=broadcaster,
-        membership=membership, max_live_per_owner=settings.max_live_streams_per_owner)
-    app[BULK_KEY] = BulkActions(sessions=sessions, writer=writer, rooms=rooms, actions=actions,
-                                undo_secs=settings.bulk_undo_secs)
+        sessions=sessions,
+        rooms=rooms,
+        policies=policies,
+        gifts=gifts,
+        cluster=cluster,
+        broadcaster=broadcaster,
+        membership=membership,
+        max_live_per_owner=settings.max_live_streams_per_owner,
+    )
+    app[BULK_KEY] = BulkActions(
+        sessions=sessions, writer=writer, rooms=rooms, actions=actions, undo_secs=settings.bulk_undo_secs
+    )
     app[POLICY_CHANGES_KEY] = PolicyChanges(policies=policies, actions=actions, broadcaster=broadcaster)
-    app[CONSOLE_KEY] = console = ConsoleLive(jinja=app[JINJA_KEY], broadcaster=broadcaster, metrics=metrics,
-                                             rooms=rooms)
+    app[CONSOLE_KEY] = console = ConsoleLive(
+        jinja=app[JINJA_KEY], broadcaster=broadcaster, metrics=metrics, rooms=rooms
+    )
     pipeline.listeners.append(console.published)
     actions.audit_listeners.append(console.audit)
     actions.removal_listeners.append(console.removed)  # every open console strikes the rows, not just the actor's
     review.listeners.append(console.review_decided)
-    events = ClusterEvents(membership=membership, sanctions=sanctions, rooms=rooms, gifts=gifts, lifecycle=lifecycle,
-                           policies=policies, metrics=metrics, writer=writer,
-                           sessions_ended=revocation.sessions_ended, mark_verified=verifier.mark_verified)
+    events = ClusterEvents(
+        membership=membership,
+        sanctions=sanctions,
+        rooms=rooms,
+        gifts=gifts,
+        lifecycle=lifecycle,
+        policies=policies,
+        metrics=metrics,
+        writer=writer,
+        sessions_ended=revocation.sessions_ended,
+        mark_verified=verifier.mark_verified,
+    )
     await cluster.start(events)
     writer.start()
     pipeline.start()
@@ -220,8 +282,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await principals.close()
     await console.close()
     await gifts.close()
-    await pipeline.close()   # normally already drained by _drain_and_disconnect
-    await writer.close()     # drains to the database and JSONL
+    await pipeline.close()  # normally already drained by _drain_and_disconnect
+    await writer.close()  # drains to the database and JSONL
     await broadcaster.close()
     await engine.close()
     policies.close()
@@ -243,8 +305,10 @@ async def _drain_and_disconnect(app: web.Application) -> None:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
     if settings.seed_demo:
-        log.warning("DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
-                    "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment")
+        log.warning(
+            "DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
+            "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment"
+        )
         await seed_demo(app)
     # Counters restart from the record, not from zero (counted since the last audited reset).
     since = await stats.last_reset(app[SESSIONS_KEY])
@@ -254,8 +318,10 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         await app[ROOMS_KEY].load(stream.slug)
         await app[POLICIES_KEY].load(stream.slug)
         app[GIFTS_KEY].start_producer(stream.slug)
-    tasks = [asyncio.create_task(_sweep(app), name="sweeper"),
-             asyncio.create_task(app[REVIEW_KEY].expiry_loop(), name="review-expiry")]
+    tasks = [
+        asyncio.create_task(_sweep(app), name="sweeper"),
+        asyncio.create_task(app[REVIEW_KEY].expiry_loop(), name="review-expiry"),
+    ]
     yield
     for task in tasks:
         task.cancel()

@@ -30,13 +30,15 @@ DEMO_STREAM_OWNER = "test_streamer"
 async def seed_demo(app: web.Application) -> None:
     sessions = app[SESSIONS_KEY]
     passwords = app[PASSWORDS_KEY]
-    missing = [(name, pw, role) for name, pw, role in DEMO_USERS
-               if await users.get_user(sessions, username=name) is None]
+    missing = [
+        (name, pw, role) for name, pw, role in DEMO_USERS if await users.get_user(sessions, username=name) is None
+    ]
     hashes = await asyncio.gather(*(passwords.hash(pw) for _, pw, _ in missing))
     for (name, _, role), password_hash in zip(missing, hashes, strict=True):
         try:
-            await users.create_user(sessions, username=name, password_hash=password_hash, role=role,
-                                    email=f"{name}@demo.invalid")
+            await users.create_user(
+                sessions, username=name, password_hash=password_hash, role=role, email=f"{name}@demo.invalid"
+            )
         except Conflict:
             pass  # another process seeded it first
     slug = app[SETTINGS_KEY].default_stream

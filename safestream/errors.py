@@ -15,8 +15,7 @@ class SafeStreamError(Exception):
     code: str = "error"
     status: int = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 **extra: Any) -> None:
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -103,8 +102,9 @@ class ShuttingDown(SafeStreamError):
 
     code, status = "shutting_down", 503
 
-    def __init__(self, message: str = "the server is shutting down; reconnect and send again", *,
-                 retry_after: float = 1.0) -> None:
+    def __init__(
+        self, message: str = "the server is shutting down; reconnect and send again", *, retry_after: float = 1.0
+    ) -> None:
         super().__init__(message, retry_after=round(retry_after, 3))
 
 

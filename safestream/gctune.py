@@ -37,5 +37,4 @@ async def freeze_when(loaded: Awaitable[None]) -> None:
     started = time.perf_counter()
     gc.collect()
     gc.freeze()
-    log.info("gc: froze %d start-up objects in %.0f ms", gc.get_freeze_count(),
-             (time.perf_counter() - started) * 1000)
+    log.info("gc: froze %d start-up objects in %.0f ms", gc.get_freeze_count(), (time.perf_counter() - started) * 1000)

@@ -32,8 +32,11 @@ def with_install_secret(settings: Settings) -> Settings:
         raise ConfigError("JWT_SECRET_KEY must be set in production")
     path = settings.data_dir / SECRET_FILE
     secret = _read(path) or _create(path)
-    log.warning("JWT_SECRET_KEY is not set: using this install's generated secret in %s "
-                "(development only; production needs JWT_SECRET_KEY)", path)
+    log.warning(
+        "JWT_SECRET_KEY is not set: using this install's generated secret in %s "
+        "(development only; production needs JWT_SECRET_KEY)",
+        path,
+    )
     return settings.replace(jwt_secret_key=secret)
 
 

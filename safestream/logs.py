@@ -17,9 +17,25 @@ from aiohttp.web_log import AccessLogger
 
 REDACTED = "[redacted]"
 #: Query (or form) parameters whose values are credentials.
-SECRET_PARAMS = ("token", "access_token", "refresh_token", "id_token", "auth", "authorization", "jwt",
-                 "password", "passwd", "secret", "api_key", "apikey", "key", "session", "signature", "sig",
-                 "sid")  # an Engine.IO session id lets its holder speak in that session
+SECRET_PARAMS = (
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth",
+    "authorization",
+    "jwt",
+    "password",
+    "passwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "key",
+    "session",
+    "signature",
+    "sig",
+    "sid",
+)  # an Engine.IO session id lets its holder speak in that session
 
 _NAMES = "|".join(map(re.escape, SECRET_PARAMS))
 _PARAM_RE = re.compile(rf"(?i)((?:^|[?&;\s\"'])(?:{_NAMES})=)[^&;\s\"'#]*")
@@ -55,8 +71,10 @@ class RedactingAccessLogger(AccessLogger):
     """aiohttp's access logger with every field (request line, headers) redacted."""
 
     def _format_line(self, request: Any, response: Any, time: float) -> Any:
-        return [(key, redact(value) if isinstance(value, str) else value)
-                for key, value in super()._format_line(request, response, time)]
+        return [
+            (key, redact(value) if isinstance(value, str) else value)
+            for key, value in super()._format_line(request, response, time)
+        ]
 
 
 def configure(level: str) -> None:

@@ -67,8 +67,7 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     # The app's drain answers every Socket.IO request; what remains for aiohttp's
     # shutdown are short HTTP requests, so its wait for them can be brief.
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0,
-                           access_log_class=RedactingAccessLogger)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log_class=RedactingAccessLogger)
     await runner.setup()
     stop = asyncio.Event()
     started = 0.0

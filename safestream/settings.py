@@ -129,11 +129,13 @@ class Settings:
     def effective_database_url(self) -> str:
         """The async SQLAlchemy URL; SQLite under ``data_dir`` by default."""
         url = self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'safestream.db').resolve()}"
-        for plain, asyncdrv in (("sqlite://", "sqlite+aiosqlite://"),
-                                ("postgresql://", "postgresql+asyncpg://"),
-                                ("postgres://", "postgresql+asyncpg://")):
+        for plain, asyncdrv in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
             if url.startswith(plain):
-                return asyncdrv + url[len(plain):]
+                return asyncdrv + url[len(plain) :]
         return url
 
     def replace(self, **changes: Any) -> Settings:
@@ -181,43 +183,72 @@ class Settings:
             (self.gift_interval_secs > 0, "GIFT_INTERVAL_SECS must be positive"),
             (0.0 < self.toxic_threshold <= 1.0, "TOXIC_THRESHOLD must be in (0, 1]"),
             (self.max_connections > 0, "MAX_CONNECTIONS must be positive"),
-            (min(self.max_connections_per_ip, self.max_sockets_per_user, self.max_socket_queue,
-                 self.login_attempts_per_ip, self.login_failures_per_account, self.registrations_per_ip,
-                 self.login_failure_sources_per_account) > 0,
-             "connection, queue and login limits must be positive"),
+            (
+                min(
+                    self.max_connections_per_ip,
+                    self.max_sockets_per_user,
+                    self.max_socket_queue,
+                    self.login_attempts_per_ip,
+                    self.login_failures_per_account,
+                    self.registrations_per_ip,
+                    self.login_failure_sources_per_account,
+                )
+                > 0,
+                "connection, queue and login limits must be positive",
+            ),
             (self.max_pending_per_ip > 0, "SAFESTREAM_MAX_PENDING_PER_IP must be positive"),
             (0 < self.auth_timeout_secs <= 300, "SAFESTREAM_AUTH_TIMEOUT_SECS must be in (0, 300]"),
             (2 <= self.shutdown_grace_secs <= 300, "SAFESTREAM_SHUTDOWN_GRACE_SECS must be in [2, 300]"),
-            (not self.operator_token or len(self.operator_token) >= 16,
-             "SAFESTREAM_OPERATOR_TOKEN must have at least 16 characters"),
+            (
+                not self.operator_token or len(self.operator_token) >= 16,
+                "SAFESTREAM_OPERATOR_TOKEN must have at least 16 characters",
+            ),
             (1 <= self.max_username_length <= 50, "MAX_USERNAME_LENGTH must be between 1 and 50"),
             (1 <= self.max_message_length <= 10000, "SAFESTREAM_MAX_MESSAGE_LENGTH must be between 1 and 10000"),
             (self.rate_limit_per_user > 0, "SAFESTREAM_RATE_LIMIT_PER_USER must be positive"),
             (self.cleanup_interval > 0, "CLEANUP_INTERVAL must be positive"),
             (0 <= self.history_size <= 1000, "SAFESTREAM_HISTORY_SIZE must be between 0 and 1000"),
-            (min(self.joins_per_window, self.replay_budget, self.gifts_per_window, self.nudges_per_window,
-                 self.max_live_streams_per_owner) > 0,
-             "SAFESTREAM_JOIN_RATE_LIMIT, _REPLAY_BUDGET, _GIFT_RATE_LIMIT and _MAX_LIVE_STREAMS must be positive"),
+            (
+                min(
+                    self.joins_per_window,
+                    self.replay_budget,
+                    self.gifts_per_window,
+                    self.nudges_per_window,
+                    self.max_live_streams_per_owner,
+                )
+                > 0,
+                "SAFESTREAM_JOIN_RATE_LIMIT, _REPLAY_BUDGET, _GIFT_RATE_LIMIT and _MAX_LIVE_STREAMS must be positive",
+            ),
             (self.review_expiry_secs >= 0, "SAFESTREAM_REVIEW_EXPIRY_SECS must be 0 (never) or positive"),
             (self.write_queue_size >= 100, "SAFESTREAM_WRITE_QUEUE_SIZE must be at least 100"),
             (self.flush_interval_ms > 0, "SAFESTREAM_FLUSH_INTERVAL_MS must be positive"),
             (self.moderation_queue_size > 0, "SAFESTREAM_MODERATION_QUEUE_SIZE must be positive"),
-            (0 <= self.chat_flush_window_ms <= MAX_FLUSH_WINDOW_MS,
-             f"SAFESTREAM_CHAT_FLUSH_WINDOW_MS must be between 0 and {MAX_FLUSH_WINDOW_MS:g}"),
+            (
+                0 <= self.chat_flush_window_ms <= MAX_FLUSH_WINDOW_MS,
+                f"SAFESTREAM_CHAT_FLUSH_WINDOW_MS must be between 0 and {MAX_FLUSH_WINDOW_MS:g}",
+            ),
             (self.fanout in {"direct", "socketio"}, "SAFESTREAM_FANOUT must be direct or socketio"),
             (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
-            (self.moderation_failure_action in {"allow", "flag", "hold", "block"},
-             "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block"),
-            (bool(self.transports) and set(self.transports) <= {"polling", "websocket"},
-             "SAFESTREAM_TRANSPORTS must be polling, websocket or both (comma-separated)"),
+            (
+                self.moderation_failure_action in {"allow", "flag", "hold", "block"},
+                "SAFESTREAM_MODERATION_FAILURE_ACTION must be allow, flag, hold or block",
+            ),
+            (
+                bool(self.transports) and set(self.transports) <= {"polling", "websocket"},
+                "SAFESTREAM_TRANSPORTS must be polling, websocket or both (comma-separated)",
+            ),
             (self.json_codec in {"orjson", "json"}, "SAFESTREAM_JSON must be orjson or json"),
             (self.cascade in {"auto", "band", "all"}, "SAFESTREAM_CASCADE must be auto, band or all"),
-            (len(self.cascade_band) == 2 and 0.0 <= self.cascade_band[0] <= self.cascade_band[1] <= 1.0,
-             "SAFESTREAM_CASCADE_BAND must be two numbers LOW,HIGH with 0 <= LOW <= HIGH <= 1"),
+            (
+                len(self.cascade_band) == 2 and 0.0 <= self.cascade_band[0] <= self.cascade_band[1] <= 1.0,
+                "SAFESTREAM_CASCADE_BAND must be two numbers LOW,HIGH with 0 <= LOW <= HIGH <= 1",
+            ),
             (8 <= self.transformer_max_tokens <= 512, "SAFESTREAM_TRANSFORMER_MAX_TOKENS must be 8..512"),
-            (self.argon2_time_cost >= 1 and self.argon2_memory_kib >= 8,
-             "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8"),
+            (
+                self.argon2_time_cost >= 1 and self.argon2_memory_kib >= 8,
+                "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8",
+            ),
         ]
         problems += [message for ok, message in checks if not ok]
         problems += self.oidc.problems(production=self.production)

@@ -30,5 +30,6 @@ def render_text(app: web.Application, name: str, context: dict[str, Any]) -> str
 
 
 def render(request: web.Request, name: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
-    return web.Response(text=render_text(request.app, name, context), status=status,
-                        content_type="text/html", charset="utf-8")
+    return web.Response(
+        text=render_text(request.app, name, context), status=status, content_type="text/html", charset="utf-8"
+    )

@@ -35,8 +35,15 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize
 
 CHROMIUM = Path(os.environ.get("SAFESTREAM_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
@@ -70,8 +77,7 @@ async def browser(chromium_executable: Path) -> AsyncIterator[Browser]:
 
     expect.set_options(timeout=TIMEOUT_MS)
     async with async_playwright() as pw:
-        instance = await pw.chromium.launch(executable_path=str(chromium_executable), headless=True,
-                                            args=CHROMIUM_ARGS)
+        instance = await pw.chromium.launch(executable_path=str(chromium_executable), headless=True, args=CHROMIUM_ARGS)
         try:
             yield instance
         finally:
@@ -103,8 +109,9 @@ async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
 
     async def factory(viewport: ViewportSize | None = None) -> Page:
         mobile = viewport == MOBILE
-        context = await browser.new_context(viewport=viewport or DESKTOP, device_scale_factor=2 if mobile else 1,
-                                            is_mobile=mobile, has_touch=mobile)
+        context = await browser.new_context(
+            viewport=viewport or DESKTOP, device_scale_factor=2 if mobile else 1, is_mobile=mobile, has_touch=mobile
+        )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = await context.new_page()

@@ -33,10 +33,14 @@ def _reap_processes() -> Iterator[None]:
 
 def base_settings(tmp: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        env="test", data_dir=tmp / "data", log_dir=tmp / "logs",
+        env="test",
+        data_dir=tmp / "data",
+        log_dir=tmp / "logs",
         jwt_secret_key="test-secret-" + "x" * 32,
-        argon2_time_cost=1, argon2_memory_kib=64,  # cheap hashing keeps the suite fast
-        gift_interval_secs=3600.0, flush_interval_ms=50,
+        argon2_time_cost=1,
+        argon2_memory_kib=64,  # cheap hashing keeps the suite fast
+        gift_interval_secs=3600.0,
+        flush_interval_ms=50,
     )
     values.update(overrides)
     return Settings(**values).validated()
@@ -156,14 +160,24 @@ ClientFactory = Callable[..., Awaitable[Recorder]]
 async def sio_client(client: TestClient) -> AsyncIterator[ClientFactory]:
     made: list[Recorder] = []
 
-    async def factory(username: str | None = None, password: str | None = None, *, token: str | None = None,
-                      join: str | None = None, test_client: TestClient | None = None) -> Recorder:
+    async def factory(
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        token: str | None = None,
+        join: str | None = None,
+        test_client: TestClient | None = None,
+    ) -> Recorder:
         target = test_client or client
         if token is None and username is not None:
             token = await login(target, username, password or "")
         rec = Recorder()
-        await rec.sio.connect(str(target.make_url("/")), auth={"token": token} if token else None,
-                              transports=["websocket"], wait_timeout=5)
+        await rec.sio.connect(
+            str(target.make_url("/")),
+            auth={"token": token} if token else None,
+            transports=["websocket"],
+            wait_timeout=5,
+        )
         made.append(rec)
         if join:
             ack = await rec.call("join", {"stream": join})

@@ -37,18 +37,38 @@ SCRUBBED = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and not k.startswith("SAFESTREAM_")}
-    env.update({"PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "SAFESTREAM_ARGON2_TIME_COST": "1",
-                "SAFESTREAM_MODERATION": "keywords"})
+    env.update(
+        {
+            "PIP_NO_CACHE_DIR": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+            "SAFESTREAM_ARGON2_TIME_COST": "1",
+            "SAFESTREAM_MODERATION": "keywords",
+        }
+    )
     env.update(extra)
     return env
 
 
 def copy_tree(dest: Path) -> Path:
     """The project's committed-looking files (no VCS, venvs, caches, build output)."""
-    ignore = shutil.ignore_patterns(".git", ".venv", ".tox", "build", "dist", "*.egg-info", "__pycache__",
-                                    ".mypy_cache", ".ruff_cache", ".pytest_cache", "data", "logs",
-                                    "test-artifacts", ".schemathesis", "node_modules")
+    ignore = shutil.ignore_patterns(
+        ".git",
+        ".venv",
+        ".tox",
+        "build",
+        "dist",
+        "*.egg-info",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "data",
+        "logs",
+        "test-artifacts",
+        ".schemathesis",
+        "node_modules",
+    )
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest
 
@@ -56,8 +76,13 @@ def copy_tree(dest: Path) -> Path:
 def build_wheel(tree: Path, out: Path) -> Path:
     """``pip wheel`` of the tree (the Dockerfile's build stage)."""
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(out), str(tree)],
-                   check=True, env=clean_env(), cwd=tree, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(out), str(tree)],
+        check=True,
+        env=clean_env(),
+        cwd=tree,
+        timeout=300,
+    )
     (wheel,) = out.glob("safestream-*.whl")
     return wheel
 
@@ -126,8 +151,9 @@ def make_venv(venv: Path, wheel: Path, env: Mapping[str, str], as_: RunAs) -> Pa
 
 @contextmanager
 def serving(args: list[str], env: Mapping[str, str], as_: RunAs, **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
-    proc = processes.spawn([*as_.prefix, *args], env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           **as_.kwargs, **popen)
+    proc = processes.spawn(
+        [*as_.prefix, *args], env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **as_.kwargs, **popen
+    )
     try:
         yield proc
     finally:

@@ -147,18 +147,28 @@ class Provider:
         self.clients[CLIENT_ID] = Client(CLIENT_ID, CLIENT_SECRET, [redirect_uri])
 
     def add_user(self, username: str, *, sub: str | None = None, groups: list[str] | None = None) -> IdpUser:
-        user = IdpUser(sub=sub or secrets.token_hex(8), preferred_username=username,
-                       email=f"{username}@idp.test", groups=groups or [])
+        user = IdpUser(
+            sub=sub or secrets.token_hex(8),
+            preferred_username=username,
+            email=f"{username}@idp.test",
+            groups=groups or [],
+        )
         self.users[username] = user
         return user
 
     def discovery(self) -> dict[str, Any]:
-        return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
-                "userinfo_endpoint": f"{self.issuer}/userinfo", "response_types_supported": ["code"],
-                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }
 
     async def start(self) -> None:
         app = web.Application()
@@ -185,11 +195,13 @@ class Provider:
     async def _consent_page(self, request: web.Request) -> web.Response:
         """What a person sees at the provider: who to sign in as, and Allow or Deny."""
         query = html.escape(urlencode(dict(request.query)))
-        page = (f"<!doctype html><title>Test IdP</title><h1>Test identity provider</h1>"
-                f"<form method=post action='/authorize?{query}'>"
-                f"<label>Username <input name=username></label>"
-                f"<button name=decision value=allow>Allow</button>"
-                f"<button name=decision value=deny>Deny</button></form>")
+        page = (
+            f"<!doctype html><title>Test IdP</title><h1>Test identity provider</h1>"
+            f"<form method=post action='/authorize?{query}'>"
+            f"<label>Username <input name=username></label>"
+            f"<button name=decision value=allow>Allow</button>"
+            f"<button name=decision value=deny>Deny</button></form>"
+        )
         return web.Response(text=page, content_type="text/html")
 
     async def _authorize(self, request: web.Request) -> web.StreamResponse:
@@ -211,14 +223,19 @@ class Provider:
         response: web.Response = self.server.create_token_response(Request(request, form))
         return response
 
-
     async def _userinfo(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         user = self.access_tokens.get(token) if scheme.lower() == "bearer" else None
         if user is None:
             return web.json_response({"error": "invalid_token"}, status=401)
-        return web.json_response({"sub": user.sub, "preferred_username": user.preferred_username,
-                                  "email": user.email, "email_verified": True})
+        return web.json_response(
+            {
+                "sub": user.sub,
+                "preferred_username": user.preferred_username,
+                "email": user.email,
+                "email_verified": True,
+            }
+        )
 
 
 def _free_port() -> int:
@@ -233,10 +250,16 @@ def _server(provider: Provider) -> AuthorizationServer:
 
         def save_authorization_code(self, code: str, request: Request) -> None:
             data = request.payload.data
-            record = Code(code=code, client_id=request.client.client_id, redirect_uri=data["redirect_uri"],
-                          scope=request.scope, user=request.user, nonce=data.get("nonce"),
-                          code_challenge=data.get("code_challenge"),
-                          code_challenge_method=data.get("code_challenge_method"))
+            record = Code(
+                code=code,
+                client_id=request.client.client_id,
+                redirect_uri=data["redirect_uri"],
+                scope=request.scope,
+                user=request.user,
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+            )
             provider.codes[code] = record
             provider.issued.append(record)
 
@@ -260,10 +283,12 @@ def _server(provider: Provider) -> AuthorizationServer:
 
         def get_client_claims(self, client: Client) -> dict[str, Any]:
             now = int(time.time())
-            return {"iss": "http://evil.test" if "wrong_issuer" in provider.tamper else provider.issuer,
-                    "aud": ["someone-else"] if "wrong_audience" in provider.tamper else [client.client_id],
-                    "iat": now - 900 if "expired" in provider.tamper else now,
-                    "exp": now - 600 if "expired" in provider.tamper else now + 300}
+            return {
+                "iss": "http://evil.test" if "wrong_issuer" in provider.tamper else provider.issuer,
+                "aud": ["someone-else"] if "wrong_audience" in provider.tamper else [client.client_id],
+                "iat": now - 900 if "expired" in provider.tamper else now,
+                "exp": now - 600 if "expired" in provider.tamper else now + 300,
+            }
 
         def get_authorization_code_claims(self, authorization_code: Code) -> dict[str, Any]:
             claims: dict[str, Any] = super().get_authorization_code_claims(authorization_code)
@@ -277,8 +302,13 @@ def _server(provider: Provider) -> AuthorizationServer:
         def generate_user_info(self, user: IdpUser, scope: str) -> UserInfo:
             if "names_in_userinfo" in provider.tamper:
                 return UserInfo(sub=user.sub)
-            return UserInfo(sub=user.sub, preferred_username=user.preferred_username, email=user.email,
-                            email_verified=True, groups=user.groups)
+            return UserInfo(
+                sub=user.sub,
+                preferred_username=user.preferred_username,
+                email=user.email,
+                email_verified=True,
+                groups=user.groups,
+            )
 
     class Server(AuthorizationServer):  # type: ignore[misc]
         def query_client(self, client_id: str) -> Client | None:
@@ -299,7 +329,8 @@ def _server(provider: Provider) -> AuthorizationServer:
             pass
 
     server = Server(scopes_supported=["openid", "profile", "email", "groups"])
-    server.register_token_generator("default", BearerTokenGenerator(
-        lambda client, grant_type, user, scope: secrets.token_urlsafe(32)))
+    server.register_token_generator(
+        "default", BearerTokenGenerator(lambda client, grant_type, user, scope: secrets.token_urlsafe(32))
+    )
     server.register_grant(CodeGrant, [IdToken(require_nonce=True), CodeChallenge(required=True)])
     return server

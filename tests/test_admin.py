@@ -34,8 +34,9 @@ async def test_admin_routes_refuse_a_viewer(client: TestClient, path: str, body:
 
 async def test_streamer_moderates_own_stream_only(client: TestClient) -> None:
     streamer = await login(client, "test_streamer", "test456")
-    own = await client.post("/api/admin/mute", json={"username": "chat_viewer", "stream": "main"},
-                            headers=auth(streamer))
+    own = await client.post(
+        "/api/admin/mute", json={"username": "chat_viewer", "stream": "main"}, headers=auth(streamer)
+    )
     assert own.status == 200
     sitewide = await client.post("/api/admin/mute", json={"username": "chat_viewer"}, headers=auth(streamer))
     assert sitewide.status == 403
@@ -47,8 +48,7 @@ async def test_kick_sends_kicked_then_disconnects(client: TestClient, sio_client
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     bystander = await sio_client("demo_user", "demo123", join="main")
     admin = await login(client, "demo_admin", "admin123")
-    resp = await client.post("/api/admin/kick", json={"username": "chat_viewer", "reason": "spam"},
-                             headers=auth(admin))
+    resp = await client.post("/api/admin/kick", json={"username": "chat_viewer", "reason": "spam"}, headers=auth(admin))
     assert resp.status == 200 and (await resp.json())["disconnected"] == 1  # site-wide: the socket goes
     await viewer.wait_for(lambda: viewer.disconnected.is_set() or None, timeout=5)
     assert viewer.of("kicked") == [{"stream": None, "reason": "spam"}]
@@ -58,8 +58,9 @@ async def test_kick_sends_kicked_then_disconnects(client: TestClient, sio_client
 async def test_mute_refuses_chat_until_it_ends(client: TestClient, sio_client: ClientFactory) -> None:
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     admin = await login(client, "demo_admin", "admin123")
-    resp = await client.post("/api/admin/mute", json={"username": "chat_viewer", "duration_s": 120},
-                             headers=auth(admin))
+    resp = await client.post(
+        "/api/admin/mute", json={"username": "chat_viewer", "duration_s": 120}, headers=auth(admin)
+    )
     assert resp.status == 200
     until = (await resp.json())["until"]
     notice = (await viewer.wait_for(lambda: viewer.of("muted")))[0]
@@ -90,8 +91,10 @@ async def test_every_admin_action_is_audited(client: TestClient) -> None:
     async with client.app[SESSIONS_KEY]() as session:
         rows = (await session.exec(select(AdminAction).order_by(AdminAction.id))).all()
     assert [(r.actor, r.action, r.target) for r in rows] == [
-        ("demo_admin", "kick", "chat_viewer"), ("demo_admin", "mute", "chat_viewer"),
-        ("demo_admin", "reset_metrics", "")]
+        ("demo_admin", "kick", "chat_viewer"),
+        ("demo_admin", "mute", "chat_viewer"),
+        ("demo_admin", "reset_metrics", ""),
+    ]
     assert rows[1].reason == "rude"
 
 

@@ -15,8 +15,9 @@ from tests.conftest import auth, login
 
 
 async def test_register_login_me(client: TestClient) -> None:
-    resp = await client.post("/auth/register", json={"username": "alice", "password": "s3cret-pw",
-                                                     "email": "alice@example.com"})
+    resp = await client.post(
+        "/auth/register", json={"username": "alice", "password": "s3cret-pw", "email": "alice@example.com"}
+    )
     assert resp.status == 201
     assert await resp.json() == {"username": "alice", "email": "alice@example.com", "role": "viewer"}
 

@@ -39,8 +39,12 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/api/admin/remove", {"stream": "main", "ids": [1]}, STREAM_MODS),
     ("POST", "/api/admin/reset_metrics", {}, {"admin"}),
     ("GET", "/api/streams/main/policy", None, STREAM_MODS),
-    ("PUT", "/api/streams/main/policy", {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]},
-     STREAM_MODS),
+    (
+        "PUT",
+        "/api/streams/main/policy",
+        {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]},
+        STREAM_MODS,
+    ),
     ("GET", "/api/streams/main/review", None, STREAM_MODS),
     ("POST", "/api/streams/main/review/999", {"decision": "deny"}, STREAM_MODS),
     ("POST", "/api/streams/main/end", None, STREAM_MODS),
@@ -57,10 +61,14 @@ async def tokens(client: TestClient) -> dict[str, str | None]:
         await users.set_role(sessions, username=name, role=role)
     rival = await login(client, "rival", "password-1")
     assert (await client.post("/api/streams", json={"stream": "rival-show"}, headers=auth(rival))).status == 201
-    return {"anonymous": None, "viewer": await login(client, "demo_user", "demo123"),
-            "streamer_own": await login(client, "test_streamer", "test456"), "streamer_other": rival,
-            "moderator": await login(client, "mod_one", "password-1"),
-            "admin": await login(client, "demo_admin", "admin123")}
+    return {
+        "anonymous": None,
+        "viewer": await login(client, "demo_user", "demo123"),
+        "streamer_own": await login(client, "test_streamer", "test456"),
+        "streamer_other": rival,
+        "moderator": await login(client, "mod_one", "password-1"),
+        "admin": await login(client, "demo_admin", "admin123"),
+    }
 
 
 async def test_http_route_matrix(client: TestClient, tokens: dict[str, str | None]) -> None:
@@ -77,8 +85,9 @@ async def test_http_route_matrix(client: TestClient, tokens: dict[str, str | Non
     assert not failures, "\n".join(failures)
 
 
-async def test_socket_event_matrix(client: TestClient, sio_client: ClientFactory,
-                                   tokens: dict[str, str | None]) -> None:
+async def test_socket_event_matrix(
+    client: TestClient, sio_client: ClientFactory, tokens: dict[str, str | None]
+) -> None:
     for role in ROLES[1:]:
         rec = await sio_client(token=tokens[role])
         assert (await rec.call("join", {"stream": "main"}))["ok"], role

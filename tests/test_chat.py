@@ -43,8 +43,9 @@ async def test_clear_abuse_is_blocked_by_default_and_reaches_nobody(sio_client: 
     assert got and not [m for m in bob.chats() if "idiot" in m["message"]]
 
 
-async def test_a_flag_policy_shows_toxic_messages_to_everyone_with_a_tag(client: TestClient,
-                                                                        sio_client: ClientFactory) -> None:
+async def test_a_flag_policy_shows_toxic_messages_to_everyone_with_a_tag(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     """The original design's behaviour, one policy PUT away."""
     token = await login(client, "test_streamer", "test456")
     policy = {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]}
@@ -117,16 +118,19 @@ async def test_presence_goes_to_the_room(sio_client: ClientFactory) -> None:
     assert seen[0] == {"stream": "main", "viewers": 2}
 
 
-@pytest.mark.parametrize(("payload", "code"), [
-    (["not", "an", "object"], "invalid_payload"),
-    ("just a string", "invalid_payload"),
-    (None, "invalid_payload"),
-    ({"message": 42}, "invalid_payload"),
-    ({"message": "   \n\t "}, "empty"),
-    ({"message": "x" * 501}, "too_long"),
-    ({"message": "hi", "stream": "Not A Stream!"}, "invalid_stream"),
-    ({"message": "hi", "stream": "elsewhere"}, "not_in_stream"),
-])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (["not", "an", "object"], "invalid_payload"),
+        ("just a string", "invalid_payload"),
+        (None, "invalid_payload"),
+        ({"message": 42}, "invalid_payload"),
+        ({"message": "   \n\t "}, "empty"),
+        ({"message": "x" * 501}, "too_long"),
+        ({"message": "hi", "stream": "Not A Stream!"}, "invalid_stream"),
+        ({"message": "hi", "stream": "elsewhere"}, "not_in_stream"),
+    ],
+)
 async def test_bad_chat_payloads_get_typed_errors(sio_client: ClientFactory, payload: object, code: str) -> None:
     alice = await sio_client("demo_user", "demo123", join="main")
     ack = await alice.call("chat", payload)
@@ -206,7 +210,10 @@ async def test_reconnecting_client_receives_what_it_missed(make_app: AppFactory,
     assert (await again.call("join", {"stream": "main", "since": "yesterday"}))["error"]["code"] == "invalid_payload"
     fresh = await sio_client("demo_admin", "admin123", test_client=app)
     assert [m["message"] for m in (await fresh.call("join", {"stream": "main"}))["history"]] == [
-        "missed 3", "missed 4", "missed 5"]
+        "missed 3",
+        "missed 4",
+        "missed 5",
+    ]
 
 
 async def test_bidi_controls_are_removed_before_scoring_and_display(sio_client: ClientFactory) -> None:

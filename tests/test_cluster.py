@@ -33,8 +33,13 @@ class Node:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (tmp / f"node-{self.port}.log").open("wb")
-        self.proc = processes.spawn([sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
-                                    cwd=tmp, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = processes.spawn(
+            [sys.executable, "-m", "safestream", "serve", "--port", str(self.port)],
+            cwd=tmp,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     async def wait_healthy(self, timeout: float = 90.0) -> None:  # a cold process imports torch
         deadline = time.monotonic() + timeout
@@ -66,9 +71,15 @@ def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     require_service("Redis", "127.0.0.1", 6379)
     name = f"safestream_cluster_{uuid.uuid4().hex[:8]}"
     asyncio.run(postgres_admin(f'CREATE DATABASE "{name}"'))
-    env = {"DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", "REDIS_URL": REDIS_URL,
-           "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}", "SAFESTREAM_ARGON2_TIME_COST": "1",
-           "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "GIFT_INTERVAL_SECS": "3600", "SAFESTREAM_LOG_DIR": "logs"}
+    env = {
+        "DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
+        "REDIS_URL": REDIS_URL,
+        "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        "SAFESTREAM_ARGON2_TIME_COST": "1",
+        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+        "GIFT_INTERVAL_SECS": "3600",
+        "SAFESTREAM_LOG_DIR": "logs",
+    }
     yield env
     asyncio.run(postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -219,8 +230,10 @@ async def test_stream_kick_and_stream_end_cross_processes(two_nodes: tuple[Node,
 
 # Revocation: a session ended on one process ends on every process (issue 9, item 14/15).
 async def _me(node: Node, bearer: str) -> int:
-    async with aiohttp.ClientSession() as http, \
-            http.get(node.url + "/auth/me", headers={"Authorization": f"Bearer {bearer}"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(node.url + "/auth/me", headers={"Authorization": f"Bearer {bearer}"}) as resp,
+    ):
         return resp.status
 
 
@@ -235,8 +248,10 @@ async def test_logout_and_deletion_on_one_process_drop_sockets_on_the_other(two_
         await asyncio.wait_for(on_b.disconnected.wait(), 5)
         assert await _me(b, bearer) == 401
 
-        async with aiohttp.ClientSession() as http, \
-                http.post(a.url + "/auth/register", json={"username": "doomed", "password": "doomed-1"}) as r:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(a.url + "/auth/register", json={"username": "doomed", "password": "doomed-1"}) as r,
+        ):
             assert r.status == 201
         doomed = await connect(b, "doomed", "doomed-1")
         admin = await token(a, "demo_admin", "admin123")
@@ -282,10 +297,13 @@ async def test_a_copy_paste_flood_spread_over_processes_is_refused(two_nodes: tu
         for name in ("pasta_one", "pasta_two", "pasta_three"):
             async with http.post(a.url + "/auth/register", json={"username": name, "password": "secret123"}) as r:
                 assert r.status == 201, await r.text()
-        policy = {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
-                  "modes": {"unique": {"on": True, "window_secs": 30, "crowd_users": 2}}}
-        async with http.put(a.url + "/api/streams/main/policy", json=policy,
-                            headers={"Authorization": f"Bearer {streamer}"}) as r:
+        policy = {
+            "levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
+            "modes": {"unique": {"on": True, "window_secs": 30, "crowd_users": 2}},
+        }
+        async with http.put(
+            a.url + "/api/streams/main/policy", json=policy, headers={"Authorization": f"Bearer {streamer}"}
+        ) as r:
             assert r.status == 200, await r.text()
     await asyncio.sleep(0.3)  # B reloads the policy on the cluster event
     one = await connect(a, "pasta_one", "secret123")

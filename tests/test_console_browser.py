@@ -41,8 +41,13 @@ HOLD_ALL = {"levels": [{"category": "*", "threshold": 0.0, "action": "hold"}]}
 XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"]
 
 
-async def console(open_page: PageFactory, client: TestClient, username: str = "demo_admin",  # noqa: F811
-                  password: str = "admin123", viewport: ViewportSize | None = None) -> Page:
+async def console(
+    open_page: PageFactory,
+    client: TestClient,
+    username: str = "demo_admin",  # noqa: F811
+    password: str = "admin123",
+    viewport: ViewportSize | None = None,
+) -> Page:
     """A page logged in through the console's form, on main's dashboard with live updates on."""
     page = await open_page(viewport)
     await page.goto(url(client, "/console"))  # not logged in: sent to the login form
@@ -58,7 +63,8 @@ async def console(open_page: PageFactory, client: TestClient, username: str = "d
 def feed_row(page: Page, text: str) -> Locator:
     """The feed row whose original message is exactly ``text``."""
     return page.locator("#feed-rows tr.msg").filter(
-        has=page.locator(".said", has_text=re.compile("^" + re.escape(text) + "$")))
+        has=page.locator(".said", has_text=re.compile("^" + re.escape(text) + "$"))
+    )
 
 
 async def chat(sender: Recorder, text: str) -> dict[str, Any]:
@@ -79,8 +85,11 @@ def toast(page: Page, text: str) -> Locator:
     return page.locator("#toasts .toast", has_text=text)
 
 
-async def test_log_in_and_watch_the_feed_live(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                              sio_client: ClientFactory) -> None:
+async def test_log_in_and_watch_the_feed_live(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await open_page()
     await page.goto(url(client, "/console/login"))
     await expect(page.get_by_role("heading", name="Moderator console")).to_be_visible()
@@ -116,8 +125,11 @@ async def test_log_in_and_watch_the_feed_live(client: TestClient, open_page: Pag
     assert await page.evaluate("() => window.__sameDocument") is True
 
 
-async def test_held_message_is_approved_from_the_review_queue(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                              sio_client: ClientFactory) -> None:
+async def test_held_message_is_approved_from_the_review_queue(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     await set_policy(client, HOLD_TOXIC)
     page = await console(open_page, client)
     await expect(page.locator(".review-card .empty-note")).to_be_visible()
@@ -140,15 +152,19 @@ async def test_held_message_is_approved_from_the_review_queue(client: TestClient
     await expect(page.locator("#review-count")).to_have_text("0")
     # The feed row says who decided what, and when.
     await expect(page.locator(f"#msg-{ack['id']} .review-state")).to_have_text(
-        re.compile(r"^approved by demo_admin · \d\d:\d\d:\d\d$"))
+        re.compile(r"^approved by demo_admin · \d\d:\d\d:\d\d$")
+    )
     await expect(page.locator(f"#msg-{ack['id']} .badge")).to_have_text("flag")  # now published, flagged
     published = (await watcher.wait_for(lambda: [m for m in watcher.chats() if m["message"] == INSULT]))[0]
     assert published["user"] == "demo_user" and published["id"] == ack["id"]  # under its original id
     await expect(page.locator("#audit-rows li").first).to_contain_text("demo_admin review approve demo_user")
 
 
-async def test_user_text_is_rendered_as_text(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                             sio_client: ClientFactory) -> None:
+async def test_user_text_is_rendered_as_text(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     await set_policy(client, HOLD_ALL)  # everything held: the payloads reach the review queue too
     page = await console(open_page, client)
     sender = await sio_client("demo_user", "demo123", join="main")
@@ -173,8 +189,11 @@ async def test_user_text_is_rendered_as_text(client: TestClient, open_page: Page
     assert await page.evaluate("() => window.__xss") is None
 
 
-async def test_actions_without_the_csrf_token_are_refused(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                          sio_client: ClientFactory) -> None:
+async def test_actions_without_the_csrf_token_are_refused(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await console(open_page, client)
     target = await sio_client("chat_viewer", "viewer789", join="main")
     # The session cookie goes with a same-origin fetch; without the page's token that is not enough.
@@ -214,8 +233,11 @@ async def test_kick_removes_a_viewer_page_from_the_stream(client: TestClient, op
     assert await watched.evaluate("() => window.SafeStreamChat.socket.connected")
 
 
-async def test_policy_editor_saves_the_policy(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                              sio_client: ClientFactory) -> None:
+async def test_policy_editor_saves_the_policy(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await console(open_page, client)
     policy = page.locator("#policy")
     await expect(policy.get_by_role("heading")).to_contain_text("server default")
@@ -272,8 +294,12 @@ async def test_feed_filters(client: TestClient, open_page: PageFactory, sio_clie
     await expect(said.first).to_have_text("live again")
 
 
-CHATTERS = {"lisbon_luis": "luis-pass-1", "pixel_pia": "pia-pass-1", "nightowl_99": "owl-pass-1",
-            "gg_gabe": "gabe-pass-1"}
+CHATTERS = {
+    "lisbon_luis": "luis-pass-1",
+    "pixel_pia": "pia-pass-1",
+    "nightowl_99": "owl-pass-1",
+    "gg_gabe": "gabe-pass-1",
+}
 SCRIPT = [  # (who, message): a few minutes of a real chat, toxic ones included
     ("lisbon_luis", "anyone else watching from Lisbon?"),
     ("pixel_pia", "first time catching this live!"),
@@ -290,8 +316,14 @@ SCRIPT = [  # (who, message): a few minutes of a real chat, toxic ones included
     ("demo_user", "please do a Q&A at the end, would love to ask about the setup"),
     ("pixel_pia", "https://example.com/clip — clip of the save, 10/10"),
 ]
-GIFTS = [("pixel_pia", "rose", 40), ("gg_gabe", "rocket", 8), ("lisbon_luis", "heart", 30), ("chat_viewer", "star", 15),
-         ("pixel_pia", "lion", 5), ("a_very_long_username_that_goes_on", "rose", 12)]
+GIFTS = [
+    ("pixel_pia", "rose", 40),
+    ("gg_gabe", "rocket", 8),
+    ("lisbon_luis", "heart", 30),
+    ("chat_viewer", "star", 15),
+    ("pixel_pia", "lion", 5),
+    ("a_very_long_username_that_goes_on", "rose", 12),
+]
 
 
 def backfill_timeline(client: TestClient, stream: str = "main") -> int:
@@ -315,25 +347,39 @@ def backfill_timeline(client: TestClient, stream: str = "main") -> int:
     return added
 
 
-async def test_screenshots_of_a_busy_stream(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                            sio_client: ClientFactory) -> None:
-    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"},
-                                         {"category": "insult", "threshold": 0.97, "action": "hold"}],
-                              "default_terms": True, "term_action": "mask"})
+async def test_screenshots_of_a_busy_stream(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
+    await set_policy(
+        client,
+        {
+            "levels": [
+                {"category": "*", "threshold": 0.7, "action": "flag"},
+                {"category": "insult", "threshold": 0.97, "action": "hold"},
+            ],
+            "default_terms": True,
+            "term_action": "mask",
+        },
+    )
     earlier = backfill_timeline(client)
     for name, password in CHATTERS.items():
         resp = await client.post("/auth/register", json={"username": name, "password": password})
         assert resp.status == 201, await resp.text()
     page = await console(open_page, client, viewport=WIDE)
-    people = {name: await sio_client(name, password, join="main")
-              for name, password in {**CHATTERS, "demo_user": "demo123", "chat_viewer": "viewer789"}.items()}
+    people = {
+        name: await sio_client(name, password, join="main")
+        for name, password in {**CHATTERS, "demo_user": "demo123", "chat_viewer": "viewer789"}.items()
+    }
     acks = [await chat(people[who], text) for who, text in SCRIPT]
     held = [ack for ack in acks if ack["action"] == "hold"]
     assert {ack["action"] for ack in acks} == {"allow", "flag", "mask", "hold"}, acks
     admin = await login(client, "demo_admin", "admin123")
     for sender, gift, amount in GIFTS:
-        resp = await client.post("/api/gift", json={"from": sender, "gift_id": gift, "amount": amount,
-                                                    "stream": "main"}, headers=auth(admin))
+        resp = await client.post(
+            "/api/gift", json={"from": sender, "gift_id": gift, "amount": amount, "stream": "main"}, headers=auth(admin)
+        )
         assert resp.status == 200, await resp.text()
 
     await user_action(page, "mute", "nightowl_99", reason="third warning today", duration="600")
@@ -343,7 +389,8 @@ async def test_screenshots_of_a_busy_stream(client: TestClient, open_page: PageF
 
     # The charts and metrics arrive with the 2 s refresh push.
     await expect(page.locator("#metrics .metric", has_text="Messages").locator("b")).to_have_text(
-        str(earlier + len(SCRIPT)))
+        str(earlier + len(SCRIPT))
+    )
     await expect(page.locator("#charts .gifters li")).to_have_count(5)
     await expect(page.locator("#review-rows .review-item")).to_have_count(len(held) - 1)
     await expect(page.locator("#feed-rows tr.msg")).to_have_count(len(SCRIPT))

@@ -26,9 +26,14 @@ pytestmark = pytest.mark.slow
 
 # The flood needs a few hundred acks in two seconds: the lexical chain keeps each round trip
 # short (the sentence stage's speed is measured in load/bench_sentence.py, not here).
-ENV = {"SAFESTREAM_MODERATION": "profanity", "SAFESTREAM_ARGON2_TIME_COST": "1", "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-       "SAFESTREAM_RATE_LIMIT_PER_USER": "100000", "GIFT_INTERVAL_SECS": "3600",
-       "SAFESTREAM_FLUSH_INTERVAL_MS": "1000"}
+ENV = {
+    "SAFESTREAM_MODERATION": "profanity",
+    "SAFESTREAM_ARGON2_TIME_COST": "1",
+    "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+    "SAFESTREAM_RATE_LIMIT_PER_USER": "100000",
+    "GIFT_INTERVAL_SECS": "3600",
+    "SAFESTREAM_FLUSH_INTERVAL_MS": "1000",
+}
 
 
 @pytest.fixture
@@ -50,8 +55,10 @@ def start_server(tmp_path: Path) -> Iterator[Callable[[], Node]]:
 
 
 async def login(node: Node) -> str:
-    async with aiohttp.ClientSession() as http, http.post(
-            node.url + "/auth/login", data={"username": "demo_user", "password": "demo123"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(node.url + "/auth/login", data={"username": "demo_user", "password": "demo123"}) as resp,
+    ):
         return str((await resp.json())["access_token"])
 
 
@@ -98,8 +105,9 @@ def stored_ids(tmp: Path) -> list[int]:
         return [row[0] for row in db.execute("SELECT seq FROM messages WHERE stream = 'main'")]
 
 
-async def test_sigkill_loses_no_acked_message_and_reuses_no_id(tmp_path: Path,
-                                                               start_server: Callable[[], Node]) -> None:
+async def test_sigkill_loses_no_acked_message_and_reuses_no_id(
+    tmp_path: Path, start_server: Callable[[], Node]
+) -> None:
     first = start_server()
     await first.wait_healthy()
     token = await login(first)
@@ -148,8 +156,7 @@ async def test_restart_recovery_is_idempotent(tmp_path: Path, start_server: Call
         assert len(rows) == len(set(rows)) and set(acked) <= set(rows)
 
 
-async def test_a_removal_survives_sigkill_with_its_message(tmp_path: Path,
-                                                          start_server: Callable[[], Node]) -> None:
+async def test_a_removal_survives_sigkill_with_its_message(tmp_path: Path, start_server: Callable[[], Node]) -> None:
     first = start_server()
     await first.wait_healthy()
     token = await login(first)
@@ -157,11 +164,15 @@ async def test_a_removal_survives_sigkill_with_its_message(tmp_path: Path,
     kept = await sender.call("chat", {"message": "this one stays"})
     doomed = await sender.call("chat", {"message": "remove me, then crash"})
     async with aiohttp.ClientSession() as http:
-        async with http.post(first.url + "/auth/login",
-                             data={"username": "test_streamer", "password": "test456"}) as resp:
+        async with http.post(
+            first.url + "/auth/login", data={"username": "test_streamer", "password": "test456"}
+        ) as resp:
             mod = (await resp.json())["access_token"]
-        async with http.post(first.url + "/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]},
-                             headers={"Authorization": f"Bearer {mod}"}) as resp:
+        async with http.post(
+            first.url + "/api/admin/remove",
+            json={"stream": "main", "ids": [doomed["id"]]},
+            headers={"Authorization": f"Bearer {mod}"},
+        ) as resp:
             assert resp.status == 200
     first.proc.send_signal(signal.SIGKILL)  # within the flush window: both rows were only buffered
     first.proc.wait(timeout=10)

@@ -96,8 +96,9 @@ def test_leftover_model_prefix_is_refused(tiny_ckpt: Path, tiny_root: Path) -> N
         _loaded(broken)
 
 
-@pytest.mark.parametrize(("empty", "message"), [(False, "vocabulary is missing or degenerate"),
-                                                 (True, "Missing \\[UNK\\] token")])
+@pytest.mark.parametrize(
+    ("empty", "message"), [(False, "vocabulary is missing or degenerate"), (True, "Missing \\[UNK\\] token")]
+)
 def test_degenerate_vocab_is_refused(tiny_ckpt: Path, tiny_root: Path, empty: bool, message: str) -> None:
     # Specials only: loads silently, every word -> [UNK]. Empty: the tokenizer refuses to build.
     broken = tiny_models.build_degenerate_vocab_checkpoint(tiny_ckpt, tiny_root, empty=empty)
@@ -130,8 +131,7 @@ def test_long_text_is_truncated(tiny_ckpt: Path) -> None:
     assert first["toxicity"] > 0.5
 
 
-def test_model_name_without_network_or_cache_fails_fast(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_name_without_network_or_cache_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     started = time.perf_counter()
@@ -142,8 +142,7 @@ def test_model_name_without_network_or_cache_fails_fast(
     assert "toxic_original-c1212f89.ckpt" in message and "HF_HUB_OFFLINE" in message
 
 
-def test_failed_download_becomes_backend_unavailable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_download_becomes_backend_unavailable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the offline flag the download is attempted; its failure must still be clear."""
     import torch
 

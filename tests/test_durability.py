@@ -29,9 +29,17 @@ FLUSH_MS = 200
 
 def server(tmp: Path) -> Node:
     # The lexical chain keeps round trips short, so the floods ack hundreds of messages.
-    return Node(tmp, {"SAFESTREAM_MODERATION": "profanity", "SAFESTREAM_ARGON2_TIME_COST": "1", "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-                      "SAFESTREAM_RATE_LIMIT_PER_USER": "100000", "GIFT_INTERVAL_SECS": "3600",
-                      "SAFESTREAM_FLUSH_INTERVAL_MS": str(FLUSH_MS)})
+    return Node(
+        tmp,
+        {
+            "SAFESTREAM_MODERATION": "profanity",
+            "SAFESTREAM_ARGON2_TIME_COST": "1",
+            "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+            "SAFESTREAM_RATE_LIMIT_PER_USER": "100000",
+            "GIFT_INTERVAL_SECS": "3600",
+            "SAFESTREAM_FLUSH_INTERVAL_MS": str(FLUSH_MS),
+        },
+    )
 
 
 async def flood(node: Node, stop_after: float, on_stop: Any) -> list[tuple[int, float]]:
@@ -52,8 +60,11 @@ async def flood(node: Node, stop_after: float, on_stop: Any) -> list[tuple[int, 
         while sio.connected:
             try:
                 ack = await sio.call("chat", {"message": f"durable {n}-{i}"}, timeout=5)
-            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-                    socketio.exceptions.DisconnectedError):
+            except (
+                socketio.exceptions.TimeoutError,
+                socketio.exceptions.BadNamespaceError,
+                socketio.exceptions.DisconnectedError,
+            ):
                 return
             if ack.get("ok"):
                 acked.append((ack["id"], time.monotonic()))

@@ -33,8 +33,9 @@ class Scripted(Scorer):
 
 
 def engine(*stages: tuple[Scorer, bool], timeout: float = 1.0) -> ModerationEngine:
-    return ModerationEngine([Stage(f"s{i}", s, exp) for i, (s, exp) in enumerate(stages)], timeout=timeout,
-                            band=(0.15, 0.85))
+    return ModerationEngine(
+        [Stage(f"s{i}", s, exp) for i, (s, exp) in enumerate(stages)], timeout=timeout, band=(0.15, 0.85)
+    )
 
 
 async def test_cascade_sends_all_but_clearly_clean_texts_to_the_expensive_stage() -> None:
@@ -175,8 +176,18 @@ async def test_profanity_fast_path_matches_the_library() -> None:
 
     from safestream.moderation.backends.profanity import ProfanityScorer
 
-    texts = ["have a lovely evening", "you stupid worthless idiot", "what the hell", "gg wp",
-             "kill yourself", "I love this song", "shut up", "you absolute legend", "damn son", ""] * 7
+    texts = [
+        "have a lovely evening",
+        "you stupid worthless idiot",
+        "what the hell",
+        "gg wp",
+        "kill yourself",
+        "I love this song",
+        "shut up",
+        "you absolute legend",
+        "damn son",
+        "",
+    ] * 7
     scorer = ProfanityScorer()
     await scorer.load()
     try:

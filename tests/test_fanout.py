@@ -51,9 +51,9 @@ async def _events(ws: aiohttp.ClientWebSocketResponse, until: int, timeout: floa
 
 
 @pytest.mark.parametrize("fanout", ["direct", "socketio"])
-async def test_a_quiet_streams_message_goes_out_at_once_as_one_chat(make_app: AppFactory,
-                                                                    sio_client: ClientFactory,
-                                                                    fanout: str) -> None:
+async def test_a_quiet_streams_message_goes_out_at_once_as_one_chat(
+    make_app: AppFactory, sio_client: ClientFactory, fanout: str
+) -> None:
     app = await make_app(chat_flush_window_ms=25.0, fanout=fanout)
     viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
@@ -66,15 +66,17 @@ async def test_a_quiet_streams_message_goes_out_at_once_as_one_chat(make_app: Ap
 
 
 @pytest.mark.parametrize(("fanout", "window"), [("direct", 25.0), ("socketio", 25.0), ("direct", 0.0)])
-async def test_a_burst_arrives_coalesced_in_order_with_no_loss(make_app: AppFactory, sio_client: ClientFactory,
-                                                               fanout: str, window: float) -> None:
+async def test_a_burst_arrives_coalesced_in_order_with_no_loss(
+    make_app: AppFactory, sio_client: ClientFactory, fanout: str, window: float
+) -> None:
     # The profanity stage scores a message in a few ms: sent 10 ms apart, each is a moderation
     # batch of its own, so only the flush window can put several in one frame.
-    app = await make_app(chat_flush_window_ms=window, fanout=fanout, rate_limit_per_user=100000,
-                         moderation="profanity")
+    app = await make_app(chat_flush_window_ms=window, fanout=fanout, rate_limit_per_user=100000, moderation="profanity")
     viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
-    senders = [await sio_client(name, password, join="main", test_client=app)
-               for name, password in (("demo_user", "demo123"), ("demo_admin", "admin123"))]
+    senders = [
+        await sio_client(name, password, join="main", test_client=app)
+        for name, password in (("demo_user", "demo123"), ("demo_admin", "admin123"))
+    ]
     calls = []
     for i in range(80):
         calls.append(asyncio.create_task(senders[i % 2].call("chat", {"message": f"burst {i}"})))
@@ -97,8 +99,16 @@ async def test_direct_and_socketio_fanout_send_the_same_frames(make_app: AppFact
     app = await make_app(fanout="direct")
     sio = app.app[SIO_KEY]
     token = await login(app, "chat_viewer", "viewer789")
-    payload = {"type": "chat", "id": 7, "stream": "main", "user": "ünï", "message": "a \"quoted\" line \u2603",
-               "toxic": False, "score": 0.01, "ts": "2026-12-01T00:00:00Z"}
+    payload = {
+        "type": "chat",
+        "id": 7,
+        "stream": "main",
+        "user": "ünï",
+        "message": 'a "quoted" line \u2603',
+        "toxic": False,
+        "score": 0.01,
+        "ts": "2026-12-01T00:00:00Z",
+    }
     async with aiohttp.ClientSession() as http:
         ws = await _raw_viewer(http, app, token)
         for fanout in (SocketioFanout(sio), DirectFanout(sio)):
@@ -127,8 +137,13 @@ async def _unused_count(stream: str) -> int:
 async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_apart() -> None:
     window = 0.025
     fanout = _Recording()
-    broadcaster = Broadcaster(None, Connections(), viewer_count=_unused_count,  # type: ignore[arg-type]
-                              flush_window=window, fanout=fanout)
+    broadcaster = Broadcaster(
+        None,
+        Connections(),
+        viewer_count=_unused_count,  # type: ignore[arg-type]
+        flush_window=window,
+        fanout=fanout,
+    )
     loop = asyncio.get_running_loop()
     arrived: dict[int, float] = {}
     # 300 messages at uneven gaps (0..10 ms): bursts, trickles and pauses longer than the window.
@@ -152,8 +167,13 @@ async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_a
 
 async def test_a_removal_never_overtakes_the_message_it_removes() -> None:
     fanout = _Recording()
-    broadcaster = Broadcaster(None, Connections(), viewer_count=_unused_count,  # type: ignore[arg-type]
-                              flush_window=0.025, fanout=fanout)
+    broadcaster = Broadcaster(
+        None,
+        Connections(),
+        viewer_count=_unused_count,  # type: ignore[arg-type]
+        flush_window=0.025,
+        fanout=fanout,
+    )
     broadcaster._sio = _Emits(fanout)  # type: ignore[assignment]
     await broadcaster.chat("main", [{"id": 1}])  # quiet: out now
     await broadcaster.chat("main", [{"id": 2}])  # within the window: waits
@@ -183,8 +203,16 @@ async def test_shutdown_flushes_what_waits_in_a_window(make_app: AppFactory, sio
     app = await make_app(chat_flush_window_ms=25.0)
     viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
     broadcaster = app.app[BROADCASTER_KEY]
-    first = {"type": "chat", "id": 900001, "stream": "main", "user": "x", "message": "one", "toxic": False,
-             "score": 0.0, "ts": "2026-12-01T00:00:00Z"}
+    first = {
+        "type": "chat",
+        "id": 900001,
+        "stream": "main",
+        "user": "x",
+        "message": "one",
+        "toxic": False,
+        "score": 0.0,
+        "ts": "2026-12-01T00:00:00Z",
+    }
     await broadcaster.chat("main", [first])
     await broadcaster.chat("main", [{**first, "id": 900002, "message": "two"}])
     await broadcaster.server_shutdown()

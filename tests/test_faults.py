@@ -56,8 +56,9 @@ async def test_database_outage_chat_flows_and_writes_catch_up(make_app: AppFacto
         await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def test_full_write_buffer_refuses_with_busy(make_app: AppFactory, sio_client: ClientFactory,
-                                                   tmp_path: Path) -> None:
+async def test_full_write_buffer_refuses_with_busy(
+    make_app: AppFactory, sio_client: ClientFactory, tmp_path: Path
+) -> None:
     app = await make_app(write_queue_size=100, rate_limit_per_user=100000)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     writer = app.app[WRITER_KEY]
@@ -70,12 +71,21 @@ async def test_full_write_buffer_refuses_with_busy(make_app: AppFactory, sio_cli
     assert acks[100]["error"]["code"] == "busy"
 
 
-@pytest.mark.parametrize(("backend", "extra"), [("tests.failing_scorer:BrokenScorer", {}),
-                                                ("tests.failing_scorer:HangingScorer",
-                                                 {"moderation_timeout_secs": 0.3})])
-async def test_moderation_failure_gives_the_configured_verdict(make_app: AppFactory, sio_client: ClientFactory,
-                                                               caplog: pytest.LogCaptureFixture, backend: str,
-                                                               extra: dict[str, float], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "extra"),
+    [
+        ("tests.failing_scorer:BrokenScorer", {}),
+        ("tests.failing_scorer:HangingScorer", {"moderation_timeout_secs": 0.3}),
+    ],
+)
+async def test_moderation_failure_gives_the_configured_verdict(
+    make_app: AppFactory,
+    sio_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+    backend: str,
+    extra: dict[str, float],
+    tmp_path: Path,
+) -> None:
     app = await make_app(moderation=backend, **extra)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     with caplog.at_level(logging.ERROR, logger="safestream.moderation.engine"):
@@ -83,8 +93,13 @@ async def test_moderation_failure_gives_the_configured_verdict(make_app: AppFact
     assert ack["ok"] and ack["action"] == "hold"  # never a silent allow
     assert any("moderation stage" in r.message and "failed" in r.message for r in caplog.records)
     assert (await (await app.get("/metrics")).json())["moderation_failures"] >= 1
-    blocking = await make_app(moderation=backend, moderation_failure_action="block",
-                              data_dir=tmp_path / "second", log_dir=tmp_path / "second-logs", **extra)
+    blocking = await make_app(
+        moderation=backend,
+        moderation_failure_action="block",
+        data_dir=tmp_path / "second",
+        log_dir=tmp_path / "second-logs",
+        **extra,
+    )
     other = await sio_client("chat_viewer", "viewer789", join="main", test_client=blocking)
     assert (await other.call("chat", {"message": "hello"}))["action"] == "block"
 
@@ -99,10 +114,14 @@ async def test_redis_outage_keeps_local_delivery_and_the_cluster_heals(tmp_path:
     await proxy.start()
     name = f"safestream_redisfault_{uuid.uuid4().hex[:8]}"
     await postgres_admin(f'CREATE DATABASE "{name}"')
-    env = {"DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
-           "REDIS_URL": REDIS_URL.replace("6379", str(proxy.port)),
-           "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}", "SAFESTREAM_ARGON2_TIME_COST": "1",
-           "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "GIFT_INTERVAL_SECS": "3600"}
+    env = {
+        "DATABASE_URL": POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}",
+        "REDIS_URL": REDIS_URL.replace("6379", str(proxy.port)),
+        "SAFESTREAM_REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        "SAFESTREAM_ARGON2_TIME_COST": "1",
+        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+        "GIFT_INTERVAL_SECS": "3600",
+    }
     a = b = None
     clients = []
     try:

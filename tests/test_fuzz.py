@@ -12,23 +12,30 @@ from tests.conftest import ClientFactory, Recorder
 
 RESERVED = {"connect", "disconnect", "connect_error"}
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12)
-shaped = st.fixed_dictionaries({}, optional={
-    "message": json_values | st.text(max_size=600), "stream": json_values | st.sampled_from(["main", "x", ""]),
-    "since": json_values | st.integers(min_value=-5, max_value=10**12)})
+    max_leaves=12,
+)
+shaped = st.fixed_dictionaries(
+    {},
+    optional={
+        "message": json_values | st.text(max_size=600),
+        "stream": json_values | st.sampled_from(["main", "x", ""]),
+        "since": json_values | st.integers(min_value=-5, max_value=10**12),
+    },
+)
 events = st.sampled_from(["chat", "join", "leave", "console_join"]) | st.text(min_size=1, max_size=12).filter(
-    lambda e: e not in RESERVED)
+    lambda e: e not in RESERVED
+)
 
 _client: dict[str, Recorder] = {}
 
 
 @settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(event=events, payload=shaped | json_values)
-async def test_random_events_never_hurt_the_server(client: TestClient, sio_client: ClientFactory,
-                                                   event: str, payload: Any) -> None:
+async def test_random_events_never_hurt_the_server(
+    client: TestClient, sio_client: ClientFactory, event: str, payload: Any
+) -> None:
     key = str(id(client))
     if key not in _client or not _client[key].sio.connected:
         _client.clear()

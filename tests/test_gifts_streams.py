@@ -11,8 +11,9 @@ async def test_manual_gift_is_broadcast_and_counted(client: TestClient, sio_clie
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     await sio_client("demo_user", "demo123", join="main")  # a viewer's gift needs them in the stream
     token = await login(client, "demo_user", "demo123")
-    resp = await client.post("/api/gift", json={"from": "demo_user", "gift_id": "rose", "amount": 3,
-                                                "stream": "main"}, headers=auth(token))
+    resp = await client.post(
+        "/api/gift", json={"from": "demo_user", "gift_id": "rose", "amount": 3, "stream": "main"}, headers=auth(token)
+    )
     assert resp.status == 200
     gift = (await viewer.wait_for(lambda: viewer.of("gift")))[0]
     assert gift == await resp.json()
@@ -42,12 +43,19 @@ async def test_producer_sends_gifts_from_bot(make_app: AppFactory, sio_client: C
 
 async def test_streamer_opens_and_ends_a_stream(client: TestClient, sio_client: ClientFactory) -> None:
     streamer = await login(client, "test_streamer", "test456")
-    resp = await client.post("/api/streams", json={"stream": "late-show", "title": "Late show"},
-                             headers=auth(streamer))
+    resp = await client.post("/api/streams", json={"stream": "late-show", "title": "Late show"}, headers=auth(streamer))
     assert resp.status == 201
     listed = await (await client.get("/streams")).json()
-    assert {"stream": "late-show", "title": "Late show", "owner": "test_streamer", "viewers": 0,
-            "live": True, "gift_count": 0, "gift_amount": 0, "last_gift_id": 0} in listed
+    assert {
+        "stream": "late-show",
+        "title": "Late show",
+        "owner": "test_streamer",
+        "viewers": 0,
+        "live": True,
+        "gift_count": 0,
+        "gift_amount": 0,
+        "last_gift_id": 0,
+    } in listed
     viewer = await sio_client("demo_user", "demo123", join="late-show")
     assert (await client.post("/api/streams/late-show/end", headers=auth(streamer))).status == 200
     status = await viewer.wait_for(lambda: viewer.of("stream_status"))
@@ -138,26 +146,32 @@ async def test_gifts_into_an_ended_stream_are_refused(client: TestClient) -> Non
     assert resp.status == 409 and (await resp.json())["error"]["code"] == "stream_offline"
 
 
-async def test_stream_updates_reach_every_socket_and_titles_are_the_owners(client: TestClient,
-                                                                         sio_client: ClientFactory) -> None:
+async def test_stream_updates_reach_every_socket_and_titles_are_the_owners(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     lobby = await sio_client("chat_viewer", "viewer789")  # in no stream: a stream list on screen
     streamer = await login(client, "test_streamer", "test456")
-    assert (await client.post("/api/streams", json={"stream": "late-show", "title": "Late show"},
-                              headers=auth(streamer))).status == 201
+    assert (
+        await client.post("/api/streams", json={"stream": "late-show", "title": "Late show"}, headers=auth(streamer))
+    ).status == 201
     opened = await lobby.wait_for(lambda: lobby.of("stream_update"))
     assert opened[-1] == {"stream": "late-show", "live": True, "title": "Late show", "owner": "test_streamer"}
-    resp = await client.patch("/api/streams/late-show", json={"title": "  Late\nshow \u202eevil "},
-                              headers=auth(streamer))
+    resp = await client.patch(
+        "/api/streams/late-show", json={"title": "  Late\nshow \u202eevil "}, headers=auth(streamer)
+    )
     assert resp.status == 200 and (await resp.json())["title"] == "Late show evil"  # one plain line
     renamed = await lobby.wait_for(lambda: len(lobby.of("stream_update")) >= 2 and lobby.of("stream_update"))
     assert renamed[-1]["title"] == "Late show evil"
     assert [s["title"] for s in await (await client.get("/streams")).json() if s["stream"] == "late-show"] == [
-        "Late show evil"]
+        "Late show evil"
+    ]
     viewer = await login(client, "demo_user", "demo123")
-    assert (await client.patch("/api/streams/late-show", json={"title": "mine now"},
-                               headers=auth(viewer))).status == 403
-    assert (await client.patch("/api/streams/late-show", json={"title": "x" * 201},
-                               headers=auth(streamer))).status == 422
+    assert (
+        await client.patch("/api/streams/late-show", json={"title": "mine now"}, headers=auth(viewer))
+    ).status == 403
+    assert (
+        await client.patch("/api/streams/late-show", json={"title": "x" * 201}, headers=auth(streamer))
+    ).status == 422
     assert (await client.patch("/api/streams/nosuch", json={"title": "x"}, headers=auth(streamer))).status == 404
     assert (await client.post("/api/streams/late-show/end", headers=auth(streamer))).status == 200
     ended = await lobby.wait_for(lambda: len(lobby.of("stream_update")) >= 3 and lobby.of("stream_update"))

@@ -49,18 +49,26 @@ async def test_socket_limits_per_user_and_per_address(make_app: AppFactory, sio_
     assert await refusal(app, {"token": other}) == {"message": "too_many_connections"}
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "code"), [
-    (b"{", {"Content-Type": "application/json"}, 400, "invalid_json"),
-    (b"[1, 2]", {"Content-Type": "application/json"}, 422, "invalid_payload"),
-    (b'"string"', {"Content-Type": "application/json"}, 422, "invalid_payload"),
-    (b"null", {"Content-Type": "application/json"}, 422, "invalid_payload"),
-    (b'{"username": 5, "password": ["x"], "extra": true}', {"Content-Type": "application/json"}, 422,
-     "invalid_payload"),
-    (b"\xff\xfe\x00garbage", {"Content-Type": "application/json"}, 400, "invalid_json"),
-    (b"x" * (300 * 1024), {"Content-Type": "application/json"}, 413, "too_large"),
-])
-async def test_hostile_http_bodies_get_typed_json_errors(client: TestClient, body: bytes, headers: dict[str, str],
-                                                         status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (b"{", {"Content-Type": "application/json"}, 400, "invalid_json"),
+        (b"[1, 2]", {"Content-Type": "application/json"}, 422, "invalid_payload"),
+        (b'"string"', {"Content-Type": "application/json"}, 422, "invalid_payload"),
+        (b"null", {"Content-Type": "application/json"}, 422, "invalid_payload"),
+        (
+            b'{"username": 5, "password": ["x"], "extra": true}',
+            {"Content-Type": "application/json"},
+            422,
+            "invalid_payload",
+        ),
+        (b"\xff\xfe\x00garbage", {"Content-Type": "application/json"}, 400, "invalid_json"),
+        (b"x" * (300 * 1024), {"Content-Type": "application/json"}, 413, "too_large"),
+    ],
+)
+async def test_hostile_http_bodies_get_typed_json_errors(
+    client: TestClient, body: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
     resp = await client.post("/auth/register", data=body, headers=headers)
     assert resp.status == status
     assert (await resp.json())["error"]["code"] == code
@@ -92,12 +100,14 @@ async def test_an_oversize_frame_drops_only_that_client(client: TestClient, sio_
 
 
 @pytest.mark.parametrize("fanout", ["direct", "socketio"])
-async def test_a_stalled_viewer_is_dropped_and_does_not_delay_others(make_app: AppFactory,
-                                                                     sio_client: ClientFactory, fanout: str) -> None:
+async def test_a_stalled_viewer_is_dropped_and_does_not_delay_others(
+    make_app: AppFactory, sio_client: ClientFactory, fanout: str
+) -> None:
     # No flush window: one frame per moderation batch, as before the window existed. The
     # bound counts frames, and the window only makes them fewer and bigger.
-    app = await make_app(max_socket_queue=20, rate_limit_per_user=100000, max_message_length=4000,
-                         fanout=fanout, chat_flush_window_ms=0)
+    app = await make_app(
+        max_socket_queue=20, rate_limit_per_user=100000, max_message_length=4000, fanout=fanout, chat_flush_window_ms=0
+    )
     token = await login(app, "chat_viewer", "viewer789")
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     healthy = await sio_client("demo_admin", "admin123", join="main", test_client=app)
@@ -126,8 +136,11 @@ async def test_a_stalled_viewer_is_dropped_and_does_not_delay_others(make_app: A
 async def test_tokens_of_banned_users_are_refused(client: TestClient) -> None:
     viewer = await login(client, "chat_viewer", "viewer789")
     admin = await login(client, "demo_admin", "admin123")
-    resp = await client.post("/api/admin/ban", json={"username": "chat_viewer", "reason": "spam"},
-                             headers={"Authorization": f"Bearer {admin}"})
+    resp = await client.post(
+        "/api/admin/ban",
+        json={"username": "chat_viewer", "reason": "spam"},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
     assert resp.status == 200
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {viewer}"})
     assert me.status == 403 and (await me.json())["error"]["code"] == "banned"

@@ -123,17 +123,28 @@ def test_missing_directory_or_config(tmp_path: Path) -> None:
         _loaded(tmp_path / "empty")
 
 
-@pytest.mark.parametrize(("labels", "softmax", "mapping", "complement"), [
-    (["LABEL_0", "LABEL_1"], True, {"LABEL_1": ("toxicity",)}, None),
-    (["neutral", "toxic"], True, {"toxic": ("toxicity",)}, None),
-    (["nothate", "hate"], True, {"hate": ("toxicity", "identity_attack")}, None),
-    (["hate speech", "offensive language", "neither"], True,
-     {"hate speech": ("identity_attack",), "offensive language": ("toxicity",)}, "neither"),
-    (["toxic", "severe_toxic", "identity_hate"], False,
-     {"toxic": ("toxicity",), "severe_toxic": ("severe_toxicity",),
-      "identity_hate": ("identity_attack",)}, None),
-    (["POSITIVE", "NEGATIVE"], True, {}, None),
-])
-def test_resolve_labels(labels: list[str], softmax: bool,
-                        mapping: dict[str, tuple[str, ...]], complement: str | None) -> None:
+@pytest.mark.parametrize(
+    ("labels", "softmax", "mapping", "complement"),
+    [
+        (["LABEL_0", "LABEL_1"], True, {"LABEL_1": ("toxicity",)}, None),
+        (["neutral", "toxic"], True, {"toxic": ("toxicity",)}, None),
+        (["nothate", "hate"], True, {"hate": ("toxicity", "identity_attack")}, None),
+        (
+            ["hate speech", "offensive language", "neither"],
+            True,
+            {"hate speech": ("identity_attack",), "offensive language": ("toxicity",)},
+            "neither",
+        ),
+        (
+            ["toxic", "severe_toxic", "identity_hate"],
+            False,
+            {"toxic": ("toxicity",), "severe_toxic": ("severe_toxicity",), "identity_hate": ("identity_attack",)},
+            None,
+        ),
+        (["POSITIVE", "NEGATIVE"], True, {}, None),
+    ],
+)
+def test_resolve_labels(
+    labels: list[str], softmax: bool, mapping: dict[str, tuple[str, ...]], complement: str | None
+) -> None:
     assert resolve_labels(labels, softmax=softmax) == (mapping, complement)

@@ -30,14 +30,17 @@ from tests.test_console_browser import console
 from tests.test_viewer_browser import INSULT
 
 
-async def test_search_filter_page_and_export(make_app: AppFactory, open_page: PageFactory,  # noqa: F811
-                                             sio_client: ClientFactory) -> None:
+async def test_search_filter_page_and_export(
+    make_app: AppFactory,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     client = await make_app(rate_limit_per_user=1000)
     chatty = await sio_client("demo_user", "demo123", join="main", test_client=client)
     other = await sio_client("chat_viewer", "viewer789", join="main", test_client=client)
     for i in range(55):
         assert (await chatty.call("chat", {"message": f"chatter {i:02d}"}))["ok"]
-    for text in (INSULT, "=HYPERLINK(\"http://evil.example\")", "hello from chat_viewer"):
+    for text in (INSULT, '=HYPERLINK("http://evil.example")', "hello from chat_viewer"):
         assert (await other.call("chat", {"message": text}))["ok"]
     page = await console(open_page, client)
     feed = page.locator("#feed")
@@ -74,13 +77,13 @@ async def test_search_filter_page_and_export(make_app: AppFactory, open_page: Pa
     assert download.suggested_filename == "main-messages.csv"
     rows = list(csv.DictReader(io.StringIO((await download.path()).read_text("utf-8"))))
     assert [r["user"] for r in rows] == ["chat_viewer"] * 3
-    assert [r["text"] for r in rows] == [INSULT, "'=HYPERLINK(\"http://evil.example\")", "hello from chat_viewer"]
+    assert [r["text"] for r in rows] == [INSULT, '\'=HYPERLINK("http://evil.example")', "hello from chat_viewer"]
     assert rows[0]["toxic"] == "True" and float(rows[0]["toxicity"]) > 0.5
     async with page.expect_download() as info:
         await feed.get_by_role("link", name="JSONL").click()
     lines = (await (await info.value).path()).read_text("utf-8").splitlines()
     records = [json.loads(line) for line in lines]
-    assert [r["text"] for r in records] == [INSULT, "=HYPERLINK(\"http://evil.example\")", "hello from chat_viewer"]
+    assert [r["text"] for r in records] == [INSULT, '=HYPERLINK("http://evil.example")', "hello from chat_viewer"]
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)
 
     # Without filters, the export is the whole history, oldest first.

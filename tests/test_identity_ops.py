@@ -23,8 +23,9 @@ from tests.conftest import auth, base_settings, login
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def test_development_generates_a_private_secret_and_keeps_it(tmp_path: Path, aiohttp_client: object,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+async def test_development_generates_a_private_secret_and_keeps_it(
+    tmp_path: Path, aiohttp_client: object, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = base_settings(tmp_path, env="development", jwt_secret_key="")
     first: TestClient = await aiohttp_client(create_app(settings))  # type: ignore[operator]
     secret_file = tmp_path / "data" / SECRET_FILE
@@ -49,14 +50,30 @@ def test_the_published_secret_is_never_used(tmp_path: Path) -> None:
     assert app[SETTINGS_KEY].jwt_secret_key != DEFAULT_JWT_SECRET
 
 
-def _cli(tmp_path: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-         ) -> subprocess.CompletedProcess[str]:
+def _cli(
+    tmp_path: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     inherited = {k: v for k, v in os.environ.items() if k != "SAFESTREAM_PASSWORD"}
-    full_env = {**inherited, "SAFESTREAM_DATA_DIR": str(tmp_path / "data"), "SAFESTREAM_ARGON2_TIME_COST": "1",
-                "SAFESTREAM_ARGON2_MEMORY_KIB": "64", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "safestream", "create-user", *args], cwd=tmp_path, env=full_env,
-                          input=stdin if stdin is not None else "", capture_output=True, text=True, timeout=120,
-                          check=False)
+    full_env = {
+        **inherited,
+        "SAFESTREAM_DATA_DIR": str(tmp_path / "data"),
+        "SAFESTREAM_ARGON2_TIME_COST": "1",
+        "SAFESTREAM_ARGON2_MEMORY_KIB": "64",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "safestream", "create-user", *args],
+        cwd=tmp_path,
+        env=full_env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_create_user_without_a_terminal_gives_a_one_line_error(tmp_path: Path) -> None:
@@ -109,8 +126,11 @@ def test_migration_0003_names_case_clashes_instead_of_renaming(tmp_path: Path) -
     migrate_sync(f"sqlite+aiosqlite:///{path}", "0002")
     with sqlite3.connect(path) as conn:
         for name in ("Bob", "bob"):
-            conn.execute("INSERT INTO users (username, email, password_hash, role, created_at) "
-                         "VALUES (?, '', 'x', 'viewer', '2026-01-01 00:00:00')", (name,))
+            conn.execute(
+                "INSERT INTO users (username, email, password_hash, role, created_at) "
+                "VALUES (?, '', 'x', 'viewer', '2026-01-01 00:00:00')",
+                (name,),
+            )
     with pytest.raises(RuntimeError, match="bob"):
         migrate_sync(f"sqlite+aiosqlite:///{path}")
     with sqlite3.connect(path) as conn:
@@ -118,5 +138,7 @@ def test_migration_0003_names_case_clashes_instead_of_renaming(tmp_path: Path) -
         conn.execute("DELETE FROM users WHERE username = 'Bob'")
     migrate_sync(f"sqlite+aiosqlite:///{path}")
     with sqlite3.connect(path) as conn, pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO users (username, email, password_hash, role, created_at) "
-                     "VALUES ('BOB', '', 'x', 'viewer', '2026-01-01 00:00:00')")
+        conn.execute(
+            "INSERT INTO users (username, email, password_hash, role, created_at) "
+            "VALUES ('BOB', '', 'x', 'viewer', '2026-01-01 00:00:00')"
+        )

@@ -25,18 +25,38 @@ PACKAGE = Path(__file__).resolve().parents[1] / "safestream"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry", ("safestream.cli", "safestream.__main__")),
     ("factory", ("safestream.app", "safestream.routes", "safestream.runner", "safestream.demo")),
-    ("handlers", ("safestream.api", "safestream.console", "safestream.auth.routes", "safestream.auth.oidc_routes",
-                  "safestream.gifts.routes", "safestream.sio.namespace", "safestream.app_keys",
-                  "safestream.templating", "safestream.auth.guard", "safestream.auth.oidc_accounts")),
+    (
+        "handlers",
+        (
+            "safestream.api",
+            "safestream.console",
+            "safestream.auth.routes",
+            "safestream.auth.oidc_routes",
+            "safestream.gifts.routes",
+            "safestream.sio.namespace",
+            "safestream.app_keys",
+            "safestream.templating",
+            "safestream.auth.guard",
+            "safestream.auth.oidc_accounts",
+        ),
+    ),
     ("services", ("safestream.chat", "safestream.gifts", "safestream.cluster", "safestream.auth")),
     ("storage", ("safestream.storage",)),
     ("transport", ("safestream.http", "safestream.sio")),
-    ("domain", ("safestream.moderation", "safestream.auth.roles", "safestream.auth.names",
-                "safestream.gifts.catalogue", "safestream.settings", "safestream.settings_env",
-                "safestream.auth.oidc_settings",
-                "safestream.install_secret")),
-    ("foundation", ("safestream.errors", "safestream.logs", "safestream.resources", "safestream.gctune",
-                    "safestream")),
+    (
+        "domain",
+        (
+            "safestream.moderation",
+            "safestream.auth.roles",
+            "safestream.auth.names",
+            "safestream.gifts.catalogue",
+            "safestream.settings",
+            "safestream.settings_env",
+            "safestream.auth.oidc_settings",
+            "safestream.install_secret",
+        ),
+    ),
+    ("foundation", ("safestream.errors", "safestream.logs", "safestream.resources", "safestream.gctune", "safestream")),
 ]
 
 #: Where ``app[...]`` may be read: request and socket handlers, and the factory that fills the keys.
@@ -97,7 +117,9 @@ def test_layers_point_one_way() -> None:
             if target == "safestream":
                 continue
             if layer_of(target) < own:
-                violations.append(f"{module}:{line} ({LAYERS[own][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")
+                violations.append(
+                    f"{module}:{line} ({LAYERS[own][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+                )
     assert not violations, "imports against the layers:\n" + "\n".join(violations)
 
 

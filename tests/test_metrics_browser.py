@@ -35,16 +35,20 @@ def tile(page: Page, label: str) -> Locator:
     return page.locator("#metrics .metric", has=page.locator(".label", has_text=label))
 
 
-async def test_metrics_survive_a_restart_and_gift_numbers_agree(make_app: AppFactory, open_page: PageFactory,  # noqa: F811
-                                                                 sio_client: ClientFactory) -> None:
+async def test_metrics_survive_a_restart_and_gift_numbers_agree(
+    make_app: AppFactory,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     first = await make_app()
     sender = await sio_client("demo_user", "demo123", join="main", test_client=first)
     for text in ("hello", "nice stream", INSULT, "gg"):
         assert (await sender.call("chat", {"message": text}))["ok"]
     admin = await login(first, "demo_admin", "admin123")
     for who, gift, amount in GIFTS:
-        resp = await first.post("/api/gift", json={"from": who, "gift_id": gift, "amount": amount, "stream": "main"},
-                                headers=auth(admin))
+        resp = await first.post(
+            "/api/gift", json={"from": who, "gift_id": gift, "amount": amount, "stream": "main"}, headers=auth(admin)
+        )
         assert resp.status == 200, await resp.text()
     await sender.sio.disconnect()
     await first.close()  # a restart: the counters lived in that process
@@ -69,9 +73,11 @@ async def test_metrics_survive_a_restart_and_gift_numbers_agree(make_app: AppFac
     # The viewer's "N gifts" counts gift events too, from the same numbers, and keeps counting live.
     watcher = await viewer(open_page, second, "chat_viewer", "viewer789")
     await expect(watcher.locator("#stage-gifts")).to_have_text("3")
-    resp = await second.post("/api/gift", json={"from": "demo_user", "gift_id": "rose", "amount": 7,
-                                                "stream": "main"}, headers=auth(await login(second, "demo_admin",
-                                                                                            "admin123")))
+    resp = await second.post(
+        "/api/gift",
+        json={"from": "demo_user", "gift_id": "rose", "amount": 7, "stream": "main"},
+        headers=auth(await login(second, "demo_admin", "admin123")),
+    )
     assert resp.status == 200
     await expect(watcher.locator("#stage-gifts")).to_have_text("4")
     await expect(tile(page, "Gifts sent").locator("b")).to_have_text("4")  # the 2 s refresh
@@ -93,8 +99,11 @@ async def test_metrics_survive_a_restart_and_gift_numbers_agree(make_app: AppFac
     assert (figures["message_count"], figures["gift_count"], figures["since"] is not None) == (0, 0, True)
 
 
-async def test_toxicity_chart_is_a_rolling_rate_with_gaps(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                          sio_client: ClientFactory) -> None:
+async def test_toxicity_chart_is_a_rolling_rate_with_gaps(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     from safestream.app_keys import METRICS_KEY
     from safestream.chat.metrics import BUCKET_SECS
 

@@ -13,8 +13,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from safestream.storage.db import downgrade_sync, migrate_sync
 from tests.conftest import POSTGRES_URL, postgres_admin, require_service
 
-TABLES = {"users", "streams", "messages", "gift_events", "admin_actions", "sanctions", "moderator_grants",
-          "stream_policies", "oidc_identities"}
+TABLES = {
+    "users",
+    "streams",
+    "messages",
+    "gift_events",
+    "admin_actions",
+    "sanctions",
+    "moderator_grants",
+    "stream_policies",
+    "oidc_identities",
+}
 
 
 async def _tables(url: str) -> set[str]:

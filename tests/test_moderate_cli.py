@@ -34,11 +34,19 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _moderate(tmp_path: Path, *args: str, stdin: str = "",
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "safestream", "moderate", *args], input=stdin,
-                          cwd=tmp_path, env=env or _env(tmp_path), capture_output=True, text=True,
-                          timeout=240, check=False)  # a cold process imports torch
+def _moderate(
+    tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "safestream", "moderate", *args],
+        input=stdin,
+        cwd=tmp_path,
+        env=env or _env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )  # a cold process imports torch
 
 
 def _records(output: str) -> list[dict[str, Any]]:
@@ -68,8 +76,18 @@ def test_default_chain_and_policy(tmp_path: Path) -> None:
     assert insult["score"] >= 0.7
     assert set(insult["categories"]) >= {"toxicity"}
     # Empty lines are not scored (the server refuses them) but keep their place.
-    assert empty == {"text": "", "shown": "", "action": "allow", "toxic": False, "score": 0.0,
-                     "category": None, "categories": {}, "terms": [], "failed": False, "scored": False}
+    assert empty == {
+        "text": "",
+        "shown": "",
+        "action": "allow",
+        "toxic": False,
+        "score": 0.0,
+        "category": None,
+        "categories": {},
+        "terms": [],
+        "failed": False,
+        "scored": False,
+    }
 
 
 def test_stream_policy_from_the_database(tmp_path: Path) -> None:
@@ -79,8 +97,7 @@ def test_stream_policy_from_the_database(tmp_path: Path) -> None:
     async def store() -> None:
         engine = db.create_engine(url)
         try:
-            await put_policy(db.session_maker(engine), stream="strict", policy=Policy.from_dict(STRICT),
-                             actor="test")
+            await put_policy(db.session_maker(engine), stream="strict", policy=Policy.from_dict(STRICT), actor="test")
         finally:
             await engine.dispose()
 
@@ -122,6 +139,10 @@ def test_explain_names_the_deciding_stage_category_and_score(tmp_path: Path) -> 
     insult, profane, clean = (json.loads(line) for line in proc.stdout.splitlines())
     assert insult["explain"]["stage"] == "sentence" and insult["explain"]["category"] == insult["category"]
     assert insult["explain"]["score"] >= 0.9
-    assert profane["explain"] == {"stage": "terms", "category": "obscene", "score": profane["score"],
-                                  "escalated": profane["explain"]["escalated"]}
+    assert profane["explain"] == {
+        "stage": "terms",
+        "category": "obscene",
+        "score": profane["score"],
+        "escalated": profane["explain"]["escalated"],
+    }
     assert clean["explain"]["stage"] == "none" and clean["explain"]["category"] is None

@@ -32,10 +32,22 @@ MUST_READ = {
     "f.u.c.k this stream": "terms",
 }
 PLAIN = [
-    "gg", "lol", "that was a clean round", "thank you for the stream", "see you tomorrow",
-    "love you all", "can you play the new map", "what do you think about the patch", "hello from brazil",
-    "is this 1080p?", "do you play valorant", "first time here", "the boss fight is next", "what a race",
-    "he is back", "she's streaming later",
+    "gg",
+    "lol",
+    "that was a clean round",
+    "thank you for the stream",
+    "see you tomorrow",
+    "love you all",
+    "can you play the new map",
+    "what do you think about the patch",
+    "hello from brazil",
+    "is this 1080p?",
+    "do you play valorant",
+    "first time here",
+    "the boss fight is next",
+    "what a race",
+    "he is back",
+    "she's streaming later",
 ]
 #: alt-profanity-check scores these above the band's low end (0.28 and 0.36), so the real chain reads them.
 CHEAP_STAGE_UNSURE = {"gg", "the boss fight is next"}
@@ -106,8 +118,7 @@ async def test_a_copy_paste_flood_is_scored_once_and_every_copy_gets_the_verdict
 
 async def test_a_verdict_the_model_did_not_read_is_not_reused_when_it_must_read_everything() -> None:
     model = Recording()
-    engine = ModerationEngine([Stage("cheap", Recording(), False), Stage("sentence", model, True)],
-                              band=(0.9, 0.95))
+    engine = ModerationEngine([Stage("cheap", Recording(), False), Stage("sentence", model, True)], band=(0.9, 0.95))
     [band] = await engine.assess(["gg"])
     assert not band.escalated and model.seen == []
     [full] = await engine.assess(["gg"], escalate_all=True)

@@ -23,8 +23,9 @@ PASTA = "this stream is boring go watch the other one instead"
 
 async def put_modes(client: TestClient, modes: dict[str, Any], **policy: Any) -> Any:
     token = await login(client, "test_streamer", "test456")
-    resp = await client.put("/api/streams/main/policy", headers=auth(token),
-                            json={"levels": LEVELS, **policy, "modes": modes})
+    resp = await client.put(
+        "/api/streams/main/policy", headers=auth(token), json={"levels": LEVELS, **policy, "modes": modes}
+    )
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
@@ -55,8 +56,7 @@ def refused(ack: dict[str, Any], code: str) -> bool:
     return ack["ok"] is False and ack["error"]["code"] == code
 
 
-async def test_unique_chat_refuses_repeats_and_copy_paste_floods(client: TestClient,
-                                                                 sio_client: ClientFactory) -> None:
+async def test_unique_chat_refuses_repeats_and_copy_paste_floods(client: TestClient, sio_client: ClientFactory) -> None:
     await put_modes(client, {"unique": {"on": True, "window_secs": 30, "crowd_users": 2}})
     for name in ("raider1", "raider2", "raider3"):
         await register(client, name)
@@ -74,14 +74,21 @@ async def test_unique_chat_refuses_repeats_and_copy_paste_floods(client: TestCli
     assert not any(m["id"] == acks[2].get("id") for m in viewer.chats())
 
 
-async def test_links_held_refused_or_permitted_and_disguises_count(client: TestClient,
-                                                                   sio_client: ClientFactory) -> None:
+async def test_links_held_refused_or_permitted_and_disguises_count(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     await put_modes(client, {"links": {"action": "hold", "permitted_domains": ["youtube.com"]}})
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     me = await sio_client("demo_user", "demo123", join="main")
     held = []
-    for text in ("free stuff at example dot com", "go to hxxp://evil", "visit exаmple.соm now",
-                 "look: spam . io", "see example[.]net", "yоutube.com/watch?v=1"):
+    for text in (
+        "free stuff at example dot com",
+        "go to hxxp://evil",
+        "visit exаmple.соm now",
+        "look: spam . io",
+        "see example[.]net",
+        "yоutube.com/watch?v=1",
+    ):
         ack = await me.call("chat", {"message": text})
         assert ack["ok"] and ack["action"] == "hold", (text, ack)
         held.append(ack["id"])
@@ -93,11 +100,15 @@ async def test_links_held_refused_or_permitted_and_disguises_count(client: TestC
     assert refused(await me.call("chat", {"message": "example dot com"}), "links_not_allowed")
 
 
-async def test_mentions_caps_and_repeats_with_per_rule_actions(client: TestClient,
-                                                               sio_client: ClientFactory) -> None:
-    await put_modes(client, {"mentions": {"action": "refuse", "max_mentions": 2},
-                             "caps": {"action": "mask", "min_length": 10, "max_ratio": 0.6},
-                             "repeats": {"action": "block", "max_run": 6}})
+async def test_mentions_caps_and_repeats_with_per_rule_actions(client: TestClient, sio_client: ClientFactory) -> None:
+    await put_modes(
+        client,
+        {
+            "mentions": {"action": "refuse", "max_mentions": 2},
+            "caps": {"action": "mask", "min_length": 10, "max_ratio": 0.6},
+            "repeats": {"action": "block", "max_run": 6},
+        },
+    )
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     me = await sio_client("demo_user", "demo123", join="main")
     assert refused(await me.call("chat", {"message": "@a @b @c look"}), "too_many_mentions")
@@ -128,15 +139,19 @@ async def test_account_age_gate_and_standing(client: TestClient, sio_client: Cli
     assert (await owner.call("chat", {"message": "welcome"}))["ok"]
 
 
-async def test_verified_email_gate_and_verification_flow(client: TestClient, sio_client: ClientFactory,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_verified_email_gate_and_verification_flow(
+    client: TestClient, sio_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     await register(client, "mailer", email="mailer@example.org")
     await put_modes(client, {"verified_email": True})
     token = await login(client, "mailer", "secret123")
     me = await sio_client(token=token)
     ack = await me.call("join", {"stream": "main"})
-    assert ack["standing"] == {"can_chat": False, "code": "email_not_verified",
-                               "reason": "verify your email address to chat in this stream"}
+    assert ack["standing"] == {
+        "can_chat": False,
+        "code": "email_not_verified",
+        "reason": "verify your email address to chat in this stream",
+    }
     assert refused(await me.call("chat", {"message": "hi"}), "email_not_verified")
     with caplog.at_level(logging.WARNING, logger="safestream.auth.mail"):
         resp = await client.post("/auth/verify-email/request", headers=auth(token))
@@ -172,8 +187,9 @@ async def test_members_only_and_emote_only(client: TestClient, sio_client: Clien
     assert refused(await outsider.call("chat", {"message": "🔥 nice"}), "emote_only")
 
 
-async def test_shield_applies_a_preset_and_restores_the_previous_policy(client: TestClient,
-                                                                        sio_client: ClientFactory) -> None:
+async def test_shield_applies_a_preset_and_restores_the_previous_policy(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     before = await put_modes(client, {"links": {"action": "refuse"}}, slow_mode_secs=1, blocked_terms=["spoiler"])
     await age(client, "chat_viewer", minutes=10)
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
@@ -218,12 +234,18 @@ async def test_bulk_remove_and_timeout_with_undo(client: TestClient, sio_client:
     kept = (await owner.call("chat", {"message": "no buy followers here, says the owner"}))["id"]
     await marker(owner, viewer)
     token = await login(client, "test_streamer", "test456")
-    resp = await client.post("/api/streams/main/bulk", headers=auth(token),
-                             json={"phrase": "buy followers", "sanction": "timeout", "duration_s": 600})
+    resp = await client.post(
+        "/api/streams/main/bulk",
+        headers=auth(token),
+        json={"phrase": "buy followers", "sanction": "timeout", "duration_s": 600},
+    )
     assert resp.status == 200, await resp.text()
     result = await resp.json()
-    assert result["ids"] == sorted(ids) and result["users"] == ["spam1", "spam2"] and result["skipped"] == [
-        "test_streamer"]
+    assert (
+        result["ids"] == sorted(ids)
+        and result["users"] == ["spam1", "spam2"]
+        and result["skipped"] == ["test_streamer"]
+    )
     removed = await viewer.wait_for(lambda: viewer.of("message_removed"))
     assert sorted(removed[0]["ids"]) == sorted(ids) and kept not in removed[0]["ids"]
     for s in spammers:
@@ -238,12 +260,14 @@ async def test_bulk_remove_and_timeout_with_undo(client: TestClient, sio_client:
         actions = (await session.exec(select(AdminAction.action))).all()
     assert {"bulk_action", "bulk_undo", "remove_messages", "timeout", "unban"} <= set(actions)
     viewer_token = await login(client, "demo_user", "demo123")
-    assert (await client.post("/api/streams/main/bulk", headers=auth(viewer_token),
-                              json={"phrase": "anything"})).status == 403
+    assert (
+        await client.post("/api/streams/main/bulk", headers=auth(viewer_token), json={"phrase": "anything"})
+    ).status == 403
 
 
-async def test_nudge_answers_without_storing_broadcasting_or_counting(client: TestClient, make_app: Any,
-                                                                     sio_client: ClientFactory) -> None:
+async def test_nudge_answers_without_storing_broadcasting_or_counting(
+    client: TestClient, make_app: Any, sio_client: ClientFactory
+) -> None:
     await put_modes(client, {"links": {"action": "hold"}, "unique": {"on": True}})
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     me = await sio_client("demo_user", "demo123", join="main")
@@ -268,12 +292,26 @@ async def test_nudge_answers_without_storing_broadcasting_or_counting(client: Te
 
 async def test_modes_are_validated(client: TestClient) -> None:
     token = await login(client, "test_streamer", "test456")
-    bad = await client.put("/api/streams/main/policy", headers=auth(token), json={
-        "levels": LEVELS, "modes": {"links": {"action": "explode", "permitted_domains": ["not a domain"]},
-                                    "members": ["has space"], "unique": {"window_secs": -1}}})
+    bad = await client.put(
+        "/api/streams/main/policy",
+        headers=auth(token),
+        json={
+            "levels": LEVELS,
+            "modes": {
+                "links": {"action": "explode", "permitted_domains": ["not a domain"]},
+                "members": ["has space"],
+                "unique": {"window_secs": -1},
+            },
+        },
+    )
     assert bad.status == 422
     fields = {e["field"] for e in (await bad.json())["error"]["fields"]}
-    assert {"modes.links.action", "modes.links.permitted_domains", "modes.members", "modes.unique.window_secs"} <= fields
+    assert {
+        "modes.links.action",
+        "modes.links.permitted_domains",
+        "modes.members",
+        "modes.unique.window_secs",
+    } <= fields
     # A client that predates modes keeps the stream's modes when it saves.
     await put_modes(client, {"emote_only": True})
     resp = await client.put("/api/streams/main/policy", headers=auth(token), json={"levels": LEVELS})

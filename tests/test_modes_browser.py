@@ -39,7 +39,8 @@ async def accept(dialog: Dialog) -> None:
 
 
 async def test_shield_from_the_console_shows_a_banner_and_gates_new_accounts(
-        client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+    client: TestClient, open_page: PageFactory
+) -> None:  # noqa: F811
     await age(client, "chat_viewer")
     regular = await viewer(open_page, client, "chat_viewer", "viewer789")
     fresh = await viewer(open_page, client, "demo_user", "demo123")
@@ -54,7 +55,9 @@ async def test_shield_from_the_console_shows_a_banner_and_gates_new_accounts(
     await expect(regular.locator("#shield-banner")).to_contain_text("Shield mode is on")
     await expect(regular.locator("#composer-input")).to_be_enabled()
     await expect(fresh.locator("#composer-input")).to_be_disabled()
-    await expect(fresh.locator("#composer-input")).to_have_attribute("placeholder", "Your account is too new to chat here")
+    await expect(fresh.locator("#composer-input")).to_have_attribute(
+        "placeholder", "Your account is too new to chat here"
+    )
     await expect(fresh.locator("#composer-hint")).to_contain_text("Accounts younger than 60 min cannot chat here")
     await screenshot(page, "modes-console-shield.png")
     await screenshot(fresh, "modes-viewer-shield-new-account.png")
@@ -67,8 +70,7 @@ async def test_shield_from_the_console_shows_a_banner_and_gates_new_accounts(
     await expect(message(regular, "back to normal")).to_be_visible()
 
 
-async def test_policy_editor_modes_members_only_and_emote_only(client: TestClient,
-                                                               open_page: PageFactory) -> None:  # noqa: F811
+async def test_policy_editor_modes_members_only_and_emote_only(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
     page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
     outsider = await viewer(open_page, client, "demo_user", "demo123")
     member = await viewer(open_page, client, "chat_viewer", "viewer789")
@@ -82,8 +84,7 @@ async def test_policy_editor_modes_members_only_and_emote_only(client: TestClien
     await expect(policy.locator("input[name='modes.members_only']")).to_be_checked()
 
     await expect(outsider.locator("#composer-input")).to_be_disabled()
-    await expect(outsider.locator("#composer-input")).to_have_attribute(
-        "placeholder", "Members-only chat right now")
+    await expect(outsider.locator("#composer-input")).to_have_attribute("placeholder", "Members-only chat right now")
     await expect(outsider.locator("#composer-hint")).to_contain_text("Only the streamer's members and moderators")
     await expect(member.locator("#composer-input")).to_be_enabled()
     await expect(member.locator("#composer-hint")).to_contain_text("Emote-only mode: 🔥 :hype:")
@@ -101,8 +102,11 @@ async def test_policy_editor_modes_members_only_and_emote_only(client: TestClien
     await expect(policy.locator(".error")).to_contain_text("modes.links.permitted_domains")
 
 
-async def test_bulk_action_removes_and_times_out_then_undo(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                           sio_client: ClientFactory) -> None:
+async def test_bulk_action_removes_and_times_out_then_undo(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     for name in ("raid_a", "raid_b"):
         resp = await client.post("/auth/register", json={"username": name, "password": "secret123"})
         assert resp.status == 201
@@ -134,7 +138,8 @@ async def test_bulk_action_removes_and_times_out_then_undo(client: TestClient, o
         await expect(other.locator(f"#msg-{seq}")).to_have_class(re.compile(r"\bremoved\b"))
         await expect(other.locator(f"#msg-{seq} .remove-msg")).to_have_count(0)
     await expect(other.locator("#feed-rows tr.msg", has_text="an innocent line")).not_to_have_class(
-        re.compile(r"\bremoved\b"))
+        re.compile(r"\bremoved\b")
+    )
     await screenshot(other, "modes-console-bulk-other-console.png")
     await screenshot(page, "modes-console-bulk.png")
     assert (await raiders[0].call("join", {"stream": "main"}))["error"]["code"] == "banned"
@@ -145,8 +150,14 @@ async def test_bulk_action_removes_and_times_out_then_undo(client: TestClient, o
 
 async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
     token = await login(client, "test_streamer", "test456")
-    resp = await client.put("/api/streams/main/policy", headers=auth(token), json={
-        "levels": [{"category": "*", "threshold": 0.5, "action": "hold"}], "modes": {"links": {"action": "hold"}}})
+    resp = await client.put(
+        "/api/streams/main/policy",
+        headers=auth(token),
+        json={
+            "levels": [{"category": "*", "threshold": 0.5, "action": "hold"}],
+            "modes": {"links": {"action": "hold"}},
+        },
+    )
     assert resp.status == 200
     page = await viewer(open_page, client, "demo_user", "demo123")
     other = await viewer(open_page, client, "chat_viewer", "viewer789")
@@ -163,15 +174,23 @@ async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFac
     await expect(message(other, "check out example dot com")).to_have_count(0)
 
 
-async def test_verified_email_gate_with_the_mailed_link(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                        caplog: pytest.LogCaptureFixture) -> None:
-    resp = await client.post("/auth/register", json={"username": "mailme", "password": "secret123",
-                                                      "email": "mailme@example.org"})
+async def test_verified_email_gate_with_the_mailed_link(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    resp = await client.post(
+        "/auth/register", json={"username": "mailme", "password": "secret123", "email": "mailme@example.org"}
+    )
     assert resp.status == 201
     token = await login(client, "test_streamer", "test456")
-    assert (await client.put("/api/streams/main/policy", headers=auth(token), json={
-        "levels": [{"category": "*", "threshold": 0.9, "action": "flag"}],
-        "modes": {"verified_email": True}})).status == 200
+    assert (
+        await client.put(
+            "/api/streams/main/policy",
+            headers=auth(token),
+            json={"levels": [{"category": "*", "threshold": 0.9, "action": "flag"}], "modes": {"verified_email": True}},
+        )
+    ).status == 200
     page = await open_page()
     await page.goto(url(client, "/chat/main"))
     await log_in(page, "mailme", "secret123")
@@ -191,8 +210,9 @@ async def test_verified_email_gate_with_the_mailed_link(client: TestClient, open
     await expect(composer).to_be_enabled()
 
 
-async def test_spam_rules_from_the_editor_and_what_the_viewer_is_told(client: TestClient,
-                                                                      open_page: PageFactory) -> None:  # noqa: F811
+async def test_spam_rules_from_the_editor_and_what_the_viewer_is_told(
+    client: TestClient, open_page: PageFactory
+) -> None:  # noqa: F811
     page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
     policy = page.locator("#policy")
     await policy.locator("input[name='modes.unique.on']").check()

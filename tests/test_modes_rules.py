@@ -21,19 +21,47 @@ from safestream.moderation.policy import Level, Policy
 VIEWER = Sender("v", account_age_secs=1e6)
 
 
-@pytest.mark.parametrize("text", [
-    "visit example.com", "EXAMPLE.COM", "example dot com", "example (dot) com", "example[.]net", "example . io",
-    "example .gg", "exаmple.соm", "example。com", "example．com", "exa\u200bmple.com", "hxxp://x", "www.site.tv",
-    "http://10.0.0.1/x", "1.2.3.4", "go to bit.ly/abc",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "visit example.com",
+        "EXAMPLE.COM",
+        "example dot com",
+        "example (dot) com",
+        "example[.]net",
+        "example . io",
+        "example .gg",
+        "exаmple.соm",
+        "example。com",
+        "example．com",
+        "exa\u200bmple.com",
+        "hxxp://x",
+        "www.site.tv",
+        "http://10.0.0.1/x",
+        "1.2.3.4",
+        "go to bit.ly/abc",
+    ],
+)
 def test_links_and_their_disguises_are_found(text: str) -> None:
     assert find_hosts(text), text
 
 
-@pytest.mark.parametrize("text", [
-    "ok. me too", "3.5 stars", "e.g. this one", "lol...", "Mr. Smith is here", "what a play!", "dot the i's",
-    "version 1.2 is out", "wait.what", "gg wp", "polka dot dress",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok. me too",
+        "3.5 stars",
+        "e.g. this one",
+        "lol...",
+        "Mr. Smith is here",
+        "what a play!",
+        "dot the i's",
+        "version 1.2 is out",
+        "wait.what",
+        "gg wp",
+        "polka dot dress",
+    ],
+)
 def test_ordinary_chat_is_not_a_link(text: str) -> None:
     assert not find_hosts(text), text
 
@@ -76,8 +104,12 @@ def test_unique_chat_windows_and_drafts() -> None:
 
 
 def test_shield_round_trip_keeps_everything() -> None:
-    policy = Policy(levels=(Level("*", 0.9, "flag"), Level("threat", 0.4, "block")), slow_mode_secs=10,
-                    blocked_terms=("spoiler",), modes=ChatModes(min_account_age_mins=120))
+    policy = Policy(
+        levels=(Level("*", 0.9, "flag"), Level("threat", 0.4, "block")),
+        slow_mode_secs=10,
+        blocked_terms=("spoiler",),
+        modes=ChatModes(min_account_age_mins=120),
+    )
     on = Policy.from_dict(shield_on(policy))
     assert on.shield_previous is not None and on.slow_mode_secs == 10 and on.modes.min_account_age_mins == 120
     assert Level("*", 0.9, "hold") in on.levels and Level("threat", 0.4, "block") in on.levels

@@ -22,10 +22,20 @@ from tests.test_serve import _free_port
 @pytest.mark.slow
 async def test_banner_appears_when_the_server_answers_and_logs_are_quiet(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "APP_PORT": str(port), "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-           "SAFESTREAM_ARGON2_TIME_COST": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "APP_PORT": str(port),
+        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+        "SAFESTREAM_ARGON2_TIME_COST": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     banner = threading.Event()
 

@@ -32,22 +32,22 @@ OBFUSCATION: list[tuple[str, str]] = [
     ("f\u200bu\u200bck", "fuck"),
     ("f\u200cu\u200dc\u2060k\ufeff", "fuck"),
     ("fu\u00adck", "fuck"),
-    ("f\u2062u\u2063ck", "fuck"),          # invisible operators (category Cf)
+    ("f\u2062u\u2063ck", "fuck"),  # invisible operators (category Cf)
     ("fück", "fuck"),
-    ("fu\u0308ck", "fuck"),                # decomposed diacritic
-    ("f̸̢u̷͓c̵̛k̴͎", "fuck"),                  # Zalgo marks
-    ("ｆｕｃｋ", "fuck"),                   # full-width
-    ("𝐟𝐮𝐜𝐤", "fuck"),                      # mathematical bold
-    ("𝓯𝓾𝓬𝓴", "fuck"),                      # mathematical bold script
-    ("🅵🆄🅲🅺", "fuck"),                      # negative squared letters
-    ("ⓕⓤⓒⓚ", "fuck"),                      # circled letters (NFKC)
-    ("ꜰᴜᴄᴋ", "fuck"),                      # small capitals
-    ("ᶠᵘᶜᵏ", "fuck"),                      # modifier letters
-    ("fuсk", "fuck"),                      # Cyrillic es
-    ("FUСK", "fuck"),                      # Cyrillic capital es
-    ("idiοt", "idiot"),                    # Greek omicron
-    ("аѕѕ", "ass"),                        # all Cyrillic look-alikes
-    ("$һit", "shit"),                      # leet plus Cyrillic shha
+    ("fu\u0308ck", "fuck"),  # decomposed diacritic
+    ("f̸̢u̷͓c̵̛k̴͎", "fuck"),  # Zalgo marks
+    ("ｆｕｃｋ", "fuck"),  # full-width
+    ("𝐟𝐮𝐜𝐤", "fuck"),  # mathematical bold
+    ("𝓯𝓾𝓬𝓴", "fuck"),  # mathematical bold script
+    ("🅵🆄🅲🅺", "fuck"),  # negative squared letters
+    ("ⓕⓤⓒⓚ", "fuck"),  # circled letters (NFKC)
+    ("ꜰᴜᴄᴋ", "fuck"),  # small capitals
+    ("ᶠᵘᶜᵏ", "fuck"),  # modifier letters
+    ("fuсk", "fuck"),  # Cyrillic es
+    ("FUСK", "fuck"),  # Cyrillic capital es
+    ("idiοt", "idiot"),  # Greek omicron
+    ("аѕѕ", "ass"),  # all Cyrillic look-alikes
+    ("$һit", "shit"),  # leet plus Cyrillic shha
     ("Ｓ.Һ.1.Т", "shit"),
     ("b!tch", "bitch"),
     ("b1tch", "bitch"),
@@ -93,11 +93,11 @@ INNOCENCE: list[str] = [
 
 # Look-alike characters -> Latin.
 LOOKALIKES: list[tuple[str, str]] = [
-    ("СОРЕ", "cope"),                       # Cyrillic capitals
+    ("СОРЕ", "cope"),  # Cyrillic capitals
     ("аеорсух", "aeopcyx"),
     ("іјѕ", "ijs"),
-    ("ΑΒΕΚΜΝΟΡΤΧ", "abekmnoptx"),           # Greek capitals
-    ("hελλo", "heλλo"),                     # lambda has no look-alike
+    ("ΑΒΕΚΜΝΟΡΤΧ", "abekmnoptx"),  # Greek capitals
+    ("hελλo", "heλλo"),  # lambda has no look-alike
     ("ο", "o"),
     ("ｈｅｌｌｏ", "hello"),
     ("ＨＥＬＬＯ", "hello"),
@@ -133,20 +133,23 @@ def test_lookalikes_become_latin(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("i m a b c", "imabc"),          # 4+ spaced single letters join (documented)
-    ("u r a", "u r a"),              # 3 spaced letters do not
-    ("a.b.c", "abc"),                # 3 with punctuation do
-    ("a.b", "a.b"),
-    ("1 2 3 4", "1 2 3 4"),          # numbers are not words
-    ("f.u.c.k.i.n.g", "fucking"),
-    ("what the f u c k man", "what the fuck man"),
-    ("sooo good", "so good"),
-    ("hmmmm", "hm"),
-    ("  spaced\tout\nlines  ", "spaced out lines"),
-    ("", ""),
-    ("\u200b\u200b", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("i m a b c", "imabc"),  # 4+ spaced single letters join (documented)
+        ("u r a", "u r a"),  # 3 spaced letters do not
+        ("a.b.c", "abc"),  # 3 with punctuation do
+        ("a.b", "a.b"),
+        ("1 2 3 4", "1 2 3 4"),  # numbers are not words
+        ("f.u.c.k.i.n.g", "fucking"),
+        ("what the f u c k man", "what the fuck man"),
+        ("sooo good", "so good"),
+        ("hmmmm", "hm"),
+        ("  spaced\tout\nlines  ", "spaced out lines"),
+        ("", ""),
+        ("\u200b\u200b", ""),
+    ],
+)
 def test_rules(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
@@ -207,20 +210,24 @@ def test_any_unicode_is_handled(text: str) -> None:
     assert out == out.strip()
 
 
-@pytest.mark.parametrize(("text", "word"), [
-    ("ꓝuck you ꓢhithead", "fuck"),     # Lisu (issue 9.5)
-    ("ꓝuck you ꓢhithead", "shithead"),
-    ("ꓝꓴꓚꓗ", "fuck"),                  # Lisu only
-    ("Ꭺss", "ass"),                      # Cherokee capital A
-    ("ІDІОТ", "idiot"),                  # Cyrillic capitals, I read as i
-    ("ᏚᎻᎥᎢ", "shit"),                   # Cherokee only
-])
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("ꓝuck you ꓢhithead", "fuck"),  # Lisu (issue 9.5)
+        ("ꓝuck you ꓢhithead", "shithead"),
+        ("ꓝꓴꓚꓗ", "fuck"),  # Lisu only
+        ("Ꭺss", "ass"),  # Cherokee capital A
+        ("ІDІОТ", "idiot"),  # Cyrillic capitals, I read as i
+        ("ᏚᎻᎥᎢ", "shit"),  # Cherokee only
+    ],
+)
 def test_unicode_confusables_become_latin(text: str, word: str) -> None:
     assert re.search(rf"\b{word}\b", normalize(text)), normalize(text)
 
 
 def test_generated_confusables_table_is_the_unicode_set() -> None:
     from safestream.moderation.confusables_data import LOOKALIKES
+
     # Generated from UTS #39 (tools/gen_confusables.py), not a hand list of a few dozen.
     assert len(LOOKALIKES) > 400
     assert chr(LOOKALIKES[ord("ꓝ")]) == "f" and chr(LOOKALIKES[ord("Ꭺ")]) == "a"

@@ -29,8 +29,8 @@ OBFUSCATED_ABUSE = [
     "𝐲𝐨𝐮 𝐚𝐫𝐞 𝐚 𝐩𝐚𝐭𝐡𝐞𝐭𝐢𝐜 𝐢𝐝𝐢𝐨𝐭",
     "𝓯𝓾𝓬𝓴 𝓸𝓯𝓯",
     "ꓝuck you ꓢhithead",
-    "fuсk yоu",                       # Cyrillic es and o
-    "ΙDΙΟΤ streamer",                 # Greek capitals
+    "fuсk yоu",  # Cyrillic es and o
+    "ΙDΙΟΤ streamer",  # Greek capitals
     "you are an 1d10t",
     "kys loser",
     "k.y.s",

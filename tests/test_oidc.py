@@ -46,9 +46,14 @@ async def idp() -> AsyncIterator[Provider]:
 
 
 def oidc_settings(idp: Provider, port: int, **overrides: Any) -> OidcSettings:
-    values: dict[str, Any] = dict(issuer=idp.issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                                  redirect_base=f"http://127.0.0.1:{port}", provider_name="Test IdP",
-                                  scopes=("openid", "profile", "email", "groups"))
+    values: dict[str, Any] = dict(
+        issuer=idp.issuer,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_base=f"http://127.0.0.1:{port}",
+        provider_name="Test IdP",
+        scopes=("openid", "profile", "email", "groups"),
+    )
     values.update(overrides)
     return OidcSettings(**values)
 
@@ -56,6 +61,7 @@ def oidc_settings(idp: Provider, port: int, **overrides: Any) -> OidcSettings:
 @pytest.fixture
 async def oidc_app(aiohttp_client: Any, settings: Settings, idp: Provider) -> OidcAppFactory:
     """The real app on a known port (the redirect URI names it), registered at the provider."""
+
     async def factory(settings_overrides: dict[str, Any] | None = None, **oidc: Any) -> TestClient:
         port = free_port()
         config = oidc_settings(idp, port, **oidc)
@@ -66,8 +72,9 @@ async def oidc_app(aiohttp_client: Any, settings: Settings, idp: Provider) -> Oi
     return factory
 
 
-async def to_callback(client: TestClient, idp: Provider, username: str, *, next_path: str = "/chat",
-                      decision: str = "allow") -> str:
+async def to_callback(
+    client: TestClient, idp: Provider, username: str, *, next_path: str = "/chat", decision: str = "allow"
+) -> str:
     """Start at SafeStream, answer the provider's consent form; the callback URL it sends us back to."""
     start = await client.get("/auth/oidc/start", params={"next": next_path}, allow_redirects=False)
     assert start.status == 302, await start.text()
@@ -76,8 +83,7 @@ async def to_callback(client: TestClient, idp: Provider, username: str, *, next_
     async with aiohttp.ClientSession() as at_idp:
         page = await at_idp.get(authorize)
         assert "Test identity provider" in await page.text()
-        consent = await at_idp.post(authorize, data={"username": username, "decision": decision},
-                                    allow_redirects=False)
+        consent = await at_idp.post(authorize, data={"username": username, "decision": decision}, allow_redirects=False)
         assert consent.status == 302, await consent.text()
         back = URL(consent.headers["Location"])
     assert str(back).startswith(str(client.make_url("/auth/oidc/callback")))
@@ -109,7 +115,11 @@ async def test_a_viewer_signs_in_and_gets_the_normal_session(oidc_app: OidcAppFa
     idp.add_user("river", groups=[])
     me = await sign_in(client, idp, "river")
     assert (me["username"], me["role"], me["email"], me["email_verified"]) == (
-        "river", "viewer", "river@idp.test", True)
+        "river",
+        "viewer",
+        "river@idp.test",
+        True,
+    )
     # PKCE with S256 went through the provider, and the code was redeemed with its verifier.
     assert idp.issued[-1].code_challenge_method == "S256" and idp.issued[-1].nonce
     # The same token a password login gives: the socket accepts it, and chat works.
@@ -152,8 +162,9 @@ async def test_a_viewer_is_not_let_into_the_console(oidc_app: OidcAppFactory, id
     assert "ss_console" not in resp.cookies
 
 
-async def test_the_link_survives_a_rename_and_never_takes_over_a_local_user(oidc_app: OidcAppFactory,
-                                                                           idp: Provider) -> None:
+async def test_the_link_survives_a_rename_and_never_takes_over_a_local_user(
+    oidc_app: OidcAppFactory, idp: Provider
+) -> None:
     client = await oidc_app()
     user = idp.add_user("alex", sub="sub-alex")
     assert (await sign_in(client, idp, "alex"))["username"] == "alex"
@@ -219,10 +230,16 @@ async def test_links_rename_and_deletion_on_postgres(oidc_app: OidcAppFactory, i
         await postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.parametrize(("tamper", "reason"), [
-    ("forged_key", "signature"), ("wrong_nonce", "nonce"), ("expired", "expired"),
-    ("wrong_audience", "audience"), ("wrong_issuer", "issuer"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("forged_key", "signature"),
+        ("wrong_nonce", "nonce"),
+        ("expired", "expired"),
+        ("wrong_audience", "audience"),
+        ("wrong_issuer", "issuer"),
+    ],
+)
 async def test_bad_id_tokens_are_refused(oidc_app: OidcAppFactory, idp: Provider, tamper: str, reason: str) -> None:
     client = await oidc_app()
     idp.add_user("mallory", sub="sub-mallory")
@@ -259,15 +276,17 @@ async def test_a_browser_sees_a_page_not_json(oidc_app: OidcAppFactory, idp: Pro
     client = await oidc_app()
     idp.add_user("mallory")
     idp.tamper.add("wrong_nonce")
-    resp = await client.get(await to_callback(client, idp, "mallory"), headers={"Accept": "text/html"},
-                            allow_redirects=False)
+    resp = await client.get(
+        await to_callback(client, idp, "mallory"), headers={"Accept": "text/html"}, allow_redirects=False
+    )
     assert resp.status == 401 and resp.content_type == "text/html"
     text = await resp.text()
     assert "Sign-in failed" in text and "nonce does not match" in text and 'href="/chat"' in text
 
 
-async def test_a_state_is_single_use_and_bound_to_the_browser(oidc_app: OidcAppFactory, idp: Provider,
-                                                             aiohttp_client: Any) -> None:
+async def test_a_state_is_single_use_and_bound_to_the_browser(
+    oidc_app: OidcAppFactory, idp: Provider, aiohttp_client: Any
+) -> None:
     client = await oidc_app()
     idp.add_user("river")
     callback = await to_callback(client, idp, "river")
@@ -319,8 +338,7 @@ async def test_login_pages_show_the_button_only_when_configured(oidc_app: OidcAp
 
 
 @pytest.mark.redis
-async def test_state_lives_in_redis_when_configured(oidc_app: OidcAppFactory, idp: Provider,
-                                                    tmp_path: Path) -> None:
+async def test_state_lives_in_redis_when_configured(oidc_app: OidcAppFactory, idp: Provider, tmp_path: Path) -> None:
     host, port = URL(REDIS_URL).host or "127.0.0.1", URL(REDIS_URL).port or 6379
     if not service_reachable(host, port):
         pytest.skip("Redis is not reachable")
@@ -333,12 +351,22 @@ async def test_state_lives_in_redis_when_configured(oidc_app: OidcAppFactory, id
 
 def test_settings_refuse_an_incomplete_configuration() -> None:
     with pytest.raises(ConfigError, match="SAFESTREAM_OIDC_CLIENT_ID is required"):
-        Settings.from_env({"SAFESTREAM_OIDC_ISSUER": "https://idp.example.com",
-                           "SAFESTREAM_OIDC_REDIRECT_BASE": "https://chat.example.com"})
+        Settings.from_env(
+            {
+                "SAFESTREAM_OIDC_ISSUER": "https://idp.example.com",
+                "SAFESTREAM_OIDC_REDIRECT_BASE": "https://chat.example.com",
+            }
+        )
     with pytest.raises(ConfigError, match="not a role"):
         Settings.from_env({"SAFESTREAM_OIDC_ROLE_MAP": "mods=boss"})
     with pytest.raises(ConfigError, match="must use https in production"):
-        Settings.from_env({"SAFESTREAM_ENV": "production", "JWT_SECRET_KEY": "k" * 40,
-                           "SAFESTREAM_OIDC_ISSUER": "http://idp.example.com", "SAFESTREAM_OIDC_CLIENT_ID": "c",
-                           "SAFESTREAM_OIDC_REDIRECT_BASE": "https://chat.example.com"})
+        Settings.from_env(
+            {
+                "SAFESTREAM_ENV": "production",
+                "JWT_SECRET_KEY": "k" * 40,
+                "SAFESTREAM_OIDC_ISSUER": "http://idp.example.com",
+                "SAFESTREAM_OIDC_CLIENT_ID": "c",
+                "SAFESTREAM_OIDC_REDIRECT_BASE": "https://chat.example.com",
+            }
+        )
     assert not Settings.from_env({}).oidc.enabled

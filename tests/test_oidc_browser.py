@@ -1,4 +1,4 @@
-""""Sign in with <provider>" in Chromium: the viewer client and the console, end to end.
+""" "Sign in with <provider>" in Chromium: the viewer client and the console, end to end.
 
 The provider (``tests/oidc_provider.py``) listens on ``localhost`` and SafeStream
 on ``127.0.0.1``, so the browser treats them as different sites, cookies and
@@ -36,8 +36,11 @@ async def consent(page: Page, idp: Provider, username: str) -> None:  # noqa: F8
     await page.get_by_role("button", name="Allow").click()
 
 
-async def test_a_viewer_signs_in_with_the_provider_and_chats(oidc_app: OidcAppFactory, idp: Provider,  # noqa: F811
-                                                            open_page: PageFactory) -> None:  # noqa: F811
+async def test_a_viewer_signs_in_with_the_provider_and_chats(
+    oidc_app: OidcAppFactory,
+    idp: Provider,  # noqa: F811
+    open_page: PageFactory,
+) -> None:  # noqa: F811
     client = await oidc_app()
     idp.add_user("river")
     page = await open_page()
@@ -62,8 +65,11 @@ async def test_a_viewer_signs_in_with_the_provider_and_chats(oidc_app: OidcAppFa
     await expect(page.locator("#me-name")).to_have_text("river")
 
 
-async def test_a_moderator_signs_in_to_the_console(oidc_app: OidcAppFactory, idp: Provider,  # noqa: F811
-                                                  open_page: PageFactory) -> None:  # noqa: F811
+async def test_a_moderator_signs_in_to_the_console(
+    oidc_app: OidcAppFactory,
+    idp: Provider,  # noqa: F811
+    open_page: PageFactory,
+) -> None:  # noqa: F811
     client = await oidc_app(role_claim="groups", role_map=parse_role_map("chat-mods=moderator"))
     idp.add_user("quinn", groups=["chat-mods"])
     page = await open_page()
@@ -77,8 +83,11 @@ async def test_a_moderator_signs_in_to_the_console(oidc_app: OidcAppFactory, idp
     await screenshot(page, "oidc-console-moderator.png")
 
 
-async def test_a_refused_sign_in_shows_a_page_on_a_phone(oidc_app: OidcAppFactory, idp: Provider,  # noqa: F811
-                                                        open_page: PageFactory) -> None:  # noqa: F811
+async def test_a_refused_sign_in_shows_a_page_on_a_phone(
+    oidc_app: OidcAppFactory,
+    idp: Provider,  # noqa: F811
+    open_page: PageFactory,
+) -> None:  # noqa: F811
     client = await oidc_app()
     idp.add_user("mallory")
     idp.tamper.add("forged_key")

@@ -23,11 +23,16 @@ from tests.conftest import AppFactory, Recorder, auth, login
 from tests.test_cluster import Node, cluster_env, token  # noqa: F401 - cluster_env is a fixture
 
 
-async def connect(client: TestClient, username: str, password: str, *, since: int | None = None
-                  ) -> tuple[Recorder, dict[str, Any]]:
+async def connect(
+    client: TestClient, username: str, password: str, *, since: int | None = None
+) -> tuple[Recorder, dict[str, Any]]:
     rec = Recorder()
-    await rec.sio.connect(str(client.make_url("/")), auth={"token": await login(client, username, password)},
-                          transports=["websocket"], wait_timeout=5)
+    await rec.sio.connect(
+        str(client.make_url("/")),
+        auth={"token": await login(client, username, password)},
+        transports=["websocket"],
+        wait_timeout=5,
+    )
     joined = await rec.call("join", {"stream": "main"} if since is None else {"stream": "main", "since": since})
     assert joined["ok"], joined
     return rec, joined
@@ -40,8 +45,7 @@ async def test_message_removed_while_buffered_stays_removed_after_restart(make_a
     kept = await sender.call("chat", {"message": "this one stays"})
     doomed = await sender.call("chat", {"message": "remove me at once"})
     token_ = await login(first, "test_streamer", "test456")
-    resp = await first.post("/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]},
-                            headers=auth(token_))
+    resp = await first.post("/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]}, headers=auth(token_))
     assert resp.status == 200
     await sender.sio.disconnect()
     await first.close()  # graceful shutdown writes the buffer
@@ -58,7 +62,8 @@ async def test_message_removed_while_buffered_stays_removed_after_restart(make_a
 
 
 async def test_removal_on_another_node_reaches_the_row_in_this_nodes_buffer(
-        tmp_path: Path, cluster_env: dict[str, str]) -> None:  # noqa: F811 - the fixture
+    tmp_path: Path, cluster_env: dict[str, str]
+) -> None:  # noqa: F811 - the fixture
     env = {**cluster_env, "SAFESTREAM_FLUSH_INTERVAL_MS": "3000"}
     a = Node(tmp_path, env)
     b: Node | None = None
@@ -67,14 +72,16 @@ async def test_removal_on_another_node_reaches_the_row_in_this_nodes_buffer(
         b = Node(tmp_path, env)
         await b.wait_healthy()
         sender = Recorder()
-        await sender.sio.connect(a.url, auth={"token": await token(a, "demo_user", "demo123")},
-                                 transports=["websocket"])
+        await sender.sio.connect(
+            a.url, auth={"token": await token(a, "demo_user", "demo123")}, transports=["websocket"]
+        )
         await sender.call("join", {"stream": "main"})
         doomed = await sender.call("chat", {"message": "remove me from the other node"})
         async with aiohttp.ClientSession() as http:
             mod = await token(b, "test_streamer", "test456")
-            async with http.post(b.url + "/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]},
-                                 headers=auth(mod)) as resp:
+            async with http.post(
+                b.url + "/api/admin/remove", json={"stream": "main", "ids": [doomed["id"]]}, headers=auth(mod)
+            ) as resp:
                 assert resp.status == 200
         await sender.sio.disconnect()
     finally:
@@ -84,21 +91,41 @@ async def test_removal_on_another_node_reaches_the_row_in_this_nodes_buffer(
     engine = create_async_engine(cluster_env["DATABASE_URL"])
     try:
         async with engine.connect() as conn:
-            review = (await conn.execute(text("SELECT review FROM messages WHERE stream='main' AND seq=:s"),
-                                         {"s": doomed["id"]})).scalar_one()
+            review = (
+                await conn.execute(
+                    text("SELECT review FROM messages WHERE stream='main' AND seq=:s"), {"s": doomed["id"]}
+                )
+            ).scalar_one()
     finally:
         await engine.dispose()
     assert review == "removed"
 
 
 async def test_start_up_restores_the_log_tail_across_rotations_and_a_cut_line(
-        make_app: AppFactory, settings: Settings) -> None:
+    make_app: AppFactory, settings: Settings
+) -> None:
     log = JsonlLog(settings.log_dir, max_bytes=4096, backups=10)  # rotates every ~15 lines
     ts = "2026-12-01T20:00:00.000Z"
     for seq in range(1, 61):
-        log.write_many([{"type": "moderation", "id": seq, "stream": "main", "user": "demo_user",
-                         "message": f"logged {seq}", "shown": f"logged {seq}", "action": "allow", "toxic": False,
-                         "score": 0.01, "categories": {}, "terms": [], "failed": False, "ts": ts}])
+        log.write_many(
+            [
+                {
+                    "type": "moderation",
+                    "id": seq,
+                    "stream": "main",
+                    "user": "demo_user",
+                    "message": f"logged {seq}",
+                    "shown": f"logged {seq}",
+                    "action": "allow",
+                    "toxic": False,
+                    "score": 0.01,
+                    "categories": {},
+                    "terms": [],
+                    "failed": False,
+                    "ts": ts,
+                }
+            ]
+        )
     log.write_many([{"type": "review", "stream": "main", "ids": [7], "review": "removed", "ts": ts}])
     log.close()
     assert len(list(settings.log_dir.glob("chat_*.jsonl.*"))) >= 2
@@ -121,7 +148,8 @@ async def test_start_up_restores_the_log_tail_across_rotations_and_a_cut_line(
 
 
 async def test_a_message_the_log_cannot_record_is_refused_not_acked(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     viewer, _ = await connect(client, "chat_viewer", "viewer789")
     sender, _ = await connect(client, "demo_user", "demo123")
 

@@ -19,8 +19,13 @@ INSULT = "shut up you dumb idiot"  # alt-profanity-check scores it ~1.0, no list
 CLEAN = "what a great stream"
 
 
-async def set_policy(client: TestClient, policy: dict[str, Any], user: str = "test_streamer",
-                     password: str = "test456", stream: str = "main") -> Any:
+async def set_policy(
+    client: TestClient,
+    policy: dict[str, Any],
+    user: str = "test_streamer",
+    password: str = "test456",
+    stream: str = "main",
+) -> Any:
     token = await login(client, user, password)
     return await client.put(f"/api/streams/{stream}/policy", json=policy, headers=auth(token))
 
@@ -30,13 +35,19 @@ def test_api_literals_match_the_policy_vocabulary() -> None:
     assert set(typing.get_args(Category)) == {"*", *LABELS}
 
 
-@pytest.mark.parametrize(("action", "visible", "shown"), [
-    ("allow", True, INSULT), ("flag", True, INSULT), ("mask", True, "*" * 4 + " " + "**" + " " + "***" + " "
-                                                                       + "****" + " " + "*****"),
-    ("hold", False, None), ("block", False, None),
-])
-async def test_every_policy_action_end_to_end(client: TestClient, sio_client: ClientFactory, action: str,
-                                              visible: bool, shown: str | None) -> None:
+@pytest.mark.parametrize(
+    ("action", "visible", "shown"),
+    [
+        ("allow", True, INSULT),
+        ("flag", True, INSULT),
+        ("mask", True, "*" * 4 + " " + "**" + " " + "***" + " " + "****" + " " + "*****"),
+        ("hold", False, None),
+        ("block", False, None),
+    ],
+)
+async def test_every_policy_action_end_to_end(
+    client: TestClient, sio_client: ClientFactory, action: str, visible: bool, shown: str | None
+) -> None:
     resp = await set_policy(client, {"levels": [{"category": "*", "threshold": 0.5, "action": action}]})
     assert resp.status == 200, await resp.text()
     sender = await sio_client("demo_user", "demo123", join="main")
@@ -53,8 +64,11 @@ async def test_every_policy_action_end_to_end(client: TestClient, sio_client: Cl
 
 
 async def test_stream_terms_and_term_action(client: TestClient, sio_client: ClientFactory) -> None:
-    policy = {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
-              "blocked_terms": ["spoiler*"], "term_action": "block"}
+    policy = {
+        "levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
+        "blocked_terms": ["spoiler*"],
+        "term_action": "block",
+    }
     assert (await set_policy(client, policy)).status == 200
     sender = await sio_client("demo_user", "demo123", join="main")
     assert (await sender.call("chat", {"message": "SPOILERS: he dies"}))["action"] == "block"
@@ -63,13 +77,15 @@ async def test_stream_terms_and_term_action(client: TestClient, sio_client: Clie
 
 
 async def test_policy_is_stored_and_validated(client: TestClient) -> None:
-    bad = await set_policy(client, {"levels": [{"category": "rudeness", "threshold": 2, "action": "explode"}],
-                                    "blocked_terms": ["**"]})
+    bad = await set_policy(
+        client, {"levels": [{"category": "rudeness", "threshold": 2, "action": "explode"}], "blocked_terms": ["**"]}
+    )
     assert bad.status == 422
     fields = {e["field"] for e in (await bad.json())["error"]["fields"]}
     assert {"levels.0.category", "levels.0.threshold", "levels.0.action", "blocked_terms"} <= fields
-    ok = await set_policy(client, {"levels": [{"category": "threat", "threshold": 0.4, "action": "hold"}],
-                                   "slow_mode_secs": 2})
+    ok = await set_policy(
+        client, {"levels": [{"category": "threat", "threshold": 0.4, "action": "hold"}], "slow_mode_secs": 2}
+    )
     assert ok.status == 200
     token = await login(client, "demo_admin", "admin123")
     stored = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
@@ -94,8 +110,7 @@ async def test_policy_routes_refuse_viewers_and_other_streamers(client: TestClie
 
 
 async def test_slow_mode(client: TestClient, sio_client: ClientFactory) -> None:
-    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}],
-                              "slow_mode_secs": 30})
+    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}], "slow_mode_secs": 30})
     sender = await sio_client("demo_user", "demo123", join="main")
     assert (await sender.call("chat", {"message": "one"}))["ok"] is True
     ack = await sender.call("chat", {"message": "two"})
@@ -105,8 +120,13 @@ async def test_slow_mode(client: TestClient, sio_client: ClientFactory) -> None:
 
 
 async def test_strikes_escalate_to_a_timed_mute(client: TestClient, sio_client: ClientFactory) -> None:
-    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}],
-                              "strikes": {"count": 2, "window_secs": 60, "mute_secs": 30}})
+    await set_policy(
+        client,
+        {
+            "levels": [{"category": "*", "threshold": 0.7, "action": "flag"}],
+            "strikes": {"count": 2, "window_secs": 60, "mute_secs": 30},
+        },
+    )
     sender = await sio_client("demo_user", "demo123", join="main")
     for _ in range(2):
         assert (await sender.call("chat", {"message": INSULT}))["action"] == "flag"
@@ -123,15 +143,13 @@ async def _held(client: TestClient, sender: Recorder) -> tuple[int, str]:
     return ack["id"], await login(client, "test_streamer", "test456")
 
 
-async def test_review_approve_publishes_through_the_send_path(client: TestClient,
-                                                              sio_client: ClientFactory) -> None:
+async def test_review_approve_publishes_through_the_send_path(client: TestClient, sio_client: ClientFactory) -> None:
     sender = await sio_client("demo_user", "demo123", join="main")
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     held_id, token = await _held(client, sender)
     queue = await (await client.get("/api/streams/main/review", headers=auth(token))).json()
     assert [(q["id"], q["user"]) for q in queue] == [(held_id, "demo_user")] and queue[0]["score"] > 0.5
-    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"},
-                             headers=auth(token))
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"}, headers=auth(token))
     result = await resp.json()
     assert resp.status == 200 and result["published_id"] == held_id  # under the id it was held with
     msg = (await viewer.wait_for(lambda: viewer.chats()))[0]
@@ -144,8 +162,7 @@ async def test_review_approve_publishes_through_the_send_path(client: TestClient
     late = await sio_client("demo_admin", "admin123")
     history = (await late.call("join", {"stream": "main"}))["history"]
     assert [(m["id"], m["message"]) for m in history] == [(held_id, msg["message"])]
-    again = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"},
-                              headers=auth(token))
+    again = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"}, headers=auth(token))
     assert again.status == 409
     assert await (await client.get("/api/streams/main/review", headers=auth(token))).json() == []
 
@@ -154,19 +171,20 @@ async def test_review_deny_and_permit(client: TestClient, sio_client: ClientFact
     sender = await sio_client("demo_user", "demo123", join="main")
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     held_id, token = await _held(client, sender)
-    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"},
-                             headers=auth(token))
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"}, headers=auth(token))
     assert resp.status == 200
     await sender.call("chat", {"message": CLEAN})
     await viewer.wait_for(lambda: viewer.chats())
     assert [m["message"] for m in viewer.chats()] == [CLEAN]
 
-    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
-                              "term_action": "hold"})
+    await set_policy(
+        client, {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}], "term_action": "hold"}
+    )
     ack = await sender.call("chat", {"message": "crap"})
     assert ack["action"] == "hold"
-    resp = await client.post(f"/api/streams/main/review/{ack['id']}", json={"decision": "approve_permit"},
-                             headers=auth(token))
+    resp = await client.post(
+        f"/api/streams/main/review/{ack['id']}", json={"decision": "approve_permit"}, headers=auth(token)
+    )
     assert (await resp.json())["permitted"] == ["crap"]
     assert (await sender.call("chat", {"message": "crap"}))["action"] in ("allow", "flag")
 
@@ -202,36 +220,37 @@ async def test_a_refused_permit_loses_nothing(client: TestClient, sio_client: Cl
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     held_id, token = await _held(client, sender)
     for terms, code in ((["foo*bar"], "invalid_terms"), (["x" * 20_000], "invalid_terms")):
-        resp = await client.post(f"/api/streams/main/review/{held_id}",
-                                 json={"decision": "approve_permit", "terms": terms}, headers=auth(token))
+        resp = await client.post(
+            f"/api/streams/main/review/{held_id}",
+            json={"decision": "approve_permit", "terms": terms},
+            headers=auth(token),
+        )
         assert resp.status == 422, await resp.text()
         assert (await resp.json())["error"]["code"] == code
     queue = await (await client.get("/api/streams/main/review", headers=auth(token))).json()
     assert [q["id"] for q in queue] == [held_id]  # still waiting
     policy = await (await client.get("/api/streams/main/policy", headers=auth(token))).json()
     assert policy["permitted_terms"] == []
-    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"},
-                             headers=auth(token))
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "approve"}, headers=auth(token))
     assert resp.status == 200
     msg = (await viewer.wait_for(lambda: viewer.chats()))[0]
     assert msg["id"] == held_id
 
 
-async def test_denial_reaches_the_sender_and_unreviewed_messages_expire(make_app: Any,
-                                                                        sio_client: ClientFactory) -> None:
+async def test_denial_reaches_the_sender_and_unreviewed_messages_expire(
+    make_app: Any, sio_client: ClientFactory
+) -> None:
     client = await make_app(review_expiry_secs=1.0)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=client)
     held_id, token = await _held(client, sender)
-    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"},
-                             headers=auth(token))
+    resp = await client.post(f"/api/streams/main/review/{held_id}", json={"decision": "deny"}, headers=auth(token))
     assert resp.status == 200
     denied = (await sender.wait_for(lambda: sender.of("review_result")))[0]
     assert denied["id"] == held_id and denied["decision"] == "denied"
 
     ack = await sender.call("chat", {"message": INSULT})
     assert ack["action"] == "hold" and ack["reason"]
-    expired = await sender.wait_for(lambda: [e for e in sender.of("review_result") if e["id"] == ack["id"]],
-                                    timeout=8)
+    expired = await sender.wait_for(lambda: [e for e in sender.of("review_result") if e["id"] == ack["id"]], timeout=8)
     assert expired[0]["decision"] == "expired"
     assert await (await client.get("/api/streams/main/review", headers=auth(token))).json() == []
     rows = await audit.recent_actions(client.app[SESSIONS_KEY], limit=10, stream="main")

@@ -28,8 +28,11 @@ from tests.test_console_browser import chat, console
 STUPID = "you are a stupid idiot"
 
 
-async def test_preview_warn_and_restore_default(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                sio_client: ClientFactory) -> None:
+async def test_preview_warn_and_restore_default(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     # Start from a simple custom policy (flag anything at 0.7), so "Any" is the only level.
     token = await login(client, "test_streamer", "test456")
     simple = {"levels": [{"category": "*", "threshold": 0.7, "action": "flag"}]}

@@ -12,8 +12,12 @@ from safestream.app_keys import PRINCIPALS_KEY
 from safestream.storage import users
 from tests.conftest import AppFactory, ClientFactory, auth, login, refusal
 
-USERS = (("demo_user", "demo123"), ("chat_viewer", "viewer789"), ("demo_admin", "admin123"),
-         ("test_streamer", "test456"))
+USERS = (
+    ("demo_user", "demo123"),
+    ("chat_viewer", "viewer789"),
+    ("demo_admin", "admin123"),
+    ("test_streamer", "test456"),
+)
 
 
 async def test_a_storm_of_connects_shares_a_few_queries(make_app: AppFactory, sio_client: ClientFactory) -> None:
@@ -21,8 +25,9 @@ async def test_a_storm_of_connects_shares_a_few_queries(make_app: AppFactory, si
     tokens = [await login(client, name, password) for name, password in USERS]
     loader = client.app[PRINCIPALS_KEY]
     before = loader.queries
-    clients = await asyncio.gather(*(sio_client(token=tokens[i % len(tokens)], join="main",
-                                                      test_client=client) for i in range(24)))
+    clients = await asyncio.gather(
+        *(sio_client(token=tokens[i % len(tokens)], join="main", test_client=client) for i in range(24))
+    )
     assert all(c.sio.connected for c in clients)
     assert loader.queries - before <= 4, loader.queries - before  # not one per connect
     assert len(loader) == len(USERS)
@@ -32,8 +37,9 @@ async def test_a_storm_of_connects_shares_a_few_queries(make_app: AppFactory, si
     assert again.sio.connected and loader.queries - before <= 4
 
 
-async def test_a_logout_refuses_the_old_token_even_when_it_was_cached(client: TestClient,
-                                                                     sio_client: ClientFactory) -> None:
+async def test_a_logout_refuses_the_old_token_even_when_it_was_cached(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     token = await login(client, "demo_user", "demo123")
     first = await sio_client(token=token)
     assert first.sio.connected
@@ -48,8 +54,7 @@ async def test_a_site_ban_refuses_a_cached_principal(client: TestClient, sio_cli
     viewer = await login(client, "chat_viewer", "viewer789")
     await sio_client(token=viewer)  # now cached
     admin = await login(client, "demo_admin", "admin123")
-    resp = await client.post("/api/admin/ban", json={"username": "chat_viewer", "reason": "spam"},
-                             headers=auth(admin))
+    resp = await client.post("/api/admin/ban", json={"username": "chat_viewer", "reason": "spam"}, headers=auth(admin))
     assert resp.status == 200
     assert await refusal(client, {"token": viewer}) == {"message": "banned"}
 
@@ -69,8 +74,9 @@ async def test_the_cache_is_bounded_and_expires(make_app: AppFactory) -> None:
     assert loader.queries == queries + 2  # expired at once: each read goes to the database
 
 
-async def test_a_lookup_racing_a_revocation_is_not_cached(make_app: AppFactory,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_lookup_racing_a_revocation_is_not_cached(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = await make_app()
     loader = app.app[PRINCIPALS_KEY]
     reading, release = asyncio.Event(), asyncio.Event()

@@ -31,8 +31,11 @@ def _expand(path: str) -> list[str]:
     match = re.search(r"\{([^{}]*,[^{}]*)\}", path)
     if not match:
         return [path]
-    return [alt for choice in match.group(1).split(",")
-            for alt in _expand(path[:match.start()] + choice.strip() + path[match.end():])]
+    return [
+        alt
+        for choice in match.group(1).split(",")
+        for alt in _expand(path[: match.start()] + choice.strip() + path[match.end() :])
+    ]
 
 
 def _documented_lines() -> list[tuple[set[str], str]]:

@@ -50,12 +50,22 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        env = {**os.environ, "APP_PORT": str(self.port), "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-               "SAFESTREAM_ARGON2_TIME_COST": "1", "GIFT_INTERVAL_SECS": "3600",
-               "JWT_SECRET_KEY": "restart-test-" + "k" * 32}
+        env = {
+            **os.environ,
+            "APP_PORT": str(self.port),
+            "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+            "SAFESTREAM_ARGON2_TIME_COST": "1",
+            "GIFT_INTERVAL_SECS": "3600",
+            "JWT_SECRET_KEY": "restart-test-" + "k" * 32,
+        }
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - the process owns it
-        self.proc = subprocess.Popen([sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-                                     cwd=self.tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
+            cwd=self.tmp,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - started < 60:
@@ -88,8 +98,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 async def chatter(server: Server) -> tuple[socketio.AsyncClient, Any]:
-    async with aiohttp.ClientSession() as http, http.post(f"{server.url}/auth/login", data={
-            "username": "demo_user", "password": "demo123"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{server.url}/auth/login", data={"username": "demo_user", "password": "demo123"}) as resp,
+    ):
         token = (await resp.json())["access_token"]
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(server.url, auth={"token": token}, transports=["websocket"], wait_timeout=5)
@@ -98,8 +110,7 @@ async def chatter(server: Server) -> tuple[socketio.AsyncClient, Any]:
 
 
 @pytest.mark.slow
-async def test_restart_is_announced_and_the_client_resumes_in_order(server: Server,
-                                                                    open_page: PageFactory) -> None:  # noqa: F811
+async def test_restart_is_announced_and_the_client_resumes_in_order(server: Server, open_page: PageFactory) -> None:  # noqa: F811
     await server.start()
     page = await open_page(MOBILE)
     await page.goto(f"{server.url}/chat/main")

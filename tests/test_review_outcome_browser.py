@@ -37,8 +37,7 @@ from tests.test_viewer_browser import (
 
 
 async def test_held_then_approved_denied_blocked_and_masked(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
-    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.5, "action": "hold"}],
-                              "term_action": "mask"})
+    await set_policy(client, {"levels": [{"category": "*", "threshold": 0.5, "action": "hold"}], "term_action": "mask"})
     sender = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
     other = await viewer(open_page, client, "chat_viewer", "viewer789")
     mod = await console(open_page, client)
@@ -76,9 +75,12 @@ async def test_held_then_approved_denied_blocked_and_masked(client: TestClient, 
     blocked = sender.locator("#messages .own-blocked")
     await expect(blocked.locator(".tag-blocked")).to_have_text("Not sent")
     # The category that decided, in plain words (the offline test model scores "toxicity").
-    await expect(blocked.locator(".msg-explain")).to_have_text(re.compile(
-        r"^Not sent because it (looks abusive|looks seriously abusive|contains obscene language|reads as a threat"
-        r"|reads as an insult|attacks people for who they are)\. Nobody else saw it"))
+    await expect(blocked.locator(".msg-explain")).to_have_text(
+        re.compile(
+            r"^Not sent because it (looks abusive|looks seriously abusive|contains obscene language|reads as a threat"
+            r"|reads as an insult|attacks people for who they are)\. Nobody else saw it"
+        )
+    )
 
     # Masked: everyone, the sender included, sees the masked text.
     await set_policy(client, {"levels": [{"category": "*", "threshold": 0.99, "action": "flag"}]})

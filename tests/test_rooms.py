@@ -28,15 +28,21 @@ async def _open(client: TestClient, token: str, stream: str) -> None:
 
 async def _user(client: TestClient, name: str, role: str) -> None:
     app = client.app
-    await users.create_user(app[SESSIONS_KEY], username=name, password_hash=await app[PASSWORDS_KEY].hash("pw-" + name),
-                            role=role, email=f"{name}@example.invalid")
+    await users.create_user(
+        app[SESSIONS_KEY],
+        username=name,
+        password_hash=await app[PASSWORDS_KEY].hash("pw-" + name),
+        role=role,
+        email=f"{name}@example.invalid",
+    )
 
 
 # ---------------------------------------------------------------- item 16: kicks
 
 
-async def test_stream_kick_removes_the_user_from_that_stream_only(client: TestClient,
-                                                                  sio_client: ClientFactory) -> None:
+async def test_stream_kick_removes_the_user_from_that_stream_only(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
     streamer = await login(client, "test_streamer", "test456")
     await _open(client, streamer, "second")
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
@@ -44,8 +50,9 @@ async def test_stream_kick_removes_the_user_from_that_stream_only(client: TestCl
     bystander = await sio_client("demo_user", "demo123", join="main")
     admin = await login(client, "demo_admin", "admin123")
 
-    resp = await client.post("/api/admin/kick", json={"username": "chat_viewer", "stream": "main",
-                                                      "reason": "spam"}, headers=auth(admin))
+    resp = await client.post(
+        "/api/admin/kick", json={"username": "chat_viewer", "stream": "main", "reason": "spam"}, headers=auth(admin)
+    )
     assert resp.status == 200
     assert (await resp.json())["disconnected"] == 0 and (await resp.json())["removed"] == 1
     assert (await viewer.wait_for(lambda: viewer.of("kicked"))) == [{"stream": "main", "reason": "spam"}]
@@ -72,8 +79,9 @@ async def test_stream_ban_leaves_other_streams_alone(client: TestClient, sio_cli
     await _open(client, streamer, "second")
     viewer = await sio_client("chat_viewer", "viewer789", join="main")
     assert (await viewer.call("join", {"stream": "second"}))["ok"]
-    resp = await client.post("/api/admin/ban", json={"username": "chat_viewer", "stream": "main"},
-                             headers=auth(streamer))
+    resp = await client.post(
+        "/api/admin/ban", json={"username": "chat_viewer", "stream": "main"}, headers=auth(streamer)
+    )
     assert resp.status == 200
     await viewer.wait_for(lambda: viewer.of("kicked"))
     assert viewer.sio.connected
@@ -108,14 +116,14 @@ async def test_join_with_the_largest_id_works(client: TestClient, sio_client: Cl
 async def _fill(sender: Recorder, n: int) -> list[int]:
     ids: list[int] = []
     for start in range(0, n, 50):
-        acks = await asyncio.gather(*(sender.call("chat", {"message": f"m{i}"})
-                                      for i in range(start, min(start + 50, n))))
+        acks = await asyncio.gather(
+            *(sender.call("chat", {"message": f"m{i}"}) for i in range(start, min(start + 50, n)))
+        )
         ids += [a["id"] for a in acks]
     return sorted(ids)
 
 
-async def test_join_floods_are_refused_and_replays_bounded(make_app: AppFactory,
-                                                           sio_client: ClientFactory) -> None:
+async def test_join_floods_are_refused_and_replays_bounded(make_app: AppFactory, sio_client: ClientFactory) -> None:
     app = await make_app(rate_limit_per_user=100000, joins_per_window=5, replay_budget=1000)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     await _fill(sender, 300)
@@ -133,8 +141,9 @@ async def test_join_floods_are_refused_and_replays_bounded(make_app: AppFactory,
     assert ack["ok"] and len(ack["history"]) == 300 and ack["gap"] is False
 
 
-async def test_reconnect_replays_come_from_memory(make_app: AppFactory, sio_client: ClientFactory,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_reconnect_replays_come_from_memory(
+    make_app: AppFactory, sio_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = await make_app(rate_limit_per_user=100000)
     sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
     ids = await _fill(sender, 200)
@@ -189,16 +198,19 @@ async def test_a_streamer_cannot_sanction_global_staff(client: TestClient) -> No
     streamer = await login(client, "test_streamer", "test456")
     for path in ("mute", "ban", "kick"):
         for target in ("demo_admin", "site_mod"):
-            resp = await client.post(f"/api/admin/{path}", json={"username": target, "stream": "main"},
-                                     headers=auth(streamer))
+            resp = await client.post(
+                f"/api/admin/{path}", json={"username": target, "stream": "main"}, headers=auth(streamer)
+            )
             assert resp.status == 403, (path, target)
             assert (await resp.json())["error"]["code"] == "target_outranks"
-    ok = await client.post("/api/admin/mute", json={"username": "chat_viewer", "stream": "main"},
-                           headers=auth(streamer))
+    ok = await client.post(
+        "/api/admin/mute", json={"username": "chat_viewer", "stream": "main"}, headers=auth(streamer)
+    )
     assert ok.status == 200
     mod = await login(client, "site_mod", "pw-site_mod")
-    assert (await client.post("/api/admin/mute", json={"username": "test_streamer", "stream": "main"},
-                              headers=auth(mod))).status == 200  # global staff may act on the owner
+    assert (
+        await client.post("/api/admin/mute", json={"username": "test_streamer", "stream": "main"}, headers=auth(mod))
+    ).status == 200  # global staff may act on the owner
     refused = await client.post("/api/admin/ban", json={"username": "demo_admin"}, headers=auth(mod))
     assert refused.status == 403
 
@@ -247,12 +259,19 @@ async def test_site_wide_actions_reach_only_staff_consoles(client: TestClient, s
     staff_console = await sio_client(token=admin)
     assert (await staff_console.call("console_join", {"stream": "main"}))["ok"]
 
-    await client.post("/api/admin/mute", json={"username": "demo_user", "reason": "private reason XYZ"},
-                      headers=auth(admin))
-    await client.post("/api/admin/mute", json={"username": "demo_user", "stream": "other",
-                                               "reason": "other stream QRS"}, headers=auth(admin))
-    await client.post("/api/admin/mute", json={"username": "chat_viewer", "stream": "main",
-                                               "reason": "own stream ABC"}, headers=auth(admin))
+    await client.post(
+        "/api/admin/mute", json={"username": "demo_user", "reason": "private reason XYZ"}, headers=auth(admin)
+    )
+    await client.post(
+        "/api/admin/mute",
+        json={"username": "demo_user", "stream": "other", "reason": "other stream QRS"},
+        headers=auth(admin),
+    )
+    await client.post(
+        "/api/admin/mute",
+        json={"username": "chat_viewer", "stream": "main", "reason": "own stream ABC"},
+        headers=auth(admin),
+    )
 
     def fragments(rec: Recorder) -> str:
         return " ".join(f["html"] for f in rec.of("console_fragment") if f["target"] == "#audit-rows")

@@ -71,10 +71,15 @@ def verdicts() -> dict[str, tuple[str, str | None]]:
 
 async def _verdicts() -> dict[str, tuple[str, str | None]]:
     texts = [
-        "women are too emotional to lead", "immigrants should not be allowed to vote",
-        "i will find where you live and hurt you", "you are a stupid idiot",
-        "women are great leaders", "immigrants have the right to vote", "holy shit what a play",
-        "thanks for the stream, see you tomorrow", "that was a sick play",
+        "women are too emotional to lead",
+        "immigrants should not be allowed to vote",
+        "i will find where you live and hurt you",
+        "you are a stupid idiot",
+        "women are great leaders",
+        "immigrants have the right to vote",
+        "holy shit what a play",
+        "thanks for the stream, see you tomorrow",
+        "that was a sick play",
     ]
     settings = Settings(env="test").validated()
     engine = ModerationEngine.from_settings(settings)
@@ -90,18 +95,30 @@ async def _verdicts() -> dict[str, tuple[str, str | None]]:
         await engine.close()
 
 
-@pytest.mark.parametrize("text", [
-    "women are too emotional to lead",
-    # Known miss since the short-chat retrain: toxicity 0.69, identity_attack 0.72, just under the
-    # flag (0.7) and block (0.8) lines ("women/refugees/muslims ..." with the same words are caught).
-    pytest.param("immigrants should not be allowed to vote", marks=pytest.mark.xfail(strict=True)),
-    "i will find where you live and hurt you", "you are a stupid idiot"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "women are too emotional to lead",
+        # Known miss since the short-chat retrain: toxicity 0.69, identity_attack 0.72, just under the
+        # flag (0.7) and block (0.8) lines ("women/refugees/muslims ..." with the same words are caught).
+        pytest.param("immigrants should not be allowed to vote", marks=pytest.mark.xfail(strict=True)),
+        "i will find where you live and hurt you",
+        "you are a stupid idiot",
+    ],
+)
 def test_abuse_without_swear_words_is_caught(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
     assert verdicts[text][0] in ("flag", "hold", "block"), verdicts[text]
 
 
-@pytest.mark.parametrize("text", ["women are great leaders", "immigrants have the right to vote",
-                                  "thanks for the stream, see you tomorrow", "that was a sick play"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "women are great leaders",
+        "immigrants have the right to vote",
+        "thanks for the stream, see you tomorrow",
+        "that was a sick play",
+    ],
+)
 def test_innocent_sentences_pass(verdicts: dict[str, tuple[str, str | None]], text: str) -> None:
     assert verdicts[text][0] == "allow", verdicts[text]
 
@@ -110,8 +127,7 @@ def test_profanity_alone_is_masked_not_blocked(verdicts: dict[str, tuple[str, st
     assert verdicts["holy shit what a play"][0] == "mask"
 
 
-async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_app: Any,
-                                                                         sio_client: Any) -> None:
+async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_app: Any, sio_client: Any) -> None:
     """/healthz answers at once with ``loading``; a message sent meanwhile is scored by the full chain."""
     client = await make_app(moderation="profanity,tests.failing_scorer:SlowLoadingScorer")
     health = await (await client.get("/healthz")).json()

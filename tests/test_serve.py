@@ -28,10 +28,19 @@ def _free_port() -> int:
 @pytest.mark.slow
 async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "APP_PORT": str(port), "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-           "SAFESTREAM_ARGON2_TIME_COST": "1"}
-    proc = processes.spawn([sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-                           cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "APP_PORT": str(port),
+        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+        "SAFESTREAM_ARGON2_TIME_COST": "1",
+    }
+    proc = processes.spawn(
+        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
@@ -44,8 +53,9 @@ async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.1)
             assert health is not None and health["status"] == "ok", proc.stdout.read() if proc.stdout else ""
-            async with http.post(f"http://127.0.0.1:{port}/auth/login",
-                                 data={"username": "demo_user", "password": "demo123"}) as resp:
+            async with http.post(
+                f"http://127.0.0.1:{port}/auth/login", data={"username": "demo_user", "password": "demo123"}
+            ) as resp:
                 assert resp.status == 200
             async with http.get(f"http://127.0.0.1:{port}/streams") as resp:
                 assert [s["stream"] for s in await resp.json()] == ["main"]
@@ -82,6 +92,12 @@ def test_unknown_moderation_backend_lists_the_available_ones() -> None:
 
 
 def test_cli_reports_config_errors(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "safestream", "serve"], cwd=tmp_path, capture_output=True,
-                            text=True, env={**os.environ, "APP_PORT": "0"}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "safestream", "serve"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "APP_PORT": "0"},
+        timeout=60,
+    )
     assert result.returncode == 2 and "APP_PORT must be between 1 and 65535" in result.stderr

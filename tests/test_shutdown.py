@@ -22,14 +22,21 @@ from tests.test_cluster import Node
 
 pytestmark = pytest.mark.slow
 
-ENV = {"SAFESTREAM_ARGON2_TIME_COST": "1", "SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "GIFT_INTERVAL_SECS": "3600",
-       "SAFESTREAM_RATE_LIMIT_PER_USER": "100000", "SAFESTREAM_LOG_LEVEL": "INFO"}
+ENV = {
+    "SAFESTREAM_ARGON2_TIME_COST": "1",
+    "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
+    "GIFT_INTERVAL_SECS": "3600",
+    "SAFESTREAM_RATE_LIMIT_PER_USER": "100000",
+    "SAFESTREAM_LOG_LEVEL": "INFO",
+}
 DOCKER_GRACE = 10.0
 
 
 async def token_for(node: Node, username: str = "demo_user", password: str = "demo123") -> str:
-    async with (aiohttp.ClientSession() as http,
-                http.post(node.url + "/auth/login", data={"username": username, "password": password}) as r):
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(node.url + "/auth/login", data={"username": username, "password": password}) as r,
+    ):
         assert r.status == 200
         return str((await r.json())["access_token"])
 
@@ -137,9 +144,16 @@ async def test_sigterm_ends_the_process_in_time_even_when_a_thread_is_stuck(tmp_
     # A model thread that never returns cannot be joined: the interpreter's exit would
     # wait for it forever. The exit deadline ends the process anyway, with status 70.
     root = str(Path(__file__).resolve().parents[1])
-    node = Node(tmp_path, {**ENV, "SAFESTREAM_MODERATION": "tests.failing_scorer:StuckScorer",
-                           "SAFESTREAM_MODERATION_TIMEOUT_SECS": "0.5", "SAFESTREAM_SHUTDOWN_GRACE_SECS": "3",
-                           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))})
+    node = Node(
+        tmp_path,
+        {
+            **ENV,
+            "SAFESTREAM_MODERATION": "tests.failing_scorer:StuckScorer",
+            "SAFESTREAM_MODERATION_TIMEOUT_SECS": "0.5",
+            "SAFESTREAM_SHUTDOWN_GRACE_SECS": "3",
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+        },
+    )
     await node.wait_healthy()
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(node.url, auth={"token": await token_for(node)}, transports=["websocket"])
@@ -170,8 +184,11 @@ async def test_no_version_in_any_response_and_no_token_in_the_log(tmp_path: Path
     node = Node(tmp_path, ENV)
     await node.wait_healthy()
     # Requests aiohttp answers itself, before the app sees them, name no version either.
-    for request in (b"GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
-                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+    for request in (
+        b"GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ):
         head = (await raw_http(node, request)).split("\r\n\r\n")[0]
         assert "\r\nServer: SafeStream" in head and "aiohttp" not in head and "Python" not in head, head
     token = await token_for(node)

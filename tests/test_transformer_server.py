@@ -18,8 +18,9 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_models.build_tiny_detoxify(root)
 
 
-async def test_chat_through_profanity_then_detoxify(make_app: AppFactory, sio_client: ClientFactory,
-                                                    tiny_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_chat_through_profanity_then_detoxify(
+    make_app: AppFactory, sio_client: ClientFactory, tiny_ckpt: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     app = await make_app(moderation=f"profanity,detoxify:{tiny_ckpt}", cascade="all")
     engine = app.app[MODERATION_KEY]

@@ -16,8 +16,18 @@ from safestream.app_keys import CONNECTIONS_KEY, SIO_KEY
 from safestream.logs import RedactSecrets
 from tests.conftest import AppFactory, ClientFactory, auth, login, refusal
 
-RESERVED = ["disconnect", "connect", "connect_error", "trigger_event", "_conn", "history", "message", "*",
-            "on_chat", "__init__"]
+RESERVED = [
+    "disconnect",
+    "connect",
+    "connect_error",
+    "trigger_event",
+    "_conn",
+    "history",
+    "message",
+    "*",
+    "on_chat",
+    "__init__",
+]
 
 
 async def raw_frame(rec: Any, frame: str) -> None:
@@ -36,13 +46,16 @@ async def test_reserved_and_unknown_event_names_get_unknown_event(sio_client: Cl
     assert (await rec.call("chat", {"message": "still here"}))["ok"]
 
 
-async def test_raw_disconnect_frames_do_not_untrack_the_socket(client: TestClient,
-                                                                sio_client: ClientFactory) -> None:
+async def test_raw_disconnect_frames_do_not_untrack_the_socket(client: TestClient, sio_client: ClientFactory) -> None:
     victim = await sio_client("demo_user", "demo123", join="main")
     sender = await sio_client("chat_viewer", "viewer789", join="main")
     sid = victim.sio.get_sid()
-    for frame in ('2["disconnect",{}]', '2["disconnect","client namespace disconnect"]',
-                  '2["connect",{"HTTP_X_FORWARDED_FOR":"1.2.3.4"},{"token":"x"}]', '2["connect_error",{}]'):
+    for frame in (
+        '2["disconnect",{}]',
+        '2["disconnect","client namespace disconnect"]',
+        '2["connect",{"HTTP_X_FORWARDED_FOR":"1.2.3.4"},{"token":"x"}]',
+        '2["connect_error",{}]',
+    ):
         await raw_frame(victim, frame)
     # An ack round trip after the frames: they have all been handled by now.
     assert (await victim.call("leave", {"stream": "main"}))["ok"]
@@ -61,8 +74,7 @@ async def test_raw_disconnect_frames_do_not_untrack_the_socket(client: TestClien
     assert not any(m["message"] == "after the ban" for m in victim.chats())
 
 
-async def test_raw_disconnect_frames_do_not_bypass_socket_caps(make_app: AppFactory,
-                                                               sio_client: ClientFactory) -> None:
+async def test_raw_disconnect_frames_do_not_bypass_socket_caps(make_app: AppFactory, sio_client: ClientFactory) -> None:
     app = await make_app(max_sockets_per_user=2, max_connections_per_ip=4)
     token = await login(app, "demo_user", "demo123")
     held = [await sio_client(token=token, test_client=app) for _ in range(2)]
@@ -112,24 +124,31 @@ async def test_unauthenticated_sessions_per_address_are_capped(make_app: AppFact
     with pytest.raises(socketio.exceptions.ConnectionError):
         await sio.connect(str(app.make_url("/")) + f"?token={token}", transports=["polling"], wait_timeout=5)
     # Authenticating one of the open sessions frees its place.
-    post = await app.post("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": opened[0]},
-                          data="40" + json.dumps({"token": token}))
+    post = await app.post(
+        "/socket.io/",
+        params={"EIO": "4", "transport": "polling", "sid": opened[0]},
+        data="40" + json.dumps({"token": token}),
+    )
     assert post.status == 200
     poll = await app.get("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": opened[0]})
     assert (await poll.text()).startswith("40")
     assert (await handshake(app)).status == 200
 
 
-async def test_sessions_that_do_not_authenticate_in_time_are_closed(make_app: AppFactory,
-                                                                    sio_client: ClientFactory) -> None:
+async def test_sessions_that_do_not_authenticate_in_time_are_closed(
+    make_app: AppFactory, sio_client: ClientFactory
+) -> None:
     app = await make_app(auth_timeout_secs=0.5)
     authed = await sio_client("demo_user", "demo123", join="main", test_client=app)
     ws = await app.ws_connect("/socket.io/?EIO=4&transport=websocket")
     opened = await ws.receive_str(timeout=5)
     assert opened.startswith("0")
     polling = session_id(await (await handshake(app)).text())
-    poll = await app.get("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": polling},
-                         timeout=aiohttp.ClientTimeout(total=5))
+    poll = await app.get(
+        "/socket.io/",
+        params={"EIO": "4", "transport": "polling", "sid": polling},
+        timeout=aiohttp.ClientTimeout(total=5),
+    )
     assert "1" in (await poll.text())  # the pending long-poll is answered with CLOSE
     frames = []
     while not ws.closed:
@@ -142,15 +161,17 @@ async def test_sessions_that_do_not_authenticate_in_time_are_closed(make_app: Ap
     # A token that fails at CONNECT leaves a pending session: closed too.
     sio = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await sio.connect(str(app.make_url("/")), auth={"token": "not-a-token"}, transports=["websocket"],
-                          wait_timeout=2)
+        await sio.connect(
+            str(app.make_url("/")), auth={"token": "not-a-token"}, transports=["websocket"], wait_timeout=2
+        )
     await asyncio.sleep(1.0)
     assert app.app[SIO_KEY].gate.pending() == 0
     assert authed.sio.connected and (await authed.call("chat", {"message": "authenticated: stays"}))["ok"]
 
 
 async def test_a_namespace_disconnect_that_keeps_the_transport_must_authenticate_again(
-        make_app: AppFactory, sio_client: ClientFactory) -> None:
+    make_app: AppFactory, sio_client: ClientFactory
+) -> None:
     app = await make_app(auth_timeout_secs=0.5)
     rec = await sio_client("demo_user", "demo123", test_client=app)
     eio_sid = rec.sio.eio.sid
@@ -217,8 +238,11 @@ def test_error_lines_and_tracebacks_are_redacted(capsys: pytest.CaptureFixture[s
         try:
             raise ValueError(f"bad request to /socket.io/?EIO=4&token={jwt}")
         except ValueError:
-            logger.exception("failed %s with header %s", "/chat?access_token=abc123secret&x=1",
-                             "Authorization: Bearer sk-live-0123456789")
+            logger.exception(
+                "failed %s with header %s",
+                "/chat?access_token=abc123secret&x=1",
+                "Authorization: Bearer sk-live-0123456789",
+            )
     finally:
         logger.removeHandler(handler)
     err = capsys.readouterr().err

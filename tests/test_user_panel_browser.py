@@ -29,8 +29,12 @@ from tests.test_viewer_browser import INSULT
 
 
 @pytest.mark.parametrize("viewport", [None, MOBILE], ids=["desktop", "phone"])
-async def test_user_panel_shows_the_person_and_acts(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                    sio_client: ClientFactory, viewport: object) -> None:
+async def test_user_panel_shows_the_person_and_acts(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+    viewport: object,
+) -> None:
     sender = await sio_client("demo_user", "demo123", join="main")
     bystander = await sio_client("chat_viewer", "viewer789", join="main")
     for text in ("hi all", INSULT):

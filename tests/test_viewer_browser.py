@@ -39,8 +39,14 @@ async def log_in(page: Page, username: str, password: str) -> None:
     await form.get_by_role("button", name="Log in").click()
 
 
-async def viewer(open_page: PageFactory, client: TestClient, username: str, password: str,  # noqa: F811
-                 stream: str = "main", viewport: ViewportSize | None = None) -> Page:
+async def viewer(
+    open_page: PageFactory,
+    client: TestClient,
+    username: str,
+    password: str,  # noqa: F811
+    stream: str = "main",
+    viewport: ViewportSize | None = None,
+) -> Page:
     """A page logged in through the form and joined to ``stream`` (ready to chat)."""
     page = await open_page(viewport)
     await page.goto(url(client, f"/chat/{stream}"))
@@ -56,13 +62,15 @@ async def send(page: Page, text: str) -> None:
 
 def message(page: Page, text: str) -> Any:
     """The chat row whose text is exactly ``text``."""
-    return page.locator("#messages .msg").filter(has=page.locator(".msg-text", has_text=re.compile(
-        "^" + re.escape(text) + "$")))
+    return page.locator("#messages .msg").filter(
+        has=page.locator(".msg-text", has_text=re.compile("^" + re.escape(text) + "$"))
+    )
 
 
 async def shown_ids(page: Page) -> list[int]:
     ids: list[int] = await page.eval_on_selector_all(
-        "#messages .msg[data-id]", "rows => rows.map(row => Number(row.dataset.id))")
+        "#messages .msg[data-id]", "rows => rows.map(row => Number(row.dataset.id))"
+    )
     return ids
 
 
@@ -72,8 +80,7 @@ async def set_policy(client: TestClient, policy: dict[str, Any]) -> None:
     assert resp.status == 200, await resp.text()
 
 
-async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: TestClient,
-                                                                      open_page: PageFactory) -> None:  # noqa: F811
+async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
     page = await open_page()
     await page.goto(url(client, "/"))  # the front door redirects to the chat client
     await expect(page.get_by_role("heading", name="Join the chat")).to_be_visible()
@@ -175,8 +182,9 @@ async def test_rate_limit_and_mute_feedback(make_app: Any, open_page: PageFactor
     await expect(page.locator("#send")).to_be_disabled()
 
     token = await login(client, "test_streamer", "test456")
-    resp = await client.post("/api/admin/mute", json={"username": "demo_user", "stream": "main", "duration_s": 300},
-                             headers=auth(token))
+    resp = await client.post(
+        "/api/admin/mute", json={"username": "demo_user", "stream": "main", "duration_s": 300}, headers=auth(token)
+    )
     assert resp.status == 200, await resp.text()
     bar = page.locator("#mute-bar")
     await expect(bar).to_contain_text(re.compile(r"You're muted · 4:5\d left"))
@@ -185,8 +193,11 @@ async def test_rate_limit_and_mute_feedback(make_app: Any, open_page: PageFactor
     await screenshot(page, "viewer-muted-mobile.png")
 
 
-async def test_gift_shows_an_animated_badge(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                            sio_client: ClientFactory) -> None:
+async def test_gift_shows_an_animated_badge(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
     chatter = await sio_client("chat_viewer", "viewer789", join="main")
     for text in ("first time here!", "the audio is so good today", "who's the guest?"):
@@ -196,21 +207,24 @@ async def test_gift_shows_an_animated_badge(client: TestClient, open_page: PageF
     await expect(message(page, "hello everyone!")).to_be_visible()
     # Sent together, these leave moderation together: the server may deliver them as one chat_batch.
     burst = [f"burst {i}" for i in range(6)]
-    await page.evaluate("() => { window.__batches = 0; "
-                        "window.SafeStreamChat.socket.on('chat_batch', () => window.__batches++); }")
+    await page.evaluate(
+        "() => { window.__batches = 0; window.SafeStreamChat.socket.on('chat_batch', () => window.__batches++); }"
+    )
     acks = await asyncio.gather(*(chatter.call("chat", {"message": text}) for text in burst))
     assert all(ack["ok"] for ack in acks)
     await expect(message(page, burst[-1])).to_be_visible()
     shown = await page.locator("#messages .msg-text").all_text_contents()
-    assert [t for t in shown if t.startswith("burst")] == [text for _, text in sorted(
-        zip((ack["id"] for ack in acks), burst, strict=True))]
+    assert [t for t in shown if t.startswith("burst")] == [
+        text for _, text in sorted(zip((ack["id"] for ack in acks), burst, strict=True))
+    ]
     assert await shown_ids(page) == sorted(set(await shown_ids(page)))
     if chatter.of("chat_batch"):  # the usual case: the first goes alone, the rest queue behind it
         assert await page.evaluate("() => window.__batches") >= 1
 
     token = await login(client, "chat_viewer", "viewer789")
-    resp = await client.post("/api/gift", json={"gift_id": "rocket", "amount": 3, "stream": "main"},
-                             headers=auth(token))
+    resp = await client.post(
+        "/api/gift", json={"gift_id": "rocket", "amount": 3, "stream": "main"}, headers=auth(token)
+    )
     assert resp.status == 200, await resp.text()
     badge = page.locator("#gift-lane .gift-badge")
     await expect(badge).to_be_visible()
@@ -255,8 +269,11 @@ async def test_user_text_is_rendered_as_text(client: TestClient, open_page: Page
     await expect(page.locator("#room-title")).to_have_text(title)
     await expect(page.locator("#composer-input")).to_be_enabled()
 
-    payloads = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>",
-                "<b>bold?</b> &amp; <a href=javascript:window.__xss=1>link</a>"]
+    payloads = [
+        '<img src=x onerror="window.__xss=1">',
+        "<script>window.__xss=1</script>",
+        "<b>bold?</b> &amp; <a href=javascript:window.__xss=1>link</a>",
+    ]
     for text in payloads:
         await send(page, text)
         await expect(message(page, text)).to_be_visible()
@@ -265,8 +282,11 @@ async def test_user_text_is_rendered_as_text(client: TestClient, open_page: Page
     assert await page.evaluate("() => document.title") == f"{title} · SafeStream"
 
 
-async def test_reconnect_fills_the_gap_in_order_without_duplicates(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                                                   sio_client: ClientFactory) -> None:
+async def test_reconnect_fills_the_gap_in_order_without_duplicates(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123")
     chatter = await sio_client("chat_viewer", "viewer789", join="main")
     for i in range(3):
@@ -297,9 +317,11 @@ async def test_reconnect_fills_the_gap_in_order_without_duplicates(client: TestC
     assert texts == [f"before {i}" for i in range(3)] + missed + ["after"]
 
 
-async def test_removed_messages_vanish_and_stream_end_shows_a_notice(client: TestClient,
-                                                                     open_page: PageFactory,  # noqa: F811
-                                                                     sio_client: ClientFactory) -> None:
+async def test_removed_messages_vanish_and_stream_end_shows_a_notice(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     page = await viewer(open_page, client, "chat_viewer", "viewer789")
     chatter = await sio_client("demo_user", "demo123", join="main")
     doomed = await chatter.call("chat", {"message": "buy followers at spam.example"})
@@ -360,7 +382,8 @@ async def test_pages_are_served_with_the_csp(client: TestClient) -> None:
 
 
 async def test_auto_scroll_pauses_while_reading_back_and_the_counter_counts_characters(
-        make_app: Any, open_page: PageFactory, sio_client: ClientFactory) -> None:  # noqa: F811
+    make_app: Any, open_page: PageFactory, sio_client: ClientFactory
+) -> None:  # noqa: F811
     client = await make_app(rate_limit_per_user=1000)
     page = await viewer(open_page, client, "demo_user", "demo123")
     chatter = await sio_client("chat_viewer", "viewer789", join="main", test_client=client)
@@ -384,6 +407,6 @@ async def test_auto_scroll_pauses_while_reading_back_and_the_counter_counts_char
     await expect(page.locator("#counter")).to_have_text("501/500")
     await expect(page.locator("#counter")).to_have_class(re.compile(r"\bis-over\b"))
     await expect(page.locator("#send")).to_be_disabled()
-    await composer.fill("\U0001F389" * 500)  # 500 characters (1000 UTF-16 units): the server's count
+    await composer.fill("\U0001f389" * 500)  # 500 characters (1000 UTF-16 units): the server's count
     await expect(page.locator("#counter")).to_have_text("500/500")
     await expect(page.locator("#send")).to_be_enabled()

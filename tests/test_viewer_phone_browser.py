@@ -38,8 +38,9 @@ async def test_gift_badges_queue_one_at_a_time_on_a_phone(client: TestClient, op
     admin = await login(client, "demo_admin", "admin123")
     senders = [("demo_user", "rose", 2), ("chat_viewer", "rocket", 5), ("test_streamer", "lion", 1)]
     for who, gift, amount in senders:
-        resp = await client.post("/api/gift", json={"from": who, "gift_id": gift, "amount": amount, "stream": "main"},
-                                 headers=auth(admin))
+        resp = await client.post(
+            "/api/gift", json={"from": who, "gift_id": gift, "amount": amount, "stream": "main"}, headers=auth(admin)
+        )
         assert resp.status == 200, await resp.text()
     await expect(page.locator("#messages .note-gift")).to_have_count(3)  # every gift is in the chat at once
     badge = page.locator("#gift-lane .gift-badge")
@@ -55,8 +56,11 @@ async def test_gift_badges_queue_one_at_a_time_on_a_phone(client: TestClient, op
     assert await page.evaluate("() => window.__maxBadges") == 1
 
 
-async def test_names_are_not_cut_by_their_tags(client: TestClient, open_page: PageFactory,  # noqa: F811
-                                               sio_client: ClientFactory) -> None:
+async def test_names_are_not_cut_by_their_tags(
+    client: TestClient,
+    open_page: PageFactory,  # noqa: F811
+    sio_client: ClientFactory,
+) -> None:
     resp = await client.post("/auth/register", json={"username": "marathon_viewer_42", "password": "secret123"})
     assert resp.status == 201, await resp.text()
     for viewport in (MOBILE, DESKTOP):

@@ -55,25 +55,44 @@ def test_wheel_ships_the_data_folders(wheel: Path) -> None:
     import zipfile
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    for shipped in ("safestream/templates/chat.html", "safestream/templates/console/base.html",
-                    "safestream/static/js/chat.js", "safestream/static/vendor/socket.io.min.js",
-                    "safestream/migrations/env.py", "safestream/migrations/versions/0001_initial_schema.py",
-                    "safestream/docs/PROTOCOL.md", "safestream/alembic.ini", "safestream/py.typed"):
+    for shipped in (
+        "safestream/templates/chat.html",
+        "safestream/templates/console/base.html",
+        "safestream/static/js/chat.js",
+        "safestream/static/vendor/socket.io.min.js",
+        "safestream/migrations/env.py",
+        "safestream/migrations/versions/0001_initial_schema.py",
+        "safestream/docs/PROTOCOL.md",
+        "safestream/alembic.ini",
+        "safestream/py.typed",
+    ):
         assert shipped in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
 async def test_wheel_in_a_fresh_venv_serves_from_another_directory(workdir: Path, wheel: Path) -> None:
-    script = installed.make_venv(workdir / "venv-user", wheel, installed.clean_env(), installed.RunAs("the tests' user"))
+    script = installed.make_venv(
+        workdir / "venv-user", wheel, installed.clean_env(), installed.RunAs("the tests' user")
+    )
     python = script.parent / "python"
-    where = subprocess.run([str(python), "-c", "import safestream; print(safestream.__file__)"],
-                           cwd=workdir, env=installed.clean_env(), capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(python), "-c", "import safestream; print(safestream.__file__)"],
+        cwd=workdir,
+        env=installed.clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert where.stdout.strip().startswith(str(workdir / "venv-user"))
     elsewhere = workdir / "elsewhere"
     elsewhere.mkdir()
     port = _free_port()
-    with installed.serving([str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                           installed.clean_env(), installed.RunAs("the tests' user"), cwd=elsewhere) as proc:
+    with installed.serving(
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        installed.clean_env(),
+        installed.RunAs("the tests' user"),
+        cwd=elsewhere,
+    ) as proc:
         health = await installed.wait_healthy(proc, port)
         assert health["status"] == "ok"
         base = f"http://127.0.0.1:{port}"
@@ -99,21 +118,27 @@ async def test_container_steps(workdir: Path, wheel: Path) -> None:
     home = workdir / "home"
     home.mkdir()
     as_.owns(home)
-    env = installed.clean_env(HOME=str(home), SAFESTREAM_ENV="production",
-                              JWT_SECRET_KEY=secrets.token_urlsafe(48),
-                              SAFESTREAM_DATA_DIR=str(home / "data"), SAFESTREAM_LOG_DIR=str(home / "logs"),
-                              DATABASE_URL=f"sqlite:///{home}/data/safestream.db")
+    env = installed.clean_env(
+        HOME=str(home),
+        SAFESTREAM_ENV="production",
+        JWT_SECRET_KEY=secrets.token_urlsafe(48),
+        SAFESTREAM_DATA_DIR=str(home / "data"),
+        SAFESTREAM_LOG_DIR=str(home / "logs"),
+        DATABASE_URL=f"sqlite:///{home}/data/safestream.db",
+    )
     script = installed.make_venv(home / "venv", wheel, env, as_)
     migrated = as_.run([str(script), "migrate"], cwd=tree, env=env, capture_output=True, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
     port = _free_port()
-    with installed.serving([str(script), "serve", "--host", "127.0.0.1", "--port", str(port)], env, as_,
-                           cwd=tree) as proc:
+    with installed.serving(
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)], env, as_, cwd=tree
+    ) as proc:
         health = await installed.wait_healthy(proc, port)
         assert health["status"] == "ok"
         async with aiohttp.ClientSession() as http:  # production: no demo accounts
-            async with http.post(f"http://127.0.0.1:{port}/auth/login",
-                                 data={"username": "demo_user", "password": "demo123"}) as resp:
+            async with http.post(
+                f"http://127.0.0.1:{port}/auth/login", data={"username": "demo_user", "password": "demo123"}
+            ) as resp:
                 assert resp.status == 401
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -32,13 +32,47 @@ INSULT_ADJ = ["stupid", "dumb", "pathetic", "ugly"]
 FRIENDLY = ["friend", "everyone", "buddy", "team", "chat"]
 NICE = ["nice", "great", "good", "fun", "lovely"]
 THINGS = ["stream", "game", "song", "day", "show"]
-WORDS: list[str] = sorted({
-    *INSULTS, *INSULT_ADJ, *FRIENDLY, *NICE, *THINGS,
-    "hello", "hi", "have", "an", "the", "for", "thanks", "love", "this", "what",
-    "see", "you", "are", "hate", "shut", "up", "will", "kill", "hurt", "damn",
-    "crap", "is", "all", "people", "tomorrow", "later", "morning", "night",
-    "my", "and", "good", "they",
-})
+WORDS: list[str] = sorted(
+    {
+        *INSULTS,
+        *INSULT_ADJ,
+        *FRIENDLY,
+        *NICE,
+        *THINGS,
+        "hello",
+        "hi",
+        "have",
+        "an",
+        "the",
+        "for",
+        "thanks",
+        "love",
+        "this",
+        "what",
+        "see",
+        "you",
+        "are",
+        "hate",
+        "shut",
+        "up",
+        "will",
+        "kill",
+        "hurt",
+        "damn",
+        "crap",
+        "is",
+        "all",
+        "people",
+        "tomorrow",
+        "later",
+        "morning",
+        "night",
+        "my",
+        "and",
+        "good",
+        "they",
+    }
+)
 
 # Label vectors in JIGSAW_CLASSES order.
 _CLEAN = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -70,14 +104,38 @@ def synthetic_dataset(seed: int = 0) -> list[tuple[str, list[float]]]:
         ins, adj = rng.choice(INSULTS), rng.choice(INSULT_ADJ)
         fr, nice, thing = rng.choice(FRIENDLY), rng.choice(NICE), rng.choice(THINGS)
         data += [
-            (rng.choice([f"you are an {ins}", f"you are a {adj} {ins}", f"i hate you {adj} {ins}",
-                         f"shut up {ins}", f"what a {adj} {ins}", f"you {adj} {ins}"]), _INSULT),
+            (
+                rng.choice(
+                    [
+                        f"you are an {ins}",
+                        f"you are a {adj} {ins}",
+                        f"i hate you {adj} {ins}",
+                        f"shut up {ins}",
+                        f"what a {adj} {ins}",
+                        f"you {adj} {ins}",
+                    ]
+                ),
+                _INSULT,
+            ),
             (rng.choice([f"i will kill you {ins}", "i will hurt you", "i will kill you"]), _THREAT),
             (rng.choice(["damn this crap", f"this {thing} is crap", "damn you"]), _OBSCENE),
             (rng.choice([f"all {p} are {adj}" for p in ("people", "they")]), _IDENTITY),
-            (rng.choice([f"hello {fr}", f"hi {fr}", f"have a {nice} day", f"good morning {fr}",
-                         f"thanks for the {thing}", f"i love this {thing}", f"what a {nice} {thing}",
-                         f"see you tomorrow {fr}", f"good night {fr}"]), _CLEAN),
+            (
+                rng.choice(
+                    [
+                        f"hello {fr}",
+                        f"hi {fr}",
+                        f"have a {nice} day",
+                        f"good morning {fr}",
+                        f"thanks for the {thing}",
+                        f"i love this {thing}",
+                        f"what a {nice} {thing}",
+                        f"see you tomorrow {fr}",
+                        f"good night {fr}",
+                    ]
+                ),
+                _CLEAN,
+            ),
             (rng.choice([f"have a {nice} night", f"you are a {nice} {fr}", f"hello {fr}"]), _CLEAN),
         ]
     return data
@@ -89,8 +147,13 @@ def _write_model_type_dir(model_dir: Path, tokens: list[str]) -> None:
 
     model_dir.mkdir(parents=True, exist_ok=True)
     config = BertConfig(
-        vocab_size=len(vocab_tokens()), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=128, max_position_embeddings=512, problem_type="multi_label_classification",
+        vocab_size=len(vocab_tokens()),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+        problem_type="multi_label_classification",
     )
     config.num_labels = len(JIGSAW_CLASSES)
     config.save_pretrained(model_dir)
@@ -111,10 +174,14 @@ def _atomic_save(obj: dict[str, Any], path: Path) -> None:
 def _checkpoint(model_dir: Path, state_dict: dict[str, Any]) -> dict[str, Any]:
     return {
         "config": {
-            "arch": {"args": {
-                "model_type": str(model_dir), "model_name": "BertForSequenceClassification",
-                "tokenizer_name": "BertTokenizer", "num_classes": len(JIGSAW_CLASSES),
-            }},
+            "arch": {
+                "args": {
+                    "model_type": str(model_dir),
+                    "model_name": "BertForSequenceClassification",
+                    "tokenizer_name": "BertTokenizer",
+                    "num_classes": len(JIGSAW_CLASSES),
+                }
+            },
             "dataset": {"args": {"classes": list(JIGSAW_CLASSES)}},
         },
         "state_dict": state_dict,

@@ -21,8 +21,12 @@ import sys
 
 def main() -> int:
     required = os.environ.get("SAFESTREAM_AUDIT_REQUIRED") == "1"
-    run = subprocess.run([sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off",
-                          "-f", "json"], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     try:
         report = json.loads(run.stdout)
     except json.JSONDecodeError:
@@ -32,19 +36,25 @@ def main() -> int:
     vulnerable = [d for d in deps if d.get("vulns")]
     skipped = [d for d in deps if "skip_reason" in d]
     for dep in vulnerable:
-        ids = ", ".join(v["id"] + (f" (fixed in {', '.join(v['fix_versions'])})" if v.get("fix_versions") else "")
-                        for v in dep["vulns"])
+        ids = ", ".join(
+            v["id"] + (f" (fixed in {', '.join(v['fix_versions'])})" if v.get("fix_versions") else "")
+            for v in dep["vulns"]
+        )
         print(f"pip-audit: {dep['name']} {dep['version']}: {ids}")
     if vulnerable:
         return 1
     audited = len(deps) - len(skipped)
     if deps and audited == 0:
-        print(f"pip-audit: NOT AUDITED: none of the {len(deps)} dependencies could be looked up "
-              "(the vulnerability service is unreachable from here); "
-              + ("failing: SAFESTREAM_AUDIT_REQUIRED=1" if required else "not failing for that alone"))
+        print(
+            f"pip-audit: NOT AUDITED: none of the {len(deps)} dependencies could be looked up "
+            "(the vulnerability service is unreachable from here); "
+            + ("failing: SAFESTREAM_AUDIT_REQUIRED=1" if required else "not failing for that alone")
+        )
         return 1 if required else 0
-    print(f"pip-audit: {audited} dependencies audited, no known vulnerabilities"
-          + (f" ({len(skipped)} could not be looked up)" if skipped else ""))
+    print(
+        f"pip-audit: {audited} dependencies audited, no known vulnerabilities"
+        + (f" ({len(skipped)} could not be looked up)" if skipped else "")
+    )
     return 0
 
 

@@ -75,10 +75,10 @@ def _escape(chars: str) -> str:
 def render(table: dict[str, str]) -> str:
     keys = list(table)
     lines = [HEADER, "_KEYS = (\n"]
-    lines += [f'    "{_escape("".join(keys[i:i + 12]))}"\n' for i in range(0, len(keys), 12)]
+    lines += [f'    "{_escape("".join(keys[i : i + 12]))}"\n' for i in range(0, len(keys), 12)]
     lines.append(")\n_VALUES = (\n")
     values = "".join(table.values())
-    lines += [f'    "{values[i:i + 72]}"\n' for i in range(0, len(values), 72)]
+    lines += [f'    "{values[i : i + 72]}"\n' for i in range(0, len(values), 72)]
     lines.append(")\n# fmt: on\n")
     lines.append("LOOKALIKES: dict[int, int] = str.maketrans(_KEYS, _VALUES)\n")
     return "".join(lines)

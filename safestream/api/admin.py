@@ -30,8 +30,9 @@ class MuteIn(TargetIn):
 
 
 class BanIn(TargetIn):
-    duration_s: int | None = Field(default=None, ge=1, le=365 * 24 * 3600,
-                                   description="omit for a permanent ban; set for a timeout")
+    duration_s: int | None = Field(
+        default=None, ge=1, le=365 * 24 * 3600, description="omit for a permanent ban; set for a timeout"
+    )
 
 
 class RoleIn(BaseModel):
@@ -91,28 +92,50 @@ def check_target(principal: Principal, role: Role, *, owns_stream: bool) -> None
         raise Forbidden(f"you cannot act on {who}", code="target_outranks")
 
 
-_RESPONSES = {200: "done", 401: "no token", 403: "not allowed", 404: "no such user or stream",
-              422: "invalid body"}
+_RESPONSES = {200: "done", 401: "no token", 403: "not allowed", 404: "no such user or stream", 422: "invalid body"}
 _WHO = "moderator of the stream (or its owner) or admin; site-wide without a stream"
 
 
-@documented("Kick a user: their sockets get `kicked` and leave the stream (site-wide: are disconnected)", auth=_WHO, body=TargetIn,
-            tag="admin", responses=_RESPONSES)
+@documented(
+    "Kick a user: their sockets get `kicked` and leave the stream (site-wide: are disconnected)",
+    auth=_WHO,
+    body=TargetIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def kick(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, TargetIn)
-    sockets = await request.app[ACTIONS_KEY].kick(actor=principal.username, username=body.username,
-                                 stream=body.stream, reason=body.reason)
+    sockets = await request.app[ACTIONS_KEY].kick(
+        actor=principal.username, username=body.username, stream=body.stream, reason=body.reason
+    )
     # A stream kick takes the sockets out of that stream; only a site-wide kick disconnects.
-    return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
-                              "disconnected": 0 if body.stream else sockets, "removed": sockets})
+    return web.json_response(
+        {
+            "ok": True,
+            "username": body.username,
+            "stream": body.stream,
+            "disconnected": 0 if body.stream else sockets,
+            "removed": sockets,
+        }
+    )
 
 
-@documented("Mute a user (default 300 s); their chat is refused with `muted` until it ends", auth=_WHO,
-            body=MuteIn, tag="admin", responses=_RESPONSES)
+@documented(
+    "Mute a user (default 300 s); their chat is refused with `muted` until it ends",
+    auth=_WHO,
+    body=MuteIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def mute(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, MuteIn)
-    until = await request.app[ACTIONS_KEY].mute(actor=principal.username, username=body.username,
-                               stream=body.stream, duration_s=body.duration_s, reason=body.reason)
+    until = await request.app[ACTIONS_KEY].mute(
+        actor=principal.username,
+        username=body.username,
+        stream=body.stream,
+        duration_s=body.duration_s,
+        reason=body.reason,
+    )
     return web.json_response({"ok": True, "username": body.username, "stream": body.stream, "until": iso(until)})
 
 
@@ -123,14 +146,25 @@ async def unmute(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-@documented("Ban a user (a timeout with duration_s): kicked now, refused at join/connect", auth=_WHO,
-            body=BanIn, tag="admin", responses=_RESPONSES)
+@documented(
+    "Ban a user (a timeout with duration_s): kicked now, refused at join/connect",
+    auth=_WHO,
+    body=BanIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def ban(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, BanIn)
-    until = await request.app[ACTIONS_KEY].ban(actor=principal.username, username=body.username,
-                              stream=body.stream, duration_s=body.duration_s, reason=body.reason)
-    return web.json_response({"ok": True, "username": body.username, "stream": body.stream,
-                              "until": iso(until) if until else None})
+    until = await request.app[ACTIONS_KEY].ban(
+        actor=principal.username,
+        username=body.username,
+        stream=body.stream,
+        duration_s=body.duration_s,
+        reason=body.reason,
+    )
+    return web.json_response(
+        {"ok": True, "username": body.username, "stream": body.stream, "until": iso(until) if until else None}
+    )
 
 
 @documented("Lift a user's ban", auth=_WHO, body=TargetIn, tag="admin", responses=_RESPONSES)
@@ -140,17 +174,27 @@ async def unban(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-@documented("Remove messages: viewers get `message_removed`", auth="moderator of the stream or admin",
-            body=RemoveIn, tag="admin", responses=_RESPONSES)
+@documented(
+    "Remove messages: viewers get `message_removed`",
+    auth="moderator of the stream or admin",
+    body=RemoveIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def remove(request: web.Request) -> web.Response:
     principal, body = await _authorize_target(request, RemoveIn)
-    await request.app[ACTIONS_KEY].remove_messages(actor=principal.username, stream=body.stream, ids=body.ids,
-                                  reason=body.reason)
+    await request.app[ACTIONS_KEY].remove_messages(
+        actor=principal.username, stream=body.stream, ids=body.ids, reason=body.reason
+    )
     return web.json_response({"ok": True, "stream": body.stream, "ids": body.ids})
 
 
-@documented("Reset the metrics counters", auth="admin", tag="admin",
-            responses={200: "reset", 401: "no token", 403: "not an admin"})
+@documented(
+    "Reset the metrics counters",
+    auth="admin",
+    tag="admin",
+    responses={200: "reset", 401: "no token", 403: "not an admin"},
+)
 async def reset_metrics(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.is_admin:
@@ -169,22 +213,38 @@ async def _admin_on_other(request: web.Request, username: str) -> Principal:
     return principal
 
 
-@documented("Change a user's role: their tokens are revoked and open sockets closed (log in again)",
-            auth="admin", body=RoleIn, tag="admin", responses=_RESPONSES)
+@documented(
+    "Change a user's role: their tokens are revoked and open sockets closed (log in again)",
+    auth="admin",
+    body=RoleIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def set_role(request: web.Request) -> web.Response:
     await authenticate(request)
     body = await read_json(request, RoleIn)
     principal = await _admin_on_other(request, body.username)
     if not await users.set_role(request.app[SESSIONS_KEY], username=body.username, role=body.role.value):
         raise NotFound(f"no user named {body.username!r}", code="no_such_user")
-    sockets = await request.app[REVOCATION_KEY].drop_sockets(username=body.username, reason="your role changed; log in again")
-    await request.app[ACTIONS_KEY].record(actor=principal.username, action="set_role", target=body.username,
-                         details={"role": body.role.value, "sockets": sockets})
+    sockets = await request.app[REVOCATION_KEY].drop_sockets(
+        username=body.username, reason="your role changed; log in again"
+    )
+    await request.app[ACTIONS_KEY].record(
+        actor=principal.username,
+        action="set_role",
+        target=body.username,
+        details={"role": body.role.value, "sockets": sockets},
+    )
     return web.json_response({"ok": True, "username": body.username, "role": body.role.value})
 
 
-@documented("Delete an account: its tokens stop working and its sockets close at once", auth="admin",
-            body=DeleteUserIn, tag="admin", responses=_RESPONSES)
+@documented(
+    "Delete an account: its tokens stop working and its sockets close at once",
+    auth="admin",
+    body=DeleteUserIn,
+    tag="admin",
+    responses=_RESPONSES,
+)
 async def delete_user(request: web.Request) -> web.Response:
     await authenticate(request)
     body = await read_json(request, DeleteUserIn)
@@ -192,6 +252,11 @@ async def delete_user(request: web.Request) -> web.Response:
     if not await users.delete_user(request.app[SESSIONS_KEY], username=body.username):
         raise NotFound(f"no user named {body.username!r}", code="no_such_user")
     sockets = await request.app[REVOCATION_KEY].drop_sockets(username=body.username, reason="account deleted")
-    await request.app[ACTIONS_KEY].record(actor=principal.username, action="delete_user", target=body.username,
-                         reason=body.reason, details={"sockets": sockets})
+    await request.app[ACTIONS_KEY].record(
+        actor=principal.username,
+        action="delete_user",
+        target=body.username,
+        reason=body.reason,
+        details={"sockets": sockets},
+    )
     return web.json_response({"ok": True, "username": body.username})

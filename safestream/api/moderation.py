@@ -72,8 +72,12 @@ def _stream(request: web.Request) -> str:
 _WHO = "moderator of the stream (or its owner) or admin"
 
 
-@documented("The stream's moderation policy", auth=_WHO, tag="moderation",
-            responses={200: "the policy and whether it is the server default", 403: "not allowed"})
+@documented(
+    "The stream's moderation policy",
+    auth=_WHO,
+    tag="moderation",
+    responses={200: "the policy and whether it is the server default", 403: "not allowed"},
+)
 async def get_policy(request: web.Request) -> web.Response:
     stream = _stream(request)
     await authorize_stream(request, stream)
@@ -82,26 +86,42 @@ async def get_policy(request: web.Request) -> web.Response:
     return web.json_response({"stream": stream, "custom": policies.is_custom(stream), **policy.to_dict()})
 
 
-@documented("Replace the stream's moderation policy", auth=_WHO, body=PolicyIn, tag="moderation",
-            responses={200: "stored", 403: "not allowed", 422: "invalid policy"})
+@documented(
+    "Replace the stream's moderation policy",
+    auth=_WHO,
+    body=PolicyIn,
+    tag="moderation",
+    responses={200: "stored", 403: "not allowed", 422: "invalid policy"},
+)
 async def put_policy(request: web.Request) -> web.Response:
     stream = _stream(request)
     principal = await authorize_stream(request, stream)
     body = await read_json(request, PolicyIn)
-    policy = await request.app[POLICY_CHANGES_KEY].edit_policy(stream=stream, data=body.model_dump(), actor=principal.username)
+    policy = await request.app[POLICY_CHANGES_KEY].edit_policy(
+        stream=stream, data=body.model_dump(), actor=principal.username
+    )
     return web.json_response({"stream": stream, "custom": True, **policy.to_dict()})
 
 
-@documented("Held messages waiting for review", auth=_WHO, tag="moderation",
-            responses={200: "[{id, user, message, score, categories, ts}]", 403: "not allowed"})
+@documented(
+    "Held messages waiting for review",
+    auth=_WHO,
+    tag="moderation",
+    responses={200: "[{id, user, message, score, categories, ts}]", 403: "not allowed"},
+)
 async def list_review(request: web.Request) -> web.Response:
     stream = _stream(request)
     await authorize_stream(request, stream)
     return web.json_response(await request.app[REVIEW_KEY].pending(stream=stream))
 
 
-@documented("Approve (once, or and permit its terms) or deny a held message", auth=_WHO, body=ReviewIn,
-            tag="moderation", responses={200: "decided", 404: "no such held message", 409: "already reviewed"})
+@documented(
+    "Approve (once, or and permit its terms) or deny a held message",
+    auth=_WHO,
+    body=ReviewIn,
+    tag="moderation",
+    responses={200: "decided", 404: "no such held message", 409: "already reviewed"},
+)
 async def decide_review(request: web.Request) -> web.Response:
     stream = _stream(request)
     principal = await authorize_stream(request, stream)
@@ -110,6 +130,7 @@ async def decide_review(request: web.Request) -> web.Response:
     except ValueError:
         seq = -1
     body = await read_json(request, ReviewIn)
-    result = await request.app[REVIEW_KEY].decide(actor=principal.username, stream=stream, seq=seq,
-                                 decision=body.decision, terms=body.terms or None)
+    result = await request.app[REVIEW_KEY].decide(
+        actor=principal.username, stream=stream, seq=seq, decision=body.decision, terms=body.terms or None
+    )
     return web.json_response(result)

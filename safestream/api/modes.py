@@ -36,8 +36,11 @@ class LinksIn(BaseModel):
         for value in values:
             domain = value.strip().lower().removeprefix("www.")
             labels = domain.split(".")
-            if not 3 <= len(domain) <= 253 or len(labels) < 2 or not all(
-                    label and label.replace("-", "").isalnum() and label.isascii() for label in labels):
+            if (
+                not 3 <= len(domain) <= 253
+                or len(labels) < 2
+                or not all(label and label.replace("-", "").isalnum() and label.isascii() for label in labels)
+            ):
                 raise ValueError(f"{value!r} is not a domain name like example.com")
             out.append(domain)
         return out
@@ -114,8 +117,13 @@ class BulkIn(BaseModel):
 _WHO = "moderator of the stream (or its owner) or admin"
 
 
-@documented("Turn shield mode on (a stricter preset) or off (the previous policy back)", auth=_WHO, body=ShieldIn,
-            tag="moderation", responses={200: "the stream's modes", 403: "not allowed"})
+@documented(
+    "Turn shield mode on (a stricter preset) or off (the previous policy back)",
+    auth=_WHO,
+    body=ShieldIn,
+    tag="moderation",
+    responses={200: "the stream's modes", 403: "not allowed"},
+)
 async def shield(request: web.Request) -> web.Response:
     stream = check_stream_name(request.match_info["stream"])
     principal = await authorize_stream(request, stream)
@@ -124,20 +132,35 @@ async def shield(request: web.Request) -> web.Response:
     return web.json_response(public_modes(stream, policy))
 
 
-@documented("Remove recent messages containing a phrase and time out or ban their senders", auth=_WHO,
-            body=BulkIn, tag="moderation", responses={200: "what was done, with its id for undo", 403: "not allowed"})
+@documented(
+    "Remove recent messages containing a phrase and time out or ban their senders",
+    auth=_WHO,
+    body=BulkIn,
+    tag="moderation",
+    responses={200: "what was done, with its id for undo", 403: "not allowed"},
+)
 async def bulk_action(request: web.Request) -> web.Response:
     stream = check_stream_name(request.match_info["stream"])
     principal = await authorize_stream(request, stream)
     body = await read_json(request, BulkIn)
-    result = await request.app[BULK_KEY].bulk_action(principal=principal, stream=stream, phrase=body.phrase,
-                                    window_mins=body.window_mins, sanction=body.sanction,
-                                    duration_s=body.duration_s, reason=body.reason)
+    result = await request.app[BULK_KEY].bulk_action(
+        principal=principal,
+        stream=stream,
+        phrase=body.phrase,
+        window_mins=body.window_mins,
+        sanction=body.sanction,
+        duration_s=body.duration_s,
+        reason=body.reason,
+    )
     return web.json_response(result)
 
 
-@documented("Undo the bans and timeouts of a bulk action (within SAFESTREAM_BULK_UNDO_SECS)", auth=_WHO,
-            tag="moderation", responses={200: "unbanned", 404: "no such bulk action", 409: "expired or undone"})
+@documented(
+    "Undo the bans and timeouts of a bulk action (within SAFESTREAM_BULK_UNDO_SECS)",
+    auth=_WHO,
+    tag="moderation",
+    responses={200: "unbanned", 404: "no such bulk action", 409: "expired or undone"},
+)
 async def undo_bulk(request: web.Request) -> web.Response:
     stream = check_stream_name(request.match_info["stream"])
     principal = await authorize_stream(request, stream)
@@ -145,5 +168,6 @@ async def undo_bulk(request: web.Request) -> web.Response:
         action_id = int(request.match_info["id"])
     except ValueError:
         action_id = -1
-    return web.json_response(await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream,
-                                                  action_id=action_id))
+    return web.json_response(
+        await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream, action_id=action_id)
+    )

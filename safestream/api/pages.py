@@ -31,14 +31,16 @@ def _chat_page(request: web.Request, stream: str | None) -> web.Response:
     return response
 
 
-@documented("The viewer chat client: log in, pick a live stream, chat", tag="pages",
-            responses={200: "an HTML page"})
+@documented("The viewer chat client: log in, pick a live stream, chat", tag="pages", responses={200: "an HTML page"})
 async def chat_home(request: web.Request) -> web.Response:
     return _chat_page(request, None)
 
 
-@documented("The viewer chat client, opening one stream", tag="pages",
-            responses={200: "an HTML page", 422: "not a valid stream name"})
+@documented(
+    "The viewer chat client, opening one stream",
+    tag="pages",
+    responses={200: "an HTML page", 422: "not a valid stream name"},
+)
 async def chat_stream(request: web.Request) -> web.Response:
     return _chat_page(request, check_stream_name(request.match_info["stream"]))
 
@@ -52,8 +54,11 @@ async def favicon(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@documented("The Socket.IO and HTTP protocol document (docs/PROTOCOL.md)", tag="pages",
-            responses={200: "the document as plain text (Markdown)"})
+@documented(
+    "The Socket.IO and HTTP protocol document (docs/PROTOCOL.md)",
+    tag="pages",
+    responses={200: "the document as plain text (Markdown)"},
+)
 async def protocol(request: web.Request) -> web.Response:
     text = await asyncio.to_thread(PROTOCOL_FILE.read_text, "utf-8")
     return web.Response(text=text, content_type="text/markdown", charset="utf-8")

@@ -43,10 +43,14 @@ def _page(request: web.Request) -> tuple[int, str | None]:
     return limit, check_stream_name(cursor) if cursor is not None else None
 
 
-@documented("Live streams, by name; `?limit=` (1-500, default 100) and `?cursor=` page through them",
-            tag="streams", responses={200: "[{stream, title, owner, viewers, live, gift_count, gift_amount, "
-                                           "last_gift_id}]; X-Next-Cursor when more",
-                                      422: "bad limit or cursor"})
+@documented(
+    "Live streams, by name; `?limit=` (1-500, default 100) and `?cursor=` page through them",
+    tag="streams",
+    responses={
+        200: "[{stream, title, owner, viewers, live, gift_count, gift_amount, last_gift_id}]; X-Next-Cursor when more",
+        422: "bad limit or cursor",
+    },
+)
 async def list_streams(request: web.Request) -> web.Response:
     limit, cursor = _page(request)
     rooms, metrics = request.app[ROOMS_KEY], request.app[METRICS_KEY]
@@ -56,10 +60,18 @@ async def list_streams(request: web.Request) -> web.Response:
         room = rooms.get(stream.slug)
         # Gift events (and their summed amounts) in the metrics window, and the id they run to:
         # a client adds the `gift` events above that id and agrees with the console.
-        result.append({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
-                       "viewers": room.viewer_count if room else 0, "live": stream.live,
-                       "gift_count": metrics.gifts[stream.slug], "gift_amount": metrics.gift_amounts[stream.slug],
-                       "last_gift_id": room.gift_seq if room else 0})
+        result.append(
+            {
+                "stream": stream.slug,
+                "title": stream.title,
+                "owner": stream.owner,
+                "viewers": room.viewer_count if room else 0,
+                "live": stream.live,
+                "gift_count": metrics.gifts[stream.slug],
+                "gift_amount": metrics.gift_amounts[stream.slug],
+                "last_gift_id": room.gift_seq if room else 0,
+            }
+        )
     response = web.json_response(result)
     if len(rows) > limit:  # the body stays a plain list, as old clients expect; the next page is a header
         nxt = rows[limit - 1].slug
@@ -68,22 +80,32 @@ async def list_streams(request: web.Request) -> web.Response:
     return response
 
 
-@documented("Open (go live with) a stream owned by the caller", auth="streamer or admin", body=StreamIn,
-            tag="streams", responses={201: "live", 403: "not a streamer",
-                                      409: "owned by someone else, or too many live streams"})
+@documented(
+    "Open (go live with) a stream owned by the caller",
+    auth="streamer or admin",
+    body=StreamIn,
+    tag="streams",
+    responses={201: "live", 403: "not a streamer", 409: "owned by someone else, or too many live streams"},
+)
 async def open_stream(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     if not principal.can_open_streams():
         raise Forbidden("only streamers and admins open streams")
     body = await read_json(request, StreamIn)
-    stream = await request.app[LIFECYCLE_KEY].go_live(slug=body.stream, title=clean_title(body.title),
-                                     owner=principal.username)
-    return web.json_response({"stream": stream.slug, "title": stream.title, "owner": stream.owner,
-                              "live": True}, status=201)
+    stream = await request.app[LIFECYCLE_KEY].go_live(
+        slug=body.stream, title=clean_title(body.title), owner=principal.username
+    )
+    return web.json_response(
+        {"stream": stream.slug, "title": stream.title, "owner": stream.owner, "live": True}, status=201
+    )
 
 
-@documented("End a stream; its viewers get stream_status live=false", auth="owner, moderator or admin",
-            tag="streams", responses={200: "ended", 403: "not allowed", 404: "no such stream"})
+@documented(
+    "End a stream; its viewers get stream_status live=false",
+    auth="owner, moderator or admin",
+    tag="streams",
+    responses={200: "ended", 403: "not allowed", 404: "no such stream"},
+)
 async def end_stream(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     slug = check_stream_name(request.match_info["stream"])
@@ -96,8 +118,13 @@ async def end_stream(request: web.Request) -> web.Response:
     return web.json_response({"stream": slug, "live": False})
 
 
-@documented("Rename a stream; every client gets stream_update", auth="owner or admin", body=TitleIn,
-            tag="streams", responses={200: "renamed", 403: "not the owner", 404: "no such stream"})
+@documented(
+    "Rename a stream; every client gets stream_update",
+    auth="owner or admin",
+    body=TitleIn,
+    tag="streams",
+    responses={200: "renamed", 403: "not the owner", 404: "no such stream"},
+)
 async def retitle_stream(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     slug = check_stream_name(request.match_info["stream"])

@@ -24,8 +24,7 @@ from safestream.storage.models import User
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
-async def principal_from_token(app: web.Application, token: str, *,
-                               loader: PrincipalLoader | None = None) -> Principal:
+async def principal_from_token(app: web.Application, token: str, *, loader: PrincipalLoader | None = None) -> Principal:
     """``loader``: a socket connect, batched and cached (``auth.principals``); else the database now."""
     claims = app[TOKENS_KEY].decode(token)
     if loader is None:
@@ -33,8 +32,9 @@ async def principal_from_token(app: web.Application, token: str, *,
     return _still_valid(app, await loader.get(claims.username), version=claims.version, issued_at=claims.issued_at)
 
 
-async def current_principal(app: web.Application, username: str, *, version: int,
-                            issued_at: int | None = None) -> Principal:
+async def current_principal(
+    app: web.Application, username: str, *, version: int, issued_at: int | None = None
+) -> Principal:
     """The user as the database has them now, if a session at ``version`` is still valid.
 
     Also used to re-check an open socket before a privileged event.
@@ -47,13 +47,19 @@ async def current_principal(app: web.Application, username: str, *, version: int
 
 
 def make_principal(user: User, moderates: set[str]) -> Principal:
-    return Principal(username=user.username, role=Role.parse(user.role), moderates=frozenset(moderates),
-                     token_version=user.token_version, created_at=_aware(user.created_at),
-                     email_verified=user.email_verified_at is not None)
+    return Principal(
+        username=user.username,
+        role=Role.parse(user.role),
+        moderates=frozenset(moderates),
+        token_version=user.token_version,
+        created_at=_aware(user.created_at),
+        email_verified=user.email_verified_at is not None,
+    )
 
 
-def _still_valid(app: web.Application, principal: Principal | None, *, version: int,
-                 issued_at: int | None) -> Principal:
+def _still_valid(
+    app: web.Application, principal: Principal | None, *, version: int, issued_at: int | None
+) -> Principal:
     # A token from before the account existed belongs to a deleted namesake.
     created = principal.created_at if principal is not None else None
     if principal is None or (issued_at is not None and created is not None and issued_at < int(created.timestamp())):

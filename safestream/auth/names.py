@@ -25,11 +25,35 @@ USERNAME_RE = re.compile(USERNAME_CHARS)
 #: Names that read as the service or its staff. A name is reserved when its
 #: skeleton (lower case, separators and trailing digits dropped, common digit
 #: look-alikes undone) is one of these...
-RESERVED_EXACT = frozenset({
-    "admin", "administrator", "root", "bot", "system", "server", "automod", "mod", "moderator",
-    "moderation", "staff", "support", "official", "safestream", "anonymous", "everyone", "here",
-    "null", "undefined", "none", "owner", "sysop", "host", "streamer", "console",
-})
+RESERVED_EXACT = frozenset(
+    {
+        "admin",
+        "administrator",
+        "root",
+        "bot",
+        "system",
+        "server",
+        "automod",
+        "mod",
+        "moderator",
+        "moderation",
+        "staff",
+        "support",
+        "official",
+        "safestream",
+        "anonymous",
+        "everyone",
+        "here",
+        "null",
+        "undefined",
+        "none",
+        "owner",
+        "sysop",
+        "host",
+        "streamer",
+        "console",
+    }
+)
 #: ...or contains one of these (``real_admin``, ``site-moderator``, ``automod2``).
 RESERVED_PARTS = ("admin", "moderator", "automod", "safestream", "sysop")
 _LOOKALIKE_DIGITS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s"})
@@ -65,9 +89,15 @@ def is_valid_username(value: object, *, max_length: int = 50) -> bool:
 def check_username(value: object, *, max_length: int = 50) -> str:
     """The name unchanged, or ``InvalidPayload`` naming the field."""
     if not isinstance(value, str) or not is_valid_username(value, max_length=max_length):
-        raise InvalidPayload("the request body is invalid", fields=[{
-            "field": "username",
-            "message": f"1 to {max_length} letters, digits, '.', '_' or '-' (nothing else, no spaces)"}])
+        raise InvalidPayload(
+            "the request body is invalid",
+            fields=[
+                {
+                    "field": "username",
+                    "message": f"1 to {max_length} letters, digits, '.', '_' or '-' (nothing else, no spaces)",
+                }
+            ],
+        )
     return value
 
 

@@ -96,10 +96,12 @@ class OidcClient:
             doc = await self._get_json(url, "discovery document")
             # OIDC Discovery 4.3: the document must name exactly the issuer we were configured with.
             if doc.get("issuer") != self.config.issuer:
-                raise unavailable(f"the discovery document names issuer {doc.get('issuer')!r}, "
-                                  f"not {self.config.issuer!r}")
-            missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri")
-                       if not isinstance(doc.get(k), str)]
+                raise unavailable(
+                    f"the discovery document names issuer {doc.get('issuer')!r}, not {self.config.issuer!r}"
+                )
+            missing = [
+                k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not isinstance(doc.get(k), str)
+            ]
             if missing:
                 raise unavailable(f"the discovery document lacks {', '.join(missing)}")
             self._metadata, self._metadata_at = doc, time.monotonic()
@@ -119,16 +121,22 @@ class OidcClient:
 
     def _oauth_client(self, auth_method: str | None = None) -> AsyncOAuth2Client:
         config = self.config
-        return AsyncOAuth2Client(client_id=config.client_id, client_secret=config.client_secret or None,
-                                 token_endpoint_auth_method=auth_method, scope=" ".join(config.scopes),
-                                 redirect_uri=config.redirect_uri, code_challenge_method="S256",
-                                 timeout=self._timeout)
+        return AsyncOAuth2Client(
+            client_id=config.client_id,
+            client_secret=config.client_secret or None,
+            token_endpoint_auth_method=auth_method,
+            scope=" ".join(config.scopes),
+            redirect_uri=config.redirect_uri,
+            code_challenge_method="S256",
+            timeout=self._timeout,
+        )
 
     async def authorization_url(self, *, state: str, nonce: str, code_verifier: str) -> str:
         meta = await self.metadata()
         async with self._oauth_client() as client:
-            url, _ = client.create_authorization_url(meta["authorization_endpoint"], state=state,
-                                                     code_verifier=code_verifier, nonce=nonce)
+            url, _ = client.create_authorization_url(
+                meta["authorization_endpoint"], state=state, code_verifier=code_verifier, nonce=nonce
+            )
         return str(url)
 
     def _auth_method(self, meta: dict[str, Any]) -> str:
@@ -142,9 +150,13 @@ class OidcClient:
         meta = await self.metadata()
         async with self._oauth_client(self._auth_method(meta)) as client:
             try:
-                token = await client.fetch_token(meta["token_endpoint"], grant_type="authorization_code",
-                                                 code=code, code_verifier=code_verifier,
-                                                 redirect_uri=self.config.redirect_uri)
+                token = await client.fetch_token(
+                    meta["token_endpoint"],
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=code_verifier,
+                    redirect_uri=self.config.redirect_uri,
+                )
             except OAuthError as exc:
                 raise bad_token(f"the identity provider refused the sign-in code ({exc.error})", "code") from exc
             except httpx.HTTPError as exc:
@@ -164,17 +176,22 @@ class OidcClient:
                 # Perhaps rotated keys (a provider that names no ``kid`` fails as a bad signature).
                 decoded = jwt.decode(id_token, await self._key_set(refresh=True), algorithms=ALGORITHMS)
         except InvalidKeyIdError as exc:
-            raise bad_token("the ID token is signed with a key the identity provider does not publish",
-                            "signature") from exc
+            raise bad_token(
+                "the ID token is signed with a key the identity provider does not publish", "signature"
+            ) from exc
         except JoseError as exc:
             raise bad_token("the ID token's signature does not verify", "signature") from exc
         except (ValueError, TypeError) as exc:
             raise bad_token("the ID token cannot be read", "malformed") from exc
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(
-            leeway=LEEWAY_SECS, iss={"essential": True, "value": self.config.issuer},
-            aud={"essential": True, "value": self.config.client_id}, sub={"essential": True},
-            exp={"essential": True}, iat={"essential": True})
+            leeway=LEEWAY_SECS,
+            iss={"essential": True, "value": self.config.issuer},
+            aud={"essential": True, "value": self.config.client_id},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
         try:
             registry.validate(claims)
         except ExpiredTokenError as exc:
@@ -201,8 +218,9 @@ class OidcClient:
         if not isinstance(url, str):
             return {}
         try:
-            resp = await self._http.get(url, headers={"Authorization": f"Bearer {access_token}",
-                                                      "Accept": "application/json"})
+            resp = await self._http.get(
+                url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+            )
             data = resp.json() if resp.status_code == 200 else {}
         except (httpx.HTTPError, ValueError) as exc:
             raise unavailable("the identity provider's userinfo cannot be read") from exc

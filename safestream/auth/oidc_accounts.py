@@ -71,10 +71,14 @@ def identity_from_claims(config: OidcSettings, claims: dict[str, Any]) -> Identi
     hint = claim(claims, config.username_claim)
     email = claims.get("email")
     email = email if isinstance(email, str) and EMAIL_RE.fullmatch(email) and len(email) <= 254 else ""
-    return Identity(issuer=str(claims["iss"]), subject=str(claims["sub"]),
-                    name_hint=hint if isinstance(hint, str) else "", email=email,
-                    email_verified=bool(email) and claims.get("email_verified") is True,
-                    role=mapped_role(config, claims))
+    return Identity(
+        issuer=str(claims["iss"]),
+        subject=str(claims["sub"]),
+        name_hint=hint if isinstance(hint, str) else "",
+        email=email,
+        email_verified=bool(email) and claims.get("email_verified") is True,
+        role=mapped_role(config, claims),
+    )
 
 
 def _fallback_name(identity: Identity) -> str:
@@ -86,7 +90,7 @@ def candidate_names(identity: Identity, max_length: int) -> list[str]:
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", identity.name_hint).strip("._-")[:max_length]
     names = [base] if base else []
     if base:
-        names += [f"{base[:max_length - 1 - len(str(n))]}_{n}" for n in SUFFIXES]
+        names += [f"{base[: max_length - 1 - len(str(n))]}_{n}" for n in SUFFIXES]
     return [*names, _fallback_name(identity)]
 
 
@@ -97,17 +101,23 @@ async def _create_account(request: web.Request, identity: Identity) -> str:
         last = index == len(names) - 1
         try:
             await check_new_username(request, name)
-            user = await users.create_user(sessions, username=name, password_hash=NO_PASSWORD,
-                                           email=identity.email, role=(identity.role or Role.VIEWER).value)
+            user = await users.create_user(
+                sessions,
+                username=name,
+                password_hash=NO_PASSWORD,
+                email=identity.email,
+                role=(identity.role or Role.VIEWER).value,
+            )
         except Conflict:
             if last:
                 raise
             continue  # taken (perhaps a moment ago): the next suffix
         except InvalidPayload:
             if last:
-                raise SignInFailed("no acceptable username could be made for this account",
-                                   code="oidc_username", status=422) from None
-            names[index + 1:] = names[-1:]  # reserved or refused: a suffix would not help
+                raise SignInFailed(
+                    "no acceptable username could be made for this account", code="oidc_username", status=422
+                ) from None
+            names[index + 1 :] = names[-1:]  # reserved or refused: a suffix would not help
             continue
         assert user.id is not None
         try:

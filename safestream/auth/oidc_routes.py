@@ -73,8 +73,11 @@ def _digest(bind: str) -> str:
 def _check_binding(request: web.Request, record: dict[str, Any]) -> None:
     cookie = request.cookies.get(BIND_COOKIE, "")
     if not cookie or not hmac.compare_digest(_digest(cookie), str(record.get("bind", ""))):
-        raise SignInFailed("this sign-in was started in another browser (or its cookie is gone); start again",
-                           code="oidc_state", status=400)
+        raise SignInFailed(
+            "this sign-in was started in another browser (or its cookie is gone); start again",
+            code="oidc_state",
+            status=400,
+        )
 
 
 def _wants_page(request: web.Request) -> bool:
@@ -93,9 +96,16 @@ async def _take(store: OneTimeStore, key: str) -> dict[str, Any] | None:
         raise Busy("sign-in is unavailable right now; try again shortly", code="oidc_store") from exc
 
 
-@documented("Start signing in with the identity provider: redirects there", tag="auth",
-            responses={302: "to the provider", 404: "not configured", 429: "too many sign-ins from this address",
-                       502: "the provider cannot be reached"})
+@documented(
+    "Start signing in with the identity provider: redirects there",
+    tag="auth",
+    responses={
+        302: "to the provider",
+        404: "not configured",
+        429: "too many sign-ins from this address",
+        502: "the provider cannot be reached",
+    },
+)
 async def start(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     raw_next = request.query.get("next", "/chat")
@@ -111,8 +121,11 @@ async def start(request: web.Request) -> web.StreamResponse:
         state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
         url = await service.client.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
         try:
-            await service.store.put(f"state:{state}", {"nonce": nonce, "verifier": verifier, "next": next_path,
-                                                       "bind": _digest(bind)}, ttl=STATE_TTL_SECS)
+            await service.store.put(
+                f"state:{state}",
+                {"nonce": nonce, "verifier": verifier, "next": next_path, "bind": _digest(bind)},
+                ttl=STATE_TTL_SECS,
+            )
         except RedisError as exc:
             raise Busy("sign-in is unavailable right now; try again shortly", code="oidc_store") from exc
     except SafeStreamError as exc:
@@ -121,8 +134,15 @@ async def start(request: web.Request) -> web.StreamResponse:
         raise
     response = web.Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
     # Lax, not Strict: the provider's redirect back to the callback is a cross-site navigation.
-    response.set_cookie(BIND_COOKIE, bind, httponly=True, samesite="Lax", path="/auth/oidc",
-                        max_age=STATE_TTL_SECS, secure=request.app[SETTINGS_KEY].production)
+    response.set_cookie(
+        BIND_COOKIE,
+        bind,
+        httponly=True,
+        samesite="Lax",
+        path="/auth/oidc",
+        max_age=STATE_TTL_SECS,
+        secure=request.app[SETTINGS_KEY].production,
+    )
     return response
 
 
@@ -130,10 +150,12 @@ async def _signed_in(request: web.Request, service: OidcService, record: dict[st
     query = request.query
     if "error" in query:
         if query["error"] == "access_denied":
-            raise SignInFailed(f"you did not allow SafeStream to sign you in at {service.label}",
-                               code="oidc_denied", status=403)
-        raise SignInFailed(f"{service.label} refused the sign-in ({query['error'][:60]})", code="oidc_denied",
-                           status=403)
+            raise SignInFailed(
+                f"you did not allow SafeStream to sign you in at {service.label}", code="oidc_denied", status=403
+            )
+        raise SignInFailed(
+            f"{service.label} refused the sign-in ({query['error'][:60]})", code="oidc_denied", status=403
+        )
     code = query.get("code", "")
     if not code:
         raise SignInFailed("the identity provider's answer has no code", code="oidc_token", reason="code")
@@ -147,9 +169,18 @@ async def _signed_in(request: web.Request, service: OidcService, record: dict[st
     return await sign_in(request, identity_from_claims(config, claims))
 
 
-@documented("The identity provider returns here: checks state and ID token, then signs in", tag="auth",
-            responses={302: "to the chat client (with a hand-off code)", 200: "console: continue page",
-                       400: "bad state", 401: "bad ID token", 403: "denied", 502: "provider unreachable"})
+@documented(
+    "The identity provider returns here: checks state and ID token, then signs in",
+    tag="auth",
+    responses={
+        302: "to the chat client (with a hand-off code)",
+        200: "console: continue page",
+        400: "bad state",
+        401: "bad ID token",
+        403: "denied",
+        502: "provider unreachable",
+    },
+)
 async def callback(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     next_path = "/chat"
@@ -159,8 +190,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
             raise SignInFailed("the sign-in answer has no state; start again", code="oidc_state", status=400)
         record = await _take(service.store, f"state:{state}")
         if record is None:
-            raise SignInFailed("this sign-in was already used or has expired; start again", code="oidc_state",
-                               status=400)
+            raise SignInFailed(
+                "this sign-in was already used or has expired; start again", code="oidc_state", status=400
+            )
         next_path = str(record.get("next", "/chat"))
         _check_binding(request, record)
         principal = await _signed_in(request, service, record)
@@ -172,13 +204,17 @@ async def callback(request: web.Request) -> web.StreamResponse:
         raise
 
 
-async def _finish(request: web.Request, service: OidcService, principal: Principal,
-                  next_path: str) -> web.StreamResponse:
+async def _finish(
+    request: web.Request, service: OidcService, principal: Principal, next_path: str
+) -> web.StreamResponse:
     if next_path == "/console":
         if principal.role not in CONSOLE_ROLES:
-            raise SignInFailed(f"you are signed in as {principal.username}, a {principal.role.value}: "
-                               "the console is for moderators, admins and streamers", code="console_role",
-                               status=403)
+            raise SignInFailed(
+                f"you are signed in as {principal.username}, a {principal.role.value}: "
+                "the console is for moderators, admins and streamers",
+                code="console_role",
+                status=403,
+            )
         # A page of our own, not a redirect: the console cookie is SameSite=Strict, and a
         # browser would not send it on a redirect chain that started at the provider.
         page = render(request, "auth/oidc_continue.html", {"next": "/console", "username": principal.username})
@@ -188,27 +224,35 @@ async def _finish(request: web.Request, service: OidcService, principal: Princip
     token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
     handoff = secrets.token_urlsafe(32)
     try:
-        await service.store.put(f"handoff:{handoff}", {"token": token, "bind": _digest(
-            request.cookies.get(BIND_COOKIE, ""))}, ttl=HANDOFF_TTL_SECS)
+        await service.store.put(
+            f"handoff:{handoff}",
+            {"token": token, "bind": _digest(request.cookies.get(BIND_COOKIE, ""))},
+            ttl=HANDOFF_TTL_SECS,
+        )
     except RedisError as exc:
         raise Busy("sign-in is unavailable right now; try again shortly", code="oidc_store") from exc
-    return web.Response(status=302, headers={"Location": f"{next_path}#signin={handoff}",
-                                             "Cache-Control": "no-store"})
+    return web.Response(status=302, headers={"Location": f"{next_path}#signin={handoff}", "Cache-Control": "no-store"})
 
 
-@documented("Trade the one-time hand-off code from the sign-in redirect for a bearer token", tag="auth",
-            body=HandoffIn, responses={200: "a token", 400: "unknown, used or expired code", 404: "not configured"})
+@documented(
+    "Trade the one-time hand-off code from the sign-in redirect for a bearer token",
+    tag="auth",
+    body=HandoffIn,
+    responses={200: "a token", 400: "unknown, used or expired code", 404: "not configured"},
+)
 async def token(request: web.Request) -> web.Response:
     service = _service(request)
     body = await read_json(request, HandoffIn)
     record = await _take(service.store, f"handoff:{body.handoff}")
     if record is None:
-        raise SignInFailed("this sign-in hand-off was already used or has expired; sign in again",
-                           code="oidc_state", status=400)
+        raise SignInFailed(
+            "this sign-in hand-off was already used or has expired; sign in again", code="oidc_state", status=400
+        )
     _check_binding(request, record)
     tokens = request.app[TOKENS_KEY]
-    response = web.json_response({"access_token": record["token"], "token_type": "bearer",
-                                  "expires_in": tokens.expire_seconds})
+    response = web.json_response(
+        {"access_token": record["token"], "token_type": "bearer", "expires_in": tokens.expire_seconds}
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -218,8 +262,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     settings = app[SETTINGS_KEY]
     client = OidcClient(settings.oidc)
-    store: OneTimeStore = (RedisStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url
-                           else LocalStore())
+    store: OneTimeStore = (
+        RedisStore(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else LocalStore()
+    )
     app[OIDC_KEY] = OidcService(client, store)
     yield
     await client.close()
@@ -232,8 +277,11 @@ def configure(app: web.Application) -> None:
     # The login pages show the button only when sign-in is configured.
     app[JINJA_KEY].globals["oidc_provider"] = config.button_label if config.enabled else ""
     if config.enabled:
-        if importlib.util.find_spec("authlib") is None or not (importlib.util.find_spec("httpx2")
-                                                               or importlib.util.find_spec("httpx")):
-            raise ConfigError("SAFESTREAM_OIDC_ISSUER is set, but authlib and httpx2 are not installed: "
-                              "pip install 'safestream[oidc]'")
+        if importlib.util.find_spec("authlib") is None or not (
+            importlib.util.find_spec("httpx2") or importlib.util.find_spec("httpx")
+        ):
+            raise ConfigError(
+                "SAFESTREAM_OIDC_ISSUER is set, but authlib and httpx2 are not installed: "
+                "pip install 'safestream[oidc]'"
+            )
         app.cleanup_ctx.append(_lifecycle)

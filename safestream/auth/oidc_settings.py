@@ -51,8 +51,10 @@ class OidcSettings:
         found = []
         if not self.client_id:
             found.append("SAFESTREAM_OIDC_CLIENT_ID is required when SAFESTREAM_OIDC_ISSUER is set")
-        for var, url in (("SAFESTREAM_OIDC_ISSUER", self.issuer), ("SAFESTREAM_OIDC_REDIRECT_BASE",
-                                                                   self.redirect_base)):
+        for var, url in (
+            ("SAFESTREAM_OIDC_ISSUER", self.issuer),
+            ("SAFESTREAM_OIDC_REDIRECT_BASE", self.redirect_base),
+        ):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 found.append(f"{var} must be an http(s) URL, got {url!r}")
@@ -66,15 +68,22 @@ class OidcSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OidcSettings:
         """Raises ``ValueError`` naming the variable for a value that cannot be parsed."""
+
         def get(name: str, default: str = "") -> str:
             return env.get(f"SAFESTREAM_OIDC_{name}", "").strip() or default
 
         scopes = tuple(get("SCOPES", " ".join(DEFAULT_SCOPES)).replace(",", " ").split())
-        return cls(issuer=get("ISSUER").rstrip("/"), client_id=get("CLIENT_ID"),
-                   client_secret=env.get("SAFESTREAM_OIDC_CLIENT_SECRET", ""),
-                   redirect_base=get("REDIRECT_BASE"), scopes=scopes, provider_name=get("PROVIDER_NAME"),
-                   username_claim=get("USERNAME_CLAIM", "preferred_username"), role_claim=get("ROLE_CLAIM"),
-                   role_map=parse_role_map(get("ROLE_MAP")))
+        return cls(
+            issuer=get("ISSUER").rstrip("/"),
+            client_id=get("CLIENT_ID"),
+            client_secret=env.get("SAFESTREAM_OIDC_CLIENT_SECRET", ""),
+            redirect_base=get("REDIRECT_BASE"),
+            scopes=scopes,
+            provider_name=get("PROVIDER_NAME"),
+            username_claim=get("USERNAME_CLAIM", "preferred_username"),
+            role_claim=get("ROLE_CLAIM"),
+            role_map=parse_role_map(get("ROLE_MAP")),
+        )
 
 
 def parse_role_map(raw: str) -> tuple[tuple[str, Role], ...]:
@@ -89,11 +98,23 @@ def parse_role_map(raw: str) -> tuple[tuple[str, Role], ...]:
         try:
             pairs.append((value.strip(), Role(role.strip())))
         except ValueError:
-            raise ValueError(f"SAFESTREAM_OIDC_ROLE_MAP: {role.strip()!r} is not a role "
-                             f"({', '.join(r.value for r in Role)})") from None
+            raise ValueError(
+                f"SAFESTREAM_OIDC_ROLE_MAP: {role.strip()!r} is not a role ({', '.join(r.value for r in Role)})"
+            ) from None
     return tuple(pairs)
 
 
-ENV_VARIABLES = tuple(f"SAFESTREAM_OIDC_{name}" for name in (
-    "ISSUER", "CLIENT_ID", "CLIENT_SECRET", "REDIRECT_BASE", "SCOPES", "PROVIDER_NAME", "USERNAME_CLAIM",
-    "ROLE_CLAIM", "ROLE_MAP"))
+ENV_VARIABLES = tuple(
+    f"SAFESTREAM_OIDC_{name}"
+    for name in (
+        "ISSUER",
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "REDIRECT_BASE",
+        "SCOPES",
+        "PROVIDER_NAME",
+        "USERNAME_CLAIM",
+        "ROLE_CLAIM",
+        "ROLE_MAP",
+    )
+)

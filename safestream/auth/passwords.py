@@ -21,8 +21,7 @@ class Passwords:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._verify_sync, password_hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._verify_sync, password_hash, password)
 
     def _verify_sync(self, password_hash: str | None, password: str) -> bool:
         try:

@@ -32,8 +32,15 @@ MakePrincipal = Callable[[User, set[str]], Principal]
 
 
 class PrincipalLoader:
-    def __init__(self, sessions: SessionMaker, make: MakePrincipal, *, ttl: float = 30.0,
-                 max_entries: int = 50_000, max_batch: int = 500) -> None:
+    def __init__(
+        self,
+        sessions: SessionMaker,
+        make: MakePrincipal,
+        *,
+        ttl: float = 30.0,
+        max_entries: int = 50_000,
+        max_batch: int = 500,
+    ) -> None:
         self._sessions = sessions
         self._make = make
         self.ttl = ttl
@@ -70,7 +77,7 @@ class PrincipalLoader:
         try:
             while self._waiting:
                 await asyncio.sleep(0)  # the connects that arrived in this tick join the batch
-                names = list(self._waiting)[:self.max_batch]
+                names = list(self._waiting)[: self.max_batch]
                 batch = {name: self._waiting.pop(name) for name in names}
                 started = time.monotonic()
                 try:

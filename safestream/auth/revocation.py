@@ -20,8 +20,15 @@ from safestream.storage.db import SessionMaker
 
 
 class Revocation:
-    def __init__(self, *, sessions: SessionMaker, cluster: Cluster, connections: Connections,
-                 membership: Membership, principals: PrincipalLoader) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionMaker,
+        cluster: Cluster,
+        connections: Connections,
+        membership: Membership,
+        principals: PrincipalLoader,
+    ) -> None:
         self._sessions = sessions
         self._principals = principals
         self._cluster = cluster

@@ -61,8 +61,7 @@ class PasswordIn(BaseModel):
 
 
 def _refuse_name(code: str, message: str) -> InvalidPayload:
-    return InvalidPayload("the request body is invalid", code=code,
-                          fields=[{"field": "username", "message": message}])
+    return InvalidPayload("the request body is invalid", code=code, fields=[{"field": "username", "message": message}])
 
 
 async def check_new_username(request: web.Request, username: str) -> None:
@@ -84,28 +83,38 @@ async def check_new_username(request: web.Request, username: str) -> None:
         raise _refuse_name("username_refused", "this name is not allowed")
 
 
-@documented("Create a viewer account", body=RegisterIn, tag="auth",
-            responses={201: "created", 409: "username taken (in any letter case)",
-                       422: "invalid fields; `username_reserved` or `username_refused` for names not allowed"})
+@documented(
+    "Create a viewer account",
+    body=RegisterIn,
+    tag="auth",
+    responses={
+        201: "created",
+        409: "username taken (in any letter case)",
+        422: "invalid fields; `username_reserved` or `username_refused` for names not allowed",
+    },
+)
 async def register(request: web.Request) -> web.Response:
     request.app[THROTTLES_KEY].check_register(request)
     body = await read_json(request, RegisterIn)
     max_len = request.app[SETTINGS_KEY].max_username_length
     if len(body.username) > max_len:
-        raise InvalidPayload("the request body is invalid",
-                             fields=[{"field": "username", "message": f"at most {max_len} characters"}])
+        raise InvalidPayload(
+            "the request body is invalid", fields=[{"field": "username", "message": f"at most {max_len} characters"}]
+        )
     await check_new_username(request, body.username)
     sessions = request.app[SESSIONS_KEY]
     password_hash = await request.app[PASSWORDS_KEY].hash(body.password)
-    user = await users.create_user(sessions, username=body.username, password_hash=password_hash,
-                                   email=body.email)
-    return web.json_response({"username": user.username, "email": user.email, "role": user.role},
-                             status=201)
+    user = await users.create_user(sessions, username=body.username, password_hash=password_hash, email=body.email)
+    return web.json_response({"username": user.username, "email": user.email, "role": user.role}, status=201)
 
 
-@documented("Log in with the OAuth2 password form or a JSON body; returns a bearer token", form=LoginForm,
-            body=LoginForm, tag="auth",
-            responses={200: "a token", 401: "wrong username or password", 429: "too many attempts"})
+@documented(
+    "Log in with the OAuth2 password form or a JSON body; returns a bearer token",
+    form=LoginForm,
+    body=LoginForm,
+    tag="auth",
+    responses={200: "a token", 401: "wrong username or password", 429: "too many attempts"},
+)
 async def login(request: web.Request) -> web.Response:
     # OAuth2 clients send a form; scripts and the original design's clients often send JSON.
     json_body = request.content_type == "application/json"
@@ -118,69 +127,91 @@ async def login(request: web.Request) -> web.Response:
         # One message for "no such user" and "wrong password": no user enumeration.
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     tokens = request.app[TOKENS_KEY]
-    token = tokens.issue(username=principal.username, role=principal.role.value,
-                         version=principal.token_version)
-    return web.json_response({"access_token": token, "token_type": "bearer",
-                              "expires_in": tokens.expire_seconds})
+    token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
+    return web.json_response({"access_token": token, "token_type": "bearer", "expires_in": tokens.expire_seconds})
 
 
-@documented("Who the bearer token belongs to", auth="bearer", tag="auth",
-            responses={200: "the user", 401: "missing or invalid token"})
+@documented(
+    "Who the bearer token belongs to",
+    auth="bearer",
+    tag="auth",
+    responses={200: "the user", 401: "missing or invalid token"},
+)
 async def me(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     user = await users.get_user(request.app[SESSIONS_KEY], username=principal.username)
     if user is None:
         raise Unauthorized("invalid or expired token")
-    return web.json_response({"username": user.username, "email": user.email, "role": user.role,
-                              "created_at": iso(user.created_at),
-                              "email_verified": user.email_verified_at is not None})
+    return web.json_response(
+        {
+            "username": user.username,
+            "email": user.email,
+            "role": user.role,
+            "created_at": iso(user.created_at),
+            "email_verified": user.email_verified_at is not None,
+        }
+    )
 
 
 class VerifyIn(BaseModel):
     token: str = Field(min_length=10, max_length=400)
 
 
-@documented("Mail a verification code to the account's email address (the `log` backend prints it)",
-            auth="bearer", tag="auth", responses={202: "sent", 409: "already verified", 422: "no email address",
-                                                  429: "sent recently"})
+@documented(
+    "Mail a verification code to the account's email address (the `log` backend prints it)",
+    auth="bearer",
+    tag="auth",
+    responses={202: "sent", 409: "already verified", 422: "no email address", 429: "sent recently"},
+)
 async def request_verification(request: web.Request) -> web.Response:
     principal = await authenticate(request)
-    await request.app[VERIFIER_KEY].request(principal.username,
-                                            f"{request.scheme}://{request.host}")
+    await request.app[VERIFIER_KEY].request(principal.username, f"{request.scheme}://{request.host}")
     return web.json_response({"sent": True}, status=202)
 
 
-@documented("Confirm an email address with the mailed code", body=VerifyIn, tag="auth",
-            responses={200: "verified", 422: "invalid or expired code"})
+@documented(
+    "Confirm an email address with the mailed code",
+    body=VerifyIn,
+    tag="auth",
+    responses={200: "verified", 422: "invalid or expired code"},
+)
 async def confirm_verification(request: web.Request) -> web.Response:
     body = await read_json(request, VerifyIn)
     username = await request.app[VERIFIER_KEY].confirm(body.token)
     return web.json_response({"username": username, "email_verified": True})
 
 
-@documented("Log out: every token and console session of the account stops working, open sockets close",
-            auth="bearer", tag="auth", responses={200: "logged out", 401: "missing or invalid token"})
+@documented(
+    "Log out: every token and console session of the account stops working, open sockets close",
+    auth="bearer",
+    tag="auth",
+    responses={200: "logged out", 401: "missing or invalid token"},
+)
 async def logout(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
     return web.json_response({"ok": True})
 
 
-@documented("Change your password: older tokens stop working; answers a fresh token", auth="bearer",
-            body=PasswordIn, tag="auth",
-            responses={200: "a new token", 401: "missing token or wrong current password", 422: "invalid"})
+@documented(
+    "Change your password: older tokens stop working; answers a fresh token",
+    auth="bearer",
+    body=PasswordIn,
+    tag="auth",
+    responses={200: "a new token", 401: "missing token or wrong current password", 422: "invalid"},
+)
 async def change_password(request: web.Request) -> web.Response:
     principal = await authenticate(request)
     body = await read_json(request, PasswordIn)
     if await verify_login(request.app, principal.username, body.current_password) is None:
         raise Unauthorized("the current password is wrong", code="invalid_credentials")
     password_hash = await request.app[PASSWORDS_KEY].hash(body.new_password)
-    version = await users.set_password(request.app[SESSIONS_KEY], username=principal.username,
-                                       password_hash=password_hash)
+    version = await users.set_password(
+        request.app[SESSIONS_KEY], username=principal.username, password_hash=password_hash
+    )
     if version is None:
         raise Unauthorized("invalid or expired token")
     await request.app[REVOCATION_KEY].drop_sockets(username=principal.username, reason="password changed; log in again")
     tokens = request.app[TOKENS_KEY]
     token = tokens.issue(username=principal.username, role=principal.role.value, version=version)
-    return web.json_response({"access_token": token, "token_type": "bearer",
-                              "expires_in": tokens.expire_seconds})
+    return web.json_response({"access_token": token, "token_type": "bearer", "expires_in": tokens.expire_seconds})

@@ -58,8 +58,10 @@ class Throttles:
             raise RateLimited("too many login attempts; wait a moment", retry_after=retry)
         pair = self._pair(ip, username)
         if self.login_failures.blocked(pair):
-            raise RateLimited("too many failed logins for this account; wait a few minutes",
-                              retry_after=self.login_failures.retry_after(pair))
+            raise RateLimited(
+                "too many failed logins for this account; wait a few minutes",
+                retry_after=self.login_failures.retry_after(pair),
+            )
         if (retry := self._distributed_lock(username.lower())) is not None:
             raise RateLimited("too many failed logins for this account; wait a few minutes", retry_after=retry)
 

@@ -38,8 +38,14 @@ class TokenService:
 
     def issue(self, *, username: str, role: str, version: int = 0) -> str:
         now = int(time.time())
-        claims = {"sub": username, "role": role, "ver": version, "iat": now, "nbf": now,
-                  "exp": now + self.expire_seconds}
+        claims = {
+            "sub": username,
+            "role": role,
+            "ver": version,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.expire_seconds,
+        }
         return jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, claims, self._key, algorithms=[ALGORITHM])
 
     def decode(self, token: str) -> TokenClaims:
@@ -59,5 +65,10 @@ class TokenService:
         version = claims.get("ver", 0)
         if not isinstance(username, str) or not isinstance(role, str) or type(version) is not int:
             raise Unauthorized("invalid token claims")
-        return TokenClaims(username=username, role=role, issued_at=int(claims.get("iat", 0)),
-                           expires_at=int(claims["exp"]), version=version)
+        return TokenClaims(
+            username=username,
+            role=role,
+            issued_at=int(claims.get("iat", 0)),
+            expires_at=int(claims["exp"]),
+            version=version,
+        )

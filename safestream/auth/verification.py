@@ -36,8 +36,11 @@ def make_token(secret: str, username: str, email: str, *, now: float | None = No
     expires = int((time.time() if now is None else now) + TOKEN_TTL_SECS)
     body = f"{username}\n{expires}"
     sig = hmac.new(_key(secret), f"{body}\n{email.lower()}".encode(), hashlib.sha256).digest()
-    return (base64.urlsafe_b64encode(body.encode()).decode().rstrip("=") + "."
-            + base64.urlsafe_b64encode(sig[:20]).decode().rstrip("="))
+    return (
+        base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+        + "."
+        + base64.urlsafe_b64encode(sig[:20]).decode().rstrip("=")
+    )
 
 
 def check_token(secret: str, token: str) -> tuple[str, int, bytes]:
@@ -62,8 +65,16 @@ class Verifier:
 
     REQUESTS_PER_HOUR = 5
 
-    def __init__(self, mailer: Mailer, *, secret: str, sessions: SessionMaker, cluster: Cluster,
-                 connections: Connections, principals: PrincipalLoader) -> None:
+    def __init__(
+        self,
+        mailer: Mailer,
+        *,
+        secret: str,
+        sessions: SessionMaker,
+        cluster: Cluster,
+        connections: Connections,
+        principals: PrincipalLoader,
+    ) -> None:
         self.mailer = mailer
         self.limiter = SlidingWindowLimiter(self.REQUESTS_PER_HOUR, 3600.0)
         self._secret = secret
@@ -81,9 +92,11 @@ class Verifier:
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited("a verification mail was sent recently", retry_after=retry)
         token = make_token(self._secret, user.username, user.email)
-        await self.mailer.send(user.email, "Verify your SafeStream email address",
-                               f"Your verification code: {token}\n"
-                               f"Or open {base_url}/chat?verify={token}\n")
+        await self.mailer.send(
+            user.email,
+            "Verify your SafeStream email address",
+            f"Your verification code: {token}\nOr open {base_url}/chat?verify={token}\n",
+        )
 
     async def confirm(self, token: str) -> str:
         username, expires, sig = check_token(self._secret, token)

@@ -54,9 +54,16 @@ class _Window:
 
 
 class Broadcaster:
-    def __init__(self, sio: socketio.AsyncServer, connections: Connections, *,
-                 viewer_count: Callable[[str], Awaitable[int]], presence_interval: float = 1.0,
-                 flush_window: float = 0.0, fanout: Fanout | None = None) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        connections: Connections,
+        *,
+        viewer_count: Callable[[str], Awaitable[int]],
+        presence_interval: float = 1.0,
+        flush_window: float = 0.0,
+        fanout: Fanout | None = None,
+    ) -> None:
         self._sio = sio
         self._connections = connections
         self._viewer_count = viewer_count
@@ -158,8 +165,9 @@ class Broadcaster:
     async def stream_status(self, stream: str, live: bool, *, local: bool = False) -> None:
         """``local``: this process's sockets only (each process announces an end itself)."""
         await self.flush(stream)
-        await self._sio.emit("stream_status", {"stream": stream, "live": live}, room=room_name(stream),
-                             ignore_queue=local)
+        await self._sio.emit(
+            "stream_status", {"stream": stream, "live": live}, room=room_name(stream), ignore_queue=local
+        )
 
     async def stream_update(self, payload: dict[str, Any]) -> None:
         """``{stream, live, title, owner}`` to every socket: stream lists update without polling.

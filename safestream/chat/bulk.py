@@ -27,17 +27,26 @@ MAX_WINDOW_MINS = 24 * 60
 
 
 class BulkActions:
-    def __init__(self, *, sessions: SessionMaker, writer: WriteBehind, rooms: Rooms, actions: ModeratorActions,
-                 undo_secs: float) -> None:
+    def __init__(
+        self, *, sessions: SessionMaker, writer: WriteBehind, rooms: Rooms, actions: ModeratorActions, undo_secs: float
+    ) -> None:
         self._sessions = sessions
         self._writer = writer
         self._rooms = rooms
         self._actions = actions
         self._undo_secs = undo_secs
 
-    async def bulk_action(self, *, principal: Principal, stream: str, phrase: str,
-                          window_mins: float = 10.0, sanction: str = "none", duration_s: float = 600.0,
-                          reason: str = "") -> dict[str, Any]:
+    async def bulk_action(
+        self,
+        *,
+        principal: Principal,
+        stream: str,
+        phrase: str,
+        window_mins: float = 10.0,
+        sanction: str = "none",
+        duration_s: float = 600.0,
+        reason: str = "",
+    ) -> dict[str, Any]:
         phrase = phrase.strip()
         if not 2 <= len(phrase) <= 200:
             raise InvalidPayload("the phrase needs 2 to 200 characters")
@@ -54,8 +63,9 @@ class BulkActions:
         for name in {row.username for row in rows}:
             user = await users.get_user(sessions, username=name)
             role = Role.parse(user.role) if user is not None else Role.VIEWER
-            allowed[name] = principal.may_act_on(role, target_owns_stream=room.owner == name) \
-                and name != principal.username
+            allowed[name] = (
+                principal.may_act_on(role, target_owns_stream=room.owner == name) and name != principal.username
+            )
         ids = sorted(row.seq for row in rows if allowed[row.username])
         senders = sorted(name for name, ok in allowed.items() if ok)
         who, why = principal.username, reason or f"bulk action: {phrase!r}"
@@ -63,16 +73,26 @@ class BulkActions:
             await self._actions.remove_messages(actor=who, stream=stream, ids=ids, reason=why)
         if sanction != "none":
             for name in senders:
-                await self._actions.ban(actor=who, username=name, stream=stream, reason=why,
-                                  duration_s=duration_s if sanction == "timeout" else None)
+                await self._actions.ban(
+                    actor=who,
+                    username=name,
+                    stream=stream,
+                    reason=why,
+                    duration_s=duration_s if sanction == "timeout" else None,
+                )
         undo_until = datetime.now(UTC) + timedelta(seconds=self._undo_secs)
-        details = {"phrase": phrase, "window_mins": window_mins, "ids": ids, "users": senders,
-                   "sanction": sanction, "duration_s": duration_s if sanction == "timeout" else None,
-                   "undo_until": iso(undo_until) if sanction != "none" and senders else None,
-                   "skipped": sorted(name for name, ok in allowed.items() if not ok)}
+        details = {
+            "phrase": phrase,
+            "window_mins": window_mins,
+            "ids": ids,
+            "users": senders,
+            "sanction": sanction,
+            "duration_s": duration_s if sanction == "timeout" else None,
+            "undo_until": iso(undo_until) if sanction != "none" and senders else None,
+            "skipped": sorted(name for name, ok in allowed.items() if not ok),
+        }
         row = await self._actions.record(actor=who, action="bulk_action", stream=stream, reason=why, details=details)
         return {"id": row.id, **details}
-
 
     async def undo_bulk(self, *, principal: Principal, stream: str, action_id: int) -> dict[str, Any]:
         """Lifts the bans and timeouts of one bulk action (removed messages stay removed)."""
@@ -89,6 +109,10 @@ class BulkActions:
             raise Conflict("already undone", code="already_undone")
         for name in row.details.get("users", []):
             await self._actions.unban(actor=principal.username, username=name, stream=stream)
-        await self._actions.record(actor=principal.username, action="bulk_undo", stream=stream,
-                             details={"bulk_action": action_id, "users": row.details.get("users", [])})
+        await self._actions.record(
+            actor=principal.username,
+            action="bulk_undo",
+            stream=stream,
+            details={"bulk_action": action_id, "users": row.details.get("users", [])},
+        )
         return {"id": action_id, "unbanned": row.details.get("users", [])}

@@ -18,8 +18,14 @@ from safestream.sio.connections import Connection, Connections
 
 
 class Membership:
-    def __init__(self, sio: socketio.AsyncServer, connections: Connections, rooms: Rooms,
-                 broadcaster: Broadcaster, cluster: Cluster) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        connections: Connections,
+        rooms: Rooms,
+        broadcaster: Broadcaster,
+        cluster: Cluster,
+    ) -> None:
         self._sio = sio
         self._connections = connections
         self._rooms = rooms

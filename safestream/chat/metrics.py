@@ -92,7 +92,7 @@ class Metrics:
         series = self.series(stream, now=now)
         out: list[tuple[int, float | None]] = []
         for i, (bucket, _, _) in enumerate(series):
-            window = series[max(0, i - ROLLING_BUCKETS + 1):i + 1]
+            window = series[max(0, i - ROLLING_BUCKETS + 1) : i + 1]
             messages = sum(m for _, m, _ in window)
             out.append((bucket, round(100.0 * sum(t for _, _, t in window) / messages, 1) if messages else None))
         return out
@@ -101,8 +101,9 @@ class Metrics:
         """(bucket start, messages, toxic) for the last 10 minutes, empty buckets included."""
         end = int(time.time() if now is None else now) // BUCKET_SECS * BUCKET_SECS
         filled = {b: (m, t) for b, m, t in self.timeline.get(stream, ())}
-        return [(b, *filled.get(b, (0, 0))) for b in range(end - (TIMELINE_BUCKETS - 1) * BUCKET_SECS,
-                                                             end + 1, BUCKET_SECS)]
+        return [
+            (b, *filled.get(b, (0, 0))) for b in range(end - (TIMELINE_BUCKETS - 1) * BUCKET_SECS, end + 1, BUCKET_SECS)
+        ]
 
     def top_gifters(self, stream: str, n: int = 5) -> list[tuple[str, int]]:
         return self.gifters[stream].most_common(n) if stream in self.gifters else []
@@ -130,10 +131,15 @@ class Metrics:
         else:
             viewers = await self.viewer_count(stream)
         pct = round(100.0 * toxic / messages, 2) if messages else 0.0
-        result: dict[str, Any] = {"viewer_count": viewers, "gift_count": gifts, "gift_amount": amounts,
-                                  "toxic_pct": pct, "message_count": messages,
-                                  "moderation_failures": self.moderation_failures,
-                                  "since": self.since.isoformat().replace("+00:00", "Z") if self.since else None}
+        result: dict[str, Any] = {
+            "viewer_count": viewers,
+            "gift_count": gifts,
+            "gift_amount": amounts,
+            "toxic_pct": pct,
+            "message_count": messages,
+            "moderation_failures": self.moderation_failures,
+            "since": self.since.isoformat().replace("+00:00", "Z") if self.since else None,
+        }
         if stream is not None:
             result["stream"] = stream
         return result

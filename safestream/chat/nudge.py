@@ -41,21 +41,25 @@ class Nudger:
 
     async def nudge(self, conn: Connection, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
-            raise InvalidPayload("nudge takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
+            raise InvalidPayload('nudge takes an object: {"message": "...", "stream"?: "..."}')
         if (retry := self.limiter.check(conn.sid)) is not None:
             raise RateLimited("too many checks; slow down", retry_after=retry)
         stream = self._pipeline.resolve_stream(conn, data.get("stream"))
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
         policy = self._pipeline.policies.get(stream)
-        hit = self._pipeline.modes.check(stream, text, policy.modes, self._pipeline.sender(conn, stream),
-                                         commit=False)
+        hit = self._pipeline.modes.check(stream, text, policy.modes, self._pipeline.sender(conn, stream), commit=False)
         if hit is not None and hit.action == "refuse":
             return {"ok": True, "stream": stream, "action": "refuse", "code": hit.code, "advice": hit.message}
         [assessment] = await self._engine.assess([text])
-        decision = merge_hit(policy.judge(text, assessment.normalized, assessment.scores,
-                                          failed=assessment.failed), hit, text)
-        answer: dict[str, Any] = {"ok": True, "stream": stream, "action": decision.action,
-                                  "advice": ADVICE[decision.action]}
+        decision = merge_hit(
+            policy.judge(text, assessment.normalized, assessment.scores, failed=assessment.failed), hit, text
+        )
+        answer: dict[str, Any] = {
+            "ok": True,
+            "stream": stream,
+            "action": decision.action,
+            "advice": ADVICE[decision.action],
+        }
         if decision.rule:
             answer["rule"] = decision.rule
         return answer

@@ -37,22 +37,50 @@ def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:
     if hit is None or SEVERITY[hit.action] <= SEVERITY[decision.action]:
         return decision
     shown = (hit.shown or decision.shown or text) if hit.action == "mask" else decision.shown
-    return Decision(hit.action, decision.score, decision.toxic, decision.category, shown, decision.terms,
-                    decided_by=f"rule:{hit.rule}", rule=hit.rule)
+    return Decision(
+        hit.action,
+        decision.score,
+        decision.toxic,
+        decision.category,
+        shown,
+        decision.terms,
+        decided_by=f"rule:{hit.rule}",
+        rule=hit.rule,
+    )
 
 
-def message_record(item: Pending, assessment: Assessment, decision: Decision, seq: int, shown: str,
-            payload: dict[str, Any]) -> Record:
+def message_record(
+    item: Pending, assessment: Assessment, decision: Decision, seq: int, shown: str, payload: dict[str, Any]
+) -> Record:
     categories = {k: round(v, 4) for k, v in assessment.scores.items()}
-    row = {"stream": item.stream, "seq": seq, "username": item.username, "text": item.text,
-           "shown_text": shown, "action": decision.action, "toxic": decision.toxic,
-           "score": decision.score, "categories": categories, "created_at": item.received,
-           "review": "pending" if decision.action == "hold" else None}
-    moderation_line = {"type": "moderation", "id": seq, "stream": item.stream, "user": item.username,
-                       "message": item.text, "shown": shown, "action": decision.action,
-                       "toxic": decision.toxic,
-                       "score": payload["score"], "categories": categories,
-                       "terms": list(decision.terms), "rule": decision.rule, "failed": assessment.failed,
-                       "ts": payload["ts"]}
+    row = {
+        "stream": item.stream,
+        "seq": seq,
+        "username": item.username,
+        "text": item.text,
+        "shown_text": shown,
+        "action": decision.action,
+        "toxic": decision.toxic,
+        "score": decision.score,
+        "categories": categories,
+        "created_at": item.received,
+        "review": "pending" if decision.action == "hold" else None,
+    }
+    moderation_line = {
+        "type": "moderation",
+        "id": seq,
+        "stream": item.stream,
+        "user": item.username,
+        "message": item.text,
+        "shown": shown,
+        "action": decision.action,
+        "toxic": decision.toxic,
+        "score": payload["score"],
+        "categories": categories,
+        "terms": list(decision.terms),
+        "rule": decision.rule,
+        "failed": assessment.failed,
+        "ts": payload["ts"],
+    }
     lines = (payload, moderation_line) if decision.action in VISIBLE else (moderation_line,)
     return Record(Message, row, lines)

@@ -60,10 +60,21 @@ StrikeOut = Callable[[str, str, float], Coroutine[Any, Any, None]]
 
 
 class ChatPipeline:
-    def __init__(self, *, settings: Settings, engine: ModerationEngine, rooms: Rooms, cluster: Cluster,
-                 sanctions: Sanctions, broadcaster: Broadcaster, writer: WriteBehind, metrics: Metrics,
-                 policies: PolicyBook, on_strikeout: StrikeOut | None = None,
-                 modes: ModeChecker | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: ModerationEngine,
+        rooms: Rooms,
+        cluster: Cluster,
+        sanctions: Sanctions,
+        broadcaster: Broadcaster,
+        writer: WriteBehind,
+        metrics: Metrics,
+        policies: PolicyBook,
+        on_strikeout: StrikeOut | None = None,
+        modes: ModeChecker | None = None,
+    ) -> None:
         self._settings = settings
         self._engine = engine
         self._rooms = rooms
@@ -82,7 +93,8 @@ class ChatPipeline:
         #: Called with every published batch (all actions, scores included): the console's feed.
         self.listeners: list[Callable[[list[dict[str, Any]]], Awaitable[None]]] = []
         self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
-            self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation")
+            self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation"
+        )
 
     def start(self) -> None:
         self._batcher.start()
@@ -100,7 +112,7 @@ class ChatPipeline:
         if self._batcher.closing:  # first: the sender should resend elsewhere, whatever else is wrong
             raise ShuttingDown()
         if not isinstance(data, dict):
-            raise InvalidPayload("chat takes an object: {\"message\": \"...\", \"stream\"?: \"...\"}")
+            raise InvalidPayload('chat takes an object: {"message": "...", "stream"?: "..."}')
         stream = self.resolve_stream(conn, data.get("stream"))
         self._check_live(stream)
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
@@ -124,10 +136,12 @@ class ChatPipeline:
         principal = conn.principal
         room = self._rooms.get(stream)
         created = principal.created_at
-        return Sender(username=principal.username,
-                      privileged=principal.can_moderate(stream, room.owner if room is not None else None),
-                      account_age_secs=(datetime.now(UTC) - created).total_seconds() if created else None,
-                      email_verified=principal.email_verified)
+        return Sender(
+            username=principal.username,
+            privileged=principal.can_moderate(stream, room.owner if room is not None else None),
+            account_age_secs=(datetime.now(UTC) - created).total_seconds() if created else None,
+            email_verified=principal.email_verified,
+        )
 
     def _check_live(self, stream: str) -> None:
         room = self._rooms.get(stream)
@@ -162,8 +176,9 @@ class ChatPipeline:
     async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
         refused: list[dict[str, Any] | None] = [None] * len(items)
         # The local limiter saw only this process; the cluster counts every process (alone: never over).
-        over = await self._cluster.over_limit([item.username for item in items], self.limiter.limit,
-                                              self.limiter.window)
+        over = await self._cluster.over_limit(
+            [item.username for item in items], self.limiter.limit, self.limiter.window
+        )
         for i, is_over in enumerate(over):
             if is_over:
                 refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
@@ -173,8 +188,9 @@ class ChatPipeline:
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
                 refused[i] = error_ack(StreamOffline(f"{item.stream!r} is not live").to_dict())
         todo = [item for item, r in zip(items, refused, strict=True) if r is None]
-        assessments = await self._engine.assess([item.text for item in todo],
-                                                escalate_all=self._transformer_keeps_up(len(todo)))
+        assessments = await self._engine.assess(
+            [item.text for item in todo], escalate_all=self._transformer_keeps_up(len(todo))
+        )
         decisions = [self._decide(item, a) for item, a in zip(todo, assessments, strict=True)]
         acks = iter(await self.publish(todo, assessments, decisions) if todo else [])
         return [r if r is not None else next(acks) for r in refused]
@@ -184,9 +200,13 @@ class ChatPipeline:
         unique = self.modes.unique
         if not unique.crowds.shared:
             return
-        todo = [(i, post) for i, item in enumerate(items) if refused[i] is None
-                and (post := unique.post_for(item.stream, item.text, item.username,
-                                             self.policies.get(item.stream).modes)) is not None]
+        todo = [
+            (i, post)
+            for i, item in enumerate(items)
+            if refused[i] is None
+            and (post := unique.post_for(item.stream, item.text, item.username, self.policies.get(item.stream).modes))
+            is not None
+        ]
         answers = await unique.crowds.confirm([post for _, post in todo])
         for (i, _), flood in zip(todo, answers, strict=True):
             if flood:
@@ -200,12 +220,14 @@ class ChatPipeline:
     def _decide(self, item: Pending, assessment: Assessment) -> Decision:
         if assessment.failed:
             self._metrics.moderation_failures += 1
-        decision = self.policies.get(item.stream).judge(item.text, assessment.normalized, assessment.scores,
-                                                        failed=assessment.failed)
+        decision = self.policies.get(item.stream).judge(
+            item.text, assessment.normalized, assessment.scores, failed=assessment.failed
+        )
         return merge_hit(decision, item.hit, item.text)
 
-    async def publish(self, items: list[Pending], assessments: list[Assessment],
-                      decisions: list[Decision]) -> list[dict[str, Any]]:
+    async def publish(
+        self, items: list[Pending], assessments: list[Assessment], decisions: list[Decision]
+    ) -> list[dict[str, Any]]:
         """Ids, broadcast, persistence and acks for messages whose verdicts are known."""
         next_id: dict[str, int] = {}
         counts = Counter(item.stream for item in items)
@@ -221,8 +243,15 @@ class ChatPipeline:
             seq = next_id[item.stream]
             next_id[item.stream] += 1
             shown = decision.shown or item.text
-            payload = chat_payload(id=seq, stream=item.stream, user=item.username, message=shown,
-                                   toxic=decision.toxic, score=decision.score, ts=item.received)
+            payload = chat_payload(
+                id=seq,
+                stream=item.stream,
+                user=item.username,
+                message=shown,
+                toxic=decision.toxic,
+                score=decision.score,
+                ts=item.received,
+            )
             if decision.action in VISIBLE:
                 visible.setdefault(item.stream, []).append(payload)
             self._metrics.record_message(item.stream, toxic=decision.toxic)
@@ -230,8 +259,7 @@ class ChatPipeline:
             if decision.action != "allow":
                 self._strike(item.stream, item.username)
             records.append(message_record(item, assessment, decision, seq, shown, payload))
-            ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic,
-                   "score": payload["score"]}
+            ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic, "score": payload["score"]}
             if decision.action not in VISIBLE and decision.category:
                 ack["reason"] = decision.category  # the sender's client says why, in words
 
@@ -239,9 +267,17 @@ class ChatPipeline:
                 ack["rule"] = decision.rule  # a chat-mode rule decided, not the model
             acks.append(ack)
             if self.listeners:
-                published.append({**payload, "text": item.text, "action": decision.action,
-                                  "categories": assessment.scores, "terms": decision.terms,
-                                  "rule": decision.rule, "explain": explain(assessment, decision)})
+                published.append(
+                    {
+                        **payload,
+                        "text": item.text,
+                        "action": decision.action,
+                        "categories": assessment.scores,
+                        "terms": decision.terms,
+                        "rule": decision.rule,
+                        "explain": explain(assessment, decision),
+                    }
+                )
         # Write-ahead: logged before anyone sees an id, so a SIGKILL can lose no acked
         # message and the next start-up continues above every id handed out.
         await self._writer.accept(records)
@@ -263,16 +299,29 @@ class ChatPipeline:
         """
         policy = self.policies.get(held.stream)
         decision = policy.approved(held.text, normalize(held.text), dict(held.categories))
-        payload = chat_payload(id=held.seq, stream=held.stream, user=held.username, message=decision.shown,
-                               toxic=decision.toxic, score=decision.score, ts=held.created_at)
+        payload = chat_payload(
+            id=held.seq,
+            stream=held.stream,
+            user=held.username,
+            message=decision.shown,
+            toxic=decision.toxic,
+            score=decision.score,
+            ts=held.created_at,
+        )
         room = await self._rooms.load(held.stream)
         # The chat line is logged before anyone sees it, as on the send path; the review
         # change itself is logged by the caller (ReviewQueue.decide) with the decision.
         await self._writer.accept([Record(None, None, (payload,))])
         await self._broadcaster.chat(held.stream, [payload])
         await self._rooms.add_history(room, [payload])
-        return {"ok": True, "id": held.seq, "action": decision.action, "toxic": decision.toxic,
-                "score": payload["score"], "message": decision.shown}
+        return {
+            "ok": True,
+            "id": held.seq,
+            "action": decision.action,
+            "toxic": decision.toxic,
+            "score": payload["score"],
+            "message": decision.shown,
+        }
 
     def _strike(self, stream: str, username: str) -> None:
         rule = self.policies.get(stream).strikes

@@ -22,8 +22,12 @@ from safestream.moderation.policy import Policy
 
 def public_modes(stream: str, policy: Policy) -> dict[str, Any]:
     """The ``modes`` payload (also in the ``join`` ack): what a viewer's client shows."""
-    return {"stream": stream, "shield": policy.shield_previous is not None,
-            "slow_mode_secs": policy.slow_mode_secs, **policy.modes.public()}
+    return {
+        "stream": stream,
+        "shield": policy.shield_previous is not None,
+        "slow_mode_secs": policy.slow_mode_secs,
+        **policy.modes.public(),
+    }
 
 
 def standing_payload(hit: Hit | None) -> dict[str, Any]:
@@ -53,19 +57,16 @@ class PolicyChanges:
             data["modes"] = current.modes.to_dict()
         return await policies.compile(data)
 
-
     async def edit_policy(self, *, stream: str, data: Mapping[str, Any], actor: str) -> Policy:
-        return await self.apply_policy(stream=stream, policy=await self.compile_edit(stream=stream, data=data),
-                                  actor=actor)
+        return await self.apply_policy(
+            stream=stream, policy=await self.compile_edit(stream=stream, data=data), actor=actor
+        )
 
-
-    async def apply_policy(self, *, stream: str, policy: Policy, actor: str,
-                           action: str = "policy_update") -> Policy:
+    async def apply_policy(self, *, stream: str, policy: Policy, actor: str, action: str = "policy_update") -> Policy:
         await self._policies.update(stream, policy, actor=actor)
         await self._actions.record(actor=actor, action=action, stream=stream, details=policy.to_dict())
         await self._broadcaster.modes(stream, public_modes(stream, policy))
         return policy
-
 
     async def set_shield(self, *, stream: str, on: bool, actor: str) -> Policy:
         policies = self._policies
@@ -73,5 +74,6 @@ class PolicyChanges:
         if (current.shield_previous is not None) == on:
             return current  # nothing to do (and nothing to audit)
         data = shield_on(current) if on else shield_off(current)
-        return await self.apply_policy(stream=stream, policy=await policies.compile(data), actor=actor,
-                                  action="shield_on" if on else "shield_off")
+        return await self.apply_policy(
+            stream=stream, policy=await policies.compile(data), actor=actor, action="shield_on" if on else "shield_off"
+        )

@@ -34,8 +34,9 @@ def check_since(value: Any) -> int | None:
 
 
 class Replays:
-    def __init__(self, rooms: Rooms, sessions: SessionMaker, writer: WriteBehind, *, joins_per_window: int,
-                 budget: int) -> None:
+    def __init__(
+        self, rooms: Rooms, sessions: SessionMaker, writer: WriteBehind, *, joins_per_window: int, budget: int
+    ) -> None:
         self._rooms = rooms
         self._sessions = sessions
         self._writer = writer
@@ -48,8 +49,9 @@ class Replays:
         Called before the socket enters the room, so a refused join has no effect.
         """
         if (wait := self.budget.retry_after(sid)) > 0:
-            raise RateLimited("too many messages replayed to this connection; wait before joining again",
-                              retry_after=wait)
+            raise RateLimited(
+                "too many messages replayed to this connection; wait before joining again", retry_after=wait
+            )
         if (retry := self.joins.check(sid)) is not None:
             raise RateLimited("too many joins; slow down", retry_after=retry)
 
@@ -66,8 +68,7 @@ class Replays:
             self.budget.spend(sid, min(len(missed), limit))
             return missed[-limit:] if len(missed) > limit else missed, len(missed) > limit
         await self._writer.flush_all()  # the rows the client missed may still be buffered
-        rows = await message_store.recent_visible(self._sessions, stream=room.slug, limit=limit + 1,
-                                                  after_seq=since)
+        rows = await message_store.recent_visible(self._sessions, stream=room.slug, limit=limit + 1, after_seq=since)
         gap = len(rows) > limit
         replayed = [chat_payload_from_row(row) for row in rows[-limit:]] if limit else []
         self.budget.spend(sid, len(replayed))

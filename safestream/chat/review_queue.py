@@ -44,8 +44,15 @@ DecisionListener = Callable[[str, int, Message | None], Awaitable[None]]
 
 
 def review_item(row: Message) -> dict[str, Any]:
-    return {"id": row.seq, "stream": row.stream, "user": row.username, "message": row.text,
-            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at)}
+    return {
+        "id": row.seq,
+        "stream": row.stream,
+        "user": row.username,
+        "message": row.text,
+        "score": round(row.score, 4),
+        "categories": row.categories,
+        "ts": iso(row.created_at),
+    }
 
 
 def check_terms(terms: list[Any]) -> list[str]:
@@ -63,8 +70,9 @@ def check_terms(terms: list[Any]) -> list[str]:
 
 
 def _permitting(policy: Policy, row: Message, terms: list[str] | None) -> tuple[list[str], Policy | None]:
-    permit = check_terms(terms) if terms else list(dict.fromkeys(m.term for m in policy.terms.find(
-        normalize(row.text))))
+    permit = (
+        check_terms(terms) if terms else list(dict.fromkeys(m.term for m in policy.terms.find(normalize(row.text))))
+    )
     if not permit:
         return [], None
     try:
@@ -74,8 +82,17 @@ def _permitting(policy: Policy, row: Message, terms: list[str] | None) -> tuple[
 
 
 class ReviewQueue:
-    def __init__(self, *, sessions: SessionMaker, writer: WriteBehind, policies: PolicyBook, pipeline: ChatPipeline,
-                 broadcaster: Broadcaster, actions: ModeratorActions, expiry_secs: float) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionMaker,
+        writer: WriteBehind,
+        policies: PolicyBook,
+        pipeline: ChatPipeline,
+        broadcaster: Broadcaster,
+        actions: ModeratorActions,
+        expiry_secs: float,
+    ) -> None:
         self._sessions = sessions
         self._writer = writer
         self._policies = policies
@@ -90,8 +107,9 @@ class ReviewQueue:
         rows = await message_store.pending_review(self._sessions, stream=stream, limit=limit)
         return [review_item(row) for row in rows]
 
-    async def decide(self, *, actor: str, stream: str, seq: int, decision: str,
-                     terms: list[str] | None = None) -> dict[str, Any]:
+    async def decide(
+        self, *, actor: str, stream: str, seq: int, decision: str, terms: list[str] | None = None
+    ) -> dict[str, Any]:
         if decision not in DECISIONS:
             raise InvalidPayload("decision must be approve, approve_permit or deny")
         sessions = self._sessions
@@ -107,8 +125,7 @@ class ReviewQueue:
             permit, permitted_policy = _permitting(self._policies.get(stream), row, terms)
         outcome = "denied" if decision == "deny" else "approved"
         now = datetime.now(UTC)
-        if not await message_store.claim_review(sessions, stream=stream, seq=seq, review=outcome, actor=actor,
-                                                at=now):
+        if not await message_store.claim_review(sessions, stream=stream, seq=seq, review=outcome, actor=actor, at=now):
             raise Conflict(f"message {seq} was already reviewed", code="already_reviewed")
         result: dict[str, Any] = {"ok": True, "id": seq, "decision": decision}
         try:
@@ -118,8 +135,9 @@ class ReviewQueue:
                 result["permitted"] = permit
             if decision != "deny":
                 ack = await self._pipeline.publish_approved(row)
-                await message_store.record_publication(sessions, stream=stream, seq=seq, action=ack["action"],
-                                                       shown=ack["message"], toxic=ack["toxic"])
+                await message_store.record_publication(
+                    sessions, stream=stream, seq=seq, action=ack["action"], shown=ack["message"], toxic=ack["toxic"]
+                )
                 result["published_id"] = ack["id"]
                 result["action"] = ack["action"]
         except Exception:
@@ -128,8 +146,13 @@ class ReviewQueue:
             raise
         await self._writer.log([review_line(stream, [seq], outcome)])  # for import-jsonl
         await self._announce(row, outcome=outcome, at=now, result=result)
-        await self._actions.record(actor=actor, action=f"review_{decision}", target=row.username, stream=stream,
-                                   details={k: v for k, v in result.items() if k != "ok"})
+        await self._actions.record(
+            actor=actor,
+            action=f"review_{decision}",
+            target=row.username,
+            stream=stream,
+            details={k: v for k, v in result.items() if k != "ok"},
+        )
         return result
 
     async def _announce(self, row: Message, *, outcome: str, at: datetime, result: dict[str, Any]) -> None:
@@ -150,13 +173,19 @@ class ReviewQueue:
         now = datetime.now(UTC)
         expired = 0
         for row in await message_store.pending_before(sessions, before=now - timedelta(seconds=max_age_secs)):
-            if not await message_store.claim_review(sessions, stream=row.stream, seq=row.seq, review="expired",
-                                                    actor=AUTOMOD, at=now):
+            if not await message_store.claim_review(
+                sessions, stream=row.stream, seq=row.seq, review="expired", actor=AUTOMOD, at=now
+            ):
                 continue  # a moderator decided it meanwhile
             expired += 1
             await self._announce(row, outcome="expired", at=now, result={})
-            await self._actions.record(actor=AUTOMOD, action="review_expired", target=row.username,
-                                       stream=row.stream, details={"id": row.seq, "age_s": round(max_age_secs)})
+            await self._actions.record(
+                actor=AUTOMOD,
+                action="review_expired",
+                target=row.username,
+                stream=row.stream,
+                details={"id": row.seq, "age_s": round(max_age_secs)},
+            )
         return expired
 
     async def expiry_loop(self) -> None:

@@ -78,8 +78,9 @@ class Room:
 
 
 class Rooms:
-    def __init__(self, sessions: SessionMaker, *, history_size: int, ring_size: int = 0,
-                 cluster: Cluster | None = None) -> None:
+    def __init__(
+        self, sessions: SessionMaker, *, history_size: int, ring_size: int = 0, cluster: Cluster | None = None
+    ) -> None:
         self._sessions = sessions
         self.history_size = history_size
         #: The ring is larger than the join history so reconnect replays come from memory.
@@ -106,10 +107,16 @@ class Rooms:
         room = self._rooms.get(slug)  # another task may have loaded it while we awaited
         if room is None:
             full = len(recent) >= self.ring_size
-            room = Room(slug=slug, title=stream.title, owner=stream.owner, live=stream.live,
-                        chat_seq=chat_seq, gift_seq=gift_seq,
-                        history=deque((chat_payload_from_row(m) for m in recent), maxlen=self.ring_size),
-                        floor=recent[0].seq - 1 if full and recent else 0)
+            room = Room(
+                slug=slug,
+                title=stream.title,
+                owner=stream.owner,
+                live=stream.live,
+                chat_seq=chat_seq,
+                gift_seq=gift_seq,
+                history=deque((chat_payload_from_row(m) for m in recent), maxlen=self.ring_size),
+                floor=recent[0].seq - 1 if full and recent else 0,
+            )
             self._rooms[slug] = room
         return room
 
@@ -134,7 +141,7 @@ class Rooms:
         overflow = len(room.history) + len(payloads) - self.ring_size
         if overflow > 0:  # what the ring forgets raises its floor
             evicted = [room.history[i] for i in range(min(overflow, len(room.history)))]
-            evicted += payloads[:max(overflow - len(room.history), 0)]
+            evicted += payloads[: max(overflow - len(room.history), 0)]
             room.floor = max(room.floor, *(m["id"] for m in evicted))
         room.history.extend(payloads)
         if self.ring_size:
@@ -186,6 +193,12 @@ class Rooms:
 
 
 def chat_payload_from_row(row: Any) -> dict[str, Any]:
-    return chat_payload(id=row.seq, stream=row.stream, user=row.username,
-                        message=row.shown_text or row.text, toxic=row.toxic, score=row.score,
-                        ts=row.created_at)
+    return chat_payload(
+        id=row.seq,
+        stream=row.stream,
+        user=row.username,
+        message=row.shown_text or row.text,
+        toxic=row.toxic,
+        score=row.score,
+        ts=row.created_at,
+    )

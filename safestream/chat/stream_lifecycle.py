@@ -21,9 +21,18 @@ def stream_info(stream: Stream) -> dict[str, Any]:
 
 
 class StreamLifecycle:
-    def __init__(self, *, sessions: SessionMaker, rooms: Rooms, policies: PolicyBook, gifts: GiftService,
-                 cluster: Cluster, broadcaster: Broadcaster, membership: Membership,
-                 max_live_per_owner: int) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionMaker,
+        rooms: Rooms,
+        policies: PolicyBook,
+        gifts: GiftService,
+        cluster: Cluster,
+        broadcaster: Broadcaster,
+        membership: Membership,
+        max_live_per_owner: int,
+    ) -> None:
         self._sessions = sessions
         self._rooms = rooms
         self._policies = policies
@@ -38,15 +47,18 @@ class StreamLifecycle:
         # Each live stream costs a room, a gift producer and a console; re-opening a live one is free.
         others = [s for s in await stream_store.live_streams(self._sessions, owner=owner) if s.slug != slug]
         if len(others) >= cap:
-            raise Conflict(f"you already have {len(others)} live streams (the limit is {cap}); end one first",
-                           code="too_many_streams")
+            raise Conflict(
+                f"you already have {len(others)} live streams (the limit is {cap}); end one first",
+                code="too_many_streams",
+            )
         stream = await stream_store.open_stream(self._sessions, slug=slug, title=title, owner=owner)
         self._rooms.set_live(slug, live=True, title=stream.title, owner=stream.owner)
         await self._rooms.load(slug)
         await self._policies.load(slug)
         self._gifts.start_producer(slug)
-        await self._cluster.broadcast("stream", {"stream": slug, "live": True, "title": stream.title,
-                                                 "owner": stream.owner})
+        await self._cluster.broadcast(
+            "stream", {"stream": slug, "live": True, "title": stream.title, "owner": stream.owner}
+        )
         await self._broadcaster.stream_status(slug, True)
         await self._broadcaster.stream_update(stream_info(stream))
         return stream
@@ -75,7 +87,8 @@ class StreamLifecycle:
         if stream is None:
             raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
         self._rooms.set_live(slug, live=stream.live, title=stream.title)
-        await self._cluster.broadcast("stream", {"stream": slug, "live": stream.live, "title": stream.title,
-                                                 "owner": stream.owner})
+        await self._cluster.broadcast(
+            "stream", {"stream": slug, "live": stream.live, "title": stream.title, "owner": stream.owner}
+        )
         await self._broadcaster.stream_update(stream_info(stream))
         return stream

@@ -23,6 +23,7 @@ def clean_message(raw: Any, *, max_length: int) -> str:
     if not text:
         raise SafeStreamError("message is empty", code="empty", status=422)
     if len(text) > max_length:
-        raise SafeStreamError(f"message is longer than {max_length} characters", code="too_long",
-                              status=413, max_length=max_length)
+        raise SafeStreamError(
+            f"message is longer than {max_length} characters", code="too_long", status=413, max_length=max_length
+        )
     return text

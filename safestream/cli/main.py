@@ -21,8 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server (SQLite, demo accounts and offline moderation by default)")
     serve.add_argument("--host", help="interface to bind (APP_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (APP_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="processes sharing the port through Redis (needs REDIS_URL; websocket transport only)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port through Redis (needs REDIS_URL; websocket transport only)",
+    )
     sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
     imp = sub.add_parser("import-jsonl", help="rebuild messages and gifts from JSONL logs (idempotent)")
     imp.add_argument("path", nargs="?", help="a log file or directory (default: SAFESTREAM_LOG_DIR)")
@@ -31,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["viewer", "streamer", "moderator", "admin"], default="viewer")
     source = user.add_mutually_exclusive_group()
     source.add_argument("--password", help="the password (visible in the process list: prefer the others)")
-    source.add_argument("--password-stdin", action="store_true",
-                        help="read the password from the first line of standard input")
+    source.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+    )
     user.add_argument("--email", default="")
     from safestream.cli import moderate  # stdlib-only: the chain loads in run()
 
@@ -88,9 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_create_user(settings, args))
     if args.command == "moderate":
         from safestream.cli import moderate
+
         return moderate.run(settings, args)
     if args.command == "train-moderation":
         from safestream.moderation import train
+
         return train.run(args)
     return 2
 
@@ -99,11 +106,17 @@ def banner(settings: Settings) -> str:
     from safestream.demo import DEMO_USERS
 
     base = f"http://{settings.host}:{settings.port}"
-    lines = [f"SafeStream is ready on {base}", f"  chat:    {base}/chat", f"  console: {base}/console",
-             f"  API:     {base}/docs"]
+    lines = [
+        f"SafeStream is ready on {base}",
+        f"  chat:    {base}/chat",
+        f"  console: {base}/console",
+        f"  API:     {base}/docs",
+    ]
     if settings.seed_demo:
-        lines.append("  demo accounts (development only): " + ", ".join(f"{name}/{password} ({role})"
-                                                                    for name, password, role in DEMO_USERS))
+        lines.append(
+            "  demo accounts (development only): "
+            + ", ".join(f"{name}/{password} ({role})" for name, password, role in DEMO_USERS)
+        )
     return "\n".join(lines)
 
 
@@ -121,9 +134,12 @@ def _serve(settings: Settings) -> int:
     try:
         app = create_app(settings)
         if settings.seed_demo:
-            print("WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
-                  "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
-                  file=sys.stderr, flush=True)
+            print(
+                "WARNING: demo mode: accounts with published passwords (demo_admin/admin123 and others) are "
+                "seeded. Set SAFESTREAM_DEMO=0, or SAFESTREAM_ENV=production, before exposing this server.",
+                file=sys.stderr,
+                flush=True,
+            )
         runner.run(app, settings, banner=banner(settings))
     except ConfigError as exc:
         print(f"safestream: {exc}", file=sys.stderr)
@@ -148,13 +164,19 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     from safestream.errors import Conflict
 
     if not is_valid_username(args.username, max_length=settings.max_username_length):
-        print(f"safestream: {args.username!r} is not a valid username (1 to {settings.max_username_length} "
-              "letters, digits, '.', '_' or '-')", file=sys.stderr)
+        print(
+            f"safestream: {args.username!r} is not a valid username (1 to {settings.max_username_length} "
+            "letters, digits, '.', '_' or '-')",
+            file=sys.stderr,
+        )
         return 2
     password = _read_password(args)
     if password is None:
-        print("safestream: no password: pass --password, --password-stdin or set SAFESTREAM_PASSWORD "
-              "(no terminal to prompt on)", file=sys.stderr)
+        print(
+            "safestream: no password: pass --password, --password-stdin or set SAFESTREAM_PASSWORD "
+            "(no terminal to prompt on)",
+            file=sys.stderr,
+        )
         return 2
     if len(password) < 6:
         print("safestream: the password must have at least 6 characters", file=sys.stderr)
@@ -169,14 +191,17 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     try:
         sessions = db.session_maker(engine)
         if await users.name_taken(sessions, username=args.username):
-            print(f"safestream: the username {args.username!r} is taken (names are unique regardless of case)",
-                  file=sys.stderr)
+            print(
+                f"safestream: the username {args.username!r} is taken (names are unique regardless of case)",
+                file=sys.stderr,
+            )
             return 2
         hasher = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
         password_hash = await hasher.hash(password)
         hasher.close()
-        await users.create_user(sessions, username=args.username,
-                                password_hash=password_hash, role=args.role, email=args.email)
+        await users.create_user(
+            sessions, username=args.username, password_hash=password_hash, role=args.role, email=args.email
+        )
     except Conflict:
         print(f"safestream: the username {args.username!r} is taken", file=sys.stderr)
         return 2

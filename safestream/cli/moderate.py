@@ -69,16 +69,25 @@ def _positive_int(raw: str) -> int:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Registers ``moderate`` on the ``safestream`` subcommand parser."""
     parser = sub.add_parser(
-        "moderate", help="score messages (one per line) with the server's chain and policy; JSON lines out",
-        description="Reads one message per line and writes one JSON verdict per line, aligned with the input.")
+        "moderate",
+        help="score messages (one per line) with the server's chain and policy; JSON lines out",
+        description="Reads one message per line and writes one JSON verdict per line, aligned with the input.",
+    )
     parser.add_argument("--input", metavar="FILE", help="read messages from FILE (default: stdin)")
     parser.add_argument("--output", metavar="FILE", help="write JSON lines to FILE (default: stdout)")
-    parser.add_argument("--stream", metavar="NAME",
-                        help="use this stream's stored policy (DATABASE_URL) instead of the server default")
-    parser.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
-                        help=f"lines per scoring call (default {DEFAULT_BATCH_SIZE})")
-    parser.add_argument("--explain", action="store_true",
-                        help="add which stage and category decided each verdict, and its score")
+    parser.add_argument(
+        "--stream", metavar="NAME", help="use this stream's stored policy (DATABASE_URL) instead of the server default"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"lines per scoring call (default {DEFAULT_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="add which stage and category decided each verdict, and its score"
+    )
     return parser
 
 
@@ -114,14 +123,15 @@ async def _moderate(settings: Settings, args: argparse.Namespace) -> int:
             # Like the server under load (the rest of the file is a queue behind
             # each chunk), the expensive stage sees every text only in "all" mode.
             escalate_all = settings.cascade == "all"
-            counts = await _process(engine, policy, source, sink, args.batch_size, escalate_all,
-                                    args.explain)
+            counts = await _process(engine, policy, source, sink, args.batch_size, escalate_all, args.explain)
     finally:
         await engine.close()
     summary = ", ".join(f"{action} {n}" for action, n in sorted(counts.items()))
     total = counts.total()
-    print(f"{PROG}: {total} line{'' if total == 1 else 's'}, chain {engine.name}: {summary or 'nothing read'}",
-          file=sys.stderr)
+    print(
+        f"{PROG}: {total} line{'' if total == 1 else 's'}, chain {engine.name}: {summary or 'nothing read'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -145,6 +155,7 @@ async def _load_policy(settings: Settings, stream: str | None) -> Policy:
     from sqlalchemy.exc import SQLAlchemyError
 
     from safestream.storage import db, policy_rows
+
     url = settings.effective_database_url
     try:
         # The same schema the server would create: a fresh data directory works too.
@@ -168,8 +179,9 @@ def _open_input(path: str | None, files: ExitStack) -> IO[str]:
     # bad byte from aborting a long run.
     try:
         if path is None or path == "-":
-            return files.enter_context(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8",
-                                                        errors="replace", newline="\n"))
+            return files.enter_context(
+                io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")
+            )
         return files.enter_context(open(path, encoding="utf-8", errors="replace", newline="\n"))
     except OSError as exc:
         raise _Refusal(f"cannot read {path}: {exc.strerror or exc}") from exc
@@ -206,8 +218,15 @@ def _prepare(chunk: list[str]) -> tuple[list[str], list[str | None]]:
     return texts, cleaned
 
 
-async def _process(engine: ModerationEngine, policy: Policy, source: IO[str], sink: IO[bytes],
-                   batch_size: int, escalate_all: bool, explain: bool = False) -> Counter[str]:
+async def _process(
+    engine: ModerationEngine,
+    policy: Policy,
+    source: IO[str],
+    sink: IO[bytes],
+    batch_size: int,
+    escalate_all: bool,
+    explain: bool = False,
+) -> Counter[str]:
     # One chunk at a time: overlapping scoring of chunk n+1 with judging chunk n
     # was measured no faster (normalize, TF-IDF and judge all hold the GIL).
     counts: Counter[str] = Counter()
@@ -218,8 +237,15 @@ async def _process(engine: ModerationEngine, policy: Policy, source: IO[str], si
     return counts
 
 
-def _write(sink: IO[bytes], policy: Policy, counts: Counter[str], texts: list[str],
-           cleaned: list[str | None], assessments: list[Assessment], explain: bool) -> None:
+def _write(
+    sink: IO[bytes],
+    policy: Policy,
+    counts: Counter[str],
+    texts: list[str],
+    cleaned: list[str | None],
+    assessments: list[Assessment],
+    explain: bool,
+) -> None:
     import orjson
 
     scored = iter(assessments)
@@ -240,13 +266,31 @@ def _verdict(policy: Policy, text: str, clean: str, assessment: Assessment, expl
         from safestream.moderation.engine import explain as explain_verdict
 
         extra["explain"] = explain_verdict(assessment, decision)
-    return {"text": text, "shown": decision.shown, "action": decision.action, "toxic": decision.toxic,
-            "score": round(decision.score, 4), "category": decision.category,
-            "categories": {label: round(value, 4) for label, value in assessment.scores.items()},
-            "terms": list(decision.terms), "failed": assessment.failed, "scored": True,
-            **extra}
+    return {
+        "text": text,
+        "shown": decision.shown,
+        "action": decision.action,
+        "toxic": decision.toxic,
+        "score": round(decision.score, 4),
+        "category": decision.category,
+        "categories": {label: round(value, 4) for label, value in assessment.scores.items()},
+        "terms": list(decision.terms),
+        "failed": assessment.failed,
+        "scored": True,
+        **extra,
+    }
 
 
 def _empty(text: str) -> dict[str, Any]:
-    return {"text": text, "shown": "", "action": "allow", "toxic": False, "score": 0.0, "category": None,
-            "categories": {}, "terms": [], "failed": False, "scored": False}
+    return {
+        "text": text,
+        "shown": "",
+        "action": "allow",
+        "toxic": False,
+        "score": 0.0,
+        "category": None,
+        "categories": {},
+        "terms": [],
+        "failed": False,
+        "scored": False,
+    }

@@ -29,8 +29,13 @@ RESTART_BACKOFF = 1.0
 def run(settings: Settings, workers: int) -> int:
     if not settings.redis_url:
         raise ConfigError("--workers needs REDIS_URL: the processes share rooms and state through Redis")
-    env = {**os.environ, "SAFESTREAM_REUSE_PORT": "1", "SAFESTREAM_TRANSPORTS": "websocket",
-           "APP_HOST": settings.host, "APP_PORT": str(settings.port)}
+    env = {
+        **os.environ,
+        "SAFESTREAM_REUSE_PORT": "1",
+        "SAFESTREAM_TRANSPORTS": "websocket",
+        "APP_HOST": settings.host,
+        "APP_PORT": str(settings.port),
+    }
     command = [sys.executable, "-m", "safestream", "serve"]
     stopping = False
 

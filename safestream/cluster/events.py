@@ -26,10 +26,20 @@ log = logging.getLogger(__name__)
 
 
 class ClusterEvents:
-    def __init__(self, *, membership: Membership, sanctions: Sanctions, rooms: Rooms, gifts: GiftService,
-                 lifecycle: StreamLifecycle, policies: PolicyBook, metrics: Metrics, writer: WriteBehind,
-                 sessions_ended: Callable[[str, dict[str, Any]], Awaitable[Any]],
-                 mark_verified: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        *,
+        membership: Membership,
+        sanctions: Sanctions,
+        rooms: Rooms,
+        gifts: GiftService,
+        lifecycle: StreamLifecycle,
+        policies: PolicyBook,
+        metrics: Metrics,
+        writer: WriteBehind,
+        sessions_ended: Callable[[str, dict[str, Any]], Awaitable[Any]],
+        mark_verified: Callable[[str], None],
+    ) -> None:
         self._membership = membership
         self._sanctions = sanctions
         self._rooms = rooms
@@ -72,7 +82,8 @@ class ClusterEvents:
                 room.forget(data["ids"])
             # The rows may still be in this process's write-behind buffer, where the acting
             # process's update could not reach them.
-            await self._writer.update(Message, stream=data["stream"], seqs=list(data["ids"]),
-                                      values={"review": "removed"})
+            await self._writer.update(
+                Message, stream=data["stream"], seqs=list(data["ids"]), values={"review": "removed"}
+            )
         else:
             log.warning("unknown cluster event %r", kind)

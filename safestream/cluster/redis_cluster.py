@@ -13,7 +13,6 @@ broadcasts between processes) this adds what rooms alone cannot:
 - a per-stream lock so exactly one process runs a stream's gift producer.
 """
 
-
 from __future__ import annotations
 
 import asyncio
@@ -76,7 +75,8 @@ class RedisCluster(Cluster):
         self._next_ids = self._redis.register_script(
             "local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
             "if v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end "
-            "return redis.call('INCRBY', KEYS[1], ARGV[2])")
+            "return redis.call('INCRBY', KEYS[1], ARGV[2])"
+        )
 
     def crowds(self) -> LocalCrowds:
         """On this cluster's Redis connections, under its prefix."""
@@ -95,8 +95,10 @@ class RedisCluster(Cluster):
     async def start(self, handler: EventHandler) -> None:
         await super().start(handler)
         await self._redis.ping()
-        self._tasks = [asyncio.create_task(self._listen(), name="cluster-bus"),
-                       asyncio.create_task(self._heartbeat(), name="cluster-heartbeat")]
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="cluster-bus"),
+            asyncio.create_task(self._heartbeat(), name="cluster-heartbeat"),
+        ]
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -53,12 +53,17 @@ def volume_bars(series: list[tuple[int, int, int]]) -> list[Bar]:
     bars = []
     for i, (_, messages, toxic) in enumerate(series):
         height = (HEIGHT - 2 * PAD) * messages / peak
-        bars.append(Bar(PAD + i * width, HEIGHT - PAD - height, max(width - 1, 1), height,
-                        f"{messages} messages, {toxic} toxic"))
+        bars.append(
+            Bar(
+                PAD + i * width, HEIGHT - PAD - height, max(width - 1, 1), height, f"{messages} messages, {toxic} toxic"
+            )
+        )
     return bars
 
 
 def gifter_bars(top: list[tuple[str, int]], *, width: int = 300, row: int = 22) -> list[tuple[Bar, str, int]]:
     peak = max((amount for _, amount in top), default=0) or 1
-    return [(Bar(0, i * row, max((width - 120) * amount / peak, 2), row - 6, name), name, amount)
-            for i, (name, amount) in enumerate(top)]
+    return [
+        (Bar(0, i * row, max((width - 120) * amount / peak, 2), row - 6, name), name, amount)
+        for i, (name, amount) in enumerate(top)
+    ]

@@ -116,12 +116,14 @@ async def user_action(request: web.Request) -> web.Response:
         count = await app[ACTIONS_KEY].kick(actor=who, username=username, stream=stream, reason=reason)
         return toast(request, f"Kicked {username} ({count} connection(s)).")
     if action == "mute":
-        await app[ACTIONS_KEY].mute(actor=who, username=username, stream=stream, duration_s=duration or 300,
-                           reason=reason)
+        await app[ACTIONS_KEY].mute(
+            actor=who, username=username, stream=stream, duration_s=duration or 300, reason=reason
+        )
         return toast(request, f"Muted {username} for {duration} s.")
     if action == "timeout":
-        await app[ACTIONS_KEY].ban(actor=who, username=username, stream=stream, duration_s=duration or 300,
-                          reason=reason)
+        await app[ACTIONS_KEY].ban(
+            actor=who, username=username, stream=stream, duration_s=duration or 300, reason=reason
+        )
         return toast(request, f"Timed out {username} for {duration} s.")
     if action == "ban":
         await app[ACTIONS_KEY].ban(actor=who, username=username, stream=stream, duration_s=duration, reason=reason)
@@ -156,8 +158,9 @@ async def review_action(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise NotFound("no such message") from exc
     try:
-        result = await request.app[REVIEW_KEY].decide(actor=principal.username, stream=stream, seq=seq,
-                                     decision=decision)
+        result = await request.app[REVIEW_KEY].decide(
+            actor=principal.username, stream=stream, seq=seq, decision=decision
+        )
     except SafeStreamError as exc:
         return toast(request, exc.message, ok=False, status=exc.status)
     words = {"approve": "Approved", "approve_permit": "Approved and permitted", "deny": "Denied"}[decision]
@@ -185,18 +188,30 @@ async def save_policy(request: web.Request) -> web.Response:
         validated = PolicyIn.model_validate(data).model_dump()
         policy = await request.app[POLICY_CHANGES_KEY].compile_edit(stream=stream, data=validated)
     except (ValidationError, SafeStreamError) as exc:
-        errors = ([f"{e['field']}: {e['message']}" for e in field_errors(exc)] if isinstance(exc, ValidationError)
-                  else [exc.message])
+        errors = (
+            [f"{e['field']}: {e['message']}" for e in field_errors(exc)]
+            if isinstance(exc, ValidationError)
+            else [exc.message]
+        )
         context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
-        return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
-                                                        **context}, status=422)
+        return render(
+            request,
+            "console/_policy.html",
+            {**base_context(request, principal), "stream": stream, **context},
+            status=422,
+        )
     warning = permissive_warning(policy)
     if warning and form.get("confirm_permissive") != "on":
         # Clearing every row used to switch moderation off without a word: say so, and ask.
-        context = policy_context(data, custom=policies.is_custom(stream), permissive=warning,
-                                 samples=form.get("samples", ""))
-        return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream,
-                                                        **context}, status=422)
+        context = policy_context(
+            data, custom=policies.is_custom(stream), permissive=warning, samples=form.get("samples", "")
+        )
+        return render(
+            request,
+            "console/_policy.html",
+            {**base_context(request, principal), "stream": stream, **context},
+            status=422,
+        )
     policy = await request.app[POLICY_CHANGES_KEY].apply_policy(stream=stream, policy=policy, actor=principal.username)
     context = policy_context(policy.to_dict(), custom=True, saved=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
@@ -205,9 +220,15 @@ async def save_policy(request: web.Request) -> web.Response:
 @documented("Console: shield mode on or off (re-renders the raid tools and the policy editor)", tag="console")
 async def shield(request: web.Request) -> web.Response:
     principal, stream, form = await _guard(request)
-    policy = await request.app[POLICY_CHANGES_KEY].set_shield(stream=stream, on=form.get("on") == "1", actor=principal.username)
-    context = {**base_context(request, principal), "stream": stream,
-               **policy_context(policy.to_dict(), custom=True), "oob": True}
+    policy = await request.app[POLICY_CHANGES_KEY].set_shield(
+        stream=stream, on=form.get("on") == "1", actor=principal.username
+    )
+    context = {
+        **base_context(request, principal),
+        "stream": stream,
+        **policy_context(policy.to_dict(), custom=True),
+        "oob": True,
+    }
     return render(request, "console/_raid_swap.html", context)
 
 
@@ -217,18 +238,28 @@ async def bulk_action(request: web.Request) -> web.Response:
     context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
     try:
         result = await request.app[BULK_KEY].bulk_action(
-            principal=principal, stream=stream, phrase=form.get("phrase", "")[:200],
-            window_mins=_number(form.get("window_mins"), 10.0), sanction=form.get("sanction", "none"),
-            duration_s=_number(form.get("duration_s"), 600.0))
+            principal=principal,
+            stream=stream,
+            phrase=form.get("phrase", "")[:200],
+            window_mins=_number(form.get("window_mins"), 10.0),
+            sanction=form.get("sanction", "none"),
+            duration_s=_number(form.get("duration_s"), 600.0),
+        )
     except SafeStreamError as exc:
-        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message},
-                      status=exc.status)
+        return render(
+            request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message}, status=exc.status
+        )
     done = {"none": "", "timeout": " and timed out", "ban": " and banned"}[result["sanction"]]
-    message = (f"Removed {len(result['ids'])} message(s){done if result['users'] else ''}"
-               f" {len(result['users'])} sender(s)." if result["sanction"] != "none"
-               else f"Removed {len(result['ids'])} message(s).")
-    return render(request, "console/_bulk_result.html",
-                  {**context, "message": message, "undo_id": result["id"] if result["undo_until"] else None})
+    message = (
+        f"Removed {len(result['ids'])} message(s){done if result['users'] else ''} {len(result['users'])} sender(s)."
+        if result["sanction"] != "none"
+        else f"Removed {len(result['ids'])} message(s)."
+    )
+    return render(
+        request,
+        "console/_bulk_result.html",
+        {**context, "message": message, "undo_id": result["id"] if result["undo_until"] else None},
+    )
 
 
 @documented("Console: undo the bans of a bulk action", tag="console")
@@ -239,13 +270,18 @@ async def bulk_undo(request: web.Request) -> web.Response:
         action_id = int(request.match_info["id"])
         result = await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream, action_id=action_id)
     except ValueError:
-        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": "No such action."},
-                      status=404)
+        return render(
+            request, "console/_bulk_result.html", {**context, "error": True, "message": "No such action."}, status=404
+        )
     except SafeStreamError as exc:
-        return render(request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message},
-                      status=exc.status)
-    return render(request, "console/_bulk_result.html",
-                  {**context, "message": f"Lifted the bans of {len(result['unbanned'])} user(s)."})
+        return render(
+            request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message}, status=exc.status
+        )
+    return render(
+        request,
+        "console/_bulk_result.html",
+        {**context, "message": f"Lifted the bans of {len(result['unbanned'])} user(s)."},
+    )
 
 
 def _number(raw: str | None, default: float) -> float:

@@ -22,8 +22,7 @@ from safestream.storage.messages import Filters
 from safestream.storage.models import Message
 
 EXPORT_LIMIT = 100_000
-EXPORT_FIELDS = ("id", "ts", "user", "text", "shown", "action", "toxic", "score", "review", "reviewed_by",
-                 *LABELS)
+EXPORT_FIELDS = ("id", "ts", "user", "text", "shown", "action", "toxic", "score", "review", "reviewed_by", *LABELS)
 
 
 def _time(raw: str) -> datetime | None:
@@ -40,14 +39,28 @@ def parse_filters(query: Mapping[str, str], *, category_min: float) -> tuple[Fil
     """(storage filters, the values the form shows)."""
     action = query.get("action") if query.get("action") in ACTIONS else None
     category = query.get("category") if query.get("category") in LABELS else None
-    shown: dict[str, Any] = {"user": query.get("user", "")[:50], "toxic": query.get("toxic") == "1",
-                             "action": action or "", "q": query.get("q", "")[:100], "category": category or "",
-                             "from": query.get("from", "")[:32], "to": query.get("to", "")[:32]}
+    shown: dict[str, Any] = {
+        "user": query.get("user", "")[:50],
+        "toxic": query.get("toxic") == "1",
+        "action": action or "",
+        "q": query.get("q", "")[:100],
+        "category": category or "",
+        "from": query.get("from", "")[:32],
+        "to": query.get("to", "")[:32],
+    }
     until = _time(shown["to"])
     if until is not None and len(shown["to"].strip()) <= 16:  # "...T20:30": the whole minute
         until = until.replace(second=59, microsecond=999999)
-    filters = Filters(user=shown["user"] or None, toxic_only=shown["toxic"], action=action, text=shown["q"] or None,
-                      category=category, category_min=category_min, since=_time(shown["from"]), until=until)
+    filters = Filters(
+        user=shown["user"] or None,
+        toxic_only=shown["toxic"],
+        action=action,
+        text=shown["q"] or None,
+        category=category,
+        category_min=category_min,
+        since=_time(shown["from"]),
+        until=until,
+    )
     return filters, shown
 
 
@@ -64,10 +77,18 @@ def is_filtered(shown: Mapping[str, Any]) -> bool:
 
 
 def export_record(row: Message) -> dict[str, Any]:
-    record: dict[str, Any] = {"id": row.seq, "ts": iso(row.created_at), "user": row.username, "text": row.text,
-                              "shown": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
-                              "score": round(row.score, 4), "review": row.review or "",
-                              "reviewed_by": row.reviewed_by or ""}
+    record: dict[str, Any] = {
+        "id": row.seq,
+        "ts": iso(row.created_at),
+        "user": row.username,
+        "text": row.text,
+        "shown": row.shown_text or row.text,
+        "action": row.action,
+        "toxic": row.toxic,
+        "score": round(row.score, 4),
+        "review": row.review or "",
+        "reviewed_by": row.reviewed_by or "",
+    }
     for label in LABELS:
         record[label] = round(float(row.categories.get(label, 0.0)), 4)
     return record

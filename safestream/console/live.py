@@ -31,8 +31,15 @@ STRIKE_CHUNK = 200
 
 
 class ConsoleLive:
-    def __init__(self, *, jinja: jinja2.Environment, broadcaster: Broadcaster, metrics: Metrics, rooms: Rooms,
-                 refresh_secs: float = REFRESH_SECS) -> None:
+    def __init__(
+        self,
+        *,
+        jinja: jinja2.Environment,
+        broadcaster: Broadcaster,
+        metrics: Metrics,
+        rooms: Rooms,
+        refresh_secs: float = REFRESH_SECS,
+    ) -> None:
         self._jinja = jinja
         self._broadcaster = broadcaster
         self._metrics = metrics
@@ -68,14 +75,20 @@ class ConsoleLive:
                 by_stream.setdefault(row["stream"], []).append(row)
         for stream, items in by_stream.items():
             newest_first = list(reversed(items))
-            await self._push(stream, "#feed-rows", "afterbegin",
-                             self._render("console/_feed_rows.html", {"rows": newest_first,
-                                                                                  "stream": stream}))
+            await self._push(
+                stream,
+                "#feed-rows",
+                "afterbegin",
+                self._render("console/_feed_rows.html", {"rows": newest_first, "stream": stream}),
+            )
             held = [r for r in items if r["action"] == "hold"]
             if held:
-                await self._push(stream, "#review-rows", "beforeend",
-                                 self._render("console/_review_rows.html", {"rows": held,
-                                                                                       "stream": stream}))
+                await self._push(
+                    stream,
+                    "#review-rows",
+                    "beforeend",
+                    self._render("console/_review_rows.html", {"rows": held, "stream": stream}),
+                )
 
     async def review_decided(self, stream: str, seq: int, row: Message | None = None) -> None:
         """The item leaves every queue; the feed row shows the outcome, who decided and when."""
@@ -88,7 +101,7 @@ class ConsoleLive:
         """Removed messages are struck through in every open feed (a bulk removal: one fragment per
         ``STRIKE_CHUNK`` ids, each a selector list the client applies with ``querySelectorAll``)."""
         for start in range(0, len(ids), STRIKE_CHUNK):
-            target = ",".join(f"#msg-{seq}" for seq in ids[start:start + STRIKE_CHUNK])
+            target = ",".join(f"#msg-{seq}" for seq in ids[start : start + STRIKE_CHUNK])
             await self._push(stream, target, "strike", "")
 
     async def audit(self, stream: str | None, entry: dict[str, Any]) -> None:
@@ -125,11 +138,21 @@ class ConsoleLive:
 
 
 def feed_row(row: Message) -> dict[str, Any]:
-    return {"id": row.seq, "stream": row.stream, "user": row.username, "text": row.text,
-            "message": row.shown_text or row.text, "action": row.action, "toxic": row.toxic,
-            "score": round(row.score, 4), "categories": row.categories, "ts": iso(row.created_at),
-            "review": row.review, "reviewed_by": row.reviewed_by,
-            "reviewed_at": iso(row.reviewed_at) if row.reviewed_at else None}
+    return {
+        "id": row.seq,
+        "stream": row.stream,
+        "user": row.username,
+        "text": row.text,
+        "message": row.shown_text or row.text,
+        "action": row.action,
+        "toxic": row.toxic,
+        "score": round(row.score, 4),
+        "categories": row.categories,
+        "ts": iso(row.created_at),
+        "review": row.review,
+        "reviewed_by": row.reviewed_by,
+        "reviewed_at": iso(row.reviewed_at) if row.reviewed_at else None,
+    }
 
 
 async def panel_context(metrics: Metrics, rooms: Rooms, stream: str) -> dict[str, Any]:
@@ -146,5 +169,6 @@ async def panel_context(metrics: Metrics, rooms: Rooms, stream: str) -> dict[str
         "tox_recent": charts.latest(rolling),
         "volume": charts.volume_bars(series),
         "gifters": charts.gifter_bars(metrics.top_gifters(stream)),
-        "W": charts.WIDTH, "H": charts.HEIGHT,
+        "W": charts.WIDTH,
+        "H": charts.HEIGHT,
     }

@@ -26,8 +26,13 @@ from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.policy import Decision, Policy
 from safestream.templating import render
 
-SAMPLES = ("what a great stream", "you are a stupid idiot", "this is fucking awesome",
-           "I will find you and hurt you", "gg, well played")
+SAMPLES = (
+    "what a great stream",
+    "you are a stupid idiot",
+    "this is fucking awesome",
+    "I will find you and hurt you",
+    "gg, well played",
+)
 MAX_SAMPLES = 10
 
 
@@ -36,8 +41,10 @@ def permissive_warning(policy: Policy) -> str | None:
     if any(level.action != "allow" for level in policy.levels):
         return None
     if policy.term_action != "allow" and (policy.default_terms or policy.blocked_terms):
-        return ("No level acts on the moderation scores: only listed terms are caught, and a message "
-                "like “you are a stupid idiot” would show unflagged.")
+        return (
+            "No level acts on the moderation scores: only listed terms are caught, and a message "
+            "like “you are a stupid idiot” would show unflagged."
+        )
     return "This policy lets every message through: nothing would be flagged, masked, held or blocked."
 
 
@@ -56,8 +63,11 @@ def policy_from_form(form: dict[str, str]) -> dict[str, Any]:
             levels.append({"category": category, "threshold": threshold, "action": action})
     strikes = None
     if form.get("strikes_count", "").strip():
-        strikes = {"count": form.get("strikes_count"), "window_secs": form.get("strikes_window_secs") or 600,
-                   "mute_secs": form.get("strikes_mute_secs") or 300}
+        strikes = {
+            "count": form.get("strikes_count"),
+            "window_secs": form.get("strikes_window_secs") or 600,
+            "mute_secs": form.get("strikes_mute_secs") or 300,
+        }
     return {
         "levels": levels,
         "failure_action": form.get("failure_action", "hold"),
@@ -77,6 +87,7 @@ def _lines(form: dict[str, str], name: str) -> list[str]:
 
 def modes_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The chat-mode fields of the policy form (``console/_modes.html``) -> the ModesIn shape."""
+
     def rule(name: str, **numbers: str) -> dict[str, Any]:
         out: dict[str, Any] = {"action": form.get(f"modes.{name}.action", "off")}
         for key, default in numbers.items():
@@ -86,9 +97,11 @@ def modes_from_form(form: dict[str, str]) -> dict[str, Any]:
     links = rule("links")
     links["permitted_domains"] = _lines(form, "modes.links.permitted_domains")
     return {
-        "unique": {"on": form.get("modes.unique.on") == "on",
-                   "window_secs": form.get("modes.unique.window_secs", "").strip() or 30,
-                   "crowd_users": form.get("modes.unique.crowd_users", "").strip() or 3},
+        "unique": {
+            "on": form.get("modes.unique.on") == "on",
+            "window_secs": form.get("modes.unique.window_secs", "").strip() or 30,
+            "crowd_users": form.get("modes.unique.crowd_users", "").strip() or 3,
+        },
         "links": links,
         "mentions": rule("mentions", max_mentions="5"),
         "caps": rule("caps", max_ratio="0.7"),
@@ -101,7 +114,8 @@ def modes_from_form(form: dict[str, str]) -> dict[str, Any]:
         "members": _lines(form, "modes.members"),
         "shield_preset": {
             "min_account_age_mins": form.get("modes.shield_preset.min_account_age_mins", "").strip() or 60,
-            "slow_mode_secs": form.get("modes.shield_preset.slow_mode_secs", "").strip() or 3},
+            "slow_mode_secs": form.get("modes.shield_preset.slow_mode_secs", "").strip() or 3,
+        },
     }
 
 
@@ -144,14 +158,27 @@ async def preview(request: web.Request) -> web.Response:
         samples = samples_from(form)
         current = request.app[POLICIES_KEY].get(stream)
         for text, assessment in zip(samples, await request.app[MODERATION_KEY].assess(samples), strict=True):
-            now = with_rules(current, text, current.judge(text, assessment.normalized, assessment.scores,
-                                                          failed=assessment.failed))
-            then = with_rules(draft, text, draft.judge(text, assessment.normalized, assessment.scores,
-                                                       failed=assessment.failed))
-            rows.append({"text": text, "now": now.action, "draft": then.action, "shown": then.shown or text,
-                         "score": round(then.score, 2), "changed": now.action != then.action})
-    return render(request, "console/_policy_preview.html", {
-        "rows": rows, "errors": errors, "warning": permissive_warning(draft) if draft is not None else None})
+            now = with_rules(
+                current, text, current.judge(text, assessment.normalized, assessment.scores, failed=assessment.failed)
+            )
+            then = with_rules(
+                draft, text, draft.judge(text, assessment.normalized, assessment.scores, failed=assessment.failed)
+            )
+            rows.append(
+                {
+                    "text": text,
+                    "now": now.action,
+                    "draft": then.action,
+                    "shown": then.shown or text,
+                    "score": round(then.score, 2),
+                    "changed": now.action != then.action,
+                }
+            )
+    return render(
+        request,
+        "console/_policy_preview.html",
+        {"rows": rows, "errors": errors, "warning": permissive_warning(draft) if draft is not None else None},
+    )
 
 
 @documented("Console: drop the stream's own policy and use the server default", tag="console")
@@ -159,7 +186,8 @@ async def restore_default(request: web.Request) -> web.Response:
     principal, stream, _ = await _guard(request)
     policies = request.app[POLICIES_KEY]
     await policies.reset(stream)
-    await request.app[ACTIONS_KEY].record(actor=principal.username, action="policy_restore_default", stream=stream,
-                         details=policies.default.to_dict())
+    await request.app[ACTIONS_KEY].record(
+        actor=principal.username, action="policy_restore_default", stream=stream, details=policies.default.to_dict()
+    )
     context = policy_context(policies.default.to_dict(), custom=False, restored=True)
     return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})

@@ -33,10 +33,16 @@ def csrf_for(app: web.Application, session_token: str) -> str:
 
 def start_session(app: web.Application, response: web.StreamResponse, principal: Principal) -> None:
     tokens = app[TOKENS_KEY]
-    token = tokens.issue(username=principal.username, role=principal.role.value,
-                         version=principal.token_version)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/",
-                        max_age=tokens.expire_seconds, secure=app[SETTINGS_KEY].production)
+    token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        max_age=tokens.expire_seconds,
+        secure=app[SETTINGS_KEY].production,
+    )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
 
 

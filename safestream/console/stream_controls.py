@@ -40,15 +40,22 @@ async def go_live(request: web.Request) -> web.Response:
     try:
         body = StreamIn.model_validate({"stream": form.get("stream", "").strip(), "title": form.get("title", "")})
     except ValidationError:
-        return _toast(request, "Stream names use 1-40 lowercase letters, digits, '-' or '_', starting with a "
-                               "letter or digit; titles have up to 200 characters.", ok=False, status=422)
+        return _toast(
+            request,
+            "Stream names use 1-40 lowercase letters, digits, '-' or '_', starting with a "
+            "letter or digit; titles have up to 200 characters.",
+            ok=False,
+            status=422,
+        )
     try:
-        stream = await request.app[LIFECYCLE_KEY].go_live(slug=body.stream, title=clean_title(body.title),
-                                         owner=principal.username)
+        stream = await request.app[LIFECYCLE_KEY].go_live(
+            slug=body.stream, title=clean_title(body.title), owner=principal.username
+        )
     except SafeStreamError as exc:
         return _toast(request, exc.message, ok=False, status=exc.status)
-    await request.app[ACTIONS_KEY].record(actor=principal.username, action="go_live", stream=stream.slug,
-                         details={"title": stream.title})
+    await request.app[ACTIONS_KEY].record(
+        actor=principal.username, action="go_live", stream=stream.slug, details={"title": stream.title}
+    )
     response = _toast(request, f"{stream.slug} is live.")
     response.headers["HX-Redirect"] = f"/console/s/{stream.slug}"
     return response
@@ -77,8 +84,9 @@ async def retitle(request: web.Request) -> web.Response:
     if len(form.get("title", "")) > 200:
         return _toast(request, "Titles have up to 200 characters.", ok=False, status=422)
     await request.app[LIFECYCLE_KEY].retitle(slug=stream, title=title)
-    await request.app[ACTIONS_KEY].record(actor=principal.username, action="retitle", stream=stream,
-                         details={"title": title})
+    await request.app[ACTIONS_KEY].record(
+        actor=principal.username, action="retitle", stream=stream, details={"title": title}
+    )
     return _toast(request, f"Title is now “{title or stream}”.")
 
 
@@ -88,13 +96,24 @@ async def stream_list(request: web.Request) -> web.Response:
     streams = await moderated_streams(request, principal)
     current = request.query.get("current", "")
     template = "console/_stream_nav.html" if request.query.get("as") == "nav" else "console/_stream_list.html"
-    return render(request, template, {**base_context(request, principal), "streams": streams, "stream": current,
-                                      "ended": await own_streams(request, principal)})
+    return render(
+        request,
+        template,
+        {
+            **base_context(request, principal),
+            "streams": streams,
+            "stream": current,
+            "ended": await own_streams(request, principal),
+        },
+    )
 
 
 @documented("Console fragment: the stream card (state, title, end / go live)", tag="console")
 async def stream_card(request: web.Request) -> web.Response:
     principal = await require_console(request)
     stream = await stream_for(request, principal)
-    return render(request, "console/_stream_card.html", {**base_context(request, principal), "stream": stream,
-                                                         **await stream_context(request, principal, stream)})
+    return render(
+        request,
+        "console/_stream_card.html",
+        {**base_context(request, principal), "stream": stream, **await stream_context(request, principal, stream)},
+    )

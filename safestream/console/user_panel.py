@@ -42,16 +42,27 @@ async def user_panel(request: web.Request) -> web.Response:
     app = request.app
     account = await users.get_user(app[SESSIONS_KEY], username=username)
     await app[WRITER_KEY].flush_all()
-    rows, total = await message_store.search(app[SESSIONS_KEY], stream=stream, per_page=15,
-                                             filters=Filters(user=username))
+    rows, total = await message_store.search(
+        app[SESSIONS_KEY], stream=stream, per_page=15, filters=Filters(user=username)
+    )
     sanctions = app[SANCTIONS_KEY]
     rule = app[POLICIES_KEY].get(stream).strikes
-    strikes, strike_outs = app[PIPELINE_KEY].strikes.standing(stream, username,
-                                                              rule.window_secs if rule else 600.0)
-    context = {**base_context(request, principal), "stream": stream, "username": username,
-               "account": account, "messages": [feed_row(r) for r in rows], "message_total": total,
-               "muted": _until(sanctions.muted(username, stream)), "banned": _until(sanctions.banned(username, stream)),
-               "strikes": strikes, "strike_outs": strike_outs, "strike_rule": rule, "presets": PRESETS,
-               "audit_rows": [audit_entry(r) for r in await audit.actions_on(app[SESSIONS_KEY], target=username,
-                                                                            stream=stream)]}
+    strikes, strike_outs = app[PIPELINE_KEY].strikes.standing(stream, username, rule.window_secs if rule else 600.0)
+    context = {
+        **base_context(request, principal),
+        "stream": stream,
+        "username": username,
+        "account": account,
+        "messages": [feed_row(r) for r in rows],
+        "message_total": total,
+        "muted": _until(sanctions.muted(username, stream)),
+        "banned": _until(sanctions.banned(username, stream)),
+        "strikes": strikes,
+        "strike_outs": strike_outs,
+        "strike_rule": rule,
+        "presets": PRESETS,
+        "audit_rows": [
+            audit_entry(r) for r in await audit.actions_on(app[SESSIONS_KEY], target=username, stream=stream)
+        ],
+    }
     return render(request, "console/_user_panel.html", context)

@@ -53,10 +53,16 @@ async def stream_context(request: web.Request, principal: Principal, stream: str
     """What the dashboard's stream card needs: the stream's state and what this user may do to it."""
     row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
     owner = row.owner if row else ""
-    return {"stream_info": {"stream": stream, "title": row.title if row else "", "owner": owner,
-                            "live": bool(row and row.live)},
-            "can_retitle": principal.is_admin or principal.username == owner,
-            "can_go_live": principal.username == owner or (principal.is_admin and not owner)}
+    return {
+        "stream_info": {
+            "stream": stream,
+            "title": row.title if row else "",
+            "owner": owner,
+            "live": bool(row and row.live),
+        },
+        "can_retitle": principal.is_admin or principal.username == owner,
+        "can_go_live": principal.username == owner or (principal.is_admin and not owner),
+    }
 
 
 async def own_streams(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
@@ -93,8 +99,11 @@ async def home(request: web.Request) -> web.Response:
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
-    return render(request, "console/home.html", {**base_context(request, principal), "streams": streams,
-                                                 "ended": await own_streams(request, principal)})
+    return render(
+        request,
+        "console/home.html",
+        {**base_context(request, principal), "streams": streams, "ended": await own_streams(request, principal)},
+    )
 
 
 @documented("The console for one stream", tag="console")
@@ -105,15 +114,21 @@ async def dashboard(request: web.Request) -> web.Response:
     stream = await stream_for(request, principal)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
-    context = {**base_context(request, principal), **await panel_context(request.app[METRICS_KEY], request.app[ROOMS_KEY], stream),
-               **await stream_context(request, principal, stream),
-               "streams": await moderated_streams(request, principal),
-               "review_rows": await request.app[REVIEW_KEY].pending(stream=stream),
-               "audit_rows": [audit_entry(r) for r in await audit.recent_actions(
-                   request.app[SESSIONS_KEY], limit=30, stream=stream,
-                   site_wide=principal.is_global_moderator)],  # streamers never see site-wide reasons
-               **await feed_context(request, stream),
-               **policy_context(policy.to_dict(), custom=policies.is_custom(stream))}
+    context = {
+        **base_context(request, principal),
+        **await panel_context(request.app[METRICS_KEY], request.app[ROOMS_KEY], stream),
+        **await stream_context(request, principal, stream),
+        "streams": await moderated_streams(request, principal),
+        "review_rows": await request.app[REVIEW_KEY].pending(stream=stream),
+        "audit_rows": [
+            audit_entry(r)
+            for r in await audit.recent_actions(
+                request.app[SESSIONS_KEY], limit=30, stream=stream, site_wide=principal.is_global_moderator
+            )
+        ],  # streamers never see site-wide reasons
+        **await feed_context(request, stream),
+        **policy_context(policy.to_dict(), custom=policies.is_custom(stream)),
+    }
     return render(request, "console/dashboard.html", context)
 
 
@@ -126,16 +141,34 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
     policy = request.app[POLICIES_KEY].get(stream)
     filters, shown = history.parse_filters(q, category_min=policy.flag_threshold)
     await request.app[WRITER_KEY].flush_all()
-    rows, total = await message_store.search(request.app[SESSIONS_KEY], stream=stream, page=page, per_page=PER_PAGE,
-                                             filters=filters)
-    return {"feed": [feed_row(r) for r in rows], "filters": shown, "filtered": history.is_filtered(shown),
-            "filters_qs": history.query_string(shown), "page": page, "pages": max(1, -(-total // PER_PAGE)),
-            "total": total, "labels": LABELS}
+    rows, total = await message_store.search(
+        request.app[SESSIONS_KEY], stream=stream, page=page, per_page=PER_PAGE, filters=filters
+    )
+    return {
+        "feed": [feed_row(r) for r in rows],
+        "filters": shown,
+        "filtered": history.is_filtered(shown),
+        "filters_qs": history.query_string(shown),
+        "page": page,
+        "pages": max(1, -(-total // PER_PAGE)),
+        "total": total,
+        "labels": LABELS,
+    }
 
 
-@documented("Console: the filtered history as CSV or JSONL (oldest first)", tag="console",
-            query={"format": "csv or jsonl", "q": "text", "user": "username", "action": "action",
-                   "category": "category", "from": "UTC time", "to": "UTC time"})
+@documented(
+    "Console: the filtered history as CSV or JSONL (oldest first)",
+    tag="console",
+    query={
+        "format": "csv or jsonl",
+        "q": "text",
+        "user": "username",
+        "action": "action",
+        "category": "category",
+        "from": "UTC time",
+        "to": "UTC time",
+    },
+)
 async def export(request: web.Request) -> web.StreamResponse:
     principal = await console_principal(request)
     if principal is None:
@@ -144,16 +177,20 @@ async def export(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "jsonl"):
         raise InvalidPayload("format is csv or jsonl")
-    filters, _ = history.parse_filters(request.query, category_min=request.app[POLICIES_KEY].get(stream)
-                                       .flag_threshold)
+    filters, _ = history.parse_filters(request.query, category_min=request.app[POLICIES_KEY].get(stream).flag_threshold)
     await request.app[WRITER_KEY].flush_all()
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
-        "Content-Disposition": f'attachment; filename="{stream}-messages.{fmt}"', "Cache-Control": "no-store"})
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+            "Content-Disposition": f'attachment; filename="{stream}-messages.{fmt}"',
+            "Cache-Control": "no-store",
+        }
+    )
     await response.prepare(request)
     first = True
-    async for rows in message_store.export_rows(request.app[SESSIONS_KEY], stream=stream, filters=filters,
-                                                limit=history.EXPORT_LIMIT):
+    async for rows in message_store.export_rows(
+        request.app[SESSIONS_KEY], stream=stream, filters=filters, limit=history.EXPORT_LIMIT
+    ):
         await response.write(history.csv_chunk(rows, header=first) if fmt == "csv" else history.jsonl_chunk(rows))
         first = False
     if first and fmt == "csv":
@@ -162,14 +199,31 @@ async def export(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def policy_context(policy: dict[str, Any], *, custom: bool, errors: list[str] | None = None,
-                   saved: bool = False, restored: bool = False, permissive: str | None = None,
-                   samples: str = "") -> dict[str, Any]:
+def policy_context(
+    policy: dict[str, Any],
+    *,
+    custom: bool,
+    errors: list[str] | None = None,
+    saved: bool = False,
+    restored: bool = False,
+    permissive: str | None = None,
+    samples: str = "",
+) -> dict[str, Any]:
     by_category = {lv["category"]: lv for lv in policy["levels"]}
-    return {"policy": policy, "policy_custom": custom, "policy_errors": errors or [], "policy_saved": saved,
-            "policy_restored": restored, "policy_permissive": permissive, "policy_samples": samples,
-            "categories": ["*", *LABELS], "levels_by_category": by_category, "actions": ACTIONS,
-            "rule_actions": RULE_ACTIONS, "shield_on": bool(policy.get("shield"))}
+    return {
+        "policy": policy,
+        "policy_custom": custom,
+        "policy_errors": errors or [],
+        "policy_saved": saved,
+        "policy_restored": restored,
+        "policy_permissive": permissive,
+        "policy_samples": samples,
+        "categories": ["*", *LABELS],
+        "levels_by_category": by_category,
+        "actions": ACTIONS,
+        "rule_actions": RULE_ACTIONS,
+        "shield_on": bool(policy.get("shield")),
+    }
 
 
 @documented("Console fragment: the filtered, paginated message feed", tag="console")
@@ -178,5 +232,8 @@ async def feed(request: web.Request) -> web.Response:
     if principal is None:
         raise web.HTTPUnauthorized()
     stream = await stream_for(request, principal)
-    return render(request, "console/_feed.html", {**base_context(request, principal), "stream": stream,
-                                                  **await feed_context(request, stream)})
+    return render(
+        request,
+        "console/_feed.html",
+        {**base_context(request, principal), "stream": stream, **await feed_context(request, stream)},
+    )

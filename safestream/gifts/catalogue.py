@@ -28,8 +28,7 @@ class Gift:
     weight: int
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "numeric_id": self.number, "name": self.name, "icon": self.icon,
-                "value": self.value}
+        return {"id": self.id, "numeric_id": self.number, "name": self.name, "icon": self.icon, "value": self.value}
 
 
 CATALOGUE: tuple[Gift, ...] = (

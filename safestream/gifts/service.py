@@ -37,9 +37,19 @@ GIFT_WINDOW_SECS = 10.0
 
 
 class GiftService:
-    def __init__(self, *, rooms: Rooms, cluster: Cluster, broadcaster: Broadcaster, writer: WriteBehind,
-                 metrics: Metrics, sanctions: Sanctions, interval: float, gifts_per_window: int,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        rooms: Rooms,
+        cluster: Cluster,
+        broadcaster: Broadcaster,
+        writer: WriteBehind,
+        metrics: Metrics,
+        sanctions: Sanctions,
+        interval: float,
+        gifts_per_window: int,
+        rng: random.Random | None = None,
+    ) -> None:
         self._rooms = rooms
         self._cluster = cluster
         self._broadcaster = broadcaster
@@ -51,8 +61,9 @@ class GiftService:
         self._rng = rng or random.Random()
         self._producers: dict[str, asyncio.Task[None]] = {}
 
-    async def send(self, *, stream: str, sender: str, gift_id: str | int, amount: int,
-                   staff: bool = False) -> dict[str, Any]:
+    async def send(
+        self, *, stream: str, sender: str, gift_id: str | int, amount: int, staff: bool = False
+    ) -> dict[str, Any]:
         """A user's gift: the same checks as a chat message (live stream, in the
         stream, not banned, not muted, within the rate limit), then delivered.
         ``gift_id`` is echoed back in the type it came in (the original design's
@@ -81,17 +92,23 @@ class GiftService:
         shared = await self._cluster.is_viewer(room.slug, username)
         return username in room.viewers if shared is None else shared or username in room.viewers
 
-    async def _deliver(self, room: Room, sender: str, gift: catalogue.Gift, shown_id: str | int,
-                       amount: int) -> dict[str, Any]:
+    async def _deliver(
+        self, room: Room, sender: str, gift: catalogue.Gift, shown_id: str | int, amount: int
+    ) -> dict[str, Any]:
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         now = datetime.now(UTC)
         seq = await self._rooms.reserve_ids(room, "gift", 1)
-        payload = gift_payload(id=seq, stream=room.slug, sender=sender, gift_id=shown_id,
-                               amount=amount, ts=now)
+        payload = gift_payload(id=seq, stream=room.slug, sender=sender, gift_id=shown_id, amount=amount, ts=now)
         payload.update(name=gift.name, icon=gift.icon, value=gift.value)
-        row = {"stream": room.slug, "seq": seq, "sender": sender, "gift_id": gift.id,
-               "amount": amount, "created_at": now}
+        row = {
+            "stream": room.slug,
+            "seq": seq,
+            "sender": sender,
+            "gift_id": gift.id,
+            "amount": amount,
+            "created_at": now,
+        }
         await self._writer.accept([Record(GiftEvent, row, (payload,))])  # write-ahead, before anyone sees it
         await self._broadcaster.gift(payload)
         self._metrics.record_gift(room.slug, sender, amount)

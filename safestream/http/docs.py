@@ -51,16 +51,21 @@ def openapi(app: web.Application) -> dict[str, Any]:
         path = info.get("path") or info.get("formatter")
         if doc is None or path is None or route.method == "HEAD":
             continue
-        op: dict[str, Any] = {"summary": doc.summary, "tags": [doc.tag],
-                              "responses": {str(code): {"description": text}
-                                            for code, text in (doc.responses or {200: "OK"}).items()}}
+        op: dict[str, Any] = {
+            "summary": doc.summary,
+            "tags": [doc.tag],
+            "responses": {str(code): {"description": text} for code, text in (doc.responses or {200: "OK"}).items()},
+        }
         if doc.auth != "none":
             op["security"] = [{"bearer": []}]
             op["description"] = f"Requires: {doc.auth}."
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in _path_params(path)]
-        params += [{"name": name, "in": "query", "required": False, "description": text,
-                    "schema": {"type": "string"}} for name, text in doc.query.items()]
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _path_params(path)
+        ]
+        params += [
+            {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+            for name, text in doc.query.items()
+        ]
         if params:
             op["parameters"] = params
         content: dict[str, Any] = {}
@@ -73,12 +78,14 @@ def openapi(app: web.Application) -> dict[str, Any]:
         paths.setdefault(path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "SafeStream", "version": safestream.__version__,
-                 "description": "Live-stream chat with built-in moderation. Socket.IO events and every payload: the protocol "
-                                "document, /docs/protocol."},
+        "info": {
+            "title": "SafeStream",
+            "version": safestream.__version__,
+            "description": "Live-stream chat with built-in moderation. Socket.IO events and every payload: the protocol "
+            "document, /docs/protocol.",
+        },
         "paths": dict(sorted(paths.items())),
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
     }
 
 

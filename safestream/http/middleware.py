@@ -13,15 +13,25 @@ from safestream.errors import BadRequest, PayloadTooLarge, SafeStreamError
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-               422: "invalid_payload", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_payload",
+    429: "rate_limited",
+}
 
 SERVER_NAME = "SafeStream"
 
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
-       "form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
@@ -78,10 +88,14 @@ def input_limits(*, socketio_path: str, max_polling_body: int) -> Middleware:
         if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.query.items()):
             raise BadRequest("the URL must not contain NUL characters", code="invalid_text")
         # python-engineio drops a too-long polling POST without answering it: answer 413 first.
-        if (request.method == "POST" and request.path.rstrip("/") == socketio_path
-                and (request.content_length or 0) > max_polling_body):
-            raise PayloadTooLarge(f"a polling request body is at most {max_polling_body} bytes",
-                                  max_bytes=max_polling_body)
+        if (
+            request.method == "POST"
+            and request.path.rstrip("/") == socketio_path
+            and (request.content_length or 0) > max_polling_body
+        ):
+            raise PayloadTooLarge(
+                f"a polling request body is at most {max_polling_body} bytes", max_bytes=max_polling_body
+            )
         return await handler(request)
 
     return limits

@@ -19,8 +19,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
-            for err in exc.errors(include_url=False, include_input=False)]
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
 
 
 NUL_REFUSED = "text must not contain NUL (\\u0000) characters"

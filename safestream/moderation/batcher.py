@@ -24,8 +24,14 @@ R = TypeVar("R")
 
 
 class MicroBatcher(Generic[T, R]):
-    def __init__(self, process: Callable[[list[T]], Awaitable[Sequence[R]]], *,
-                 max_batch: int = 256, max_queue: int = 5000, name: str = "batcher") -> None:
+    def __init__(
+        self,
+        process: Callable[[list[T]], Awaitable[Sequence[R]]],
+        *,
+        max_batch: int = 256,
+        max_queue: int = 5000,
+        name: str = "batcher",
+    ) -> None:
         self._process = process
         self.max_batch = max_batch
         self.max_queue = max_queue

@@ -63,8 +63,7 @@ class ExecutorScorer(Scorer):
     """A CPU-bound scorer: ``predict`` runs on its own single worker thread."""
 
     def __init__(self) -> None:
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"scorer-{self.name}")
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"scorer-{self.name}")
 
     async def load(self) -> None:
         # Loading runs on a daemon thread, not the executor: it can take many

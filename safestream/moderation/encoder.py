@@ -99,13 +99,13 @@ class Encoder:
             ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
             order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
             for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
+                rows = order[start : start + batch_size]
                 width = max(len(ids[i]) for i in rows)
                 batch = np.zeros((len(rows), width), dtype=np.int64)  # 0 is BERT's [PAD]
                 mask = np.zeros((len(rows), width), dtype=np.int64)
                 for r, i in enumerate(rows):
-                    batch[r, :len(ids[i])] = ids[i]
-                    mask[r, :len(ids[i])] = 1
+                    batch[r, : len(ids[i])] = ids[i]
+                    mask[r, : len(ids[i])] = 1
                 mask_t = torch.from_numpy(mask)
                 hidden = self._model(input_ids=torch.from_numpy(batch), attention_mask=mask_t).last_hidden_state
                 weights = mask_t.unsqueeze(-1).to(hidden.dtype)

@@ -76,8 +76,14 @@ class Stage:
 
 
 class ModerationEngine:
-    def __init__(self, stages: Sequence[Stage], *, timeout: float = 5.0,
-                 band: tuple[float, float] = (0.15, 0.85), cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        *,
+        timeout: float = 5.0,
+        band: tuple[float, float] = (0.15, 0.85),
+        cache_size: int = 4096,
+    ) -> None:
         self.stages = list(stages)
         self.timeout = timeout
         self.band = band
@@ -91,9 +97,14 @@ class ModerationEngine:
     @classmethod
     def from_settings(cls, settings: Settings) -> ModerationEngine:
         names = registry.expand(settings.moderation, disable_transformers=settings.disable_detoxify)
-        stages = [Stage(name, registry.build(name, quantize=settings.transformer_int8,
-                                             max_tokens=settings.transformer_max_tokens),
-                        registry.is_transformer(name)) for name in names]
+        stages = [
+            Stage(
+                name,
+                registry.build(name, quantize=settings.transformer_int8, max_tokens=settings.transformer_max_tokens),
+                registry.is_transformer(name),
+            )
+            for name in names
+        ]
         low, high = settings.cascade_band
         return cls(stages, timeout=settings.moderation_timeout_secs, band=(low, high))
 
@@ -177,8 +188,15 @@ class ModerationEngine:
                 results[i].escalated = True
             await self._run(stage, normalized, pending, results, authoritative=True)
 
-    async def _run(self, stage: Stage, texts: Sequence[str], indices: Sequence[int],
-                   results: list[Assessment], *, authoritative: bool = False) -> None:
+    async def _run(
+        self,
+        stage: Stage,
+        texts: Sequence[str],
+        indices: Sequence[int],
+        results: list[Assessment],
+        *,
+        authoritative: bool = False,
+    ) -> None:
         if not indices:
             return
         started = time.perf_counter()
@@ -215,5 +233,4 @@ def explain(assessment: Assessment, decision: Decision) -> dict[str, Any]:
     score = assessment.scores.get(category, decision.score) if category else decision.score
     if decision.decided_by == "terms":
         score = decision.score
-    return {"stage": stage, "category": category, "score": round(score, 4),
-            "escalated": assessment.escalated}
+    return {"stage": stage, "category": category, "score": round(score, 4), "escalated": assessment.escalated}

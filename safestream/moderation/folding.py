@@ -14,13 +14,19 @@ from safestream.moderation.confusables_data import LOOKALIKES
 # --- step 1: per-code-point folding -------------------------------------------------
 # Invisible characters that are not category Cf (those are dropped wholesale):
 # Hangul fillers, the braille blank, Khmer inherent vowels, variation selectors.
-_INVISIBLE: frozenset[str] = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180b\u180c\u180d"
-                                       + "".join(map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])))
+_INVISIBLE: frozenset[str] = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180b\u180c\u180d"
+    + "".join(map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+)
 # Combining-mark blocks used to decorate Latin text (accents, Zalgo, Cyrillic
 # titlo). Marks of other scripts (Devanagari, Arabic...) live elsewhere and stay.
 _DECORATIVE_MARKS: tuple[tuple[int, int], ...] = (
-    (0x0300, 0x036F), (0x0483, 0x0489), (0x1AB0, 0x1AFF),
-    (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F),
+    (0x0300, 0x036F),
+    (0x0483, 0x0489),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0x20D0, 0x20FF),
+    (0xFE20, 0xFE2F),
 )
 # Diacritics are stripped only when the base letter is below U+0530 (Latin,
 # Greek, Cyrillic): "fück" -> "fuck" helps, stripping Hindi vowel signs would not.
@@ -32,8 +38,7 @@ _SCRIPT_LO, _SCRIPT_HI = "\u0370", "\u058f"
 # Latin-script look-alikes that NFKC leaves alone: small capitals, IPA letters,
 # stroked letters, and the negative squared/circled letters (U+1F170, U+1F150).
 _LATIN_LOOKALIKES: dict[int, int | str] = {
-    **str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢɑɡɩıȷøđłħ",
-                    "abcdefghijklmnoprstuvwyzagiijodlh"),
+    **str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢɑɡɩıȷøđłħ", "abcdefghijklmnoprstuvwyzagiijodlh"),
     **{0x1F170 + i: chr(0x61 + i) for i in range(26)},
     **{0x1F150 + i: chr(0x61 + i) for i in range(26)},
 }

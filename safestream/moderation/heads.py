@@ -33,27 +33,33 @@ DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "sentence_heads.
 @dataclass(frozen=True)
 class Heads:
     labels: tuple[str, ...]
-    weights: np.ndarray        # (dimensions, labels)
-    bias: np.ndarray           # (labels,)
-    scale: np.ndarray          # Platt a, (labels,)
-    offset: np.ndarray         # Platt c, (labels,)
+    weights: np.ndarray  # (dimensions, labels)
+    bias: np.ndarray  # (labels,)
+    scale: np.ndarray  # Platt a, (labels,)
+    offset: np.ndarray  # Platt c, (labels,)
     encoder: str
     encoder_sha256: str
     max_tokens: int = 128
     meta: Mapping[str, Any] = field(default_factory=dict)
-    hidden_weights: np.ndarray | None = None   # (dimensions, hidden)
-    hidden_bias: np.ndarray | None = None      # (hidden,)
+    hidden_weights: np.ndarray | None = None  # (dimensions, hidden)
+    hidden_bias: np.ndarray | None = None  # (hidden,)
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(LABELS)
         if unknown:
             raise ModelLoadError(f"heads name unknown labels {sorted(unknown)}")
         n = len(self.labels)
-        if self.hidden_weights is not None and (self.hidden_bias is None or self.hidden_weights.shape[1] != (
-                self.hidden_bias.shape[0]) or self.weights.shape[0] != self.hidden_bias.shape[0]):
+        if self.hidden_weights is not None and (
+            self.hidden_bias is None
+            or self.hidden_weights.shape[1] != (self.hidden_bias.shape[0])
+            or self.weights.shape[0] != self.hidden_bias.shape[0]
+        ):
             raise ModelLoadError("heads hidden layer does not match its output layer")
-        if self.weights.ndim != 2 or self.weights.shape[1] != n or any(
-                v.shape != (n,) for v in (self.bias, self.scale, self.offset)):
+        if (
+            self.weights.ndim != 2
+            or self.weights.shape[1] != n
+            or any(v.shape != (n,) for v in (self.bias, self.scale, self.offset))
+        ):
             raise ModelLoadError("heads arrays do not match their label list")
 
     def logits(self, embeddings: np.ndarray) -> np.ndarray:
@@ -76,14 +82,30 @@ class Heads:
             # float32 precision is what inference uses; fewer digits keep the file small.
             return np.round(values.astype(np.float64), 7).tolist()  # type: ignore[no-any-return]
 
-        return json.dumps({
-            "format": FORMAT, "labels": list(self.labels), "encoder": self.encoder,
-            "encoder_sha256": self.encoder_sha256, "max_tokens": self.max_tokens, "meta": dict(self.meta),
-            "bias": floats(self.bias), "scale": floats(self.scale), "offset": floats(self.offset),
-            "weights": floats(self.weights.T),  # one row per label
-            **({} if self.hidden_weights is None or self.hidden_bias is None else {
-                "hidden_weights": floats(self.hidden_weights.T), "hidden_bias": floats(self.hidden_bias)}),
-        }, separators=(",", ":"), sort_keys=True) + "\n"
+        return (
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "labels": list(self.labels),
+                    "encoder": self.encoder,
+                    "encoder_sha256": self.encoder_sha256,
+                    "max_tokens": self.max_tokens,
+                    "meta": dict(self.meta),
+                    "bias": floats(self.bias),
+                    "scale": floats(self.scale),
+                    "offset": floats(self.offset),
+                    "weights": floats(self.weights.T),  # one row per label
+                    **(
+                        {}
+                        if self.hidden_weights is None or self.hidden_bias is None
+                        else {"hidden_weights": floats(self.hidden_weights.T), "hidden_bias": floats(self.hidden_bias)}
+                    ),
+                },
+                separators=(",", ":"),
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,19 +120,25 @@ class Heads:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ModelLoadError(f"{path} is not a {FORMAT} file")
         if encoder_sha256 is not None and data.get("encoder_sha256") != encoder_sha256:
-            raise ModelLoadError(f"{path} was trained for other encoder weights; retrain with "
-                                 "`safestream train-moderation`")
+            raise ModelLoadError(
+                f"{path} was trained for other encoder weights; retrain with `safestream train-moderation`"
+            )
         try:
-            return cls(labels=tuple(data["labels"]), weights=np.array(data["weights"], dtype=np.float64).T,
-                       bias=np.array(data["bias"], dtype=np.float64),
-                       scale=np.array(data["scale"], dtype=np.float64),
-                       offset=np.array(data["offset"], dtype=np.float64),
-                       encoder=str(data["encoder"]), encoder_sha256=str(data["encoder_sha256"]),
-                       max_tokens=int(data.get("max_tokens", 128)), meta=data.get("meta", {}),
-                       hidden_weights=(np.array(data["hidden_weights"], dtype=np.float64).T
-                                       if "hidden_weights" in data else None),
-                       hidden_bias=(np.array(data["hidden_bias"], dtype=np.float64)
-                                    if "hidden_bias" in data else None))
+            return cls(
+                labels=tuple(data["labels"]),
+                weights=np.array(data["weights"], dtype=np.float64).T,
+                bias=np.array(data["bias"], dtype=np.float64),
+                scale=np.array(data["scale"], dtype=np.float64),
+                offset=np.array(data["offset"], dtype=np.float64),
+                encoder=str(data["encoder"]),
+                encoder_sha256=str(data["encoder_sha256"]),
+                max_tokens=int(data.get("max_tokens", 128)),
+                meta=data.get("meta", {}),
+                hidden_weights=(
+                    np.array(data["hidden_weights"], dtype=np.float64).T if "hidden_weights" in data else None
+                ),
+                hidden_bias=(np.array(data["hidden_bias"], dtype=np.float64) if "hidden_bias" in data else None),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path} is malformed: {exc}") from exc
 
@@ -125,8 +153,9 @@ def fit_platt(logits: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
         p = 1.0 / (1.0 + np.exp(-(a * logits + c)))
         grad = np.array([((p - soft) * logits).sum(), (p - soft).sum()])
         w = p * (1 - p) + 1e-12
-        hess = np.array([[(w * logits * logits).sum(), (w * logits).sum()],
-                         [(w * logits).sum(), w.sum()]]) + 1e-9 * np.eye(2)
+        hess = np.array(
+            [[(w * logits * logits).sum(), (w * logits).sum()], [(w * logits).sum(), w.sum()]]
+        ) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hess, grad)
         a, c = a - float(step[0]), c - float(step[1])
         if np.abs(step).max() < 1e-10:
@@ -149,6 +178,6 @@ def auc(targets: Sequence[float] | np.ndarray, scores: Sequence[float] | np.ndar
         j = i
         while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
         i = j + 1
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

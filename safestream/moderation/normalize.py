@@ -51,9 +51,7 @@ def _space_repl(m: re.Match[str]) -> str:
 # wrong join ("i m a b c" -> "imabc") costs little: TF-IDF ignores 1-letter tokens.
 _UNIT = r"(?:[^\W_]|[@$!|€])"
 _SEPARATORS = r"[.\-_*+~/\\,:;^=#]"
-_JOIN = re.compile(
-    rf"(?<!{_UNIT}){_UNIT}(?:(?:{_SEPARATORS}{_UNIT}(?!{_UNIT})){{2,}}|(?: {_UNIT}(?!{_UNIT})){{3,}})"
-)
+_JOIN = re.compile(rf"(?<!{_UNIT}){_UNIT}(?:(?:{_SEPARATORS}{_UNIT}(?!{_UNIT})){{2,}}|(?: {_UNIT}(?!{_UNIT})){{3,}})")
 
 
 def _join_repl(m: re.Match[str]) -> str:
@@ -106,10 +104,8 @@ def _leet_repl(m: re.Match[str]) -> str:
 # on top where a letter reads differently in chat than its prototype says.
 _HAND_CONFUSABLES: dict[int, int] = str.maketrans(
     # Cyrillic capitals and lowercase, then Greek, then Armenian.
-    "АВЕКМНОРСТУХІЈЅҺӀҮ" "авгекмнорстухьіјѕһԁԛԝӏүѵ"
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ" "αβγεηικνορτυχϲϳ" "օսհո",
-    "abekmhopctyxijshly" "abrekmhopctyxbijshdqwlyv"
-    "abezhikmnoptyx" "abyenikvoptuxcj" "ouhn",
+    "АВЕКМНОРСТУХІЈЅҺӀҮавгекмнорстухьіјѕһԁԛԝӏүѵΑΒΕΖΗΙΚΜΝΟΡΤΥΧαβγεηικνορτυχϲϳօսհո",
+    "abekmhopctyxijshlyabrekmhopctyxbijshdqwlyvabezhikmnoptyxabyenikvoptuxcjouhn",
 )
 _CONFUSABLES: dict[int, int] = {**LOOKALIKES, **_HAND_CONFUSABLES}
 _ASCII_LETTER = re.compile(r"[a-z]")
@@ -175,8 +171,7 @@ class NormalizedText:
         return self.starts[start], self.ends[end - 1]
 
 
-def _align(src: str, new: str, starts: list[int], ends: list[int],
-           out_starts: list[int], out_ends: list[int]) -> None:
+def _align(src: str, new: str, starts: list[int], ends: list[int], out_starts: list[int], out_ends: list[int]) -> None:
     """Give each character of ``new`` (a replacement of ``src``) an original span.
 
     Same length: one to one. Shorter (joins, repeats, spaces): ``new`` is a
@@ -205,8 +200,7 @@ def _align(src: str, new: str, starts: list[int], ends: list[int],
     out_ends.extend(ends[b - 1] for b in bounds[1:])
 
 
-def _sub_mapped(step: _Step, text: str, starts: list[int], ends: list[int]
-                ) -> tuple[str, list[int], list[int]]:
+def _sub_mapped(step: _Step, text: str, starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
     """``pattern.sub(repl, text)`` that also carries the position map along."""
     pattern, repl = step
     parts: list[str] = []

@@ -161,14 +161,15 @@ class Policy:
             return decision
         matches = self.terms.find(normalized)
         if matches and self.term_action == "mask":
-            return Decision("mask", decision.score, True, decision.category, self.terms.mask(original),
-                            decision.terms)
+            return Decision("mask", decision.score, True, decision.category, self.terms.mask(original), decision.terms)
         toxic = decision.score >= self.flag_threshold
-        return Decision("flag" if toxic else "allow", decision.score, toxic, decision.category, original,
-                        decision.terms)
+        return Decision(
+            "flag" if toxic else "allow", decision.score, toxic, decision.category, original, decision.terms
+        )
 
-    def _level_action(self, scores: Mapping[str, float], top: float,
-                      top_category: str | None) -> tuple[str, str | None]:
+    def _level_action(
+        self, scores: Mapping[str, float], top: float, top_category: str | None
+    ) -> tuple[str, str | None]:
         action, category = "allow", None
         for level in self.levels:
             value = top if level.category == "*" else scores.get(level.category, 0.0)
@@ -183,17 +184,20 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "levels": [{"category": lv.category, "threshold": lv.threshold, "action": lv.action}
-                       for lv in self.levels],
+            "levels": [{"category": lv.category, "threshold": lv.threshold, "action": lv.action} for lv in self.levels],
             "failure_action": self.failure_action,
             "blocked_terms": list(self.blocked_terms),
             "permitted_terms": list(self.permitted_terms),
             "default_terms": self.default_terms,
             "term_action": self.term_action,
             "slow_mode_secs": self.slow_mode_secs,
-            "strikes": None if self.strikes is None else {
-                "count": self.strikes.count, "window_secs": self.strikes.window_secs,
-                "mute_secs": self.strikes.mute_secs},
+            "strikes": None
+            if self.strikes is None
+            else {
+                "count": self.strikes.count,
+                "window_secs": self.strikes.window_secs,
+                "mute_secs": self.strikes.mute_secs,
+            },
             "modes": self.modes.to_dict(),
             "shield": self.shield_previous is not None,
             "shield_previous": self.shield_previous,

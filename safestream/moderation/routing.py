@@ -42,24 +42,66 @@ _SECOND_PERSON = re.compile(
     r"|\b(?:yourself|yourselves|urself|yourselfs|kys)\b"
     # "are you <x>" / "r u <x>" questions about the person
     rf"|\b(?:are|r)\s+{_YOU}\s+(?:a|an|so|really|actually|even|stupid|dumb|blind|deaf|serious|kidding|"
-    r"insane|mental|slow|retarded|okay\s+in)\b")
+    r"insane|mental|slow|retarded|okay\s+in)\b"
+)
 #: Words that, right after "you" at the end of a message, make it harmless chat.
 _HARMLESS_AFTER_YOU = frozenset(
-    ["too", "all", "guys", "both", "two", "later", "tomorrow", "soon", "tonight", "there", "here", "again", "back", "much", "lots", "lot", "so", "man", "bro", "dude", "sis", "mate", "chat", "everyone", "fam", "ok", "okay", "this", "that", "it", "them", "me", "us", "him", "her"])
+    [
+        "too",
+        "all",
+        "guys",
+        "both",
+        "two",
+        "later",
+        "tomorrow",
+        "soon",
+        "tonight",
+        "there",
+        "here",
+        "again",
+        "back",
+        "much",
+        "lots",
+        "lot",
+        "so",
+        "man",
+        "bro",
+        "dude",
+        "sis",
+        "mate",
+        "chat",
+        "everyone",
+        "fam",
+        "ok",
+        "okay",
+        "this",
+        "that",
+        "it",
+        "them",
+        "me",
+        "us",
+        "him",
+        "her",
+    ]
+)
 #: "you <x>" ending the message, where "you" opens it or follows a vocative cue
 #: ("shut up you clown", "lol you noob"), not a question or object ("do you play").
-_YOU_LAST = re.compile(rf"(?:^|[,.!?:;]\s*|\b(?:up|away|off|out|lol|lmao|haha|oh|hey|bye|cmon|pls)\s+)"
-                       rf"{_YOU}\s+(?:\w+\s+)?(\w+)\W*$")
+_YOU_LAST = re.compile(
+    rf"(?:^|[,.!?:;]\s*|\b(?:up|away|off|out|lol|lmao|haha|oh|hey|bye|cmon|pls)\s+)"
+    rf"{_YOU}\s+(?:\w+\s+)?(\w+)\W*$"
+)
 _IMPERATIVE = re.compile(
     r"^\W*(?:(?:lol|lmao|ok|oh|hey|just|pls|please|bro|dude|now)\W+)?"
     r"(?:shut\s+(?:up|it|your)|stfu|gtfo|kys|go\s+(?:die|away|cry|home|back|to\s+hell|kill|jump|hang|rot|"
     r"touch\s+grass|fuck|screw)|get\s+(?:lost|out|rekt|cancer|a\s+life|fucked|bent)|kill\s+(?:yourself|urself)|"
     r"die|fuck\s+off|piss\s+off|screw\s+off|eat\s+shit|drink\s+bleach|uninstall|delete\s+(?:yourself|your)|"
-    r"neck\s+yourself|hang\s+yourself|leave|quit|cry\s+(?:more|about\s+it)|nobody\s+(?:asked|likes|cares))\b")
+    r"neck\s+yourself|hang\s+yourself|leave|quit|cry\s+(?:more|about\s+it)|nobody\s+(?:asked|likes|cares))\b"
+)
 _THIRD_PERSON = re.compile(
     r"\b(?:streamer|mods?|he|she|this\s+(?:guy|dude|girl|kid)|that\s+(?:guy|dude|girl|kid)|host|chatters?)"
     r"(?:'s|\s+(?:is|are|was|were|looks?|sounds?|smells?))\s+(?:a|an|so|such|just|literally|fucking|total|"
-    r"complete|absolute|trash|garbage|ugly|stupid|dumb|useless|pathetic|braindead|worthless|disgusting)\b")
+    r"complete|absolute|trash|garbage|ugly|stupid|dumb|useless|pathetic|braindead|worthless|disgusting)\b"
+)
 _GROUP = re.compile(
     r"\b(?:wom[ae]n|girls|females?|males?|men|gays?|lesbians?|bi(?:sexuals?)?|trans(?:gender)?|"
     r"tranny|trannies|queers?|lgbt\w*|homos?|fags?|faggots?|jews?|jewish|muslims?|islam\w*|moslems?|"
@@ -67,7 +109,8 @@ _GROUP = re.compile(
     r"mexicans?|latin[oa]s?|hispanics?|africans?|chinese|indians?|pakistanis?|immigrants?|migrants?|"
     r"refugees?|foreigners?|illegals|disabled|cripples?|retards?|autistic|autists?|elderly|boomers|"
     r"natives?|gypsies|(?:these|those|you|such|all|them|their)\s+people|minorities|"
-    r"ethnic\w*|nationality|religion|n[i1]gg\w*)\b")
+    r"ethnic\w*|nationality|religion|n[i1]gg\w*)\b"
+)
 
 
 class Router:

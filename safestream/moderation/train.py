@@ -56,7 +56,7 @@ NA = float("nan")
 @dataclass(frozen=True)
 class Example:
     text: str
-    labels: tuple[float, ...]   # per LABELS; nan = no opinion
+    labels: tuple[float, ...]  # per LABELS; nan = no opinion
     source: str
 
 
@@ -94,8 +94,10 @@ def load_toxigen(root: Path) -> list[Example]:
 
 def load_own(root: Path) -> list[Example]:
     with (root / "own" / "cases.csv").open(encoding="utf-8") as handle:
-        return [Example(row["text"], tuple(float(row[k]) if row[k] != "" else NA for k in LABELS), "own")
-                for row in csv.DictReader(handle)]
+        return [
+            Example(row["text"], tuple(float(row[k]) if row[k] != "" else NA for k in LABELS), "own")
+            for row in csv.DictReader(handle)
+        ]
 
 
 def split(examples: list[Example], rng: np.random.Generator, val_fraction: float) -> np.ndarray:
@@ -116,8 +118,13 @@ def _fit_head(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, floa
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
-def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, hidden: int, epochs: int = 400,
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _fit_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    hidden: int,
+    epochs: int = 400,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     import torch
 
     torch.manual_seed(seed)
@@ -129,16 +136,21 @@ def _fit_mlp(x: np.ndarray, y: np.ndarray, seed: int, hidden: int, epochs: int =
     mt = torch.tensor(known, dtype=torch.float32)
     first, last = torch.nn.Linear(x.shape[1], hidden), torch.nn.Linear(hidden, y.shape[1])
     model = torch.nn.Sequential(first, torch.nn.ReLU(), last)
-    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="none",
-                                         pos_weight=torch.tensor(neg / np.maximum(pos, 1), dtype=torch.float32))
+    loss_fn = torch.nn.BCEWithLogitsLoss(
+        reduction="none", pos_weight=torch.tensor(neg / np.maximum(pos, 1), dtype=torch.float32)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
     for _ in range(epochs):  # full batch: deterministic, and seconds on these sizes
         optimizer.zero_grad()
         loss = (loss_fn(model(xt), yt) * mt).sum() / mt.sum()
         loss.backward()
         optimizer.step()
-    return (first.weight.detach().numpy().T.astype(np.float64), first.bias.detach().numpy().astype(np.float64),
-            last.weight.detach().numpy().T.astype(np.float64), last.bias.detach().numpy().astype(np.float64))
+    return (
+        first.weight.detach().numpy().T.astype(np.float64),
+        first.bias.detach().numpy().astype(np.float64),
+        last.weight.detach().numpy().T.astype(np.float64),
+        last.bias.detach().numpy().astype(np.float64),
+    )
 
 
 def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.ndarray, str, float]:
@@ -164,9 +176,17 @@ def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.nd
     return x, encoder.checksum, time.perf_counter() - started
 
 
-def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int = 13,
-          davidson_per_class: int = 1400, limit: int | None = None, max_tokens: int = 64,
-          hidden: int = 192, cache: Path | None = None) -> tuple[Heads, dict[str, Any]]:
+def train(
+    *,
+    data_dir: Path = DATA_DIR,
+    out: Path = DEFAULT_ARTIFACT,
+    seed: int = 13,
+    davidson_per_class: int = 1400,
+    limit: int | None = None,
+    max_tokens: int = 64,
+    hidden: int = 192,
+    cache: Path | None = None,
+) -> tuple[Heads, dict[str, Any]]:
     import torch
 
     from safestream.moderation.encoder import ENCODER_NAME
@@ -184,18 +204,32 @@ def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int 
     for j, label in enumerate(LABELS):
         if len({v for v in y[~is_val, j] if not np.isnan(v)}) < 2:
             raise SystemExit(f"label {label!r} has one class only in the training rows; use more data")
-    report: dict[str, Any] = {"examples": len(examples), "validation": int(is_val.sum()),
-                              "embed_secs": round(embed_secs, 1), "auc": {}}
+    report: dict[str, Any] = {
+        "examples": len(examples),
+        "validation": int(is_val.sum()),
+        "embed_secs": round(embed_secs, 1),
+        "auc": {},
+    }
     hidden_w = hidden_b = None
     if hidden:
         hidden_w, hidden_b, w_out, b_out = _fit_mlp(x[~is_val], y[~is_val], seed, hidden)
     else:
-        fitted = [_fit_head(x[~is_val & ~np.isnan(y[:, j])], y[~is_val & ~np.isnan(y[:, j]), j], seed)
-                  for j in range(len(LABELS))]
+        fitted = [
+            _fit_head(x[~is_val & ~np.isnan(y[:, j])], y[~is_val & ~np.isnan(y[:, j]), j], seed)
+            for j in range(len(LABELS))
+        ]
         w_out, b_out = np.array([w for w, _ in fitted]).T, np.array([b for _, b in fitted])
-    raw = Heads(labels=LABELS, weights=w_out, bias=b_out, scale=np.ones(len(LABELS)),
-                offset=np.zeros(len(LABELS)), encoder=ENCODER_NAME, encoder_sha256=checksum,
-                hidden_weights=hidden_w, hidden_bias=hidden_b)
+    raw = Heads(
+        labels=LABELS,
+        weights=w_out,
+        bias=b_out,
+        scale=np.ones(len(LABELS)),
+        offset=np.zeros(len(LABELS)),
+        encoder=ENCODER_NAME,
+        encoder_sha256=checksum,
+        hidden_weights=hidden_w,
+        hidden_bias=hidden_b,
+    )
     all_logits = raw.logits(x)
     scale, offset = [], []
     for j, label in enumerate(LABELS):
@@ -206,9 +240,18 @@ def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int 
         report["auc"][label] = round(auc(y[va, j], all_logits[va, j]), 4)
     # "toxic vs not" overall: toxicity label against the highest category probability.
     tox = ~np.isnan(y[:, 0]) & is_val
-    heads = Heads(labels=LABELS, weights=w_out, bias=b_out, scale=np.array(scale), offset=np.array(offset),
-                  encoder=ENCODER_NAME, encoder_sha256=checksum, max_tokens=max_tokens,
-                  hidden_weights=hidden_w, hidden_bias=hidden_b)
+    heads = Heads(
+        labels=LABELS,
+        weights=w_out,
+        bias=b_out,
+        scale=np.array(scale),
+        offset=np.array(offset),
+        encoder=ENCODER_NAME,
+        encoder_sha256=checksum,
+        max_tokens=max_tokens,
+        hidden_weights=hidden_w,
+        hidden_bias=hidden_b,
+    )
     probs = heads.probabilities(x[tox])
     report["auc"]["toxic_overall_max"] = round(auc(y[tox, 0], probs.max(axis=1)), 4)
     for source in ("davidson", "toxigen", "own"):
@@ -216,8 +259,13 @@ def train(*, data_dir: Path = DATA_DIR, out: Path = DEFAULT_ARTIFACT, seed: int 
         report["auc"][f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
     report["data_sha256"] = _data_digest(data_dir)
     # No timings in the artifact: the same inputs must give the same bytes.
-    meta = {"seed": seed, "davidson_per_class": davidson_per_class, "limit": limit, "hidden": hidden,
-            **{k: v for k, v in report.items() if k != "embed_secs"}}
+    meta = {
+        "seed": seed,
+        "davidson_per_class": davidson_per_class,
+        "limit": limit,
+        "hidden": hidden,
+        **{k: v for k, v in report.items() if k != "embed_secs"},
+    }
     heads = dataclasses.replace(heads, meta=meta)
     heads.save(out)
     return heads, report
@@ -237,10 +285,19 @@ def run(args: argparse.Namespace) -> int:
     if not (data / "own" / "cases.csv").is_file():
         print(f"train-moderation: no training data under {data}", file=sys.stderr)
         return 2
-    _, report = train(data_dir=data, out=out, seed=args.seed, davidson_per_class=args.davidson_per_class,
-                      limit=args.limit, hidden=args.hidden, cache=Path(args.cache) if args.cache else None)
-    print(f"wrote {out}: {report['examples']} examples ({report['validation']} validation), "
-          f"embedding {report['embed_secs']} s")
+    _, report = train(
+        data_dir=data,
+        out=out,
+        seed=args.seed,
+        davidson_per_class=args.davidson_per_class,
+        limit=args.limit,
+        hidden=args.hidden,
+        cache=Path(args.cache) if args.cache else None,
+    )
+    print(
+        f"wrote {out}: {report['examples']} examples ({report['validation']} validation), "
+        f"embedding {report['embed_secs']} s"
+    )
     for name, value in report["auc"].items():
         print(f"  AUC {name:<22} {value}")
     return 0

@@ -13,8 +13,11 @@ MAX_SOCKET_PACKET = 64 * 1024
 
 
 def create_sio(settings: Settings) -> ChatServer:
-    manager = (ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
-               if settings.redis_url else None)
+    manager = (
+        ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
+        if settings.redis_url
+        else None
+    )
     sio = ChatServer(
         trusted_proxies=settings.trusted_proxies,
         max_pending_per_ip=settings.max_pending_per_ip,

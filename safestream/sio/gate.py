@@ -32,8 +32,7 @@ class _Session:
 
 
 class SessionGate:
-    def __init__(self, *, max_pending_per_ip: int, max_pending: int, auth_timeout: float,
-                 close: Closer) -> None:
+    def __init__(self, *, max_pending_per_ip: int, max_pending: int, auth_timeout: float, close: Closer) -> None:
         self.max_pending_per_ip = max_pending_per_ip
         self.max_pending = max_pending
         self.auth_timeout = auth_timeout
@@ -102,8 +101,9 @@ class SessionGate:
             return
         self._disarm(session)
         self.expired += 1
-        log.info("closing session %s from %s: no authenticated connect within %g s",
-                 eio_sid, session.ip, self.auth_timeout)
+        log.info(
+            "closing session %s from %s: no authenticated connect within %g s", eio_sid, session.ip, self.auth_timeout
+        )
         task = asyncio.create_task(self._close(eio_sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -83,8 +83,11 @@ def acked(handler: Handler) -> Handler:
 
 def client_events(cls: type) -> frozenset[str]:
     """The public event names of a namespace class: its ``@acked`` ``on_*`` methods."""
-    return frozenset(name[3:] for name in dir(cls)
-                     if name.startswith("on_") and getattr(getattr(cls, name), CLIENT_EVENT_ATTR, False))
+    return frozenset(
+        name[3:]
+        for name in dir(cls)
+        if name.startswith("on_") and getattr(getattr(cls, name), CLIENT_EVENT_ATTR, False)
+    )
 
 
 class ChatNamespace(socketio.AsyncNamespace):
@@ -110,8 +113,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         """
         conn = self._conn(sid)
         try:
-            conn.principal = await current_principal(self.app, conn.username,
-                                                     version=conn.principal.token_version)
+            conn.principal = await current_principal(self.app, conn.username, version=conn.principal.token_version)
         except SafeStreamError:
             await self.disconnect(sid)
             raise
@@ -181,8 +183,14 @@ class ChatNamespace(socketio.AsyncNamespace):
                 await membership.leave(conn, stream)
             raise
         viewers = await self.app[METRICS_KEY].viewer_count(stream)
-        return {"ok": True, "stream": stream, "viewers": viewers, "history": history, "gap": gap,
-                **self._modes(conn, stream)}
+        return {
+            "ok": True,
+            "stream": stream,
+            "viewers": viewers,
+            "history": history,
+            "gap": gap,
+            **self._modes(conn, stream),
+        }
 
     def _modes(self, conn: Connection, stream: str) -> dict[str, Any]:
         """The stream's chat modes and whether this user may chat in it (the composer's state)."""

@@ -39,8 +39,11 @@ from safestream.sio.gate import SessionGate
 log = logging.getLogger(__name__)
 
 #: Gate refusals and their HTTP status (python-engineio would answer 401 to all).
-GATE_REFUSALS = {"too_many_connections": "429 TOO MANY REQUESTS", "server_full": "503 SERVICE UNAVAILABLE",
-                 "shutting_down": "503 SERVICE UNAVAILABLE"}
+GATE_REFUSALS = {
+    "too_many_connections": "429 TOO MANY REQUESTS",
+    "server_full": "503 SERVICE UNAVAILABLE",
+    "shutting_down": "503 SERVICE UNAVAILABLE",
+}
 #: How long a refused handshake should wait before trying again.
 GATE_RETRY_AFTER = 5
 
@@ -65,20 +68,38 @@ class _EngineServer(engineio.AsyncServer):
     def _unauthorized(self, message: Any = None) -> dict[str, Any]:
         if message not in GATE_REFUSALS:
             return super()._unauthorized(message)  # type: ignore[no-any-return]
-        body = {"error": {"code": message, "message": "no new session now; try again shortly",
-                          "retry_after": GATE_RETRY_AFTER}}
-        return {"status": GATE_REFUSALS[message],
-                "headers": [("Content-Type", "application/json"), ("Retry-After", str(GATE_RETRY_AFTER))],
-                "response": json.dumps(body).encode()}
+        body = {
+            "error": {
+                "code": message,
+                "message": "no new session now; try again shortly",
+                "retry_after": GATE_RETRY_AFTER,
+            }
+        }
+        return {
+            "status": GATE_REFUSALS[message],
+            "headers": [("Content-Type", "application/json"), ("Retry-After", str(GATE_RETRY_AFTER))],
+            "response": json.dumps(body).encode(),
+        }
 
 
 class ChatServer(socketio.AsyncServer):
-    def __init__(self, *, trusted_proxies: tuple[str, ...], max_pending_per_ip: int, max_pending: int,
-                 auth_timeout: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        trusted_proxies: tuple[str, ...],
+        max_pending_per_ip: int,
+        max_pending: int,
+        auth_timeout: float,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._trusted = trusted_proxies
-        self.gate = SessionGate(max_pending_per_ip=max_pending_per_ip, max_pending=max_pending,
-                                auth_timeout=auth_timeout, close=self._close_session)
+        self.gate = SessionGate(
+            max_pending_per_ip=max_pending_per_ip,
+            max_pending=max_pending,
+            auth_timeout=auth_timeout,
+            close=self._close_session,
+        )
         self._in_flight = 0
         self._last_event = 0.0
 
@@ -102,8 +123,9 @@ class ChatServer(socketio.AsyncServer):
         ack = error_ack({"code": "unknown_event", "message": f"unknown event {shown!r}"})
         await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=ns, id=id, data=[ack]))
 
-    async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: Any,
-                                     namespace: str, id: int | None) -> None:
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
+    ) -> None:
         # Counted until the ack is queued on the socket: shutdown waits for it.
         self._in_flight += 1
         try:

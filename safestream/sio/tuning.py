@@ -25,8 +25,9 @@ def _websocket_class(compress: bool) -> type:
             request = environ["aiohttp.request"]
             # timeout: how long a server-initiated close waits for the client's close frame
             # (aiohttp's default, 10 s, would let a silent client hold a shutdown).
-            self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=compress,
-                                           timeout=CLOSE_TIMEOUT)
+            self._sock = WebSocketResponse(
+                max_msg_size=self.server.max_http_buffer_size, compress=compress, timeout=CLOSE_TIMEOUT
+            )
             await self._sock.prepare(request)
             self.environ = environ
             await self.handler(self)

@@ -11,11 +11,17 @@ from safestream.storage.db import SessionMaker
 from safestream.storage.models import AdminAction, Sanction, utcnow
 
 
-async def record_action(sessions: SessionMaker, *, actor: str, action: str, target: str = "",
-                        stream: str | None = None, reason: str = "",
-                        details: dict[str, Any] | None = None) -> AdminAction:
-    row = AdminAction(actor=actor, action=action, target=target, stream=stream, reason=reason,
-                      details=details or {})
+async def record_action(
+    sessions: SessionMaker,
+    *,
+    actor: str,
+    action: str,
+    target: str = "",
+    stream: str | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> AdminAction:
+    row = AdminAction(actor=actor, action=action, target=target, stream=stream, reason=reason, details=details or {})
     async with sessions() as session:
         session.add(row)
         await session.commit()
@@ -23,8 +29,9 @@ async def record_action(sessions: SessionMaker, *, actor: str, action: str, targ
         return row
 
 
-async def recent_actions(sessions: SessionMaker, *, limit: int = 100, stream: str | None = None,
-                         site_wide: bool = True) -> list[AdminAction]:
+async def recent_actions(
+    sessions: SessionMaker, *, limit: int = 100, stream: str | None = None, site_wide: bool = True
+) -> list[AdminAction]:
     """Newest first; with ``stream``, that stream's entries (and site-wide ones if ``site_wide``)."""
     async with sessions() as session:
         stmt = select(AdminAction)
@@ -39,13 +46,22 @@ async def recent_actions(sessions: SessionMaker, *, limit: int = 100, stream: st
 async def actions_on(sessions: SessionMaker, *, target: str, stream: str, limit: int = 30) -> list[AdminAction]:
     """Newest first: what moderators (and automod) did to ``target`` in ``stream`` or site-wide."""
     async with sessions() as session:
-        stmt = select(AdminAction).where(AdminAction.target == target, or_(
-            col(AdminAction.stream) == stream, col(AdminAction.stream).is_(None)))
+        stmt = select(AdminAction).where(
+            AdminAction.target == target, or_(col(AdminAction.stream) == stream, col(AdminAction.stream).is_(None))
+        )
         return list((await session.exec(stmt.order_by(col(AdminAction.id).desc()).limit(limit))).all())
 
 
-async def add_sanction(sessions: SessionMaker, *, kind: str, username: str, stream: str | None,
-                       until: datetime | None, reason: str, actor: str) -> Sanction:
+async def add_sanction(
+    sessions: SessionMaker,
+    *,
+    kind: str,
+    username: str,
+    stream: str | None,
+    until: datetime | None,
+    reason: str,
+    actor: str,
+) -> Sanction:
     row = Sanction(kind=kind, username=username, stream=stream, until=until, reason=reason, actor=actor)
     async with sessions() as session:
         session.add(row)
@@ -56,10 +72,11 @@ async def add_sanction(sessions: SessionMaker, *, kind: str, username: str, stre
 
 async def lift_sanctions(sessions: SessionMaker, *, kind: str, username: str, stream: str | None) -> int:
     async with sessions() as session:
-        stmt = (update(Sanction)
-                .where(col(Sanction.kind) == kind, col(Sanction.username) == username,
-                       col(Sanction.active).is_(True))
-                .values(active=False))
+        stmt = (
+            update(Sanction)
+            .where(col(Sanction.kind) == kind, col(Sanction.username) == username, col(Sanction.active).is_(True))
+            .values(active=False)
+        )
         stmt = stmt.where(col(Sanction.stream).is_(None) if stream is None else col(Sanction.stream) == stream)
         result = await session.exec(stmt)
         await session.commit()
@@ -70,9 +87,11 @@ async def active_sanctions(sessions: SessionMaker) -> list[Sanction]:
     """Sanctions still in force, for warming the in-memory cache at start-up."""
     now = utcnow()
     async with sessions() as session:
-        rows = await session.exec(select(Sanction).where(
-            col(Sanction.active).is_(True),
-            or_(col(Sanction.until).is_(None), col(Sanction.until) > now)))
+        rows = await session.exec(
+            select(Sanction).where(
+                col(Sanction.active).is_(True), or_(col(Sanction.until).is_(None), col(Sanction.until) > now)
+            )
+        )
         return list(rows.all())
 
 

@@ -76,6 +76,7 @@ async def migrate(url: str, revision: str = "head") -> None:
 
 async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
     """True when the database answers a trivial query within ``timeout``."""
+
     async def _probe() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -13,8 +13,11 @@ from safestream.storage.models import OidcIdentity, User, utcnow
 async def linked_user(sessions: SessionMaker, *, issuer: str, subject: str) -> User | None:
     """The user linked to (issuer, subject), with the link's last sign-in time updated."""
     async with sessions() as session:
-        link = (await session.exec(select(OidcIdentity).where(
-            OidcIdentity.issuer == issuer, OidcIdentity.subject == subject))).first()
+        link = (
+            await session.exec(
+                select(OidcIdentity).where(OidcIdentity.issuer == issuer, OidcIdentity.subject == subject)
+            )
+        ).first()
         if link is None:
             return None
         user = await session.get(User, link.user_id)

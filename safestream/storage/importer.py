@@ -97,15 +97,27 @@ def to_row(record: dict[str, Any]) -> tuple[type[Message] | type[GiftEvent], dic
     try:
         if kind == "moderation":
             return Message, {
-                "stream": record["stream"], "seq": int(record["id"]), "username": record["user"],
-                "text": record["message"], "shown_text": record.get("shown", record["message"]),
-                "action": record["action"], "toxic": bool(record["toxic"]), "score": float(record["score"]),
-                "categories": record.get("categories") or {}, "created_at": _ts(record["ts"]),
-                "review": "pending" if record["action"] == "hold" else None}
+                "stream": record["stream"],
+                "seq": int(record["id"]),
+                "username": record["user"],
+                "text": record["message"],
+                "shown_text": record.get("shown", record["message"]),
+                "action": record["action"],
+                "toxic": bool(record["toxic"]),
+                "score": float(record["score"]),
+                "categories": record.get("categories") or {},
+                "created_at": _ts(record["ts"]),
+                "review": "pending" if record["action"] == "hold" else None,
+            }
         if kind == "gift":
-            return GiftEvent, {"stream": record["stream"], "seq": int(record["id"]), "sender": record["from"],
-                               "gift_id": _gift_id(record["gift_id"]), "amount": int(record["amount"]),
-                               "created_at": _ts(record["ts"])}
+            return GiftEvent, {
+                "stream": record["stream"],
+                "seq": int(record["id"]),
+                "sender": record["from"],
+                "gift_id": _gift_id(record["gift_id"]),
+                "amount": int(record["amount"]),
+                "created_at": _ts(record["ts"]),
+            }
     except (KeyError, TypeError, ValueError) as exc:
         log.warning("skipping a malformed %s record: %s", kind, exc)
     return None
@@ -165,18 +177,21 @@ async def recover(sessions: SessionMaker, directory: Path) -> dict[str, int]:
     for table in (Message, GiftEvent):
         rows = [row for t, row in missing if t is table]
         for start in range(0, len(rows), BATCH):
-            await _insert_new(sessions, table, rows[start:start + BATCH], counts)
+            await _insert_new(sessions, table, rows[start : start + BATCH], counts)
     counts["present"] = counts["read"] - counts["added"]
     reviews.reverse()
     await _apply_reviews(sessions, reviews)
     if counts["added"]:
-        log.warning("restored %d records from the JSONL log that the database lacked (after a crash?)",
-                    counts["added"])
+        log.warning("restored %d records from the JSONL log that the database lacked (after a crash?)", counts["added"])
     return counts
 
 
-async def _collect_missing(sessions: SessionMaker, chunk: list[tuple[type[Any], dict[str, Any]]],
-                           missing: list[tuple[type[Any], dict[str, Any]]], counts: dict[str, int]) -> bool:
+async def _collect_missing(
+    sessions: SessionMaker,
+    chunk: list[tuple[type[Any], dict[str, Any]]],
+    missing: list[tuple[type[Any], dict[str, Any]]],
+    counts: dict[str, int],
+) -> bool:
     """Adds the chunk's rows the database lacks (newest first); False when it lacked none."""
     before = len(missing)
     tables: tuple[type[Any], ...] = (Message, GiftEvent)
@@ -185,8 +200,13 @@ async def _collect_missing(sessions: SessionMaker, chunk: list[tuple[type[Any], 
         if not keys:
             continue
         async with sessions() as session:
-            stored = set((await session.exec(  # type: ignore[call-overload]
-                select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys))))).all())
+            stored = set(
+                (
+                    await session.exec(  # type: ignore[call-overload]
+                        select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys)))
+                    )
+                ).all()
+            )
         missing.extend((t, row) for t, row in chunk if t is table and (row["stream"], row["seq"]) not in stored)
     counts["read"] += len(chunk)
     counts["present"] += len(chunk)
@@ -198,17 +218,24 @@ async def _apply_reviews(sessions: SessionMaker, reviews: list[tuple[str, list[i
         return
     async with sessions() as session:
         for stream, ids, review in reviews:
-            await session.exec(update(Message).where(
-                col(Message.stream) == stream, col(Message.seq).in_(ids)).values(review=review))
+            await session.exec(
+                update(Message).where(col(Message.stream) == stream, col(Message.seq).in_(ids)).values(review=review)
+            )
         await session.commit()
 
 
-async def _insert_new(sessions: SessionMaker, table: type[Any], rows: list[dict[str, Any]],
-                      counts: dict[str, int]) -> None:
+async def _insert_new(
+    sessions: SessionMaker, table: type[Any], rows: list[dict[str, Any]], counts: dict[str, int]
+) -> None:
     keys = {(r["stream"], r["seq"]) for r in rows}
     async with sessions() as session:
-        existing = set((await session.exec(  # type: ignore[call-overload]
-            select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys))))).all())
+        existing = set(
+            (
+                await session.exec(  # type: ignore[call-overload]
+                    select(table.stream, table.seq).where(tuple_(table.stream, table.seq).in_(list(keys)))
+                )
+            ).all()
+        )
         fresh: dict[tuple[str, int], dict[str, Any]] = {}
         for row in rows:
             key = (row["stream"], row["seq"])

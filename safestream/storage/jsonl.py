@@ -55,7 +55,7 @@ class JsonlLog:
             handle = self._handle_for(len(data))
             view = memoryview(data)
             while view:  # a regular file takes it all at once; loop for the rare short write
-                view = view[handle.write(view) or 0:]
+                view = view[handle.write(view) or 0 :]
         return len(encoded)
 
     def fsync(self) -> None:

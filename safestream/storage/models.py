@@ -148,7 +148,8 @@ class OidcIdentity(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     issuer: str = Field(max_length=255)
     subject: str = Field(max_length=255)
-    user_id: int = Field(sa_column=Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    user_id: int = Field(
+        sa_column=Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     created_at: datetime = _ts()
     last_login_at: datetime = _ts()

@@ -41,23 +41,33 @@ async def figures(sessions: SessionMaker, *, since: datetime | None, recent_sinc
     after = [] if since is None else [col(Message.created_at) >= since]
     gifts_after = [] if since is None else [col(GiftEvent.created_at) >= since]
     async with sessions() as session:
-        by_toxic = await session.exec(select(Message.stream, Message.toxic, func.count())
-                                      .where(*after).group_by(col(Message.stream), col(Message.toxic)))
+        by_toxic = await session.exec(
+            select(Message.stream, Message.toxic, func.count())
+            .where(*after)
+            .group_by(col(Message.stream), col(Message.toxic))
+        )
         for stream, toxic, n in by_toxic.all():
             out.messages[stream] = out.messages.get(stream, 0) + int(n)
             if toxic:
                 out.toxic[stream] = int(n)
-        gift_totals = await session.exec(select(GiftEvent.stream, func.count(), func.sum(GiftEvent.amount))
-                                         .where(*gifts_after).group_by(col(GiftEvent.stream)))
+        gift_totals = await session.exec(
+            select(GiftEvent.stream, func.count(), func.sum(GiftEvent.amount))
+            .where(*gifts_after)
+            .group_by(col(GiftEvent.stream))
+        )
         for stream, n, amount in gift_totals.all():
             out.gifts[stream], out.gift_amounts[stream] = int(n), int(amount or 0)
-        by_sender = await session.exec(select(GiftEvent.stream, GiftEvent.sender, func.sum(GiftEvent.amount))
-                                       .where(*gifts_after).group_by(col(GiftEvent.stream), col(GiftEvent.sender)))
+        by_sender = await session.exec(
+            select(GiftEvent.stream, GiftEvent.sender, func.sum(GiftEvent.amount))
+            .where(*gifts_after)
+            .group_by(col(GiftEvent.stream), col(GiftEvent.sender))
+        )
         for stream, sender, amount in by_sender.all():
             out.gifters.setdefault(stream, {})[sender] = int(amount or 0)
         window = max(recent_since, since) if since is not None else recent_since
-        recent = await session.exec(select(Message.stream, Message.created_at, Message.toxic)
-                                    .where(col(Message.created_at) >= window))
+        recent = await session.exec(
+            select(Message.stream, Message.created_at, Message.toxic).where(col(Message.created_at) >= window)
+        )
         out.recent = [(s, ts, bool(t)) for s, ts, t in recent.all()]
     for stream, amounts in out.gifters.items():
         out.gifters[stream] = dict(sorted(amounts.items(), key=lambda kv: -kv[1])[:TOP_GIFTERS])

@@ -14,8 +14,9 @@ async def get_stream(sessions: SessionMaker, *, slug: str) -> Stream | None:
         return (await session.exec(select(Stream).where(Stream.slug == slug))).first()
 
 
-async def live_streams(sessions: SessionMaker, *, owner: str | None = None, after: str | None = None,
-                       limit: int | None = None) -> list[Stream]:
+async def live_streams(
+    sessions: SessionMaker, *, owner: str | None = None, after: str | None = None, limit: int | None = None
+) -> list[Stream]:
     """Live streams by slug; ``after`` and ``limit`` page through them (keyset pagination)."""
     async with sessions() as session:
         stmt = select(Stream).where(col(Stream.live).is_(True))
@@ -76,6 +77,7 @@ async def set_title(sessions: SessionMaker, *, slug: str, title: str) -> Stream 
 async def streams_of(sessions: SessionMaker, *, owner: str) -> list[Stream]:
     """Every stream ``owner`` opened, live or ended (live first)."""
     async with sessions() as session:
-        rows = await session.exec(select(Stream).where(Stream.owner == owner)
-                                  .order_by(col(Stream.live).desc(), Stream.slug))
+        rows = await session.exec(
+            select(Stream).where(Stream.owner == owner).order_by(col(Stream.live).desc(), Stream.slug)
+        )
         return list(rows.all())

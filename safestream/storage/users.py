@@ -21,15 +21,18 @@ async def get_user(sessions: SessionMaker, *, username: str) -> User | None:
 async def name_taken(sessions: SessionMaker, *, username: str) -> bool:
     """True when an account has this name in any letter case, or one a reader could take it for."""
     async with sessions() as session:
-        result = await session.exec(select(User.id).where(or_(
-            func.lower(col(User.username)) == username.lower(), col(User.name_key) == name_key(username))))
+        result = await session.exec(
+            select(User.id).where(
+                or_(func.lower(col(User.username)) == username.lower(), col(User.name_key) == name_key(username))
+            )
+        )
         return result.first() is not None
 
 
-async def create_user(sessions: SessionMaker, *, username: str, password_hash: str,
-                      email: str = "", role: str = "viewer") -> User:
-    user = User(username=username, name_key=name_key(username), email=email, password_hash=password_hash,
-                role=role)
+async def create_user(
+    sessions: SessionMaker, *, username: str, password_hash: str, email: str = "", role: str = "viewer"
+) -> User:
+    user = User(username=username, name_key=name_key(username), email=email, password_hash=password_hash, role=role)
     async with sessions() as session:
         session.add(user)
         try:
@@ -122,8 +125,11 @@ async def with_grants(sessions: SessionMaker, *, usernames: list[str]) -> dict[s
         found = (await session.exec(select(User).where(col(User.username).in_(usernames)))).all()
         out: dict[str, tuple[User, set[str]]] = {user.username: (user, set()) for user in found}
         if out:
-            grants = await session.exec(select(ModeratorGrant.username, ModeratorGrant.stream)
-                                        .where(col(ModeratorGrant.username).in_(list(out))))
+            grants = await session.exec(
+                select(ModeratorGrant.username, ModeratorGrant.stream).where(
+                    col(ModeratorGrant.username).in_(list(out))
+                )
+            )
             for username, stream in grants.all():
                 out[username][1].add(stream)
         return out

@@ -45,8 +45,7 @@ class Record:
 
 
 class WriteBehind:
-    def __init__(self, sessions: SessionMaker, jsonl: JsonlLog, *, capacity: int,
-                 flush_interval: float) -> None:
+    def __init__(self, sessions: SessionMaker, jsonl: JsonlLog, *, capacity: int, flush_interval: float) -> None:
         self._sessions = sessions
         self._jsonl = jsonl
         self.capacity = capacity
@@ -99,8 +98,15 @@ class WriteBehind:
         """Appends lines that have no row of their own (review changes)."""
         await self._jsonl.append(lines)
 
-    async def update(self, table: type[SQLModel], *, stream: str, seqs: list[int], values: dict[str, Any],
-                     line: dict[str, Any] | None = None) -> int:
+    async def update(
+        self,
+        table: type[SQLModel],
+        *,
+        stream: str,
+        seqs: list[int],
+        values: dict[str, Any],
+        line: dict[str, Any] | None = None,
+    ) -> int:
         """Changes rows keyed by (stream, seq) after their inserts, buffered or written.
 
         ``line`` (logged first) lets start-up and ``import-jsonl`` replay the change.
@@ -118,8 +124,10 @@ class WriteBehind:
                     changed += 1
             async with self._sessions() as session:
                 result = await session.exec(
-                    update(table).where(col(table.stream) == stream, col(table.seq).in_(keys))  # type: ignore[attr-defined]
-                    .values(**values))
+                    update(table)
+                    .where(col(table.stream) == stream, col(table.seq).in_(keys))  # type: ignore[attr-defined]
+                    .values(**values)
+                )
                 await session.commit()
             return changed + int(result.rowcount or 0)
 

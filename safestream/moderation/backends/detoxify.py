@@ -54,8 +54,9 @@ class DetoxifyScorer(ExecutorScorer):
 
     name: ClassVar[str] = "detoxify"
 
-    def __init__(self, spec: str, *, quantize: bool = False, max_tokens: int = 128,
-                 device: str = "cpu", threads: int = 2) -> None:
+    def __init__(
+        self, spec: str, *, quantize: bool = False, max_tokens: int = 128, device: str = "cpu", threads: int = 2
+    ) -> None:
         if max_tokens < 8:
             raise ValueError(f"max_tokens must be at least 8, got {max_tokens}")
         if quantize and device != "cpu":
@@ -80,8 +81,8 @@ class DetoxifyScorer(ExecutorScorer):
             from detoxify.detoxify import MODEL_URLS
         except ImportError as exc:
             raise BackendUnavailable(
-                f"the detoxify backend needs torch, transformers and detoxify ({exc}); "
-                "install safestream[detoxify]") from exc
+                f"the detoxify backend needs torch, transformers and detoxify ({exc}); install safestream[detoxify]"
+            ) from exc
         if self.threads > 0:
             # Process-wide: bounds the cores one inference batch may take from the event loop.
             torch.set_num_threads(self.threads)
@@ -92,19 +93,27 @@ class DetoxifyScorer(ExecutorScorer):
                 # Offline mode declared: don't wait for a download that cannot happen.
                 raise BackendUnavailable(_download_help(self.spec, checkpoint, "offline mode is set"))
             # URLError, HTTPError and the hub's "not in cache" errors are all OSErrors.
-            detox = _construct(lambda: Detoxify(model_type=self.spec, device=self.device), checkpoint,
-                               lambda exc: _download_help(self.spec, checkpoint, str(exc)))
+            detox = _construct(
+                lambda: Detoxify(model_type=self.spec, device=self.device),
+                checkpoint,
+                lambda exc: _download_help(self.spec, checkpoint, str(exc)),
+            )
         else:
             checkpoint = Path(self.spec).expanduser()
             if not checkpoint.is_file():
                 raise BackendUnavailable(
                     f"detoxify: {self.spec!r} is neither a model name ({', '.join(MODEL_URLS)}) "
-                    "nor an existing checkpoint file")
+                    "nor an existing checkpoint file"
+                )
             detox = _construct(
-                lambda: Detoxify(checkpoint=str(checkpoint), device=self.device), checkpoint,
-                lambda exc: (f"detoxify checkpoint {checkpoint}: its base model config/tokenizer could "
-                             f"not be loaded ({exc}). Point config.arch.args.model_type at a local "
-                             "directory holding config.json and the tokenizer files, or seed HF_HOME."))
+                lambda: Detoxify(checkpoint=str(checkpoint), device=self.device),
+                checkpoint,
+                lambda exc: (
+                    f"detoxify checkpoint {checkpoint}: its base model config/tokenizer could "
+                    f"not be loaded ({exc}). Point config.arch.args.model_type at a local "
+                    "directory holding config.json and the tokenizer files, or seed HF_HOME."
+                ),
+            )
 
         model, tokenizer = detox.model, detox.tokenizer
         _verify_weights(model, _read_state_dict(checkpoint), checkpoint)
@@ -116,8 +125,7 @@ class DetoxifyScorer(ExecutorScorer):
         model.eval()
         if self.quantize:
             model = _quantize_dynamic(model)
-        self._columns = [(i, CLASS_ALIASES[c]) for i, c in enumerate(detox.class_names)
-                         if c in CLASS_ALIASES]
+        self._columns = [(i, CLASS_ALIASES[c]) for i, c in enumerate(detox.class_names) if c in CLASS_ALIASES]
         if not self._columns:
             raise ModelLoadError(f"detoxify model {self.spec!r} has no usable classes: {detox.class_names}")
         self._model, self._tokenizer = model, tokenizer
@@ -132,8 +140,9 @@ class DetoxifyScorer(ExecutorScorer):
         with torch.inference_mode():
             # Truncation to max_tokens is what keeps a 5,000-character message as
             # cheap as a short one: attention cost grows with sequence length.
-            enc = self._tokenizer(list(texts), return_tensors="pt", padding=True,
-                                  truncation=True, max_length=self.max_tokens).to(self.device)
+            enc = self._tokenizer(
+                list(texts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_tokens
+            ).to(self.device)
             logits = self._model(**enc)[0]
             probs = torch.sigmoid(logits.float()).cpu().tolist()
         return [{label: float(row[i]) for i, label in self._columns} for row in probs]
@@ -141,8 +150,8 @@ class DetoxifyScorer(ExecutorScorer):
 
 # -- load-time guards -------------------------------------------------------------
 
-def _construct(factory: Callable[[], Any], checkpoint: Path,
-               unavailable: Callable[[Exception], str]) -> Any:
+
+def _construct(factory: Callable[[], Any], checkpoint: Path, unavailable: Callable[[Exception], str]) -> Any:
     """Run Detoxify's constructor, sorting its failures into our two error types."""
     try:
         return factory()
@@ -200,7 +209,8 @@ def _verify_weights(model: torch.nn.Module, state: Mapping[str, Any], checkpoint
     raise ModelLoadError(
         f"{checkpoint}: the weights did not load; the model would run with random weights "
         f"(scores near 0.5). {len(missing)} parameters missing from the checkpoint "
-        f"(e.g. {missing[:3]}), {len(differing)} differ (e.g. {differing[:3]}).{hint}")
+        f"(e.g. {missing[:3]}), {len(differing)} differ (e.g. {differing[:3]}).{hint}"
+    )
 
 
 def _verify_tokenizer(tokenizer: Any, vocab_size: int, checkpoint: Path) -> None:
@@ -215,11 +225,13 @@ def _verify_tokenizer(tokenizer: Any, vocab_size: int, checkpoint: Path) -> None
         raise ModelLoadError(
             f"{checkpoint}: the tokenizer's vocabulary is missing or degenerate "
             f"({unk_share:.0%} of a common-word probe became {tokenizer.unk_token!r}); "
-            "check the vocab files in the model_type directory")
+            "check the vocab files in the model_type directory"
+        )
     if max(ids) >= vocab_size:
         raise ModelLoadError(
             f"{checkpoint}: tokenizer ids reach {max(ids)} but the model has {vocab_size} embeddings; "
-            "tokenizer and weights come from different models")
+            "tokenizer and weights come from different models"
+        )
 
 
 def _quantize_dynamic(model: torch.nn.Module) -> torch.nn.Module:
@@ -248,7 +260,8 @@ def _download_help(spec: str, checkpoint: Path, reason: str) -> str:
         "files), or seed the caches from a machine with internet: run "
         f"`python -c \"from detoxify import Detoxify; Detoxify('{spec}')\"` there and copy "
         f"TORCH_HOME's hub/checkpoints/{checkpoint.name} to {checkpoint} and the Hugging Face "
-        f"cache to {hf_home} (then set HF_HUB_OFFLINE=1).")
+        f"cache to {hf_home} (then set HF_HUB_OFFLINE=1)."
+    )
 
 
 def _truthy(value: str | None) -> bool:

@@ -32,8 +32,7 @@ from safestream.moderation.contract import (
 _ALIASES: Mapping[str, str] = {
     alias: label
     for label, aliases in {
-        "toxicity": ("toxic", "offensive", "offensive_language", "abusive", "abuse", "harmful",
-                     "inappropriate"),
+        "toxicity": ("toxic", "offensive", "offensive_language", "abusive", "abuse", "harmful", "inappropriate"),
         "severe_toxicity": ("severe_toxic", "very_toxic", "severe"),
         "obscene": ("profanity", "profane", "vulgar", "obscenity"),
         "threat": ("threatening", "violence", "violent"),
@@ -43,11 +42,27 @@ _ALIASES: Mapping[str, str] = {
     for alias in (label, *aliases)
 }
 #: The "nothing wrong" class of binary / multi-class moderation models.
-_NEGATIVE = frozenset({
-    "non_toxic", "nontoxic", "not_toxic", "neutral", "normal", "clean", "safe", "label_0",
-    "not_offensive", "non_offensive", "nothate", "not_hate", "non_hate", "neither", "none",
-    "ok", "acceptable",
-})  # not "negative": in a sentiment model that would make "positive" toxic
+_NEGATIVE = frozenset(
+    {
+        "non_toxic",
+        "nontoxic",
+        "not_toxic",
+        "neutral",
+        "normal",
+        "clean",
+        "safe",
+        "label_0",
+        "not_offensive",
+        "non_offensive",
+        "nothate",
+        "not_hate",
+        "non_hate",
+        "neither",
+        "none",
+        "ok",
+        "acceptable",
+    }
+)  # not "negative": in a sentiment model that would make "positive" toxic
 PROBE_SENTENCE = "hello my friend, thanks for the great stream and have a nice day"
 
 
@@ -55,18 +70,21 @@ def _norm(label: str) -> str:
     return re.sub(r"[\s\-]+", "_", label.strip().lower())
 
 
-def resolve_labels(model_labels: Sequence[str], *, softmax: bool,
-                   label_map: Mapping[str, str] | None = None,
-                   ) -> tuple[dict[str, tuple[str, ...]], str | None]:
+def resolve_labels(
+    model_labels: Sequence[str],
+    *,
+    softmax: bool,
+    label_map: Mapping[str, str] | None = None,
+) -> tuple[dict[str, tuple[str, ...]], str | None]:
     """Return ({model label: our labels}, negative label whose complement is toxicity)."""
     if label_map is not None:
         wanted = {_norm(k): v for k, v in label_map.items()}
-        mapping: dict[str, tuple[str, ...]] = {
-            m: (wanted[_norm(m)],) for m in model_labels if _norm(m) in wanted}
+        mapping: dict[str, tuple[str, ...]] = {m: (wanted[_norm(m)],) for m in model_labels if _norm(m) in wanted}
         unknown = set(wanted) - {_norm(m) for m in model_labels}
         if unknown:
-            raise ModelLoadError(f"label_map names labels the model lacks: {sorted(unknown)}; "
-                                 f"the model has {list(model_labels)}")
+            raise ModelLoadError(
+                f"label_map names labels the model lacks: {sorted(unknown)}; the model has {list(model_labels)}"
+            )
         return mapping, None
     mapping = {m: (_ALIASES[_norm(m)],) for m in model_labels if _norm(m) in _ALIASES}
     negatives = [m for m in model_labels if _norm(m) in _NEGATIVE]
@@ -88,9 +106,17 @@ class HFClassifierScorer(ExecutorScorer):
 
     name: ClassVar[str] = "hf"
 
-    def __init__(self, model_dir: str | Path, *, label_map: Mapping[str, str] | None = None,
-                 max_tokens: int = 128, device: str = "cpu", threads: int = 2,
-                 function_to_apply: str | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        label_map: Mapping[str, str] | None = None,
+        max_tokens: int = 128,
+        device: str = "cpu",
+        threads: int = 2,
+        function_to_apply: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
         if label_map is not None and (bad := sorted(set(label_map.values()) - set(LABELS))):
             raise ValueError(f"label_map targets {bad} are not among {LABELS}")
         if function_to_apply not in (None, "sigmoid", "softmax"):
@@ -113,7 +139,8 @@ class HFClassifierScorer(ExecutorScorer):
         if not (self.model_dir / "config.json").is_file():
             raise BackendUnavailable(
                 f"hf backend: {self.model_dir} is not a model directory (no config.json); "
-                "save one with model.save_pretrained(dir) and tokenizer.save_pretrained(dir)")
+                "save one with model.save_pretrained(dir) and tokenizer.save_pretrained(dir)"
+            )
         try:
             import torch
             import transformers
@@ -123,8 +150,14 @@ class HFClassifierScorer(ExecutorScorer):
             torch.set_num_threads(self.threads)  # process-wide; leaves cores for the event loop
         try:
             pipe = transformers.pipeline(
-                "text-classification", model=str(self.model_dir), tokenizer=str(self.model_dir),
-                top_k=None, truncation=True, max_length=self.max_tokens, device=self.device)
+                "text-classification",
+                model=str(self.model_dir),
+                tokenizer=str(self.model_dir),
+                top_k=None,
+                truncation=True,
+                max_length=self.max_tokens,
+                device=self.device,
+            )
         except OSError as exc:  # missing weights or tokenizer files
             raise BackendUnavailable(f"hf backend: cannot load {self.model_dir}: {exc}") from exc
         except (ValueError, KeyError, RuntimeError) as exc:
@@ -135,17 +168,19 @@ class HFClassifierScorer(ExecutorScorer):
         id2label: dict[Any, str] = dict(config.id2label or {})
         model_labels = [str(id2label[i]) for i in sorted(id2label, key=int)]
         softmax = self.function_to_apply == "softmax" or (
-            self.function_to_apply is None and len(model_labels) > 1
-            and config.problem_type not in ("multi_label_classification", "regression"))
-        self._mapping, self._complement = resolve_labels(
-            model_labels, softmax=softmax, label_map=self.label_map)
+            self.function_to_apply is None
+            and len(model_labels) > 1
+            and config.problem_type not in ("multi_label_classification", "regression")
+        )
+        self._mapping, self._complement = resolve_labels(model_labels, softmax=softmax, label_map=self.label_map)
         filled = {label for labels in self._mapping.values() for label in labels}
         if self._complement is not None:
             filled.add("toxicity")
         if not filled:
             raise ModelLoadError(
                 f"hf backend: none of the model's labels {model_labels} maps to ours {LABELS}; "
-                "pass label_map={'<model label>': '<our label>', ...}")
+                "pass label_map={'<model label>': '<our label>', ...}"
+            )
         self.filled_labels = tuple(label for label in LABELS if label in filled)
         self._pipe = pipe
 
@@ -177,5 +212,7 @@ def _check_tokenizer(tokenizer: Any, model_dir: Path) -> None:
         raise ModelLoadError(f"hf backend: {model_dir}: the tokenizer cannot tokenize: {exc}") from exc
     unk = tokenizer.unk_token_id
     if not ids or (unk is not None and ids.count(unk) > len(ids) // 2):
-        raise ModelLoadError(f"hf backend: {model_dir}: the tokenizer's vocabulary is missing or "
-                             "degenerate (a common-word probe became mostly unknown tokens)")
+        raise ModelLoadError(
+            f"hf backend: {model_dir}: the tokenizer's vocabulary is missing or "
+            "degenerate (a common-word probe became mostly unknown tokens)"
+        )

@@ -32,8 +32,7 @@ class SentenceScorer(ExecutorScorer):
     name = "sentence"
     labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
 
-    def __init__(self, artifact: str = "", *, quantize: bool = False, max_tokens: int = 128,
-                 threads: int = 1) -> None:
+    def __init__(self, artifact: str = "", *, quantize: bool = False, max_tokens: int = 128, threads: int = 1) -> None:
         super().__init__()
         self._artifact = Path(artifact) if artifact else DEFAULT_ARTIFACT
         self._quantize = quantize

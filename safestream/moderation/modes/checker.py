@@ -33,8 +33,7 @@ class ModeChecker:
         """Whether the sender may chat at all (the viewer's composer shows this before typing)."""
         return check_gates(modes, sender)
 
-    def check(self, stream: str, text: str, modes: ChatModes, sender: Sender, *,
-              commit: bool = True) -> Hit | None:
+    def check(self, stream: str, text: str, modes: ChatModes, sender: Sender, *, commit: bool = True) -> Hit | None:
         if sender.privileged:
             return None
         hit = check_gates(modes, sender)

@@ -18,8 +18,35 @@ RULE_ACTIONS: tuple[str, ...] = ("off", "refuse", "flag", "mask", "hold", "block
 
 #: Emote-only mode's set when the stream lists none of its own.
 DEFAULT_EMOTES: tuple[str, ...] = (
-    "😀", "😂", "🤣", "😍", "😎", "😭", "😮", "😡", "👍", "👎", "👏", "🙌", "🔥", "💯", "❤️", "❤",
-    "💜", "🎉", "🚀", "👀", "🤔", "🙏", "💀", "✨", "⭐", ":)", ":(", ":D", "<3",
+    "😀",
+    "😂",
+    "🤣",
+    "😍",
+    "😎",
+    "😭",
+    "😮",
+    "😡",
+    "👍",
+    "👎",
+    "👏",
+    "🙌",
+    "🔥",
+    "💯",
+    "❤️",
+    "❤",
+    "💜",
+    "🎉",
+    "🚀",
+    "👀",
+    "🤔",
+    "🙏",
+    "💀",
+    "✨",
+    "⭐",
+    ":)",
+    ":(",
+    ":D",
+    "<3",
 )
 
 
@@ -136,8 +163,14 @@ class ChatModes:
         """From stored or validated data; unknown keys are ignored, missing ones take defaults."""
         if not data:
             return cls()
-        nested = {"unique": UniqueChat, "links": Links, "mentions": Mentions, "caps": Caps,
-                  "repeats": Repeats, "shield_preset": ShieldPreset}
+        nested = {
+            "unique": UniqueChat,
+            "links": Links,
+            "mentions": Mentions,
+            "caps": Caps,
+            "repeats": Repeats,
+            "shield_preset": ShieldPreset,
+        }
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data or not f.init:
@@ -157,7 +190,12 @@ class ChatModes:
 
     def public(self) -> dict[str, Any]:
         """What viewers may know (the ``modes`` event): never the member list."""
-        return {"emote_only": self.emote_only, "members_only": self.members_only,
-                "min_account_age_mins": self.min_account_age_mins, "verified_email": self.verified_email,
-                "unique": self.unique.on, "links": self.links.action,
-                "emotes": list(self.emote_set) if self.emote_only else []}
+        return {
+            "emote_only": self.emote_only,
+            "members_only": self.members_only,
+            "min_account_age_mins": self.min_account_age_mins,
+            "verified_email": self.verified_email,
+            "unique": self.unique.on,
+            "links": self.links.action,
+            "emotes": list(self.emote_set) if self.emote_only else [],
+        }

@@ -132,8 +132,9 @@ class RedisCrowds(LocalCrowds):
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for post in posts:
-                    await self._script(keys=[self._key(post)],
-                                       args=[now, post.window_secs, post.user, post.limit], client=pipe)
+                    await self._script(
+                        keys=[self._key(post)], args=[now, post.window_secs, post.user, post.limit], client=pipe
+                    )
                 answers = await pipe.execute()
         except (OSError, TimeoutError, RedisError) as exc:
             if self.healthy:

@@ -31,10 +31,12 @@ from collections.abc import Iterable, Iterator
 from safestream.moderation.modes.config import ChatModes
 from safestream.moderation.modes.rule_io import Hit, Sender
 
-TLDS = frozenset("""
+TLDS = frozenset(
+    """
 com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws su pw tk ml ga cf gq
 app dev link live site online shop store top club fun click win vip icu buzz monster bid loan gift
-""".split())  # noqa: SIM905 - a readable word list
+""".split()
+)  # noqa: SIM905 - a readable word list
 SCHEMES = (b"http:", b"https:", b"hxxp", b"h**p", b"www.")
 DISGUISED_SCHEMES = (b"hxxp", b"h**p")
 _WORD_DOTS = (b"(dot)", b"[dot]", b"{dot}", b"<dot>", b"(.)", b"[.]", b"{.}", b" dot ", b" d0t ", b" . ", b" .")
@@ -42,14 +44,35 @@ _WORD_DOTS = (b"(dot)", b"[dot]", b"{dot}", b"<dot>", b"(.)", b"[.]", b"{.}", b"
 _SEPARATORS = " \t\n\r/\\,;!?\"'()[]{}<>|*`~^@#$%&=+"
 _TO_SPACE = bytes.maketrans(_SEPARATORS.encode(), b" " * len(_SEPARATORS))
 #: Dots NFKC leaves alone and invisible characters, as UTF-8 (each starts with one of ``_ODD_LEADS``).
-_ODD = tuple((s.encode(), d) for s, d in (*((c, b".") for c in "。․·•∙⋅‧"),
-                                           *((z, b"") for z in "\u200b\u200c\u200d\u2060\ufeff\u00ad")))
+_ODD = tuple(
+    (s.encode(), d)
+    for s, d in (*((c, b".") for c in "。․·•∙⋅‧"), *((z, b"") for z in "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+)
 _ODD_LEADS = (b"\xe2", b"\xe3", b"\xef", b"\xc2")
 #: Greek and Cyrillic letters that pass for Latin ones (both cases: the fold lowercases ASCII only).
 LOOKALIKES: dict[str, str] = {
-    "a": "аαА", "b": "ВΒ", "c": "сϲС", "d": "ԁ", "e": "еєЕΕ", "h": "һНΗ", "i": "іιІΙ", "j": "јЈ", "k": "κКΚ",
-    "m": "МΜм", "n": "Ν", "o": "оοОΟ", "p": "рρРΡ", "q": "ԛ", "s": "ѕЅ", "t": "τТΤ", "u": "υ", "v": "νѵ",
-    "w": "ԝ", "x": "хХΧ", "y": "уУΥ", "z": "Ζ",
+    "a": "аαА",
+    "b": "ВΒ",
+    "c": "сϲС",
+    "d": "ԁ",
+    "e": "еєЕΕ",
+    "h": "һНΗ",
+    "i": "іιІΙ",
+    "j": "јЈ",
+    "k": "κКΚ",
+    "m": "МΜм",
+    "n": "Ν",
+    "o": "оοОΟ",
+    "p": "рρРΡ",
+    "q": "ԛ",
+    "s": "ѕЅ",
+    "t": "τТΤ",
+    "u": "υ",
+    "v": "νѵ",
+    "w": "ԝ",
+    "x": "хХΧ",
+    "y": "уУΥ",
+    "z": "Ζ",
 }
 MAX_DOTS = 48
 #: A message naming more permitted hosts than this is link spam whatever the hosts.
@@ -71,8 +94,13 @@ def _trie(words: Iterable[str], letter: dict[str, str]) -> str:
 
 _HOST_CHAR = "[^" + re.escape(_SEPARATORS) + ".]"  # one character of a label, any script
 _TLD = re.compile((r"\.(?<=" + _HOST_CHAR + r"\.)" + _trie(TLDS, {}) + r"(?![\w\x80-\xff-])").encode())
-_LOOKALIKE_TLD = re.compile(r"\.(?<=" + _HOST_CHAR + r"\.)"
-                            + _trie(TLDS, {c: f"[{c}{alike}]" for c, alike in LOOKALIKES.items()}) + r"(?![\w-])")
+_LOOKALIKE_TLD = re.compile(
+    r"\.(?<="
+    + _HOST_CHAR
+    + r"\.)"
+    + _trie(TLDS, {c: f"[{c}{alike}]" for c, alike in LOOKALIKES.items()})
+    + r"(?![\w-])"
+)
 _IP = re.compile(rb"\.(?<=\d\.)\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)")
 PATTERNS = (_TLD, _LOOKALIKE_TLD, _IP)
 
@@ -122,8 +150,9 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
         hosts = _hosts(folded)
         if permitted:
             raw = text.encode("utf-8", "surrogatepass").lower()  # as typed: look-alikes stay themselves
-            hosts = (h for i, h in enumerate(hosts)
-                     if i >= MAX_HOSTS or not (h.encode() in raw and _permitted(h, permitted)))
+            hosts = (
+                h for i, h in enumerate(hosts) if i >= MAX_HOSTS or not (h.encode() in raw and _permitted(h, permitted))
+            )
         for host in hosts:
             if host in found:  # the look-alike pattern also matches plain ASCII TLDs
                 continue
@@ -141,7 +170,7 @@ def _hosts(folded: bytes) -> Iterator[str]:
     if not folded.isascii():
         text = folded.decode("utf-8", "replace")
         for look in _LOOKALIKE_TLD.finditer(text):  # str matches: offsets are characters, not bytes
-            yield _token(spaced, len(text[:look.start()].encode()), len(text[:look.end()].encode()))
+            yield _token(spaced, len(text[: look.start()].encode()), len(text[: look.end()].encode()))
     for m in _IP.finditer(folded):
         yield _token(spaced, m.start(), m.end())
 
@@ -162,8 +191,13 @@ def check_links(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not find_hosts(text, rule.permitted_domains, first=True):
         return None
-    return Hit("links", rule.action, "links_not_allowed", "links are not allowed in this chat",
-               shown=_mask_links(text) if rule.action == "mask" else "")
+    return Hit(
+        "links",
+        rule.action,
+        "links_not_allowed",
+        "links are not allowed in this chat",
+        shown=_mask_links(text) if rule.action == "mask" else "",
+    )
 
 
 def _mask_links(text: str) -> str:

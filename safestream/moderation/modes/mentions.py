@@ -10,8 +10,11 @@ def count_mentions(text: str) -> int:
     """Words starting with '@' and a name character, counted with C-level ``split``/``join``/``count``."""
     if "@" not in text:
         return 0
-    spaced = text if text.isascii() and "\t" not in text and "\n" not in text and "\r" not in text \
+    spaced = (
+        text
+        if text.isascii() and "\t" not in text and "\n" not in text and "\r" not in text
         else " ".join(text.split())
+    )
     padded = " " + spaced + " "
     return padded.count(" @") - padded.count(" @ ") - padded.count(" @@")
 
@@ -32,5 +35,6 @@ def check_mentions(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
                     word = word[1:]
             words.append(word)
         shown = " ".join(words)
-    return Hit("mentions", rule.action, "too_many_mentions",
-               f"at most {rule.max_mentions} @mentions per message", shown=shown)
+    return Hit(
+        "mentions", rule.action, "too_many_mentions", f"at most {rule.max_mentions} @mentions per message", shown=shown
+    )

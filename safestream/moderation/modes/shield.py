@@ -26,14 +26,21 @@ def shield_on(policy: Policy) -> dict[str, Any]:
     links = modes.links
     if links.action in ("off", "flag", "mask"):
         links = replace(links, action="hold")
-    modes = replace(modes, unique=replace(modes.unique, on=True), links=links,
-                    min_account_age_mins=max(modes.min_account_age_mins, preset.min_account_age_mins))
+    modes = replace(
+        modes,
+        unique=replace(modes.unique, on=True),
+        links=links,
+        min_account_age_mins=max(modes.min_account_age_mins, preset.min_account_age_mins),
+    )
     levels = _stricter_levels(policy.levels, preset.hold_threshold)
     previous = policy.to_dict()
-    data: dict[str, Any] = {**previous, "levels": [{"category": lv.category, "threshold": lv.threshold,
-                                                    "action": lv.action} for lv in levels],
-                            "slow_mode_secs": max(policy.slow_mode_secs, preset.slow_mode_secs),
-                            "modes": modes.to_dict(), "shield_previous": previous}
+    data: dict[str, Any] = {
+        **previous,
+        "levels": [{"category": lv.category, "threshold": lv.threshold, "action": lv.action} for lv in levels],
+        "slow_mode_secs": max(policy.slow_mode_secs, preset.slow_mode_secs),
+        "modes": modes.to_dict(),
+        "shield_previous": previous,
+    }
     return data
 
 

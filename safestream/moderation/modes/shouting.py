@@ -50,16 +50,16 @@ def longest_run_at_least(text: str, run: int) -> bool:
         return n >= run
     at = text[::run]
     after = text[1::run] + "\0"  # at[j]'s right neighbour ("\0" never occurs: clean_message drops it)
-    before = "\0" + text[run - 1::run]  # at[j]'s left neighbour
+    before = "\0" + text[run - 1 :: run]  # at[j]'s left neighbour
     for j in compress(range(len(at)), map(or_, map(eq, at, after), map(eq, at, before))):
         i = j * run
-        if not text[i].isspace() and text[i] * run in text[max(0, i - run + 1):i + run]:
+        if not text[i].isspace() and text[i] * run in text[max(0, i - run + 1) : i + run]:
             return True
     return False
 
 
 def top_word_share(text: str, min_words: int) -> float:
-    words = text[:WORD_SAMPLE * 8].lower().split(None, WORD_SAMPLE)[:WORD_SAMPLE]
+    words = text[: WORD_SAMPLE * 8].lower().split(None, WORD_SAMPLE)[:WORD_SAMPLE]
     if len(words) < min_words:
         return 0.0
     if len(set(words)) == len(words):  # the usual case: all different, no Counter needed
@@ -73,8 +73,13 @@ def check_caps(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if caps_ratio(text) <= rule.max_ratio:
         return None
-    return Hit("caps", rule.action, "too_many_caps", "too many capital letters",
-               shown=text.lower() if rule.action == "mask" else "")
+    return Hit(
+        "caps",
+        rule.action,
+        "too_many_caps",
+        "too many capital letters",
+        shown=text.lower() if rule.action == "mask" else "",
+    )
 
 
 def check_repeats(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
@@ -83,8 +88,13 @@ def check_repeats(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not longest_run_at_least(text, rule.max_run) and top_word_share(text, rule.min_words) <= rule.max_word_share:
         return None
-    return Hit("repeats", rule.action, "repeated_characters", "too many repeated characters or words",
-               shown=_squash(text) if rule.action == "mask" else "")
+    return Hit(
+        "repeats",
+        rule.action,
+        "repeated_characters",
+        "too many repeated characters or words",
+        shown=_squash(text) if rule.action == "mask" else "",
+    )
 
 
 def _squash(text: str) -> str:

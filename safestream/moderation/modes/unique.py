@@ -48,8 +48,9 @@ class UniqueChat:
         self.crowds = crowds or LocalCrowds()
         self._users: dict[tuple[str, str], deque[tuple[float, bytes]]] = {}
 
-    def check(self, stream: str, text: str, modes: ChatModes, sender: Sender, *, commit: bool = True,
-              now: float | None = None) -> Hit | None:
+    def check(
+        self, stream: str, text: str, modes: ChatModes, sender: Sender, *, commit: bool = True, now: float | None = None
+    ) -> Hit | None:
         rule = modes.unique
         if not rule.on or sender.privileged:
             return None
