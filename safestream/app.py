@@ -8,16 +8,13 @@ messages get acked), then drain the write-behind queue to the database.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from safestream import runner
+from safestream import app_tasks as tasks
 from safestream.api.status import STARTED_KEY
 from safestream.app_keys import (
     ACTIONS_KEY,
@@ -26,7 +23,6 @@ from safestream.app_keys import (
     CLUSTER_KEY,
     CONNECTIONS_KEY,
     CONSOLE_KEY,
-    ENGINE_KEY,
     GIFTS_KEY,
     LIFECYCLE_KEY,
     MEMBERSHIP_KEY,
@@ -65,7 +61,7 @@ from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.bulk import BulkActions
 from safestream.chat.fanout import make_fanout
 from safestream.chat.membership import Membership
-from safestream.chat.metrics import BUCKET_SECS, TIMELINE_BUCKETS, Metrics
+from safestream.chat.metrics import Metrics
 from safestream.chat.moderator_actions import AUTOMOD, ModeratorActions
 from safestream.chat.nudge import Nudger
 from safestream.chat.pipeline import ChatPipeline
@@ -79,7 +75,6 @@ from safestream.chat.stream_policies import PolicyBook
 from safestream.cluster import create_cluster
 from safestream.cluster.events import ClusterEvents
 from safestream.console.live import ConsoleLive
-from safestream.demo import seed_demo
 from safestream.gifts.service import GiftService
 from safestream.http import middleware
 from safestream.install_secret import with_install_secret
@@ -93,8 +88,7 @@ from safestream.sio.connections import Connections
 from safestream.sio.factory import MAX_SOCKET_PACKET, create_sio
 from safestream.sio.namespace import ChatNamespace
 from safestream.sio.watchdog import SlowConsumerWatchdog
-from safestream.storage import audit, db, importer, stats
-from safestream.storage import stream_rows as stream_store
+from safestream.storage import audit
 from safestream.storage.jsonl import JsonlLog
 from safestream.storage.writer import WriteBehind
 from safestream.templating import JINJA_KEY, create_environment
@@ -118,23 +112,9 @@ def create_app(settings: Settings) -> web.Application:
     app[STARTED_KEY] = time.monotonic()
     add_routes(app)
     oidc_routes.configure(app)  # sign-in's own set-up; its URLs are in the route table
-    app.cleanup_ctx.extend([_database, _services, _background])
-    app.on_shutdown.append(_drain_and_disconnect)
+    app.cleanup_ctx.extend([tasks.database, _services, tasks.background])
+    app.on_shutdown.append(tasks.drain_and_disconnect)
     return app
-
-
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS_KEY]
-    url = settings.effective_database_url
-    await db.migrate(url)
-    engine = db.create_engine(url)
-    app[ENGINE_KEY] = engine
-    app[SESSIONS_KEY] = sessions = db.session_maker(engine)
-    # Before any room hands out an id: rows a SIGKILL left unwritten come back from the
-    # log, so ids continue above every id that was acked.
-    await importer.recover(sessions, settings.effective_log_dir)
-    yield
-    await engine.dispose()
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
@@ -290,54 +270,3 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await cluster.close()
     app[PASSWORDS_KEY].close()
     jsonl.close()
-
-
-async def _drain_and_disconnect(app: web.Application) -> None:
-    """On shutdown, before the server waits for open connections to finish.
-
-    ``safestream serve`` has drained already, while connections were still
-    read (see ``runner``); under any other runner (tests, an embedding app)
-    this is where it happens.
-    """
-    await runner.drain(app)
-
-
-async def _background(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS_KEY]
-    if settings.seed_demo:
-        log.warning(
-            "DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
-            "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment"
-        )
-        await seed_demo(app)
-    # Counters restart from the record, not from zero (counted since the last audited reset).
-    since = await stats.last_reset(app[SESSIONS_KEY])
-    recent = datetime.now(UTC) - timedelta(seconds=BUCKET_SECS * TIMELINE_BUCKETS)
-    app[METRICS_KEY].rebuild(await stats.figures(app[SESSIONS_KEY], since=since, recent_since=recent), since=since)
-    for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
-        await app[ROOMS_KEY].load(stream.slug)
-        await app[POLICIES_KEY].load(stream.slug)
-        app[GIFTS_KEY].start_producer(stream.slug)
-    tasks = [
-        asyncio.create_task(_sweep(app), name="sweeper"),
-        asyncio.create_task(app[REVIEW_KEY].expiry_loop(), name="review-expiry"),
-    ]
-    yield
-    for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _sweep(app: web.Application) -> None:
-    """Every CLEANUP_INTERVAL: forget expired mutes and idle rate-limit windows."""
-    while True:
-        await asyncio.sleep(app[SETTINGS_KEY].cleanup_interval)
-        app[SANCTIONS_KEY].sweep()
-        app[PIPELINE_KEY].limiter.sweep()
-        app[REPLAYS_KEY].sweep()
-        app[GIFTS_KEY].limiter.sweep()
-        app[PIPELINE_KEY].strikes.sweep()
-        app[PIPELINE_KEY].modes.unique.sweep()
-        app[NUDGE_KEY].limiter.sweep()
-        app[THROTTLES_KEY].sweep()

@@ -15,7 +15,7 @@ from aiohttp import web
 from safestream.api import admin, moderation, modes, pages, status, streams
 from safestream.auth import oidc_routes as oidc
 from safestream.auth import routes as auth
-from safestream.console import forms, policy_editor, user_panel, views
+from safestream.console import forms, policy_editor, sign_in, user_panel, views
 from safestream.console import stream_controls as console_streams
 from safestream.gifts import routes as gifts
 from safestream.resources import shipped
@@ -74,8 +74,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     # the moderator console (HTML and HTMX fragments)
     ("GET", "/console", views.home),
     ("GET", "/console/login", views.login_page),
-    ("POST", "/console/login", forms.login),
-    ("POST", "/console/logout", forms.logout),
+    ("POST", "/console/login", sign_in.login),
+    ("POST", "/console/logout", sign_in.logout),
     ("GET", "/console/streams", console_streams.stream_list),
     ("POST", "/console/streams", console_streams.go_live),
     ("GET", "/console/s/{stream}", views.dashboard),

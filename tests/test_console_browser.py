@@ -44,7 +44,7 @@ XSS = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss=1</script>"
 async def console(
     open_page: PageFactory,
     client: TestClient,
-    username: str = "demo_admin",  # noqa: F811
+    username: str = "demo_admin",
     password: str = "admin123",
     viewport: ViewportSize | None = None,
 ) -> Page:
@@ -87,7 +87,7 @@ def toast(page: Page, text: str) -> Locator:
 
 async def test_log_in_and_watch_the_feed_live(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await open_page()
@@ -127,7 +127,7 @@ async def test_log_in_and_watch_the_feed_live(
 
 async def test_held_message_is_approved_from_the_review_queue(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     await set_policy(client, HOLD_TOXIC)
@@ -162,7 +162,7 @@ async def test_held_message_is_approved_from_the_review_queue(
 
 async def test_user_text_is_rendered_as_text(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     await set_policy(client, HOLD_ALL)  # everything held: the payloads reach the review queue too
@@ -191,7 +191,7 @@ async def test_user_text_is_rendered_as_text(
 
 async def test_actions_without_the_csrf_token_are_refused(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await console(open_page, client)
@@ -212,7 +212,7 @@ async def test_actions_without_the_csrf_token_are_refused(
     await expect(page.locator("#audit-rows li").first).to_contain_text("mute chat_viewer")
 
 
-async def test_kick_removes_a_viewer_page_from_the_stream(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_kick_removes_a_viewer_page_from_the_stream(client: TestClient, open_page: PageFactory) -> None:
     watched = await viewer(open_page, client, "demo_user", "demo123")
     await watched.locator("#composer-input").fill("spam spam spam")
     await watched.locator("#composer-input").press("Enter")
@@ -235,7 +235,7 @@ async def test_kick_removes_a_viewer_page_from_the_stream(client: TestClient, op
 
 async def test_policy_editor_saves_the_policy(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await console(open_page, client)
@@ -260,7 +260,7 @@ async def test_policy_editor_saves_the_policy(
     assert (await chat(sender, INSULT))["action"] == "mask"  # and the chat obeys it
 
 
-async def test_feed_filters(client: TestClient, open_page: PageFactory, sio_client: ClientFactory) -> None:  # noqa: F811
+async def test_feed_filters(client: TestClient, open_page: PageFactory, sio_client: ClientFactory) -> None:
     page = await console(open_page, client)
     sender = await sio_client("demo_user", "demo123", join="main")
     for text in ("nice goal", INSULT, "what a save", "saved by the keeper"):
@@ -349,7 +349,7 @@ def backfill_timeline(client: TestClient, stream: str = "main") -> int:
 
 async def test_screenshots_of_a_busy_stream(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     await set_policy(

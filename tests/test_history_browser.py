@@ -32,7 +32,7 @@ from tests.test_viewer_browser import INSULT
 
 async def test_search_filter_page_and_export(
     make_app: AppFactory,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     client = await make_app(rate_limit_per_user=1000)

@@ -37,7 +37,7 @@ def tile(page: Page, label: str) -> Locator:
 
 async def test_metrics_survive_a_restart_and_gift_numbers_agree(
     make_app: AppFactory,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     first = await make_app()
@@ -101,7 +101,7 @@ async def test_metrics_survive_a_restart_and_gift_numbers_agree(
 
 async def test_toxicity_chart_is_a_rolling_rate_with_gaps(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     from safestream.app_keys import METRICS_KEY

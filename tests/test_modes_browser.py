@@ -40,7 +40,7 @@ async def accept(dialog: Dialog) -> None:
 
 async def test_shield_from_the_console_shows_a_banner_and_gates_new_accounts(
     client: TestClient, open_page: PageFactory
-) -> None:  # noqa: F811
+) -> None:
     await age(client, "chat_viewer")
     regular = await viewer(open_page, client, "chat_viewer", "viewer789")
     fresh = await viewer(open_page, client, "demo_user", "demo123")
@@ -70,7 +70,7 @@ async def test_shield_from_the_console_shows_a_banner_and_gates_new_accounts(
     await expect(message(regular, "back to normal")).to_be_visible()
 
 
-async def test_policy_editor_modes_members_only_and_emote_only(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_policy_editor_modes_members_only_and_emote_only(client: TestClient, open_page: PageFactory) -> None:
     page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
     outsider = await viewer(open_page, client, "demo_user", "demo123")
     member = await viewer(open_page, client, "chat_viewer", "viewer789")
@@ -104,7 +104,7 @@ async def test_policy_editor_modes_members_only_and_emote_only(client: TestClien
 
 async def test_bulk_action_removes_and_times_out_then_undo(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     for name in ("raid_a", "raid_b"):
@@ -148,7 +148,7 @@ async def test_bulk_action_removes_and_times_out_then_undo(
     assert (await raiders[0].call("join", {"stream": "main"}))["ok"]
 
 
-async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFactory) -> None:
     token = await login(client, "test_streamer", "test456")
     resp = await client.put(
         "/api/streams/main/policy",
@@ -176,7 +176,7 @@ async def test_nudge_warns_before_sending(client: TestClient, open_page: PageFac
 
 async def test_verified_email_gate_with_the_mailed_link(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     resp = await client.post(
@@ -212,7 +212,7 @@ async def test_verified_email_gate_with_the_mailed_link(
 
 async def test_spam_rules_from_the_editor_and_what_the_viewer_is_told(
     client: TestClient, open_page: PageFactory
-) -> None:  # noqa: F811
+) -> None:
     page = await console(open_page, client, "test_streamer", "test456", viewport=WIDE)
     policy = page.locator("#policy")
     await policy.locator("input[name='modes.unique.on']").check()

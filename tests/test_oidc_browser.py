@@ -28,7 +28,7 @@ from tests.oidc_provider import Provider
 from tests.test_oidc import OidcAppFactory, idp, oidc_app  # noqa: F401 - fixtures
 
 
-async def consent(page: Page, idp: Provider, username: str) -> None:  # noqa: F811 - the fixture's name
+async def consent(page: Page, idp: Provider, username: str) -> None:
     """At the provider: who to sign in as, then Allow."""
     await expect(page).to_have_url(re.compile("^" + re.escape(f"{idp.issuer}/authorize?")))
     await expect(page.get_by_role("heading", name="Test identity provider")).to_be_visible()
@@ -38,9 +38,9 @@ async def consent(page: Page, idp: Provider, username: str) -> None:  # noqa: F8
 
 async def test_a_viewer_signs_in_with_the_provider_and_chats(
     oidc_app: OidcAppFactory,
-    idp: Provider,  # noqa: F811
+    idp: Provider,
     open_page: PageFactory,
-) -> None:  # noqa: F811
+) -> None:
     client = await oidc_app()
     idp.add_user("river")
     page = await open_page()
@@ -67,9 +67,9 @@ async def test_a_viewer_signs_in_with_the_provider_and_chats(
 
 async def test_a_moderator_signs_in_to_the_console(
     oidc_app: OidcAppFactory,
-    idp: Provider,  # noqa: F811
+    idp: Provider,
     open_page: PageFactory,
-) -> None:  # noqa: F811
+) -> None:
     client = await oidc_app(role_claim="groups", role_map=parse_role_map("chat-mods=moderator"))
     idp.add_user("quinn", groups=["chat-mods"])
     page = await open_page()
@@ -85,9 +85,9 @@ async def test_a_moderator_signs_in_to_the_console(
 
 async def test_a_refused_sign_in_shows_a_page_on_a_phone(
     oidc_app: OidcAppFactory,
-    idp: Provider,  # noqa: F811
+    idp: Provider,
     open_page: PageFactory,
-) -> None:  # noqa: F811
+) -> None:
     client = await oidc_app()
     idp.add_user("mallory")
     idp.tamper.add("forged_key")

@@ -63,7 +63,7 @@ async def test_message_removed_while_buffered_stays_removed_after_restart(make_a
 
 async def test_removal_on_another_node_reaches_the_row_in_this_nodes_buffer(
     tmp_path: Path, cluster_env: dict[str, str]
-) -> None:  # noqa: F811 - the fixture
+) -> None:
     env = {**cluster_env, "SAFESTREAM_FLUSH_INTERVAL_MS": "3000"}
     a = Node(tmp_path, env)
     b: Node | None = None

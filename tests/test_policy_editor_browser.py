@@ -30,7 +30,7 @@ STUPID = "you are a stupid idiot"
 
 async def test_preview_warn_and_restore_default(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     # Start from a simple custom policy (flag anything at 0.7), so "Any" is the only level.
@@ -87,7 +87,7 @@ async def test_preview_warn_and_restore_default(
     assert stored["custom"] is False
 
 
-async def test_preview_on_a_phone(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_preview_on_a_phone(client: TestClient, open_page: PageFactory) -> None:
     page = await console(open_page, client, viewport=MOBILE)
     policy = page.locator("#policy")
     await policy.get_by_role("button", name="Preview").click()  # the built-in samples

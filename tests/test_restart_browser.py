@@ -110,7 +110,7 @@ async def chatter(server: Server) -> tuple[socketio.AsyncClient, Any]:
 
 
 @pytest.mark.slow
-async def test_restart_is_announced_and_the_client_resumes_in_order(server: Server, open_page: PageFactory) -> None:  # noqa: F811
+async def test_restart_is_announced_and_the_client_resumes_in_order(server: Server, open_page: PageFactory) -> None:
     await server.start()
     page = await open_page(MOBILE)
     await page.goto(f"{server.url}/chat/main")

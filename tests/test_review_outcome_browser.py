@@ -36,7 +36,7 @@ from tests.test_viewer_browser import (
 )
 
 
-async def test_held_then_approved_denied_blocked_and_masked(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_held_then_approved_denied_blocked_and_masked(client: TestClient, open_page: PageFactory) -> None:
     await set_policy(client, {"levels": [{"category": "*", "threshold": 0.5, "action": "hold"}], "term_action": "mask"})
     sender = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
     other = await viewer(open_page, client, "chat_viewer", "viewer789")

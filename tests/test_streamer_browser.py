@@ -42,7 +42,7 @@ async def console_login(page: Page, client: TestClient, username: str, password:
     await page.get_by_role("button", name="Log in").click()
 
 
-async def test_go_live_rename_and_end_from_the_console(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_go_live_rename_and_end_from_the_console(client: TestClient, open_page: PageFactory) -> None:
     viewer = await open_page()
     await viewer.goto(url(client, "/chat"))
     await log_in(viewer, "chat_viewer", "viewer789")
@@ -103,7 +103,7 @@ async def test_go_live_rename_and_end_from_the_console(client: TestClient, open_
     await expect(viewer.locator(".stream-card[data-stream=gaming]")).to_be_visible(timeout=LIVE_MS)
 
 
-async def test_console_go_live_refuses_bad_names_and_viewers(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_console_go_live_refuses_bad_names_and_viewers(client: TestClient, open_page: PageFactory) -> None:
     page = await open_page(MOBILE)
     await console_login(page, client, "test_streamer", "test456")
     form = page.locator("#go-live")

@@ -31,7 +31,7 @@ from tests.test_viewer_browser import INSULT
 @pytest.mark.parametrize("viewport", [None, MOBILE], ids=["desktop", "phone"])
 async def test_user_panel_shows_the_person_and_acts(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
     viewport: object,
 ) -> None:

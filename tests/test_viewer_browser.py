@@ -43,7 +43,7 @@ async def viewer(
     open_page: PageFactory,
     client: TestClient,
     username: str,
-    password: str,  # noqa: F811
+    password: str,
     stream: str = "main",
     viewport: ViewportSize | None = None,
 ) -> Page:
@@ -80,7 +80,7 @@ async def set_policy(client: TestClient, policy: dict[str, Any]) -> None:
     assert resp.status == 200, await resp.text()
 
 
-async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: TestClient, open_page: PageFactory) -> None:
     page = await open_page()
     await page.goto(url(client, "/"))  # the front door redirects to the chat client
     await expect(page.get_by_role("heading", name="Join the chat")).to_be_visible()
@@ -125,7 +125,7 @@ async def test_log_in_pick_a_stream_chat_and_another_viewer_sees_it(client: Test
     await screenshot(page, "viewer-chat.png")
 
 
-async def test_toxic_messages_follow_the_policy(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_toxic_messages_follow_the_policy(client: TestClient, open_page: PageFactory) -> None:
     sender = await viewer(open_page, client, "demo_user", "demo123")
     other = await viewer(open_page, client, "chat_viewer", "viewer789")
 
@@ -168,7 +168,7 @@ async def test_toxic_messages_follow_the_policy(client: TestClient, open_page: P
     await expect(other.get_by_text(INSULT + "!")).to_have_count(0)
 
 
-async def test_rate_limit_and_mute_feedback(make_app: Any, open_page: PageFactory) -> None:  # noqa: F811
+async def test_rate_limit_and_mute_feedback(make_app: Any, open_page: PageFactory) -> None:
     client = await make_app(rate_limit_per_user=2)
     page = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
     await send(page, "one")
@@ -195,7 +195,7 @@ async def test_rate_limit_and_mute_feedback(make_app: Any, open_page: PageFactor
 
 async def test_gift_shows_an_animated_badge(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
@@ -236,7 +236,7 @@ async def test_gift_shows_an_animated_badge(
     await screenshot(page, "viewer-chat-mobile.png")
 
 
-async def test_stream_kick_shows_a_notice_and_leaves_the_stream(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_stream_kick_shows_a_notice_and_leaves_the_stream(client: TestClient, open_page: PageFactory) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123")
     token = await login(client, "test_streamer", "test456")
     resp = await client.post("/api/admin/kick", json={"username": "demo_user", "stream": "main"}, headers=auth(token))
@@ -254,7 +254,7 @@ async def test_stream_kick_shows_a_notice_and_leaves_the_stream(client: TestClie
     await expect(page.locator(".stream-card[data-stream=main]")).to_be_visible()
 
 
-async def test_user_text_is_rendered_as_text(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_user_text_is_rendered_as_text(client: TestClient, open_page: PageFactory) -> None:
     title = "<img src=x onerror=window.__xss=1>"
     token = await login(client, "test_streamer", "test456")
     resp = await client.post("/api/streams", json={"stream": "xss", "title": title}, headers=auth(token))
@@ -284,7 +284,7 @@ async def test_user_text_is_rendered_as_text(client: TestClient, open_page: Page
 
 async def test_reconnect_fills_the_gap_in_order_without_duplicates(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123")
@@ -319,7 +319,7 @@ async def test_reconnect_fills_the_gap_in_order_without_duplicates(
 
 async def test_removed_messages_vanish_and_stream_end_shows_a_notice(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     page = await viewer(open_page, client, "chat_viewer", "viewer789")
@@ -344,7 +344,7 @@ async def test_removed_messages_vanish_and_stream_end_shows_a_notice(
     await screenshot(page, "viewer-ended.png")
 
 
-async def test_register_remember_me_and_log_out(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_register_remember_me_and_log_out(client: TestClient, open_page: PageFactory) -> None:
     page = await open_page(MOBILE)
     await page.goto(url(client, "/chat"))
     await page.get_by_role("tab", name="Sign up").click()
@@ -383,7 +383,7 @@ async def test_pages_are_served_with_the_csp(client: TestClient) -> None:
 
 async def test_auto_scroll_pauses_while_reading_back_and_the_counter_counts_characters(
     make_app: Any, open_page: PageFactory, sio_client: ClientFactory
-) -> None:  # noqa: F811
+) -> None:
     client = await make_app(rate_limit_per_user=1000)
     page = await viewer(open_page, client, "demo_user", "demo123")
     chatter = await sio_client("chat_viewer", "viewer789", join="main", test_client=client)

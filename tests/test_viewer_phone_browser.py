@@ -27,7 +27,7 @@ from tests.browser import (  # noqa: F401 - fixtures
 from tests.test_viewer_browser import message, send, viewer
 
 
-async def test_gift_badges_queue_one_at_a_time_on_a_phone(client: TestClient, open_page: PageFactory) -> None:  # noqa: F811
+async def test_gift_badges_queue_one_at_a_time_on_a_phone(client: TestClient, open_page: PageFactory) -> None:
     page = await viewer(open_page, client, "demo_user", "demo123", viewport=MOBILE)
     await page.evaluate("""() => {
         window.__maxBadges = 0;
@@ -58,7 +58,7 @@ async def test_gift_badges_queue_one_at_a_time_on_a_phone(client: TestClient, op
 
 async def test_names_are_not_cut_by_their_tags(
     client: TestClient,
-    open_page: PageFactory,  # noqa: F811
+    open_page: PageFactory,
     sio_client: ClientFactory,
 ) -> None:
     resp = await client.post("/auth/register", json={"username": "marathon_viewer_42", "password": "secret123"})

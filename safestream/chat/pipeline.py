@@ -13,7 +13,6 @@ and log, under the message's original id.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -21,11 +20,12 @@ from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.metrics import Metrics
-from safestream.chat.payloads import chat_payload, error_ack, iso
+from safestream.chat.payloads import chat_payload, error_ack
 from safestream.chat.pending import Pending, merge_hit, message_record
 from safestream.chat.ratelimit import SlidingWindowLimiter
-from safestream.chat.rooms import Rooms, check_stream_name
-from safestream.chat.sanctions import FOREVER, Sanctions
+from safestream.chat.rooms import Rooms
+from safestream.chat.sanctions import Sanctions
+from safestream.chat.send_checks import SlowMode, refuse_cluster_floods, resolve_stream, sender_of, until_text
 from safestream.chat.stream_policies import PolicyBook
 from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
@@ -35,7 +35,6 @@ from safestream.errors import (
     Busy,
     InvalidPayload,
     Muted,
-    NotInStream,
     RateLimited,
     Refused,
     ShuttingDown,
@@ -45,7 +44,6 @@ from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import Assessment, ModerationEngine, explain
 from safestream.moderation.modes.checker import ModeChecker
 from safestream.moderation.modes.rule_io import Sender
-from safestream.moderation.modes.unique import CROWD
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import VISIBLE, Decision
 from safestream.settings import Settings
@@ -88,7 +86,7 @@ class ChatPipeline:
         self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
         self.strikes = StrikeCounter()
         self.modes = modes or ModeChecker()
-        self._last_sent: dict[tuple[str, str], float] = {}  # (stream, user) -> monotonic, for slow mode
+        self._slow_mode = SlowMode()
         self._tasks: set[asyncio.Task[None]] = set()
         #: Called with every published batch (all actions, scores included): the console's feed.
         self.listeners: list[Callable[[list[dict[str, Any]]], Awaitable[None]]] = []
@@ -118,60 +116,30 @@ class ChatPipeline:
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
         username = conn.username
         if (until := self._sanctions.banned(username, stream)) is not None:
-            raise Banned("you are banned from this stream", until=_until(until))
+            raise Banned("you are banned from this stream", until=until_text(until))
         if (until := self._sanctions.muted(username, stream)) is not None:
-            raise Muted(until=_until(until))
+            raise Muted(until=until_text(until))
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited(retry_after=retry)
         hit = self.modes.check(stream, text, self.policies.get(stream).modes, self.sender(conn, stream))
         if hit is not None and hit.action == "refuse":
             raise Refused(hit.message, code=hit.code, rule=hit.rule)
-        self._check_slow_mode(stream, username)
+        self._slow_mode.check(stream, username, self.policies.get(stream).slow_mode_secs)
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit))
 
     def sender(self, conn: Connection, stream: str) -> Sender:
         """What the chat-mode rules know about the sender, for this stream."""
-        principal = conn.principal
-        room = self._rooms.get(stream)
-        created = principal.created_at
-        return Sender(
-            username=principal.username,
-            privileged=principal.can_moderate(stream, room.owner if room is not None else None),
-            account_age_secs=(datetime.now(UTC) - created).total_seconds() if created else None,
-            email_verified=principal.email_verified,
-        )
+        return sender_of(conn, stream, self._rooms.get(stream))
+
+    def resolve_stream(self, conn: Connection, raw: Any) -> str:
+        return resolve_stream(conn, raw, self._rooms)
 
     def _check_live(self, stream: str) -> None:
         room = self._rooms.get(stream)
         if room is None or not room.live:
             raise StreamOffline(f"{stream!r} is not live")
-
-    def _check_slow_mode(self, stream: str, username: str) -> None:
-        slow = self.policies.get(stream).slow_mode_secs
-        if slow <= 0:
-            return
-        now = time.monotonic()
-        last = self._last_sent.get((stream, username))
-        if last is not None and now - last < slow:
-            raise RateLimited(f"slow mode: one message every {slow:g} s", retry_after=slow - (now - last))
-        self._last_sent[(stream, username)] = now
-
-    def resolve_stream(self, conn: Connection, raw: Any) -> str:
-        if raw is None:
-            if not conn.streams and len(conn.ended) == 1:
-                raise StreamOffline(f"{next(iter(conn.ended))!r} has ended")
-            if len(conn.streams) != 1:
-                raise NotInStream(f"say which stream: you are in {len(conn.streams)}")
-            return next(iter(conn.streams))
-        stream = check_stream_name(raw)
-        if stream not in conn.streams:
-            room = self._rooms.get(stream)
-            if stream in conn.ended or (room is not None and not room.live):
-                raise StreamOffline(f"{stream!r} is not live")
-            raise NotInStream(f"join {stream!r} before chatting in it")
-        return stream
 
     async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
         refused: list[dict[str, Any] | None] = [None] * len(items)
@@ -182,7 +150,7 @@ class ChatPipeline:
         for i, is_over in enumerate(over):
             if is_over:
                 refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
-        await self._refuse_cluster_floods(items, refused)
+        await refuse_cluster_floods(self.modes.unique, self.policies, items, refused)
         for i, item in enumerate(items):
             room = self._rooms.get(item.stream)
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
@@ -194,23 +162,6 @@ class ChatPipeline:
         decisions = [self._decide(item, a) for item, a in zip(todo, assessments, strict=True)]
         acks = iter(await self.publish(todo, assessments, decisions) if todo else [])
         return [r if r is not None else next(acks) for r in refused]
-
-    async def _refuse_cluster_floods(self, items: list[Pending], refused: list[dict[str, Any] | None]) -> None:
-        """Unique chat's copy-paste count across processes (``submit`` only saw this process's)."""
-        unique = self.modes.unique
-        if not unique.crowds.shared:
-            return
-        todo = [
-            (i, post)
-            for i, item in enumerate(items)
-            if refused[i] is None
-            and (post := unique.post_for(item.stream, item.text, item.username, self.policies.get(item.stream).modes))
-            is not None
-        ]
-        answers = await unique.crowds.confirm([post for _, post in todo])
-        for (i, _), flood in zip(todo, answers, strict=True):
-            if flood:
-                refused[i] = error_ack(Refused(CROWD.message, code=CROWD.code, rule=CROWD.rule).to_dict())
 
     def _transformer_keeps_up(self, batch: int) -> bool:
         """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""
@@ -332,7 +283,3 @@ class ChatPipeline:
             task = asyncio.create_task(self._on_strikeout(stream, username, duration))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-
-def _until(until: datetime) -> str | None:
-    return None if until == FOREVER else iso(until)

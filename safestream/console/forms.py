@@ -16,27 +16,19 @@ from safestream.app_keys import (
     POLICIES_KEY,
     POLICY_CHANGES_KEY,
     REVIEW_KEY,
-    REVOCATION_KEY,
     ROOMS_KEY,
     SESSIONS_KEY,
-    THROTTLES_KEY,
 )
-from safestream.auth.guard import verify_login
 from safestream.auth.roles import Principal, Role
 from safestream.chat.review_queue import DECISIONS
 from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
-    CONSOLE_ROLES,
     CSRF_FIELD,
     check_csrf,
-    check_login_csrf,
-    end_session,
     require_console,
-    start_session,
 )
 from safestream.console.views import (
     base_context,
-    login_response,
     policy_context,
     stream_for,
 )
@@ -63,37 +55,6 @@ async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
     check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     return principal, stream, form
-
-
-@documented("Console login (form); sets the session cookie", tag="console")
-async def login(request: web.Request) -> web.StreamResponse:
-    form = await _form(request)
-    check_login_csrf(request, form.get(CSRF_FIELD, ""))
-    username = form.get("username", "")[:50]
-    throttles = request.app[THROTTLES_KEY]
-    try:
-        throttles.check_login(request, username)
-    except SafeStreamError as exc:
-        return login_response(request, error=exc.message, status=exc.status)
-    principal = await verify_login(request.app, username, form.get("password", "")[:128])
-    if principal is None:
-        throttles.login_failed(request, username)
-    if principal is None or principal.role not in CONSOLE_ROLES:
-        return login_response(request, error="Wrong username or password, or not a moderator.", status=401)
-    response = web.HTTPFound("/console")
-    start_session(request.app, response, principal)
-    raise response
-
-
-@documented("Console logout", tag="console")
-async def logout(request: web.Request) -> web.StreamResponse:
-    principal = await require_console(request)
-    check_csrf(request, (await _form(request)).get(CSRF_FIELD))
-    # The cookie's token (and every other session of the account) stops working now.
-    await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
-    response = web.HTTPFound("/console/login")
-    end_session(response)
-    raise response
 
 
 @documented("Console: kick, mute, timeout, ban, unban or unmute a user in this stream", tag="console")

@@ -18,45 +18,18 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-from safestream.moderation.contract import LABELS
+from safestream.moderation.default_terms import DEFAULT_BLOCKED, DEFAULT_PERMITTED
 from safestream.moderation.normalize import normalize, normalize_with_map
+from safestream.moderation.term_rule import Mode, TermRule
 
-Mode = Literal["word", "prefix", "suffix", "anywhere"]
-_MODES: tuple[str, ...] = get_args(Mode)
+__all__ = ["DEFAULT_BLOCKED", "DEFAULT_PERMITTED", "Mode", "TermList", "TermMatch", "TermRule"]
 
 # Boundary checks use "letter or digit" ([^\W_]): "fuck_you" and "shit!" still
 # end a word, while "class" does not end at "ass".
 _NOT_AFTER_WORDCHAR = r"(?![^\W_])"
 # A character trie: each key is one character; "" marks the end of a term.
 _Trie = dict[str, "_Trie"]
-
-
-@dataclass(frozen=True, slots=True)
-class TermRule:
-    """One term, how it must sit in a word, and the label a hit implies."""
-
-    term: str
-    mode: Mode = "word"
-    label: str = "toxicity"
-
-    def __post_init__(self) -> None:
-        if self.mode not in _MODES:
-            raise ValueError(f"mode must be one of {_MODES}, not {self.mode!r}")
-        if not self.term.strip() or "*" in self.term:
-            raise ValueError(f"bad term {self.term!r}")
-        if self.label not in LABELS:
-            raise ValueError(f"label must be one of {LABELS}, not {self.label!r}")
-
-    @classmethod
-    def parse(cls, entry: str, label: str = "toxicity") -> TermRule:
-        """Parse "word", "word*", "*word" or "*word*"."""
-        entry = entry.strip()
-        lead, trail = entry.startswith("*"), entry.endswith("*") and len(entry) > 1
-        term = entry[1 if lead else 0 : -1 if trail else None]
-        mode: Mode = "anywhere" if lead and trail else "suffix" if lead else "prefix" if trail else "word"
-        return cls(term, mode, label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,125 +211,3 @@ class TermList:
                 if not chars[i].isspace():
                     chars[i] = fill
         return "".join(chars)
-
-
-# --- the built-in list --------------------------------------------------------------
-# Chosen against the Scunthorpe problem: short stems are whole words ("ass",
-# "cum", "arse") or prefixes ("cunt*", "wank*"), so "class", "Scunthorpe",
-# "swank" and "document" pass. "shit" is a prefix plus listed compounds, not
-# "anywhere", because of Japanese names (Matsushita, Yamashita, Kinoshita).
-# "dick", "cock", "tit(s)", "prick", "rape", "dyke", "coon", "chink" are NOT
-# blocked: they are names, birds, farm animals, plants or everyday words ("Dick
-# Smith", "blue tits", "Hancock", "oilseed rape", "a chink in the armour"); the
-# ML models judge them in context.
-_DEFAULT_ENTRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "obscene",
-        (
-            "*fuck*",
-            "shit*",
-            "bullshit*",
-            "horseshit*",
-            "dipshit*",
-            "batshit*",
-            "apeshit*",
-            "dogshit*",
-            "chickenshit*",
-            "cunt*",
-            "ass",
-            "arse",
-            "arses",
-            "wank*",
-            "jizz*",
-            "cum",
-            "cumshot*",
-            "pussy",
-            "pussies",
-            "titty",
-            "titties",
-            "bollocks",
-            "crap",
-            "crappy",
-            "piss*",
-            "cocksucker*",
-        ),
-    ),
-    (
-        "insult",
-        (
-            "*bitch*",
-            "bastard",
-            "bastards",
-            "slut*",
-            "whore*",
-            "twat*",
-            "asshole*",
-            "arsehole*",
-            "asshat*",
-            "asswipe*",
-            "dumbass*",
-            "jackass*",
-            "dickhead*",
-            "dickwad*",
-            "douchebag*",
-            "scumbag*",
-            "retard",
-            "retards",
-            "retarded",
-        ),
-    ),
-    (
-        "identity_attack",
-        (
-            "nigger*",
-            "nigga",
-            "niggas",
-            "niggaz",
-            "fag",
-            "fags",
-            "faggot*",
-            "kike",
-            "kikes",
-            "spic",
-            "spics",
-            "tranny",
-            "trannies",
-            "wetback*",
-            "raghead*",
-            "towelhead*",
-            "gook",
-            "gooks",
-        ),
-    ),
-    ("threat", ("kys", "kill yourself", "kill urself")),
-)
-DEFAULT_BLOCKED: tuple[TermRule, ...] = tuple(
-    TermRule.parse(entry, label) for label, entries in _DEFAULT_ENTRIES for entry in entries
-)
-
-# Innocent phrases and words that contain a blocked term. Some protect against
-# terms a deployment may add ("dick", "dyke", anywhere-"cunt") rather than ours.
-DEFAULT_PERMITTED: tuple[TermRule, ...] = tuple(
-    TermRule.parse(entry)
-    for entry in (
-        "cum laude",
-        "magna cum laude",
-        "summa cum laude",
-        "*-cum-*",
-        "cum-ex",
-        "scunthorpe",
-        "penistone",
-        "shitake*",
-        "shittim*",
-        "shitara*",
-        "pissarro*",
-        "wankel*",
-        "slutsk*",
-        "pussy willow*",
-        "pussy cat*",
-        "spic and span",
-        "spic n span",
-        "dick van dyke",
-        "moby dick",
-    )
-)

@@ -27,87 +27,20 @@ embeddings between runs (keyed by data, encoder and settings): a speed-up only.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import hashlib
-import html
 import logging
-import re
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt
+from safestream.moderation.training_data import DATA_DIR, LABELS, load_davidson, load_own, load_toxigen, split
 
 log = logging.getLogger(__name__)
-
-LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "moderation"
-_MENTION = re.compile(r"@\w+:?")
-_URL = re.compile(r"https?://\S+")
-_RT = re.compile(r"^\s*(?:!+\s*)?RT\s+", re.IGNORECASE)
-NA = float("nan")
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    labels: tuple[float, ...]  # per LABELS; nan = no opinion
-    source: str
-
-
-def _tweet(text: str) -> str:
-    text = html.unescape(text)
-    text = _URL.sub("", _RT.sub("", text))
-    return " ".join(_MENTION.sub("@user", text).split())
-
-
-def load_davidson(root: Path, per_class: int, rng: np.random.Generator) -> list[Example]:
-    by_class: dict[int, list[str]] = {0: [], 1: [], 2: []}
-    with (root / "davidson" / "labeled_data.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by_class[int(row["class"])].append(_tweet(row["tweet"]))
-    # hate: toxic, identity attack, usually profane. offensive: obscene, and no
-    # opinion on toxicity (it is mostly casual swearing: calling it toxic would
-    # teach the toxicity head to flag "fuck yeah"). neither: clean.
-    rows = {0: (1, NA, 1, NA, NA, 1), 1: (NA, 0, 1, NA, NA, 0), 2: (0, 0, 0, 0, 0, 0)}
-    out: list[Example] = []
-    for cls, texts in by_class.items():
-        picked = rng.permutation(len(texts))[:per_class]
-        out += [Example(texts[i], tuple(float(v) for v in rows[cls]), "davidson") for i in sorted(picked)]
-    return out
-
-
-def load_toxigen(root: Path) -> list[Example]:
-    out: list[Example] = []
-    with (root / "toxigen" / "toxigen_sentences.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            hate = row["label"] == "hate"
-            labels = (1, NA, 0, NA, NA, 1) if hate else (0, 0, 0, 0, 0, 0)
-            out.append(Example(row["text"], tuple(float(v) for v in labels), "toxigen"))
-    return out
-
-
-def load_own(root: Path) -> list[Example]:
-    with (root / "own" / "cases.csv").open(encoding="utf-8") as handle:
-        return [
-            Example(row["text"], tuple(float(row[k]) if row[k] != "" else NA for k in LABELS), "own")
-            for row in csv.DictReader(handle)
-        ]
-
-
-def split(examples: list[Example], rng: np.random.Generator, val_fraction: float) -> np.ndarray:
-    """A boolean validation mask, drawn per source so each source is in both halves."""
-    is_val = np.zeros(len(examples), dtype=bool)
-    for source in sorted({e.source for e in examples}):
-        idx = np.array([i for i, e in enumerate(examples) if e.source == source])
-        chosen = rng.permutation(len(idx))[: round(len(idx) * val_fraction)]
-        is_val[idx[chosen]] = True
-    return is_val
 
 
 def _fit_head(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float]:

@@ -35,8 +35,8 @@ TLDS = frozenset(
     """
 com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws su pw tk ml ga cf gq
 app dev link live site online shop store top club fun click win vip icu buzz monster bid loan gift
-""".split()
-)  # noqa: SIM905 - a readable word list
+""".split()  # noqa: SIM905 - a readable word list
+)
 SCHEMES = (b"http:", b"https:", b"hxxp", b"h**p", b"www.")
 DISGUISED_SCHEMES = (b"hxxp", b"h**p")
 _WORD_DOTS = (b"(dot)", b"[dot]", b"{dot}", b"<dot>", b"(.)", b"[.]", b"{.}", b" dot ", b" d0t ", b" . ", b" .")
