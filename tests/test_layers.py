@@ -5,7 +5,7 @@ never one above; imports under ``if TYPE_CHECKING:`` are annotations, not
 dependencies, and are not counted):
 
 1. entry: the ``safestream`` command (``safestream.cli``)
-2. factory: ``create_app``, the route table, and the runtime that drives it (app, routes, runner, demo)
+2. factory: ``create_app``, the route table, and the runtime that drives it (app, app_tasks, routes, runner, demo)
 3. handlers: HTTP routes, the console, the Socket.IO namespace, and the app keys they read
 4. services: chat, gifts, the cluster, accounts (the call graph the factory wires)
 5. storage: the database and the logs
@@ -24,7 +24,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "safestream"
 
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry", ("safestream.cli", "safestream.__main__")),
-    ("factory", ("safestream.app", "safestream.routes", "safestream.runner", "safestream.demo")),
+    (
+        "factory",
+        ("safestream.app", "safestream.app_tasks", "safestream.routes", "safestream.runner", "safestream.demo"),
+    ),
     (
         "handlers",
         (
