@@ -269,6 +269,155 @@ INNOCENT = [
     "see you tomorrow",
 ]
 
+# Exclusion from rights or places and dehumanising or criminalising
+# generalisations, over many more kinds of group (nationality, immigration
+# status, religion, ethnicity, gender, sexuality, disability, age), each paired
+# with near-misses that share its words: counter-speech, negation, neutral
+# facts, and the same predicates about people who are not a protected group
+# ("cheaters should not be allowed to play ranked"). Written after the heads
+# let "immigrants should not be allowed to vote" through at 0.69.
+MORE_GROUPS = [
+    "migrants",
+    "foreigners",
+    "asylum seekers",
+    "polish people",
+    "romanians",
+    "chinese people",
+    "indians",
+    "pakistanis",
+    "nigerians",
+    "africans",
+    "roma",
+    "hindus",
+    "sikhs",
+    "catholics",
+    "atheists",
+    "latinos",
+    "white people",
+    "men",
+    "lesbians",
+    "bisexual people",
+    "gay men",
+    "autistic people",
+    "blind people",
+    "deaf people",
+    "wheelchair users",
+    "mentally ill people",
+    "elderly people",
+    "pensioners",
+    "turks",
+    "syrians",
+]
+ALL_GROUPS = GROUPS + MORE_GROUPS
+EXCLUSION = [
+    "{g} should not be allowed to vote",
+    "{g} shouldn't be allowed to work here",
+    "{g} should not be allowed to live here",
+    "{g} should not be allowed to marry",
+    "{g} should be banned from voting",
+    "{g} should never be allowed to hold office",
+    "{g} should not have the right to vote",
+    "take the vote away from {g}",
+    "{g} should not be allowed in our country",
+    "{g} should not be allowed to own property",
+    "{g} should be banned from our town",
+    "keep {g} out of our neighbourhood",
+    "{g} should not be allowed to adopt children",
+    "{g} should not be allowed to teach our kids",
+    "{g} should lose their citizenship",
+    "{g} don't deserve the same rights as us",
+    "{g} have no business voting",
+    "{g} should not be allowed to rent a flat here",
+    "no jobs for {g}",
+    "{g} must never be allowed near our children",
+]
+DEHUMANISING = [
+    "{g} are criminals",
+    "{g} are animals",
+    "{g} are a disease",
+    "{g} are rats",
+    "{g} are a cancer on society",
+    "{g} are subhuman",
+    "{g} are cockroaches",
+    "{g} are savages",
+    "{g} are born criminals",
+    "{g} bring crime and disease",
+    "{g} are an infestation",
+    "{g} spread like a virus",
+    "{g} are dangerous and should be locked up",
+    "{g} are nothing but thieves and thugs",
+    "every one of {g} is a criminal",
+    "{g} are dirty animals who breed like rabbits",
+]
+NEAR_MISS_GROUPS = [
+    "saying {g} are criminals is racist",
+    "saying {g} should not be allowed to vote is bigotry",
+    "it is wrong to call {g} animals",
+    "people who call {g} a disease are the problem",
+    "the idea that {g} should not vote is disgusting",
+    "reported a guy for saying {g} are criminals",
+    "{g} are not criminals, stop spreading lies",
+    "{g} should be allowed to vote like everyone else",
+    "{g} should not be denied the right to vote",
+    "{g} should not be treated like criminals",
+    "{g} should not be afraid to live here",
+    "nobody should be allowed to insult {g} in this chat",
+    "{g} can vote in local elections",
+    "many {g} work in hospitals",
+    "{g} live all over this country",
+    "a new report looks at how {g} vote",
+    "the law protects {g} from discrimination",
+    "{g} have the same rights as everyone",
+    "{g} are more often victims of crime than criminals",
+    "my neighbours are {g} and they are lovely",
+    "{g} have been allowed to marry here for years",
+    "the history of {g} in this city is fascinating",
+    "{g} should be welcome here",
+    "some {g} were on the panel about voting rights",
+]
+NEAR_MISS_OTHERS = [
+    "immigrants can vote after naturalisation",
+    "kids under 18 should not be allowed to vote",
+    "cheaters should not be allowed to play ranked",
+    "drunk drivers should not be allowed to drive",
+    "bots should not be allowed in chat",
+    "spammers should be banned from chat",
+    "smurfs should not be allowed in low ranks",
+    "dogs are not allowed on the sofa",
+    "phones should not be allowed in the cinema",
+    "people who steal are criminals",
+    "the bank robbers in that film are criminals",
+    "those scammers are criminals",
+    "wolves are wild animals",
+    "cats are lazy animals and i love them",
+    "the flu is a disease",
+    "hackers should not be allowed to stream",
+    "toxic players should be banned from ranked",
+    "people without a licence should not be allowed to drive",
+    "pineapple should not be allowed on pizza",
+    "spoilers should not be allowed in chat",
+    "mods should be allowed to time out spammers",
+    "squirrels are animals, they ate my tomatoes",
+    "mosquitoes spread disease",
+    "my cat is a criminal, she stole my sandwich",
+    "campers should not be allowed on this map",
+    "rats got into the garage again",
+    "the virus spread fast in the game's story mode",
+    "tourists are not allowed to drive here without a permit",
+    "you must be 18 to vote here",
+    "non-members should not be allowed in the clubhouse",
+    "players under level 10 can't join ranked",
+    "the villain's minions are savages in this game",
+    "that boss is an animal, took me ten tries",
+    "this raid is a disease, i can't stop playing",
+    "lag should be a crime",
+    "subs should be allowed to vote on the next game",
+    "everyone should be allowed to vote in the poll",
+    "only subscribers can vote in the poll",
+    "guests are not allowed backstage",
+    "teams that cheat should lose their titles",
+]
+
 # Short chat (1-6 words), where a sentence model has little context and the
 # heads flagged innocent lines ("ok, calm now", "reg one"). Innocent and
 # abusive short lines are both here, with the same prefixes, so "short" is not
@@ -560,6 +709,22 @@ def rows() -> list[dict[str, str]]:
         for text in SHORT_THREATS:
             add(prefix + text, toxicity=1, severe_toxicity=1, threat=1, identity_attack=0, obscene=0, insult=None)
         seen.update(prefix + text for text in SHORT_INNOCENT)
+    # Exclusion and dehumanising generalisations over every group; each template
+    # takes half the groups (alternating), so no single group is only positive.
+    for i, template in enumerate(EXCLUSION + DEHUMANISING):
+        for j, group in enumerate(ALL_GROUPS):
+            text = template.format(g=group)
+            if (i + j) % 2 == 0 and text not in seen:
+                add(text, toxicity=1, identity_attack=1, threat=0, obscene=0, insult=None, severe_toxicity=None)
+                seen.add(text)
+    for i, template in enumerate(NEAR_MISS_GROUPS):
+        for j, group in enumerate(ALL_GROUPS):
+            text = template.format(g=group)
+            if (i + j) % 2 == 0 and text not in seen:
+                add(text, **clean)
+                seen.add(text)
+    for text in NEAR_MISS_OTHERS:
+        add(text, **clean)
     return out
 
 
