@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -90,8 +91,8 @@ async def test_a_burst_arrives_coalesced_in_order_with_no_loss(
     frames = len(viewer.of("chat")) + len(viewer.of("chat_batch"))
     if window:
         assert frames < 40, f"{frames} frames for 80 messages: not coalesced"
-    else:  # the control: without a window a frame carries one moderation batch
-        assert frames > 50
+    # Without a window a frame carries one moderation batch: how many that makes depends on how fast
+    # this machine scores, so the control case checks order and loss only.
     assert len(got) == 80
 
 
@@ -134,6 +135,14 @@ async def _unused_count(stream: str) -> int:
     return 0
 
 
+async def _loop_lag(loop: asyncio.AbstractEventLoop, lags: list[float]) -> None:
+    """Sleeps 1 ms at a time, keeping how much later than asked each sleep woke (the loop's lag)."""
+    while True:
+        before = loop.time()
+        await asyncio.sleep(0.001)
+        lags.append(loop.time() - before - 0.001)
+
+
 async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_apart() -> None:
     window = 0.025
     fanout = _Recording()
@@ -146,16 +155,23 @@ async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_a
     )
     loop = asyncio.get_running_loop()
     arrived: dict[int, float] = {}
+    lags: list[float] = []
+    lag = asyncio.create_task(_loop_lag(loop, lags))
     # 300 messages at uneven gaps (0..10 ms): bursts, trickles and pauses longer than the window.
     for i in range(300):
         arrived[i] = loop.time()
         await broadcaster.chat("main", [{"id": i}])
         await asyncio.sleep(((i * 7919) % 11) / 1000 if i % 50 else 0.06)
     await asyncio.sleep(window * 2)
+    lag.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await lag
+    worst_lag = max(lags, default=0.0)
     ids = [p["id"] for _, event, data in fanout.frames for p in ([data] if event == "chat" else data)]
     assert ids == list(range(300))
-    # When a frame is due, the loop runs it at once here (nothing else is running): a few ms of slack.
-    slack = 0.010
+    # A due frame goes out as soon as the loop gets to it: a few ms of slack, plus however late the
+    # loop itself ran during the test (a busy machine or a tracer stalls every timer alike).
+    slack = 0.010 + worst_lag
     for at, event, data in fanout.frames:
         for p in [data] if event == "chat" else data:
             assert at - arrived[p["id"]] <= window + slack, (p, at - arrived[p["id"]])
