@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import time
 import uuid
@@ -86,6 +87,8 @@ async def run(args: argparse.Namespace) -> None:
         "DATABASE_URL": f"{PG}/{name}",
         "REDIS_URL": args.redis_url,
         "SAFESTREAM_REDIS_PREFIX": f"p3{uuid.uuid4().hex[:6]}",
+        # One secret for both: each install would otherwise generate its own, and B would refuse A's tokens.
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
     }
     try:
         with start_server(env) as a, start_server(env) as b:
