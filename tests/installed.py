@@ -147,7 +147,12 @@ def make_venv(venv: Path, wheel: Path, env: Mapping[str, str], as_: RunAs) -> Pa
     pth = Path(purelib, "_safestream_test_deps.pth")
     pth.write_text("\n".join(_dependency_paths()) + "\n")
     as_.owns(pth)
-    as_.run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)], check=True, timeout=300, env=env)
+    as_.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
+        check=True,
+        timeout=300,
+        env=env,
+    )
     return venv / "bin" / "safestream"
 
 
