@@ -66,9 +66,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 
 #: Every module that may subscript an app (``app[...]``, ``request.app[...]``), by name.
 #: Handlers look a service up per request; the factory stores what it builds (and reads a
-#: key back where no local variable holds the object). ``app[`` per category at this list's
-#: last change: HTTP handlers 108 (api 47, auth routes 36, console views and forms 63, gifts 3;
-#: counted by ``app_key_reads(everywhere=True)``), factory 51, anything else 0.
+#: key back where no local variable holds the object). ``app[...]`` subscripts per category
+#: when this list last changed (``app_key_reads(everywhere=True)``): HTTP handlers 189 (api 54,
+#: auth routes 37, console views and forms 95, gift routes 3); factory 58 (app 37, of them 33
+#: stores; app_tasks 16; runner 5); the socket namespace and every other module 0.
 APP_READERS = frozenset(
     {
         # HTTP handlers: the REST API, sign-in and the gift API
