@@ -26,6 +26,6 @@ def create_environment(directory: Path = TEMPLATES_DIR) -> jinja2.Environment:
 
 
 def render(jinja: jinja2.Environment, name: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
-    """A page or fragment as an HTML response; handlers pass ``request.app[JINJA_KEY]``."""
+    """A page or fragment as an HTML response; handlers pass the app's environment (``JINJA_KEY``)."""
     html = jinja.get_template(name).render(**context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
