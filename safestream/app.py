@@ -23,7 +23,9 @@ from safestream.app_keys import (
     CLUSTER_KEY,
     CONNECTIONS_KEY,
     CONSOLE_KEY,
+    CONSOLE_SESSIONS_KEY,
     GIFTS_KEY,
+    GUARD_KEY,
     LIFECYCLE_KEY,
     MEMBERSHIP_KEY,
     METRICS_KEY,
@@ -49,7 +51,7 @@ from safestream.app_keys import (
     WRITER_KEY,
 )
 from safestream.auth import oidc_routes
-from safestream.auth.guard import make_principal
+from safestream.auth.guard import Guard, make_principal
 from safestream.auth.mail import create_mailer
 from safestream.auth.passwords import Passwords
 from safestream.auth.principals import PrincipalLoader
@@ -75,6 +77,7 @@ from safestream.chat.stream_policies import PolicyBook
 from safestream.cluster import create_cluster
 from safestream.cluster.events import ClusterEvents
 from safestream.console.live import ConsoleLive
+from safestream.console.session import ConsoleSessions
 from safestream.gifts.service import GiftService
 from safestream.http import middleware
 from safestream.install_secret import with_install_secret
@@ -107,7 +110,6 @@ def create_app(settings: Settings) -> web.Application:
     app[JINJA_KEY] = create_environment()
     sio = create_sio(settings)
     app[SIO_KEY] = sio
-    sio.register_namespace(ChatNamespace(app))
     sio.attach(app)
     app[STARTED_KEY] = time.monotonic()
     add_routes(app)
@@ -119,12 +121,13 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS_KEY]
-    sessions = app[SESSIONS_KEY]
+    sessions, sio = app[SESSIONS_KEY], app[SIO_KEY]
     app[THROTTLES_KEY] = Throttles(settings)
-    app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(app[SIO_KEY], max_queue=settings.max_socket_queue)
-    app[PASSWORDS_KEY] = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    app[WATCHDOG_KEY] = watchdog = SlowConsumerWatchdog(sio, max_queue=settings.max_socket_queue)
+    passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    app[PASSWORDS_KEY] = passwords
     app[PRINCIPALS_KEY] = principals = PrincipalLoader(sessions, make_principal)
-    app[TOKENS_KEY] = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
+    app[TOKENS_KEY] = tokens = TokenService(settings.jwt_secret_key, expire_minutes=settings.jwt_expire_minutes)
     jsonl = JsonlLog(settings.effective_log_dir, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups)
     writer = WriteBehind(
         sessions, jsonl, capacity=settings.write_queue_size, flush_interval=settings.flush_interval_ms / 1000
@@ -133,6 +136,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sanctions = Sanctions()
     sanctions.load(await audit.active_sanctions(sessions))
     app[SANCTIONS_KEY] = sanctions
+    app[GUARD_KEY] = guard = Guard(tokens=tokens, sessions=sessions, sanctions=sanctions, passwords=passwords)
+    app[CONSOLE_SESSIONS_KEY] = ConsoleSessions(
+        guard=guard, tokens=tokens, secret=settings.jwt_secret_key, secure=settings.production
+    )
     app[CLUSTER_KEY] = cluster = create_cluster(settings)
     rooms = Rooms(sessions, history_size=settings.history_size, ring_size=RECOVERY_LIMIT, cluster=cluster)
     cluster.local_viewers = lambda: {room.slug: set(room.viewers) for room in rooms.all()}
@@ -140,13 +147,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[METRICS_KEY] = metrics = Metrics(rooms, cluster)
     app[CONNECTIONS_KEY] = connections = Connections()
     app[BROADCASTER_KEY] = broadcaster = Broadcaster(
-        app[SIO_KEY],
+        sio,
         connections,
         viewer_count=metrics.viewer_count,
         flush_window=settings.chat_flush_window_ms / 1000,
-        fanout=make_fanout(app[SIO_KEY], settings.fanout),
+        fanout=make_fanout(sio, settings.fanout),
     )
-    app[MEMBERSHIP_KEY] = membership = Membership(app[SIO_KEY], connections, rooms, broadcaster, cluster)
+    app[MEMBERSHIP_KEY] = membership = Membership(sio, connections, rooms, broadcaster, cluster)
     app[VERIFIER_KEY] = verifier = Verifier(
         create_mailer(settings),
         secret=settings.jwt_secret_key,
@@ -168,7 +175,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         writer=writer,
         metrics=metrics,
     )
-    app[REPLAYS_KEY] = Replays(
+    app[REPLAYS_KEY] = replays = Replays(
         rooms, sessions, writer, joins_per_window=settings.joins_per_window, budget=settings.replay_budget
     )
     engine = ModerationEngine.from_settings(settings)
@@ -198,7 +205,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         modes=ModeChecker(UniqueChat(cluster.crowds())),
     )
     app[PIPELINE_KEY] = pipeline
-    app[NUDGE_KEY] = Nudger(settings=settings, pipeline=pipeline, engine=engine)
+    app[NUDGE_KEY] = nudger = Nudger(settings=settings, pipeline=pipeline, engine=engine)
     app[GIFTS_KEY] = gifts = GiftService(
         rooms=rooms,
         cluster=cluster,
@@ -239,6 +246,23 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     actions.audit_listeners.append(console.audit)
     actions.removal_listeners.append(console.removed)  # every open console strikes the rows, not just the actor's
     review.listeners.append(console.review_decided)
+    namespace = ChatNamespace(
+        settings=settings,
+        connections=connections,
+        guard=guard,
+        principals=principals,
+        pipeline=pipeline,
+        nudger=nudger,
+        rooms=rooms,
+        policies=policies,
+        sanctions=sanctions,
+        membership=membership,
+        replays=replays,
+        metrics=metrics,
+        console=console,
+    )
+    # Registered here, once its services exist; no socket connects before startup ends.
+    sio.register_namespace(namespace)
     events = ClusterEvents(
         membership=membership,
         sanctions=sanctions,
@@ -268,5 +292,5 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await engine.close()
     policies.close()
     await cluster.close()
-    app[PASSWORDS_KEY].close()
+    passwords.close()
     jsonl.close()

@@ -15,6 +15,7 @@ from safestream.cluster import Cluster
 from safestream.settings import Settings
 
 if TYPE_CHECKING:
+    from safestream.auth.guard import Guard
     from safestream.auth.oidc_routes import OidcService
     from safestream.auth.passwords import Passwords
     from safestream.auth.principals import PrincipalLoader
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from safestream.chat.stream_lifecycle import StreamLifecycle
     from safestream.chat.stream_policies import PolicyBook
     from safestream.console.live import ConsoleLive
+    from safestream.console.session import ConsoleSessions
     from safestream.gifts.service import GiftService
     from safestream.moderation.engine import ModerationEngine
     from safestream.sio.connections import Connections
@@ -77,3 +79,5 @@ BULK_KEY: web.AppKey[BulkActions] = web.AppKey("bulk_actions")
 POLICY_CHANGES_KEY: web.AppKey[PolicyChanges] = web.AppKey("policy_changes")
 REVOCATION_KEY: web.AppKey[Revocation] = web.AppKey("revocation")
 OIDC_KEY: web.AppKey[OidcService] = web.AppKey("oidc")
+GUARD_KEY: web.AppKey[Guard] = web.AppKey("guard")
+CONSOLE_SESSIONS_KEY: web.AppKey[ConsoleSessions] = web.AppKey("console_sessions")

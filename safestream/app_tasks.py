@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from safestream.app_keys import (
     GIFTS_KEY,
     METRICS_KEY,
     NUDGE_KEY,
+    PASSWORDS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
     REPLAYS_KEY,
@@ -66,23 +67,34 @@ async def drain_and_disconnect(app: web.Application) -> None:
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS_KEY]
+    settings, sessions, rooms = app[SETTINGS_KEY], app[SESSIONS_KEY], app[ROOMS_KEY]
     if settings.seed_demo:
         log.warning(
             "DEMO MODE: demo accounts with published passwords (demo_admin/admin123, ...) are seeded; "
             "set SAFESTREAM_DEMO=0 or SAFESTREAM_ENV=production for a real deployment"
         )
-        await seed_demo(app)
+        await seed_demo(sessions=sessions, passwords=app[PASSWORDS_KEY], rooms=rooms, slug=settings.default_stream)
     # Counters restart from the record, not from zero (counted since the last audited reset).
-    since = await stats.last_reset(app[SESSIONS_KEY])
+    since = await stats.last_reset(sessions)
     recent = datetime.now(UTC) - timedelta(seconds=BUCKET_SECS * TIMELINE_BUCKETS)
-    app[METRICS_KEY].rebuild(await stats.figures(app[SESSIONS_KEY], since=since, recent_since=recent), since=since)
-    for stream in await stream_store.live_streams(app[SESSIONS_KEY]):
-        await app[ROOMS_KEY].load(stream.slug)
-        await app[POLICIES_KEY].load(stream.slug)
-        app[GIFTS_KEY].start_producer(stream.slug)
+    app[METRICS_KEY].rebuild(await stats.figures(sessions, since=since, recent_since=recent), since=since)
+    policies, gifts, pipeline = app[POLICIES_KEY], app[GIFTS_KEY], app[PIPELINE_KEY]
+    for stream in await stream_store.live_streams(sessions):
+        await rooms.load(stream.slug)
+        await policies.load(stream.slug)
+        gifts.start_producer(stream.slug)
+    sweepers: list[Callable[[], object]] = [
+        app[SANCTIONS_KEY].sweep,
+        pipeline.limiter.sweep,
+        app[REPLAYS_KEY].sweep,
+        gifts.limiter.sweep,
+        pipeline.strikes.sweep,
+        pipeline.modes.unique.sweep,
+        app[NUDGE_KEY].limiter.sweep,
+        app[THROTTLES_KEY].sweep,
+    ]
     tasks = [
-        asyncio.create_task(sweep(app), name="sweeper"),
+        asyncio.create_task(sweep(settings.cleanup_interval, sweepers), name="sweeper"),
         asyncio.create_task(app[REVIEW_KEY].expiry_loop(), name="review-expiry"),
     ]
     yield
@@ -92,15 +104,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-async def sweep(app: web.Application) -> None:
+async def sweep(interval: float, sweepers: list[Callable[[], object]]) -> None:
     """Every CLEANUP_INTERVAL: forget expired mutes and idle rate-limit windows."""
     while True:
-        await asyncio.sleep(app[SETTINGS_KEY].cleanup_interval)
-        app[SANCTIONS_KEY].sweep()
-        app[PIPELINE_KEY].limiter.sweep()
-        app[REPLAYS_KEY].sweep()
-        app[GIFTS_KEY].limiter.sweep()
-        app[PIPELINE_KEY].strikes.sweep()
-        app[PIPELINE_KEY].modes.unique.sweep()
-        app[NUDGE_KEY].limiter.sweep()
-        app[THROTTLES_KEY].sweep()
+        await asyncio.sleep(interval)
+        for forget_expired in sweepers:
+            forget_expired()

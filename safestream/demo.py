@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiohttp import web
-
-from safestream.app_keys import PASSWORDS_KEY, ROOMS_KEY, SESSIONS_KEY, SETTINGS_KEY
+from safestream.auth.passwords import Passwords
+from safestream.chat.rooms import Rooms
 from safestream.errors import Conflict
 from safestream.storage import stream_rows as stream_store
 from safestream.storage import users
+from safestream.storage.db import SessionMaker
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,8 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = (
 DEMO_STREAM_OWNER = "test_streamer"
 
 
-async def seed_demo(app: web.Application) -> None:
-    sessions = app[SESSIONS_KEY]
-    passwords = app[PASSWORDS_KEY]
+async def seed_demo(*, sessions: SessionMaker, passwords: Passwords, rooms: Rooms, slug: str) -> None:
+    """Seeds the accounts that are missing and opens the live stream ``slug`` (the default stream)."""
     missing = [
         (name, pw, role) for name, pw, role in DEMO_USERS if await users.get_user(sessions, username=name) is None
     ]
@@ -41,13 +40,12 @@ async def seed_demo(app: web.Application) -> None:
             )
         except Conflict:
             pass  # another process seeded it first
-    slug = app[SETTINGS_KEY].default_stream
     stream = await stream_store.get_stream(sessions, slug=slug)
     if stream is None or not stream.live:
         try:
             await stream_store.open_stream(sessions, slug=slug, title="SafeStream demo", owner=DEMO_STREAM_OWNER)
         except Conflict:
             log.warning("demo stream %r belongs to someone else; left as it is", slug)
-    app[ROOMS_KEY].set_live(slug, live=True)
+    rooms.set_live(slug, live=True)
     if missing:
         log.info("demo accounts seeded: %s", ", ".join(name for name, _, _ in missing))

@@ -43,14 +43,14 @@ EXIT_STATUS = 70  # EX_SOFTWARE: the graceful path did not finish
 async def drain(app: web.Application) -> None:
     """Step 2 above; a second call finds nothing left to do."""
     grace = app[SETTINGS_KEY].shutdown_grace_secs
-    sio = app[SIO_KEY]
+    sio, broadcaster = app[SIO_KEY], app[BROADCASTER_KEY]
     first = not sio.gate.closed
     sio.gate.close()  # new sessions: 503, try the next server
     if first:  # clients stop sending and show "reconnecting" at once
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(app[BROADCASTER_KEY].server_shutdown(), timeout=grace * 0.05)
+            await asyncio.wait_for(broadcaster.server_shutdown(), timeout=grace * 0.05)
     await app[PIPELINE_KEY].close(timeout=grace * 0.25)  # and up to as long again for the batch in hand
-    await app[BROADCASTER_KEY].flush_all()  # chat still waiting in a flush window goes out before the close
+    await broadcaster.flush_all()  # chat still waiting in a flush window goes out before the close
     await sio.settle(quiet=0.1, timeout=grace * 0.05)
     await sio.close_sessions(timeout=grace * 0.1)
 

@@ -25,11 +25,7 @@ def create_environment(directory: Path = TEMPLATES_DIR) -> jinja2.Environment:
     )
 
 
-def render_text(app: web.Application, name: str, context: dict[str, Any]) -> str:
-    return app[JINJA_KEY].get_template(name).render(**context)
-
-
-def render(request: web.Request, name: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
-    return web.Response(
-        text=render_text(request.app, name, context), status=status, content_type="text/html", charset="utf-8"
-    )
+def render(jinja: jinja2.Environment, name: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
+    """A page or fragment as an HTML response; handlers pass the app's environment (``JINJA_KEY``)."""
+    html = jinja.get_template(name).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

@@ -364,18 +364,19 @@ async def test_ipv6_addresses_of_one_network_count_as_one_source(make_app: AppFa
 async def test_a_revocation_landing_while_a_socket_authenticates_refuses_it(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safestream.app_keys import REVOCATION_KEY
-    from safestream.sio import namespace
+    from safestream.app_keys import GUARD_KEY, REVOCATION_KEY
 
     token = await login(client, "demo_user", "demo123")
-    real = namespace.principal_from_token
+    guard = client.app[GUARD_KEY]
+    real = guard.from_token
 
-    async def revoked_meanwhile(app: Any, raw: str, **kwargs: Any) -> Any:
-        principal = await real(app, raw, **kwargs)  # valid when read...
-        await app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")  # ...ended now
+    async def revoked_meanwhile(raw: str, **kwargs: Any) -> Any:
+        principal = await real(raw, **kwargs)  # valid when read...
+        revocation = client.app[REVOCATION_KEY]
+        await revocation.end_sessions(username=principal.username, reason="signed out")  # ...ended now
         return principal
 
-    monkeypatch.setattr(namespace, "principal_from_token", revoked_meanwhile)
+    monkeypatch.setattr(guard, "from_token", revoked_meanwhile)
     assert await refusal(client, {"token": token}) == {"message": "unauthorized"}
 
 

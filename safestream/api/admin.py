@@ -7,8 +7,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from safestream.app_keys import ACTIONS_KEY, REVOCATION_KEY, SESSIONS_KEY
-from safestream.auth.guard import authenticate
+from safestream.app_keys import ACTIONS_KEY, GUARD_KEY, REVOCATION_KEY, SESSIONS_KEY
 from safestream.auth.roles import Principal, Role
 from safestream.chat.payloads import iso
 from safestream.chat.rooms import STREAM_RE
@@ -56,7 +55,7 @@ T = TypeVar("T", bound=BaseModel)
 
 async def authorize_stream(request: web.Request, stream: str | None) -> Principal:
     """A moderator of the stream (its owner, a granted or global moderator) or an admin."""
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     owner = None
     if stream is not None:
         row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream)
@@ -71,7 +70,7 @@ async def authorize_stream(request: web.Request, stream: str | None) -> Principa
 
 
 async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Principal, T]:
-    await authenticate(request)  # 401 before any look at the body
+    await request.app[GUARD_KEY].authenticate(request)  # 401 before any look at the body
     body = await read_json(request, model)
     principal = await authorize_stream(request, getattr(body, "stream", None))
     username = getattr(body, "username", None)
@@ -196,7 +195,7 @@ async def remove(request: web.Request) -> web.Response:
     responses={200: "reset", 401: "no token", 403: "not an admin"},
 )
 async def reset_metrics(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     if not principal.is_admin:
         raise Forbidden("only admins reset metrics")
     await request.app[ACTIONS_KEY].reset_metrics()
@@ -205,7 +204,7 @@ async def reset_metrics(request: web.Request) -> web.Response:
 
 
 async def _admin_on_other(request: web.Request, username: str) -> Principal:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     if not principal.is_admin:
         raise Forbidden("only admins manage accounts")
     if username == principal.username:
@@ -221,7 +220,7 @@ async def _admin_on_other(request: web.Request, username: str) -> Principal:
     responses=_RESPONSES,
 )
 async def set_role(request: web.Request) -> web.Response:
-    await authenticate(request)
+    await request.app[GUARD_KEY].authenticate(request)
     body = await read_json(request, RoleIn)
     principal = await _admin_on_other(request, body.username)
     if not await users.set_role(request.app[SESSIONS_KEY], username=body.username, role=body.role.value):
@@ -246,7 +245,7 @@ async def set_role(request: web.Request) -> web.Response:
     responses=_RESPONSES,
 )
 async def delete_user(request: web.Request) -> web.Response:
-    await authenticate(request)
+    await request.app[GUARD_KEY].authenticate(request)
     body = await read_json(request, DeleteUserIn)
     principal = await _admin_on_other(request, body.username)
     if not await users.delete_user(request.app[SESSIONS_KEY], username=body.username):

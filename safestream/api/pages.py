@@ -15,7 +15,7 @@ from aiohttp import web
 from safestream.chat.rooms import check_stream_name
 from safestream.http.docs import documented
 from safestream.resources import shipped
-from safestream.templating import STATIC_DIR, render
+from safestream.templating import JINJA_KEY, STATIC_DIR, render
 
 PROTOCOL_FILE = shipped("docs") / "PROTOCOL.md"
 
@@ -25,7 +25,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 def _chat_page(request: web.Request, stream: str | None) -> web.Response:
-    response = render(request, "chat.html", {"stream": stream})
+    response = render(request.app[JINJA_KEY], "chat.html", {"stream": stream})
     # The shell holds no user data, but a cached copy would outlive a deploy of chat.js.
     response.headers["Cache-Control"] = "no-cache"
     return response

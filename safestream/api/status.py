@@ -14,18 +14,19 @@ from aiohttp import web
 
 from safestream.app_keys import (
     ENGINE_KEY,
+    GUARD_KEY,
     METRICS_KEY,
     MODERATION_KEY,
     PIPELINE_KEY,
     SETTINGS_KEY,
     WRITER_KEY,
 )
-from safestream.auth.guard import bearer_token, require_role
+from safestream.auth.guard import bearer_token
 from safestream.auth.roles import Role
 from safestream.chat.rooms import check_stream_name
 from safestream.http.docs import documented, openapi
 from safestream.storage.db import ping
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 
 @documented(
@@ -71,7 +72,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     app = request.app
     if not _operator(request):
-        await require_role(request, Role.ADMIN)
+        await request.app[GUARD_KEY].require_role(request, Role.ADMIN)
     db_ok = await ping(app[ENGINE_KEY])
     checks = {
         "database": "ok" if db_ok else "down",
@@ -99,7 +100,7 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 @documented("Human-readable API documentation", tag="docs")
 async def docs_page(request: web.Request) -> web.Response:
-    return render(request, "docs.html", {"spec": openapi(request.app)})
+    return render(request.app[JINJA_KEY], "docs.html", {"spec": openapi(request.app)})
 
 
 STARTED_KEY = web.AppKey("started_monotonic", float)

@@ -7,8 +7,7 @@ import unicodedata
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from safestream.app_keys import LIFECYCLE_KEY, METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
-from safestream.auth.guard import authenticate
+from safestream.app_keys import GUARD_KEY, LIFECYCLE_KEY, METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
 from safestream.chat.rooms import STREAM_RE, check_stream_name
 from safestream.chat.stream_lifecycle import stream_info
 from safestream.errors import Forbidden, InvalidPayload, NotFound
@@ -88,7 +87,7 @@ async def list_streams(request: web.Request) -> web.Response:
     responses={201: "live", 403: "not a streamer", 409: "owned by someone else, or too many live streams"},
 )
 async def open_stream(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     if not principal.can_open_streams():
         raise Forbidden("only streamers and admins open streams")
     body = await read_json(request, StreamIn)
@@ -107,7 +106,7 @@ async def open_stream(request: web.Request) -> web.Response:
     responses={200: "ended", 403: "not allowed", 404: "no such stream"},
 )
 async def end_stream(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     slug = check_stream_name(request.match_info["stream"])
     stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
     if stream is None:
@@ -126,7 +125,7 @@ async def end_stream(request: web.Request) -> web.Response:
     responses={200: "renamed", 403: "not the owner", 404: "no such stream"},
 )
 async def retitle_stream(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     slug = check_stream_name(request.match_info["stream"])
     stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
     if stream is None:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
-from safestream.app_keys import SESSIONS_KEY, SETTINGS_KEY
-from safestream.auth.guard import current_principal
+from safestream.auth.guard import Guard
 from safestream.auth.oidc_settings import OidcSettings
 from safestream.auth.roles import Principal, Role
-from safestream.auth.routes import EMAIL_RE, check_new_username
+from safestream.auth.routes import EMAIL_RE
 from safestream.errors import Conflict, InvalidPayload, SignInFailed
 from safestream.storage import identities, users
+from safestream.storage.db import SessionMaker
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +31,8 @@ log = logging.getLogger(__name__)
 NO_PASSWORD = "!oidc"
 ROLE_RANK = (Role.VIEWER, Role.STREAMER, Role.MODERATOR, Role.ADMIN)
 SUFFIXES = range(2, 10)
+#: Refuses a reserved, taken or offensive name for a new account (``auth.routes.check_new_username``).
+NameCheck = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +95,23 @@ def candidate_names(identity: Identity, max_length: int) -> list[str]:
     return [*names, _fallback_name(identity)]
 
 
-async def _create_account(request: web.Request, identity: Identity) -> str:
-    sessions = request.app[SESSIONS_KEY]
-    names = candidate_names(identity, request.app[SETTINGS_KEY].max_username_length)
+@dataclass(frozen=True, slots=True)
+class OidcAccounts:
+    """What signing in needs, handed over by the callback handler."""
+
+    sessions: SessionMaker
+    guard: Guard
+    check_name: NameCheck
+    max_name_length: int
+
+
+async def _create_account(accounts: OidcAccounts, identity: Identity) -> str:
+    sessions = accounts.sessions
+    names = candidate_names(identity, accounts.max_name_length)
     for index, name in enumerate(names):
         last = index == len(names) - 1
         try:
-            await check_new_username(request, name)
+            await accounts.check_name(name)
             user = await users.create_user(
                 sessions,
                 username=name,
@@ -135,12 +146,12 @@ async def _create_account(request: web.Request, identity: Identity) -> str:
     raise AssertionError("unreachable: the last candidate returns or raises")
 
 
-async def sign_in(request: web.Request, identity: Identity) -> Principal:
+async def sign_in(accounts: OidcAccounts, identity: Identity) -> Principal:
     """The principal for this identity, creating and linking the account on first sign-in."""
-    sessions = request.app[SESSIONS_KEY]
+    sessions = accounts.sessions
     user = await identities.linked_user(sessions, issuer=identity.issuer, subject=identity.subject)
     if user is None:
-        username = await _create_account(request, identity)
+        username = await _create_account(accounts, identity)
     else:
         username = user.username
         if identity.role is not None and Role.parse(user.role) is not identity.role:
@@ -149,4 +160,4 @@ async def sign_in(request: web.Request, identity: Identity) -> Principal:
     fresh = await users.get_user(sessions, username=username)
     if fresh is None:
         raise SignInFailed("the account was removed while signing in; try again", code="oidc_state")
-    return await current_principal(request.app, username, version=fresh.token_version)
+    return await accounts.guard.current(username, version=fresh.token_version)

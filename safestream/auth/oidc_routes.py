@@ -14,6 +14,7 @@ Errors render as a page for browsers and as JSON for everything else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import importlib.util
@@ -27,11 +28,20 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from safestream.app_keys import OIDC_KEY, SETTINGS_KEY, THROTTLES_KEY, TOKENS_KEY
-from safestream.auth.oidc_accounts import identity_from_claims, sign_in
+from safestream.app_keys import (
+    CONSOLE_SESSIONS_KEY,
+    GUARD_KEY,
+    OIDC_KEY,
+    SESSIONS_KEY,
+    SETTINGS_KEY,
+    THROTTLES_KEY,
+    TOKENS_KEY,
+)
+from safestream.auth.oidc_accounts import OidcAccounts, identity_from_claims, sign_in
 from safestream.auth.oidc_state import LocalStore, OneTimeStore, RedisStore
 from safestream.auth.roles import Principal
-from safestream.console.session import CONSOLE_ROLES, start_session
+from safestream.auth.routes import check_new_username
+from safestream.console.session import CONSOLE_ROLES
 from safestream.errors import Busy, ConfigError, NotFound, SafeStreamError, SignInFailed
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
@@ -86,7 +96,7 @@ def _wants_page(request: web.Request) -> bool:
 
 def _error_page(request: web.Request, exc: SafeStreamError, next_path: str) -> web.Response:
     back = "/console/login" if next_path == "/console" else next_path
-    return render(request, "auth/oidc_error.html", {"error": exc, "back": back}, status=exc.status)
+    return render(request.app[JINJA_KEY], "auth/oidc_error.html", {"error": exc, "back": back}, status=exc.status)
 
 
 async def _take(store: OneTimeStore, key: str) -> dict[str, Any] | None:
@@ -166,7 +176,10 @@ async def _signed_in(request: web.Request, service: OidcService, record: dict[st
         extra = await service.client.userinfo(token["access_token"])
         if extra.get("sub") == claims["sub"]:  # OIDC Core 5.3.2: userinfo of another subject is ignored
             claims = {**extra, **claims}
-    return await sign_in(request, identity_from_claims(config, claims))
+    app = request.app
+    names = functools.partial(check_new_username, request)
+    accounts = OidcAccounts(app[SESSIONS_KEY], app[GUARD_KEY], names, app[SETTINGS_KEY].max_username_length)
+    return await sign_in(accounts, identity_from_claims(config, claims))
 
 
 @documented(
@@ -217,8 +230,10 @@ async def _finish(
             )
         # A page of our own, not a redirect: the console cookie is SameSite=Strict, and a
         # browser would not send it on a redirect chain that started at the provider.
-        page = render(request, "auth/oidc_continue.html", {"next": "/console", "username": principal.username})
-        start_session(request.app, page, principal)
+        page = render(
+            request.app[JINJA_KEY], "auth/oidc_continue.html", {"next": "/console", "username": principal.username}
+        )
+        request.app[CONSOLE_SESSIONS_KEY].start(page, principal)
         return page
     tokens = request.app[TOKENS_KEY]
     token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
@@ -249,10 +264,8 @@ async def token(request: web.Request) -> web.Response:
             "this sign-in hand-off was already used or has expired; sign in again", code="oidc_state", status=400
         )
     _check_binding(request, record)
-    tokens = request.app[TOKENS_KEY]
-    response = web.json_response(
-        {"access_token": record["token"], "token_type": "bearer", "expires_in": tokens.expire_seconds}
-    )
+    expires_in = request.app[TOKENS_KEY].expire_seconds
+    response = web.json_response({"access_token": record["token"], "token_type": "bearer", "expires_in": expires_in})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
 from safestream.app_keys import (
+    GUARD_KEY,
     MODERATION_KEY,
     PASSWORDS_KEY,
     POLICIES_KEY,
@@ -18,7 +19,6 @@ from safestream.app_keys import (
     TOKENS_KEY,
     VERIFIER_KEY,
 )
-from safestream.auth.guard import authenticate, verify_login
 from safestream.auth.names import is_reserved, is_valid_username, words_of
 from safestream.chat.payloads import iso
 from safestream.errors import Busy, Conflict, InvalidPayload, Unauthorized
@@ -121,7 +121,7 @@ async def login(request: web.Request) -> web.Response:
     form = await (read_json(request, LoginForm) if json_body else read_form(request, LoginForm))
     throttles = request.app[THROTTLES_KEY]
     throttles.check_login(request, form.username)
-    principal = await verify_login(request.app, form.username, form.password)
+    principal = await request.app[GUARD_KEY].verify_login(form.username, form.password)
     if principal is None:
         throttles.login_failed(request, form.username)
         # One message for "no such user" and "wrong password": no user enumeration.
@@ -138,7 +138,7 @@ async def login(request: web.Request) -> web.Response:
     responses={200: "the user", 401: "missing or invalid token"},
 )
 async def me(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     user = await users.get_user(request.app[SESSIONS_KEY], username=principal.username)
     if user is None:
         raise Unauthorized("invalid or expired token")
@@ -164,7 +164,7 @@ class VerifyIn(BaseModel):
     responses={202: "sent", 409: "already verified", 422: "no email address", 429: "sent recently"},
 )
 async def request_verification(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     await request.app[VERIFIER_KEY].request(principal.username, f"{request.scheme}://{request.host}")
     return web.json_response({"sent": True}, status=202)
 
@@ -188,7 +188,7 @@ async def confirm_verification(request: web.Request) -> web.Response:
     responses={200: "logged out", 401: "missing or invalid token"},
 )
 async def logout(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
     return web.json_response({"ok": True})
 
@@ -201,9 +201,9 @@ async def logout(request: web.Request) -> web.Response:
     responses={200: "a new token", 401: "missing token or wrong current password", 422: "invalid"},
 )
 async def change_password(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     body = await read_json(request, PasswordIn)
-    if await verify_login(request.app, principal.username, body.current_password) is None:
+    if await request.app[GUARD_KEY].verify_login(principal.username, body.current_password) is None:
         raise Unauthorized("the current password is wrong", code="invalid_credentials")
     password_hash = await request.app[PASSWORDS_KEY].hash(body.new_password)
     version = await users.set_password(

@@ -13,6 +13,7 @@ from safestream.api.moderation import PolicyIn
 from safestream.app_keys import (
     ACTIONS_KEY,
     BULK_KEY,
+    CONSOLE_SESSIONS_KEY,
     POLICIES_KEY,
     POLICY_CHANGES_KEY,
     REVIEW_KEY,
@@ -24,8 +25,6 @@ from safestream.chat.review_queue import DECISIONS
 from safestream.console.policy_editor import permissive_warning, policy_from_form
 from safestream.console.session import (
     CSRF_FIELD,
-    check_csrf,
-    require_console,
 )
 from safestream.console.views import (
     base_context,
@@ -36,13 +35,13 @@ from safestream.errors import InvalidPayload, NotFound, SafeStreamError
 from safestream.http.docs import documented
 from safestream.http.validation import field_errors, form_fields
 from safestream.storage import users
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 USER_ACTIONS = ("kick", "mute", "timeout", "ban", "unban", "unmute")
 
 
 def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
-    return render(request, "console/_toast.html", {"message": message, "ok": ok}, status=status)
+    return render(request.app[JINJA_KEY], "console/_toast.html", {"message": message, "ok": ok}, status=status)
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -50,9 +49,9 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     form = await _form(request)
-    check_csrf(request, form.get(CSRF_FIELD))
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     return principal, stream, form
 
@@ -156,7 +155,7 @@ async def save_policy(request: web.Request) -> web.Response:
         )
         context = policy_context(data, custom=policies.is_custom(stream), errors=errors)
         return render(
-            request,
+            request.app[JINJA_KEY],
             "console/_policy.html",
             {**base_context(request, principal), "stream": stream, **context},
             status=422,
@@ -168,14 +167,18 @@ async def save_policy(request: web.Request) -> web.Response:
             data, custom=policies.is_custom(stream), permissive=warning, samples=form.get("samples", "")
         )
         return render(
-            request,
+            request.app[JINJA_KEY],
             "console/_policy.html",
             {**base_context(request, principal), "stream": stream, **context},
             status=422,
         )
     policy = await request.app[POLICY_CHANGES_KEY].apply_policy(stream=stream, policy=policy, actor=principal.username)
     context = policy_context(policy.to_dict(), custom=True, saved=True)
-    return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
+    return render(
+        request.app[JINJA_KEY],
+        "console/_policy.html",
+        {**base_context(request, principal), "stream": stream, **context},
+    )
 
 
 @documented("Console: shield mode on or off (re-renders the raid tools and the policy editor)", tag="console")
@@ -190,7 +193,7 @@ async def shield(request: web.Request) -> web.Response:
         **policy_context(policy.to_dict(), custom=True),
         "oob": True,
     }
-    return render(request, "console/_raid_swap.html", context)
+    return render(request.app[JINJA_KEY], "console/_raid_swap.html", context)
 
 
 @documented("Console: remove recent messages containing a phrase, sanction their senders", tag="console")
@@ -208,7 +211,10 @@ async def bulk_action(request: web.Request) -> web.Response:
         )
     except SafeStreamError as exc:
         return render(
-            request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message}, status=exc.status
+            request.app[JINJA_KEY],
+            "console/_bulk_result.html",
+            {**context, "error": True, "message": exc.message},
+            status=exc.status,
         )
     done = {"none": "", "timeout": " and timed out", "ban": " and banned"}[result["sanction"]]
     message = (
@@ -217,7 +223,7 @@ async def bulk_action(request: web.Request) -> web.Response:
         else f"Removed {len(result['ids'])} message(s)."
     )
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/_bulk_result.html",
         {**context, "message": message, "undo_id": result["id"] if result["undo_until"] else None},
     )
@@ -232,14 +238,20 @@ async def bulk_undo(request: web.Request) -> web.Response:
         result = await request.app[BULK_KEY].undo_bulk(principal=principal, stream=stream, action_id=action_id)
     except ValueError:
         return render(
-            request, "console/_bulk_result.html", {**context, "error": True, "message": "No such action."}, status=404
+            request.app[JINJA_KEY],
+            "console/_bulk_result.html",
+            {**context, "error": True, "message": "No such action."},
+            status=404,
         )
     except SafeStreamError as exc:
         return render(
-            request, "console/_bulk_result.html", {**context, "error": True, "message": exc.message}, status=exc.status
+            request.app[JINJA_KEY],
+            "console/_bulk_result.html",
+            {**context, "error": True, "message": exc.message},
+            status=exc.status,
         )
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/_bulk_result.html",
         {**context, "message": f"Lifted the bans of {len(result['unbanned'])} user(s)."},
     )

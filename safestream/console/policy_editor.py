@@ -14,17 +14,17 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from safestream.api.moderation import PolicyIn
-from safestream.app_keys import ACTIONS_KEY, MODERATION_KEY, POLICIES_KEY
+from safestream.app_keys import ACTIONS_KEY, CONSOLE_SESSIONS_KEY, MODERATION_KEY, POLICIES_KEY
 from safestream.auth.roles import Principal
 from safestream.chat.pending import merge_hit
-from safestream.console.session import CSRF_FIELD, check_csrf, require_console
+from safestream.console.session import CSRF_FIELD
 from safestream.console.views import base_context, policy_context, stream_for
 from safestream.http.docs import documented
 from safestream.http.validation import field_errors, form_fields
 from safestream.moderation.modes.checker import CONTENT_RULES
 from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.policy import Decision, Policy
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 SAMPLES = (
     "what a great stream",
@@ -143,9 +143,9 @@ def draft_from(form: dict[str, str]) -> tuple[Policy | None, list[str]]:
 
 
 async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     form = await form_fields(request)
-    check_csrf(request, form.get(CSRF_FIELD))
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
     return principal, await stream_for(request, principal), form
 
 
@@ -175,7 +175,7 @@ async def preview(request: web.Request) -> web.Response:
                 }
             )
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/_policy_preview.html",
         {"rows": rows, "errors": errors, "warning": permissive_warning(draft) if draft is not None else None},
     )
@@ -190,4 +190,8 @@ async def restore_default(request: web.Request) -> web.Response:
         actor=principal.username, action="policy_restore_default", stream=stream, details=policies.default.to_dict()
     )
     context = policy_context(policies.default.to_dict(), custom=False, restored=True)
-    return render(request, "console/_policy.html", {**base_context(request, principal), "stream": stream, **context})
+    return render(
+        request.app[JINJA_KEY],
+        "console/_policy.html",
+        {**base_context(request, principal), "stream": stream, **context},
+    )

@@ -14,10 +14,9 @@ import secrets
 
 from aiohttp import web
 
-from safestream.app_keys import SETTINGS_KEY, TOKENS_KEY
-from safestream.auth.guard import principal_from_token
+from safestream.auth.guard import Guard
 from safestream.auth.roles import Principal, Role
-from safestream.auth.tokens import SESSION_COOKIE
+from safestream.auth.tokens import SESSION_COOKIE, TokenService
 from safestream.errors import Forbidden, SafeStreamError, Unauthorized
 
 LOGIN_CSRF_COOKIE = "ss_login_csrf"
@@ -26,53 +25,58 @@ CSRF_FIELD = "csrf_token"
 CONSOLE_ROLES = (Role.MODERATOR, Role.ADMIN, Role.STREAMER)
 
 
-def csrf_for(app: web.Application, session_token: str) -> str:
-    key = app[SETTINGS_KEY].jwt_secret_key.encode()
-    return hmac.new(key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+class ConsoleSessions:
+    """Starts, reads and CSRF-checks console sessions; handlers reach it through ``CONSOLE_SESSIONS_KEY``."""
 
+    def __init__(self, *, guard: Guard, tokens: TokenService, secret: str, secure: bool) -> None:
+        self._guard = guard
+        self._tokens = tokens
+        self._key = secret.encode()
+        #: Secure cookies in production; plain HTTP on a developer's machine still works.
+        self._secure = secure
 
-def start_session(app: web.Application, response: web.StreamResponse, principal: Principal) -> None:
-    tokens = app[TOKENS_KEY]
-    token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Strict",
-        path="/",
-        max_age=tokens.expire_seconds,
-        secure=app[SETTINGS_KEY].production,
-    )
-    response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    def csrf_for(self, session_token: str) -> str:
+        return hmac.new(self._key, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+    def start(self, response: web.StreamResponse, principal: Principal) -> None:
+        tokens = self._tokens
+        token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            max_age=tokens.expire_seconds,
+            secure=self._secure,
+        )
+        response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
+
+    async def principal(self, request: web.Request) -> Principal | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        try:
+            principal = await self._guard.from_token(token)
+        except SafeStreamError:
+            return None
+        return principal if principal.role in CONSOLE_ROLES else None
+
+    async def require(self, request: web.Request) -> Principal:
+        principal = await self.principal(request)
+        if principal is None:
+            raise Unauthorized("log in to the console", code="console_login")
+        return principal
+
+    def check_csrf(self, request: web.Request, submitted: str | None = None) -> None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        sent = submitted or request.headers.get(CSRF_HEADER, "")
+        if not token or not sent or not hmac.compare_digest(sent, self.csrf_for(token)):
+            raise Forbidden("missing or invalid CSRF token", code="csrf")
 
 
 def end_session(response: web.StreamResponse) -> None:
     response.del_cookie(SESSION_COOKIE, path="/")
-
-
-async def console_principal(request: web.Request) -> Principal | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        principal = await principal_from_token(request.app, token)
-    except SafeStreamError:
-        return None
-    return principal if principal.role in CONSOLE_ROLES else None
-
-
-async def require_console(request: web.Request) -> Principal:
-    principal = await console_principal(request)
-    if principal is None:
-        raise Unauthorized("log in to the console", code="console_login")
-    return principal
-
-
-def check_csrf(request: web.Request, submitted: str | None = None) -> None:
-    token = request.cookies.get(SESSION_COOKIE, "")
-    sent = submitted or request.headers.get(CSRF_HEADER, "")
-    if not token or not sent or not hmac.compare_digest(sent, csrf_for(request.app, token)):
-        raise Forbidden("missing or invalid CSRF token", code="csrf")
 
 
 def login_csrf(request: web.Request) -> str:

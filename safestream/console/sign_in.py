@@ -5,18 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from safestream.app_keys import (
+    CONSOLE_SESSIONS_KEY,
+    GUARD_KEY,
     REVOCATION_KEY,
     THROTTLES_KEY,
 )
-from safestream.auth.guard import verify_login
 from safestream.console.session import (
     CONSOLE_ROLES,
     CSRF_FIELD,
-    check_csrf,
     check_login_csrf,
     end_session,
-    require_console,
-    start_session,
 )
 from safestream.console.views import (
     login_response,
@@ -36,20 +34,20 @@ async def login(request: web.Request) -> web.StreamResponse:
         throttles.check_login(request, username)
     except SafeStreamError as exc:
         return login_response(request, error=exc.message, status=exc.status)
-    principal = await verify_login(request.app, username, form.get("password", "")[:128])
+    principal = await request.app[GUARD_KEY].verify_login(username, form.get("password", "")[:128])
     if principal is None:
         throttles.login_failed(request, username)
     if principal is None or principal.role not in CONSOLE_ROLES:
         return login_response(request, error="Wrong username or password, or not a moderator.", status=401)
     response = web.HTTPFound("/console")
-    start_session(request.app, response, principal)
+    request.app[CONSOLE_SESSIONS_KEY].start(response, principal)
     raise response
 
 
 @documented("Console logout", tag="console")
 async def logout(request: web.Request) -> web.StreamResponse:
-    principal = await require_console(request)
-    check_csrf(request, (await form_fields(request)).get(CSRF_FIELD))
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, (await form_fields(request)).get(CSRF_FIELD))
     # The cookie's token (and every other session of the account) stops working now.
     await request.app[REVOCATION_KEY].end_sessions(username=principal.username, reason="signed out")
     response = web.HTTPFound("/console/login")

@@ -11,8 +11,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from safestream.api.streams import StreamIn, clean_title
-from safestream.app_keys import ACTIONS_KEY, LIFECYCLE_KEY
-from safestream.console.session import CSRF_FIELD, check_csrf, require_console
+from safestream.app_keys import ACTIONS_KEY, CONSOLE_SESSIONS_KEY, LIFECYCLE_KEY
+from safestream.console.session import CSRF_FIELD
 from safestream.console.views import (
     base_context,
     moderated_streams,
@@ -23,18 +23,18 @@ from safestream.console.views import (
 from safestream.errors import SafeStreamError
 from safestream.http.docs import documented
 from safestream.http.validation import form_fields
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 
 def _toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
-    return render(request, "console/_toast.html", {"message": message, "ok": ok}, status=status)
+    return render(request.app[JINJA_KEY], "console/_toast.html", {"message": message, "ok": ok}, status=status)
 
 
 @documented("Console: go live with a stream (streamers and admins)", tag="console")
 async def go_live(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     form = await form_fields(request)
-    check_csrf(request, form.get(CSRF_FIELD))
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
     if not principal.can_open_streams():
         return _toast(request, "Only streamers and admins open streams.", ok=False, status=403)
     try:
@@ -63,9 +63,9 @@ async def go_live(request: web.Request) -> web.Response:
 
 @documented("Console: end the stream (owner, its moderators, admins)", tag="console")
 async def end_stream(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     form = await form_fields(request)
-    check_csrf(request, form.get(CSRF_FIELD))
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     await request.app[LIFECYCLE_KEY].end(slug=stream)
     await request.app[ACTIONS_KEY].record(actor=principal.username, action="end_stream", stream=stream)
@@ -74,9 +74,9 @@ async def end_stream(request: web.Request) -> web.Response:
 
 @documented("Console: rename the stream (owner, admins)", tag="console")
 async def retitle(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     form = await form_fields(request)
-    check_csrf(request, form.get(CSRF_FIELD))
+    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
     stream = await stream_for(request, principal)
     if not (await stream_context(request, principal, stream))["can_retitle"]:
         return _toast(request, "Only the stream's owner and admins rename it.", ok=False, status=403)
@@ -92,12 +92,12 @@ async def retitle(request: web.Request) -> web.Response:
 
 @documented("Console fragment: the streams you moderate (the top bar's list or the home page's)", tag="console")
 async def stream_list(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     streams = await moderated_streams(request, principal)
     current = request.query.get("current", "")
     template = "console/_stream_nav.html" if request.query.get("as") == "nav" else "console/_stream_list.html"
     return render(
-        request,
+        request.app[JINJA_KEY],
         template,
         {
             **base_context(request, principal),
@@ -110,10 +110,10 @@ async def stream_list(request: web.Request) -> web.Response:
 
 @documented("Console fragment: the stream card (state, title, end / go live)", tag="console")
 async def stream_card(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     stream = await stream_for(request, principal)
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/_stream_card.html",
         {**base_context(request, principal), "stream": stream, **await stream_context(request, principal, stream)},
     )

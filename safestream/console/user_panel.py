@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from safestream.app_keys import (
+    CONSOLE_SESSIONS_KEY,
     PIPELINE_KEY,
     POLICIES_KEY,
     SANCTIONS_KEY,
@@ -16,13 +17,12 @@ from safestream.chat.moderator_actions import audit_entry
 from safestream.chat.payloads import iso
 from safestream.chat.sanctions import FOREVER
 from safestream.console.live import feed_row
-from safestream.console.session import require_console
 from safestream.console.views import base_context, stream_for
 from safestream.http.docs import documented
 from safestream.storage import audit, users
 from safestream.storage import messages as message_store
 from safestream.storage.messages import Filters
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 #: Timeout presets (seconds, label): what moderators pick most.
 PRESETS = ((60, "1 min"), (300, "5 min"), (600, "10 min"), (3600, "1 h"), (86400, "1 day"))
@@ -36,7 +36,7 @@ def _until(value: object) -> str | None:
 
 @documented("Console fragment: a user's recent messages, sanctions and audit in this stream", tag="console")
 async def user_panel(request: web.Request) -> web.Response:
-    principal = await require_console(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
     stream = await stream_for(request, principal)
     username = request.match_info["username"][:50]
     app = request.app
@@ -65,4 +65,4 @@ async def user_panel(request: web.Request) -> web.Response:
             audit_entry(r) for r in await audit.actions_on(app[SESSIONS_KEY], target=username, stream=stream)
         ],
     }
-    return render(request, "console/_user_panel.html", context)
+    return render(request.app[JINJA_KEY], "console/_user_panel.html", context)

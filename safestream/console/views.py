@@ -6,7 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
-from safestream.app_keys import METRICS_KEY, POLICIES_KEY, REVIEW_KEY, ROOMS_KEY, SESSIONS_KEY, WRITER_KEY
+from safestream.app_keys import (
+    CONSOLE_SESSIONS_KEY,
+    METRICS_KEY,
+    POLICIES_KEY,
+    REVIEW_KEY,
+    ROOMS_KEY,
+    SESSIONS_KEY,
+    WRITER_KEY,
+)
 from safestream.auth.roles import Principal
 from safestream.auth.tokens import SESSION_COOKIE
 from safestream.chat.moderator_actions import audit_entry
@@ -14,8 +22,6 @@ from safestream.chat.rooms import check_stream_name
 from safestream.console import history
 from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
-    console_principal,
-    csrf_for,
     login_csrf,
     set_login_csrf,
 )
@@ -27,7 +33,7 @@ from safestream.moderation.policy import ACTIONS
 from safestream.storage import audit
 from safestream.storage import messages as message_store
 from safestream.storage import stream_rows as stream_store
-from safestream.templating import render
+from safestream.templating import JINJA_KEY, render
 
 PER_PAGE = 50
 
@@ -74,33 +80,36 @@ async def own_streams(request: web.Request, principal: Principal) -> list[dict[s
 
 
 def base_context(request: web.Request, principal: Principal) -> dict[str, Any]:
-    return {"me": principal, "csrf": csrf_for(request.app, request.cookies.get(SESSION_COOKIE, ""))}
+    return {
+        "me": principal,
+        "csrf": request.app[CONSOLE_SESSIONS_KEY].csrf_for(request.cookies.get(SESSION_COOKIE, "")),
+    }
 
 
 @documented("Console login page", tag="console")
 async def login_page(request: web.Request) -> web.StreamResponse:
-    if await console_principal(request) is not None:
+    if await request.app[CONSOLE_SESSIONS_KEY].principal(request) is not None:
         raise web.HTTPFound("/console")
     return login_response(request, error=None)
 
 
 def login_response(request: web.Request, *, error: str | None, status: int = 200) -> web.Response:
     token = login_csrf(request)
-    page = render(request, "console/login.html", {"error": error, "csrf": token}, status=status)
+    page = render(request.app[JINJA_KEY], "console/login.html", {"error": error, "csrf": token}, status=status)
     set_login_csrf(page, token)
     return page
 
 
 @documented("Console home: the streams you moderate", tag="console")
 async def home(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
     if principal is None:
         raise web.HTTPFound("/console/login")
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/home.html",
         {**base_context(request, principal), "streams": streams, "ended": await own_streams(request, principal)},
     )
@@ -108,7 +117,7 @@ async def home(request: web.Request) -> web.Response:
 
 @documented("The console for one stream", tag="console")
 async def dashboard(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
     if principal is None:
         raise web.HTTPFound("/console/login")
     stream = await stream_for(request, principal)
@@ -129,7 +138,7 @@ async def dashboard(request: web.Request) -> web.Response:
         **await feed_context(request, stream),
         **policy_context(policy.to_dict(), custom=policies.is_custom(stream)),
     }
-    return render(request, "console/dashboard.html", context)
+    return render(request.app[JINJA_KEY], "console/dashboard.html", context)
 
 
 async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
@@ -170,7 +179,7 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
     },
 )
 async def export(request: web.Request) -> web.StreamResponse:
-    principal = await console_principal(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
     if principal is None:
         raise web.HTTPUnauthorized()
     stream = await stream_for(request, principal)
@@ -228,12 +237,12 @@ def policy_context(
 
 @documented("Console fragment: the filtered, paginated message feed", tag="console")
 async def feed(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
+    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
     if principal is None:
         raise web.HTTPUnauthorized()
     stream = await stream_for(request, principal)
     return render(
-        request,
+        request.app[JINJA_KEY],
         "console/_feed.html",
         {**base_context(request, principal), "stream": stream, **await feed_context(request, stream)},
     )

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from safestream.app_keys import GIFTS_KEY, SETTINGS_KEY
-from safestream.auth.guard import authenticate
+from safestream.app_keys import GIFTS_KEY, GUARD_KEY, SETTINGS_KEY
 from safestream.chat.rooms import STREAM_RE
 from safestream.errors import Forbidden
 from safestream.gifts import catalogue
@@ -51,7 +50,7 @@ class GiftIn(BaseModel):
     },
 )
 async def send_gift(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = await request.app[GUARD_KEY].authenticate(request)
     body = await read_json(request, GiftIn)
     sender = body.sender or principal.username
     if sender != principal.username and not principal.is_admin:

@@ -15,29 +15,22 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import socketio
-from aiohttp import web
 
-from safestream.app_keys import (
-    CONNECTIONS_KEY,
-    CONSOLE_KEY,
-    MEMBERSHIP_KEY,
-    METRICS_KEY,
-    NUDGE_KEY,
-    PIPELINE_KEY,
-    POLICIES_KEY,
-    PRINCIPALS_KEY,
-    REPLAYS_KEY,
-    ROOMS_KEY,
-    SANCTIONS_KEY,
-    SETTINGS_KEY,
-)
-from safestream.auth.guard import current_principal, principal_from_token
+from safestream.auth.guard import Guard
+from safestream.auth.principals import PrincipalLoader
 from safestream.auth.tokens import SESSION_COOKIE
 from safestream.chat.broadcaster import STAFF_CONSOLE_ROOM, console_room, user_room
+from safestream.chat.membership import Membership
+from safestream.chat.metrics import Metrics
+from safestream.chat.nudge import Nudger
 from safestream.chat.payloads import error_ack
+from safestream.chat.pipeline import ChatPipeline
 from safestream.chat.policy_changes import public_modes, standing_payload
-from safestream.chat.replay import check_since
-from safestream.chat.rooms import check_stream_name
+from safestream.chat.replay import Replays, check_since
+from safestream.chat.rooms import Rooms, check_stream_name
+from safestream.chat.sanctions import Sanctions
+from safestream.chat.stream_policies import PolicyBook
+from safestream.console.live import ConsoleLive
 from safestream.errors import (
     Banned,
     Forbidden,
@@ -49,7 +42,8 @@ from safestream.errors import (
     Unauthorized,
 )
 from safestream.http.client_ip import client_ip
-from safestream.sio.connections import Connection
+from safestream.settings import Settings
+from safestream.sio.connections import Connection, Connections
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +85,46 @@ def client_events(cls: type) -> frozenset[str]:
 
 
 class ChatNamespace(socketio.AsyncNamespace):
-    def __init__(self, app: web.Application) -> None:
+    """The socket handlers, built by the app factory with the services they call; it reads no app keys."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        connections: Connections,
+        guard: Guard,
+        principals: PrincipalLoader,
+        pipeline: ChatPipeline,
+        nudger: Nudger,
+        rooms: Rooms,
+        policies: PolicyBook,
+        sanctions: Sanctions,
+        membership: Membership,
+        replays: Replays,
+        metrics: Metrics,
+        console: ConsoleLive,
+    ) -> None:
         super().__init__("/")
-        self.app = app
+        self._settings = settings
+        self._connections = connections
+        self._guard = guard
+        self._principals = principals
+        self._pipeline = pipeline
+        self._nudger = nudger
+        self._rooms = rooms
+        self._policies = policies
+        self._sanctions = sanctions
+        self._membership = membership
+        self._replays = replays
+        self._metrics = metrics
+        self._console = console
         #: What a client may call; ChatServer dispatches nothing else.
         self.client_events = client_events(type(self))
         if self.client_events & LIFECYCLE_EVENTS:
             raise TypeError("lifecycle handlers must not be client events")
 
     def _conn(self, sid: str) -> Connection:
-        conn = self.app[CONNECTIONS_KEY].get(sid)
+        conn = self._connections.get(sid)
         if conn is None:
             raise Unauthorized("not connected")
         return conn
@@ -113,15 +137,14 @@ class ChatNamespace(socketio.AsyncNamespace):
         """
         conn = self._conn(sid)
         try:
-            conn.principal = await current_principal(self.app, conn.username, version=conn.principal.token_version)
+            conn.principal = await self._guard.current(conn.username, version=conn.principal.token_version)
         except SafeStreamError:
             await self.disconnect(sid)
             raise
         return conn
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        settings = self.app[SETTINGS_KEY]
-        connections = self.app[CONNECTIONS_KEY]
+        settings, connections = self._settings, self._connections
         if len(connections) >= settings.max_connections:
             raise socketio.exceptions.ConnectionRefusedError("server_full")
         token = _token_from(environ, auth)
@@ -134,7 +157,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         started = time.monotonic()
         try:
-            principal = await principal_from_token(self.app, token, loader=self.app[PRINCIPALS_KEY])
+            principal = await self._guard.from_token(token, loader=self._principals)
         except Banned as exc:
             raise socketio.exceptions.ConnectionRefusedError("banned") from exc
         except SafeStreamError as exc:
@@ -150,15 +173,15 @@ class ChatNamespace(socketio.AsyncNamespace):
         await self.enter_room(sid, user_room(principal.username))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self.app[CONNECTIONS_KEY].remove(sid)
-        self.app[REPLAYS_KEY].forget(sid)
-        self.app[NUDGE_KEY].forget(sid)
+        conn = self._connections.remove(sid)
+        self._replays.forget(sid)
+        self._nudger.forget(sid)
         if conn is None:
             return
         for stream in list(conn.streams):
-            await self.app[MEMBERSHIP_KEY].leave(conn, stream, room_too=False)
+            await self._membership.leave(conn, stream, room_too=False)
         for stream in conn.consoles:
-            self.app[CONSOLE_KEY].unwatch(stream)
+            self._console.unwatch(stream)
 
     @acked
     async def on_join(self, sid: str, data: Any) -> dict[str, Any]:
@@ -166,15 +189,14 @@ class ChatNamespace(socketio.AsyncNamespace):
         conn = self._conn(sid)
         stream = check_stream_name(_field(data, "stream"))
         since = check_since(data.get("since"))
-        room = await self.app[ROOMS_KEY].load(stream)
-        await self.app[POLICIES_KEY].load(stream)
+        room = await self._rooms.load(stream)
+        await self._policies.load(stream)
         if not room.live:
             raise StreamOffline(f"{stream!r} is not live")
-        if self.app[SANCTIONS_KEY].banned(conn.username, stream) is not None:
+        if self._sanctions.banned(conn.username, stream) is not None:
             raise Banned("you are banned from this stream")
-        replays = self.app[REPLAYS_KEY]
+        replays, membership = self._replays, self._membership
         replays.admit(sid)
-        membership = self.app[MEMBERSHIP_KEY]
         entered = await membership.enter(conn, room)
         try:
             history, gap = await replays.history(sid, room, since)
@@ -182,7 +204,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             if entered:  # the join failed after all: undo it rather than leave a half-joined socket
                 await membership.leave(conn, stream)
             raise
-        viewers = await self.app[METRICS_KEY].viewer_count(stream)
+        viewers = await self._metrics.viewer_count(stream)
         return {
             "ok": True,
             "stream": stream,
@@ -194,7 +216,7 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     def _modes(self, conn: Connection, stream: str) -> dict[str, Any]:
         """The stream's chat modes and whether this user may chat in it (the composer's state)."""
-        pipeline = self.app[PIPELINE_KEY]
+        pipeline = self._pipeline
         policy = pipeline.policies.get(stream)
         hit = pipeline.modes.standing(policy.modes, pipeline.sender(conn, stream))
         return {"modes": public_modes(stream, policy), "standing": standing_payload(hit)}
@@ -211,13 +233,13 @@ class ChatNamespace(socketio.AsyncNamespace):
     @acked
     async def on_nudge(self, sid: str, data: Any) -> dict[str, Any]:
         """How a draft would be treated: never stored, broadcast or counted (``chat.nudge``)."""
-        return await self.app[NUDGE_KEY].nudge(self._conn(sid), data)
+        return await self._nudger.nudge(self._conn(sid), data)
 
     @acked
     async def on_leave(self, sid: str, data: Any) -> dict[str, Any]:
         conn = self._conn(sid)
         stream = check_stream_name(_field(data, "stream"))
-        if not await self.app[MEMBERSHIP_KEY].leave(conn, stream):
+        if not await self._membership.leave(conn, stream):
             raise NotInStream(f"you are not in {stream!r}")
         return {"ok": True}
 
@@ -226,25 +248,25 @@ class ChatNamespace(socketio.AsyncNamespace):
         """The console's live feed: server-rendered fragments for one stream's moderators."""
         conn = await self._rechecked(sid)
         stream = check_stream_name(_field(data, "stream"))
-        room = await self.app[ROOMS_KEY].load(stream)
+        room = await self._rooms.load(stream)
         if not conn.principal.can_moderate(stream, room.owner):
             raise Forbidden("you do not moderate this stream")
         # Each console_join renders and pushes the panels to the stream's whole console room.
-        if (retry := self.app[REPLAYS_KEY].joins.check(sid)) is not None:
+        if (retry := self._replays.joins.check(sid)) is not None:
             raise RateLimited("too many joins; slow down", retry_after=retry)
         if stream not in conn.consoles:
             conn.consoles.add(stream)
             await self.enter_room(sid, console_room(stream))
             if conn.principal.is_global_moderator:
                 await self.enter_room(sid, STAFF_CONSOLE_ROOM)
-            self.app[CONSOLE_KEY].watch(stream)
-        await self.app[CONSOLE_KEY].refresh(stream)
+            self._console.watch(stream)
+        await self._console.refresh(stream)
         return {"ok": True, "stream": stream, "live": room.live}
 
     @acked
     async def on_chat(self, sid: str, data: Any) -> dict[str, Any]:
         # submit() runs synchronously before the first await: that keeps order.
-        ack: dict[str, Any] = await self.app[PIPELINE_KEY].submit(self._conn(sid), data)
+        ack: dict[str, Any] = await self._pipeline.submit(self._conn(sid), data)
         return ack
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
