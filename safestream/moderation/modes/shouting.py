@@ -2,16 +2,17 @@
 
 Counting is done by C-level string methods: ASCII capitals with
 ``bytes.translate``, other scripts by comparing with ``lower()`` (on the
-first ``CAPS_SAMPLE`` characters), runs by comparing every ``max_run``-th
-character with its neighbours (``map`` over strided slices), words with ``split``, ``set`` and ``Counter``.
+first ``CAPS_SAMPLE`` characters), runs by comparing the text with itself
+shifted by one (big-integer XOR, then ``bytes.find``), words with ``split``,
+``set`` and ``Counter``. No step depends on what the text contains, so hostile
+input costs what ordinary input of its length does.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from itertools import compress
-from operator import eq, ne, or_
+from operator import ne
 
 from safestream.moderation.modes.config import ChatModes
 from safestream.moderation.modes.rule_io import Hit, Sender
@@ -36,34 +37,83 @@ def caps_ratio(text: str) -> float:
         lower, upper_text = text.lower(), text.upper()
         if lower == upper_text:  # no letter with case (CJK, emoji, digits)
             return 0.0
-        letters = sum(map(ne, lower, upper_text))
-        upper = sum(map(ne, text, lower))
+        if len(lower) == len(text) == len(upper_text):  # one code point each way: compared in C
+            letters = len(text) - _same_chars(lower, upper_text)
+            upper = len(text) - _same_chars(text, lower)
+        else:  # a letter whose case mapping changes the length (ß, İ): rare, and at most CAPS_SAMPLE long
+            letters = sum(map(ne, lower, upper_text))
+            upper = sum(map(ne, text, lower))
     return upper / letters if letters else 0.0
 
 
+def _same_chars(a: str, b: str) -> int:
+    """How many positions of two equally long strings hold the same character (see ``_planes``)."""
+    differs = 0
+    for x, y in zip(_planes(a), _planes(b), strict=True):
+        differs |= int.from_bytes(x) ^ int.from_bytes(y)
+    return differs.to_bytes(len(a)).count(0)
+
+
+def _planes(text: str) -> tuple[bytes, ...]:
+    """The code points as byte planes: one byte each (ASCII), or their low, middle and high bytes.
+
+    Two characters are equal exactly when they are equal in every plane, and a
+    plane is compared as one big integer (XOR in C): each step costs a few C
+    passes over ``len(text)`` bytes whatever the text says.
+    """
+    if text.isascii():
+        return (text.encode(),)
+    raw = text.encode("utf-32-le", "surrogatepass")  # the top byte of a code point is always 0
+    return raw[0::4], raw[1::4], raw[2::4]
+
+
 def longest_run_at_least(text: str, run: int) -> bool:
-    """A run of ``run`` identical characters covers exactly one index that is a multiple of ``run``,
-    and there it equals a neighbour: the characters at those indices are compared with their
-    neighbours by C-level ``map(eq, ...)`` over strided slices, and only the few that match get a look."""
+    """Whether some non-space character repeats ``run`` times in a row.
+
+    The text is compared with itself shifted by one, in C: as bytes XORed as
+    big integers (ASCII), or code point by code point through ``_diff32``; a
+    run is ``run - 1`` equal neighbours in a row, found by one ``bytes.find``.
+    The cost is linear in the length and the same for any content (a near-miss
+    "aaaaaaaaab" repeated costs what random text does). Runs of spaces do not
+    count: when the first run found is whitespace, the whitespace is collapsed
+    and the search runs once more.
+    """
     n = len(text)
     if n < run or run < 2:
         return n >= run
-    at = text[::run]
-    after = text[1::run] + "\0"  # at[j]'s right neighbour ("\0" never occurs: clean_message drops it)
-    before = "\0" + text[run - 1 :: run]  # at[j]'s left neighbour
-    for j in compress(range(len(at)), map(or_, map(eq, at, after), map(eq, at, before))):
-        i = j * run
-        if not text[i].isspace() and text[i] * run in text[max(0, i - run + 1) : i + run]:
-            return True
-    return False
+    at = _first_run(text, run)
+    if at < 0:
+        return False
+    if not text[at].isspace():
+        return True
+    return _first_run(" ".join(text.split()), run) >= 0  # no whitespace runs left: any run is one of letters
+
+
+def _first_run(text: str, run: int) -> int:
+    """Where a run of ``run`` identical characters starts, or -1: every plane is XORed with itself
+    shifted by one character, and a zero byte of the OR of those is a pair of equal neighbours."""
+    n = len(text)
+    if n < run:
+        return -1
+    rest = (1 << 8 * (n - 1)) - 1  # as an integer, a plane without its first byte
+    differs = 0
+    for plane in _planes(text):
+        if plane.count(plane[:1]) == n:  # one byte throughout (Cyrillic's middle byte, BMP's high one)
+            continue
+        value = int.from_bytes(plane)
+        differs |= (value >> 8) ^ (value & rest)
+    return differs.to_bytes(n - 1).find(bytes(run - 1))
 
 
 def top_word_share(text: str, min_words: int) -> float:
     words = text[: WORD_SAMPLE * 8].lower().split(None, WORD_SAMPLE)[:WORD_SAMPLE]
     if len(words) < min_words:
         return 0.0
-    if len(set(words)) == len(words):  # the usual case: all different, no Counter needed
+    distinct = len(set(words))
+    if distinct == len(words):  # the usual case: all different, no Counter needed
         return 1 / len(words)
+    if distinct == 1:  # one word over and over (the spam this looks for)
+        return 1.0
     return max(Counter(words).values()) / len(words)  # Counter counts in C (_count_elements)
 
 
