@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.rule_io import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender, verdict
 
 TLDS = frozenset(
     """
@@ -236,6 +236,8 @@ def check_links(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not find_hosts(text, rule.permitted_domains, first=True):
         return None
+    if rule.action != "mask":
+        return verdict("links", rule.action, "links_not_allowed", "links are not allowed in this chat")
     return Hit(
         "links",
         rule.action,

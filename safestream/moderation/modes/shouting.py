@@ -14,8 +14,8 @@ import unicodedata
 from collections import Counter
 from operator import ne
 
-from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.rule_io import Hit, Sender
+from safestream.moderation.modes.config import ChatModes, Repeats
+from safestream.moderation.modes.rule_io import Hit, Sender, verdict
 
 _UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _LOWER = bytes(range(ord("a"), ord("z") + 1))
@@ -106,7 +106,20 @@ def _first_run(text: str, run: int) -> int:
 
 
 def top_word_share(text: str, min_words: int) -> float:
-    words = text[: WORD_SAMPLE * 8].lower().split(None, WORD_SAMPLE)[:WORD_SAMPLE]
+    """The most frequent word's share of the first ``WORD_SAMPLE`` words, ignoring case (0: too few words)."""
+    return _top_share(text[: WORD_SAMPLE * 8].lower().split(None, WORD_SAMPLE)[:WORD_SAMPLE], min_words)
+
+
+def _one_word_over_and_over(text: str, rule: Repeats) -> bool:
+    """``top_word_share(...) > max_word_share``, lowercasing only when the words as typed are not over
+    already (lowercasing can only merge words, and it costs per character outside ASCII)."""
+    sample = text[: WORD_SAMPLE * 8]
+    if _top_share(sample.split(None, WORD_SAMPLE)[:WORD_SAMPLE], rule.min_words) > rule.max_word_share:
+        return True
+    return top_word_share(sample, rule.min_words) > rule.max_word_share
+
+
+def _top_share(words: list[str], min_words: int) -> float:
     if len(words) < min_words:
         return 0.0
     distinct = len(set(words))
@@ -123,6 +136,8 @@ def check_caps(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if caps_ratio(text) <= rule.max_ratio:
         return None
+    if rule.action != "mask":
+        return verdict("caps", rule.action, "too_many_caps", "too many capital letters")
     return Hit(
         "caps",
         rule.action,
@@ -136,8 +151,10 @@ def check_repeats(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
     rule = modes.repeats
     if rule.action == "off" or sender.privileged:
         return None
-    if not longest_run_at_least(text, rule.max_run) and top_word_share(text, rule.min_words) <= rule.max_word_share:
+    if not longest_run_at_least(text, rule.max_run) and not _one_word_over_and_over(text, rule):
         return None
+    if rule.action != "mask":
+        return verdict("repeats", rule.action, "repeated_characters", "too many repeated characters or words")
     return Hit(
         "repeats",
         rule.action,
