@@ -122,7 +122,7 @@ def may_hold_link(text: str) -> bool:
     so those send it to the full fold; text NFKC changes (fullwidth letters,
     compatibility dots) always takes the full fold.
     """
-    if not unicodedata.is_normalized("NFKC", text):  # a quick check: fails at the first such character
+    if "." in text or not unicodedata.is_normalized("NFKC", text):  # NFKC's quick check: C speed
         return True
     lowered = text.lower()  # str.lower maps at least every ASCII letter bytes.lower does
     if any(token in lowered for token in _LINK_TOKENS):
@@ -176,7 +176,7 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
     if dots > MAX_DOTS:
         return [*found, "(many dots)"]
     if dots:
-        hosts = _hosts(folded, any_one=first and not permitted)
+        hosts = _hosts(folded, look_first=first)
         if permitted:
             raw = text.encode("utf-8", "surrogatepass").lower()  # as typed: look-alikes stay themselves
             hosts = (
@@ -198,26 +198,30 @@ def _has_scheme(folded: bytes, *, plain: bool) -> bool:
     return plain and (b"http:" in folded or b"https:" in folded or b"www." in folded)
 
 
-def _hosts(folded: bytes, *, any_one: bool = False) -> Iterator[str]:
+def _hosts(folded: bytes, *, look_first: bool = False) -> Iterator[str]:
     """Every host the patterns find, lazily (the rule takes one), each as the token around the match.
 
-    ``any_one``: only whether there is a host matters (no permitted domains to
-    judge them by). Then text that is not ASCII skips ``_TLD``: the look-alike
-    pattern matches wherever it does (its letters include the ASCII ones and
-    its lookahead is the looser one), so scanning for both would only find
-    the same hosts twice.
+    ``look_first``: only whether a host qualifies matters (``first``), and that
+    does not depend on the order (a host qualifies if it is not permitted, or
+    if more than ``MAX_HOSTS`` were found in all). Text that is not ASCII then
+    runs the look-alike pattern before ``_TLD``: it matches wherever ``_TLD``
+    does (its letters include the ASCII ones, its lookahead is the looser one),
+    so a link is usually found without scanning the text twice.
     """
     spaced = folded.translate(_TO_SPACE)
     ascii_only = folded.isascii()
-    text = "" if ascii_only else folded.decode("utf-8", "replace")
-    if ascii_only or not any_one or "\ufffd" in text:  # U+FFFD: character and byte offsets may not line up
+    if not (look_first and not ascii_only):
         for m in _TLD.finditer(folded):
             yield _token(spaced, m.start(), m.end())
     if not ascii_only:
+        text = folded.decode("utf-8", "replace")
         for look in _LOOKALIKE_TLD.finditer(text):  # str matches: offsets are characters, not bytes
             yield _token(spaced, len(text[: look.start()].encode()), len(text[: look.end()].encode()))
     for m in _IP.finditer(folded):
         yield _token(spaced, m.start(), m.end())
+    if look_first and not ascii_only:
+        for m in _TLD.finditer(folded):
+            yield _token(spaced, m.start(), m.end())
 
 
 def _token(spaced: bytes, start: int, end: int) -> str:
