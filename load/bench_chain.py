@@ -35,84 +35,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from driver import texts
+
+# Word pools, several words a line (one a line would be 70 lines of vocabulary).
+# fmt: off
 REACTIONS = (
-    "gg",
-    "lol",
-    "lmao",
-    "no way",
-    "omg",
-    "pog",
-    "W",
-    "L",
-    "rip",
-    "nice",
-    "clean",
-    "sheesh",
-    "hahaha",
-    "LETS GOOO",
-    "wait what",
-    "first",
-    "same",
-    "true",
-    "F",
-    "o7",
-    "ez",
-    "close one",
-    "unlucky",
-    "gg wp",
+    "gg", "lol", "lmao", "no way", "omg", "pog", "W", "L", "rip", "nice", "clean", "sheesh", "hahaha", "LETS GOOO",
+    "wait what", "first", "same", "true", "F", "o7", "ez", "close one", "unlucky", "gg wp",
 )
 NOUNS = (
-    "round",
-    "map",
-    "boss",
-    "clip",
-    "song",
-    "build",
-    "team",
-    "game",
-    "stream",
-    "patch",
-    "skin",
-    "combo",
-    "jump",
-    "shot",
-    "play",
-    "level",
-    "raid",
-    "queue",
-    "match",
-    "deck",
-    "run",
-    "mic",
-    "camera",
-    "overlay",
+    "round", "map", "boss", "clip", "song", "build", "team", "game", "stream", "patch", "skin", "combo", "jump",
+    "shot", "play", "level", "raid", "queue", "match", "deck", "run", "mic", "camera", "overlay",
 )
 ADJS = (
-    "great",
-    "insane",
-    "clean",
-    "wild",
-    "rough",
-    "close",
-    "funny",
-    "new",
-    "old",
-    "hard",
-    "easy",
-    "good",
-    "weird",
-    "long",
-    "short",
-    "broken",
-    "fun",
-    "cozy",
-    "loud",
-    "quiet",
-    "fast",
-    "slow",
-    "crazy",
-    "nice",
+    "great", "insane", "clean", "wild", "rough", "close", "funny", "new", "old", "hard", "easy", "good", "weird",
+    "long", "short", "broken", "fun", "cozy", "loud", "quiet", "fast", "slow", "crazy", "nice",
 )
+# fmt: on
 NAMES = ("alex", "sam", "kai", "mia", "leo", "zoe", "max", "ivy", "noah", "emma", "liam", "ava", "finn", "ruby")
 PLACES = ("brazil", "spain", "ohio", "poland", "texas", "manila", "lagos", "berlin", "seoul", "lima", "oslo")
 GAMES = ("valorant", "minecraft", "elden ring", "fortnite", "apex", "league", "tetris", "hades", "celeste")
@@ -179,20 +118,7 @@ TOXIC = (
     "b!tch please",
     "damn that {n}",
 )
-NON_LATIN = (
-    "привет всем",
-    "καλημέρα σε όλους",
-    "日本語のチャット",
-    "güzel oyun",
-    "très bien joué",
-    "good game 👍",
-    "😂😂😂",
-    "🔥🔥 lets go",
-    "¡qué jugada!",
-    "안녕하세요",
-    "ну ты даёшь",
-    "すごい！",
-)
+NON_LATIN = (*texts.NON_LATIN, "ну ты даёшь", "すごい！")
 COPIES = (
     "PogChamp PogChamp PogChamp",
     "!drop",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import secrets
 import statistics
 import time
 import uuid
@@ -23,7 +23,10 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import common
+from driver.accounts import register_and_login
+from driver.server import start_server
+from driver.stats import percentiles
+from driver.wire import VISIBLE, RawSocket, chat_messages, open_joined, parse_ack
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 
@@ -44,37 +47,23 @@ async def measure(
     acked_visible: set[int] = set()
     received: list[set[int]] = [set() for _ in range(viewers)]
     async with aiohttp.ClientSession() as session:
-        vsocks = [await common.open_socket(session, viewer_url, t) for t in tokens[:viewers]]
-        ssock = await common.open_socket(session, sender_url, tokens[-1])
-        for sock in (*vsocks, ssock):
-            await common.join(sock, "main")
+        vsocks = await open_joined(session, viewer_url, tokens[:viewers], "main")
+        [ssock] = await open_joined(session, sender_url, tokens[-1:], "main")
         stop = asyncio.Event()
 
-        async def view(i: int, sock: common.RawSocket) -> None:
-            while not stop.is_set():
-                try:
-                    frame = await sock.recv_text(0.5)
-                except TimeoutError:
-                    continue
-                if not frame.startswith("42["):
-                    continue
-                event, data = json.loads(frame[2:])[:2]
+        async def view(i: int, sock: RawSocket) -> None:
+            async for frame in sock.frames(stop, poll=0.5):
                 now = time.time_ns()
-                for msg in data if event == "chat_batch" else [data] if event == "chat" else []:
+                for msg in chat_messages(frame):
                     if msg["message"].startswith("p3 t="):
                         latencies.append((now - int(msg["message"].split()[1][2:])) / 1e6)
                         received[i].add(msg["id"])
 
         async def acks() -> None:
-            while not stop.is_set():
-                try:
-                    frame = await ssock.recv_text(0.5)
-                except TimeoutError:
-                    continue
-                if frame.startswith("43"):
-                    ack = json.loads(frame[frame.index("[") :])[0]
-                    if ack.get("ok") and ack.get("action") in ("allow", "flag", "mask"):
-                        acked_visible.add(ack["id"])
+            async for frame in ssock.frames(stop, poll=0.5):
+                ack = (parse_ack(frame) or (0, {}))[1]
+                if ack.get("ok") and ack.get("action") in VISIBLE:
+                    acked_visible.add(ack["id"])
 
         tasks = [asyncio.create_task(view(i, s)) for i, s in enumerate(vsocks)] + [asyncio.create_task(acks())]
         interval, next_at, until = 1.0 / rate, time.monotonic(), time.monotonic() + duration
@@ -96,30 +85,31 @@ async def run(args: argparse.Namespace) -> None:
     await pg(f'CREATE DATABASE "{name}"')
     env = {
         "DATABASE_URL": f"{PG}/{name}",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": args.redis_url,
         "SAFESTREAM_REDIS_PREFIX": f"p3{uuid.uuid4().hex[:6]}",
+        # One secret for both: each install would otherwise generate its own, and B would refuse A's tokens.
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
     }
-    a = common.start_server(env)
-    b = common.start_server(env)
     try:
-        tokens = await common.register_and_login(a.url, [f"p3_u{i}" for i in range(args.viewers + 1)])
-        for label, viewer_url in (("cross-process (A -> Redis -> B)", b.url), ("same process (A -> A)", a.url)):
-            p50s, p99s, losses = [], [], []
-            for _ in range(args.runs):
-                lat, lost, expected = await measure(a.url, viewer_url, tokens, args.viewers, args.rate, args.duration)
-                pct = common.percentiles(lat, (50, 99))
-                p50s.append(pct[50])
-                p99s.append(pct[99])
-                losses.append(100.0 * lost / max(1, expected))
-            print(
-                f"{label:34s} {args.rate:.0f} msg/s x {args.viewers} viewers: "
-                f"p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms, "
-                f"loss {statistics.median(losses):.3f} % (median of {args.runs})",
-                flush=True,
-            )
+        with start_server(env) as a, start_server(env) as b:
+            tokens = await register_and_login(a.url, [f"p3_u{i}" for i in range(args.viewers + 1)])
+            for label, viewer_url in (("cross-process (A -> Redis -> B)", b.url), ("same process (A -> A)", a.url)):
+                p50s, p99s, losses = [], [], []
+                for _ in range(args.runs):
+                    lat, lost, expected = await measure(
+                        a.url, viewer_url, tokens, args.viewers, args.rate, args.duration
+                    )
+                    pct = percentiles(lat, (50, 99))
+                    p50s.append(pct[50])
+                    p99s.append(pct[99])
+                    losses.append(100.0 * lost / max(1, expected))
+                print(
+                    f"{label:34s} {args.rate:.0f} msg/s x {args.viewers} viewers: "
+                    f"p50 {statistics.median(p50s):.1f} ms, p99 {statistics.median(p99s):.1f} ms, "
+                    f"loss {statistics.median(losses):.3f} % (median of {args.runs})",
+                    flush=True,
+                )
     finally:
-        a.stop()
-        b.stop()
         await pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -129,6 +119,7 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="the Redis both processes share")
     asyncio.run(run(parser.parse_args()))
 
 

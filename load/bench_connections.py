@@ -3,7 +3,7 @@
 Usage: python load/bench_connections.py [--connections 10000] [--workers 4] [--users N] [--join]
                                         [--hold 5] [--cycles 1] [--external URL --server-pid PID]
 
-Opens ``--connections`` raw Engine.IO/Socket.IO WebSockets (load/common.py),
+Opens ``--connections`` raw Engine.IO/Socket.IO WebSockets (load/driver/wire.py),
 each authenticated with its own account's token (``--users`` fewer accounts
 share them round-robin; the server's per-user socket cap is raised then),
 spread over ``--workers`` client processes. The server runs with
@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
-import multiprocessing as mp
 import sys
 import time
 from collections.abc import Sequence
@@ -29,20 +27,12 @@ from typing import Any
 
 import aiohttp
 
-from common import (
-    RawSocket,
-    gather_bounded,
-    install_uvloop,
-    join,
-    open_socket,
-    parse_env_pairs,
-    raise_nofile,
-    rss_kib,
-    sample,
-    start_server,
-    tokens_for,
-    wait_for_quiet,
-)
+from driver.accounts import tokens_for
+from driver.cli import add_quiet_wait, add_server_env, add_target, parse_env_pairs
+from driver.machine import rss_kib, sample, wait_for_quiet
+from driver.server import raise_nofile, start_server
+from driver.wire import RawSocket, gather_bounded, join, open_socket
+from driver.workers import Workers, run_worker
 
 TARGET_KB = 40.0
 
@@ -51,14 +41,7 @@ TARGET_KB = 40.0
 
 
 def worker_main(conn: Connection, base_url: str, stream: str | None, deflate: bool) -> None:
-    install_uvloop()
-    raise_nofile(65536)
-    try:
-        asyncio.run(_worker(conn, base_url, stream, deflate))
-    except Exception as exc:  # noqa: BLE001 - report, never leave the parent waiting
-        conn.send({"error": f"{type(exc).__name__}: {exc}"})
-    finally:
-        conn.close()
+    run_worker(conn, functools.partial(_worker, conn, base_url, stream, deflate))
 
 
 async def _worker(conn: Connection, base_url: str, stream: str | None, deflate: bool) -> None:
@@ -130,20 +113,6 @@ async def _worker(conn: Connection, base_url: str, stream: str | None, deflate: 
 # --------------------------------------------------------------------------- main
 
 
-def _broadcast(pipes: Sequence[Connection], shards: Sequence[Any], verb: str) -> list[dict[str, Any]]:
-    for pipe, shard in zip(pipes, shards, strict=True):
-        pipe.send((verb, shard) if shard is not None else (verb,))
-    answers: list[dict[str, Any]] = []
-    for pipe in pipes:
-        if not pipe.poll(900):
-            raise RuntimeError(f"a client process did not answer {verb!r} within 900 s")
-        answer = pipe.recv()
-        if "error" in answer:
-            raise RuntimeError(f"client process failed: {answer['error']}")
-        answers.append(answer)
-    return answers
-
-
 def _settled_rss(pid: int, wait: float = 2.0) -> int:
     """RSS after the server had a moment to finish work in flight (handshakes, presence)."""
     time.sleep(wait)
@@ -160,12 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stream", default="main")
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to keep them open before closing")
     parser.add_argument("--cycles", type=int, default=1, help="open/close rounds (>1 shows reuse vs growth)")
-    parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate")
-    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
-    parser.add_argument("--external", metavar="URL", help="use a running server (its limits must allow N)")
-    parser.add_argument("--server-pid", type=int, help="with --external: the PID to read RSS from")
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--keep-server", action="store_true", help="keep the server's temp dir (its log)")
+    add_server_env(parser)
+    add_target(parser, "use a running server (its limits must allow N)", "with --external: the PID to read RSS from")
+    add_quiet_wait(parser, 60.0)
     args = parser.parse_args(argv)
     n = args.connections
     users = args.users or n
@@ -189,9 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"server pid {pid} healthy after {server.healthy_after:.2f} s; env {env}")
     if pid is None:
         parser.error("--external needs --server-pid to read the server's RSS")
-    ctx = mp.get_context("spawn")
-    pipes: list[Connection] = []
-    procs: list[Any] = []
+    workers = Workers()
     try:
         rss_start = rss_kib(pid)
         names = [f"idle{i}" for i in range(users)]
@@ -199,26 +163,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{users} accounts registered and logged in in {took:.1f} s ({users / took:.0f}/s)")
         per_socket = [tokens[i % users] for i in range(n)]
         for _ in range(args.workers):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=worker_main,
-                args=(child, base_url, args.stream if args.join else None, not args.no_deflate),
-                daemon=True,
-            )
-            proc.start()
-            child.close()
-            pipes.append(parent)
-            procs.append(proc)
+            workers.start(worker_main, base_url, args.stream if args.join else None, not args.no_deflate)
         rss_registered = _settled_rss(pid)
 
         warm = min(args.warmup, n)
-        answers = _broadcast(pipes, [per_socket[w : warm : args.workers] for w in range(args.workers)], "connect")
+        answers = workers.broadcast("connect", [per_socket[w : warm : args.workers] for w in range(args.workers)])
         warm_ok = sum(a["ok"] for a in answers)
         rss_warm = _settled_rss(pid)
         cpu_before = sample(pid).cpu_s
 
         started = time.perf_counter()
-        answers = _broadcast(pipes, [per_socket[warm + w :: args.workers] for w in range(args.workers)], "connect")
+        answers = workers.broadcast("connect", [per_socket[warm + w :: args.workers] for w in range(args.workers)])
         connect_secs = time.perf_counter() - started
         cpu_connect = sample(pid).cpu_s - cpu_before
         rest_ok = sum(a["ok"] for a in answers)
@@ -228,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  connect errors (first): {a['errors']}")
         rss_full = _settled_rss(pid)
         time.sleep(max(0.0, args.hold - 2.0))
-        status = _broadcast(pipes, [None] * len(pipes), "status")
+        status = workers.broadcast("status")
         still_open = sum(s["open"] for s in status)
         reasons: dict[str, int] = {}
         for s in status:
@@ -237,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]:
             print(f"  closed by the server: {count} x {reason}")
         rss_held = rss_kib(pid)
-        _broadcast(pipes, [None] * len(pipes), "close")
+        workers.broadcast("close")
         rss_closed = _settled_rss(pid, 3.0)
 
         total_ok = warm_ok + rest_ok
@@ -268,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # RSS from growing in the next cycle; state kept per closed connection makes it grow again.
         for cycle in range(2, args.cycles + 1):
             cpu_before, started = sample(pid).cpu_s, time.perf_counter()
-            answers = _broadcast(pipes, [per_socket[w :: args.workers] for w in range(args.workers)], "connect")
+            answers = workers.broadcast("connect", [per_socket[w :: args.workers] for w in range(args.workers)])
             secs, cpu = time.perf_counter() - started, sample(pid).cpu_s - cpu_before
             ok = sum(a["ok"] for a in answers)
             print(
@@ -277,20 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             failed = sum(a["n_errors"] for a in answers)
             rss_open = _settled_rss(pid)
-            _broadcast(pipes, [None] * len(pipes), "close")
+            workers.broadcast("close")
             rss_after = _settled_rss(pid, 3.0)
             print(
                 f"cycle {cycle}: {ok:,} open ({failed} failed) -> RSS {rss_open / 1024:.1f} MiB; "
                 f"closed -> {rss_after / 1024:.1f} MiB"
             )
     finally:
-        for pipe in pipes:
-            with contextlib.suppress(OSError, ValueError):
-                pipe.send(("exit",))
-        for proc in procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.terminate()
+        workers.join(30, farewell=("exit",))
         if server is not None:
             for count, line in server.log_problems():
                 print(f"  server log: {count} x {line}")

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # a script next to its helpers
-    cpu_seconds,
-    open_socket,
-    percentile,
-    register_and_login,
-    start_server,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the driver, when imported from elsewhere
+
+from driver.accounts import register_and_login
+from driver.machine import cpu_seconds
+from driver.server import start_server
+from driver.stats import percentile
+from driver.wire import open_socket, parse_ack
 
 
 async def _healthz(url: str, stop: asyncio.Event, out: list[float]) -> None:
@@ -55,7 +53,7 @@ async def run(url: str, pid: int, joins: int, messages: int) -> dict[str, float]
         await asyncio.sleep(0.5)  # let the write-behind flush
 
         attacker = await open_socket(session, url, attacker_token)
-        stop, latencies = asyncio.Event(), []
+        stop, latencies = asyncio.Event(), list[float]()
         probe = asyncio.create_task(_healthz(url, stop, latencies))
         cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         for _ in range(joins):
@@ -64,12 +62,11 @@ async def run(url: str, pid: int, joins: int, messages: int) -> dict[str, float]
         ack_bytes = 0
         while acked < joins:
             frame = await attacker.recv_text(120)
-            if not frame.startswith("43"):
+            if (parsed := parse_ack(frame)) is None:
                 continue
             acked += 1
             ack_bytes += len(frame.encode())
-            body = json.loads(frame[frame.index("[") :])[0]
-            refused += not body.get("ok")
+            refused += not parsed[1].get("ok")
         elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
         stop.set()
         await probe
@@ -90,11 +87,8 @@ def main() -> int:
     parser.add_argument("--joins", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=800)
     args = parser.parse_args()
-    server = start_server({"GIFT_INTERVAL_SECS": "3600"})
-    try:
+    with start_server({"GIFT_INTERVAL_SECS": "3600"}) as server:
         figures = asyncio.run(asyncio.wait_for(run(server.url, server.pid, args.joins, args.messages), 55))
-    finally:
-        server.stop()
     print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
     return 0
 

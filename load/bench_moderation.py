@@ -14,7 +14,7 @@ Usage: python load/bench_moderation.py [--messages 20000] [--runs 5] [--seconds 
     stalled loop cannot hide its own delay). Each rate runs ``--repeats``
     times; the medians are printed.
 
-Messages come from bench_normalize.make_messages: short chat lines, ~5%
+Messages come from driver.texts.make_messages: short chat lines, ~5%
 toxic, ~15% non-Latin or emoji. One process, one event loop, one scorer
 thread, as in the server. Prints figures; it is not a test.
 """
@@ -24,30 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import os
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench_normalize import make_messages
-
+from driver.moderation import load_chain, moderate
+from driver.stats import rank_percentile
+from driver.texts import make_messages
 from safestream.errors import Busy
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.policy import Decision, Policy
-from safestream.settings import Settings
 
 BATCH_SIZES = (1, 8, 32, 64, 256, 1000)
 PIPELINE_MAX_BATCH = 512  # safestream.chat.pipeline's MicroBatcher(max_batch=...)
 TARGET_RATE = 50_000.0
 TARGET_P99_MS = 50.0
-
-
-async def moderate(engine: ModerationEngine, policy: Policy, texts: Sequence[str]) -> list[Decision]:
-    """The pipeline's _process minus publishing: assess the batch, then judge each message."""
-    assessments = await engine.assess(texts)
-    return [policy.judge(t, a.normalized, a.scores, failed=a.failed) for t, a in zip(texts, assessments, strict=True)]
 
 
 async def throughput(engine: ModerationEngine, policy: Policy, messages: Sequence[str], batch: int, runs: int) -> float:
@@ -95,11 +88,6 @@ class LoadResult:
     refused: int
 
 
-def _pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 async def open_loop(
     engine: ModerationEngine, policy: Policy, messages: Sequence[str], rate: float, seconds: float, max_queue: int
 ) -> LoadResult:
@@ -139,10 +127,10 @@ async def open_loop(
     await asyncio.sleep(0)  # let the last done-callbacks run
     await batcher.close()
     return LoadResult(
-        _pct(from_submit, 0.5) * 1e3,
-        _pct(from_submit, 0.99) * 1e3,
+        rank_percentile(from_submit, 0.5) * 1e3,
+        rank_percentile(from_submit, 0.99) * 1e3,
         max(from_submit) * 1e3,
-        _pct(from_schedule, 0.99) * 1e3,
+        rank_percentile(from_schedule, 0.99) * 1e3,
         len(from_submit) / (last_done - start),
         batcher.items / max(batcher.batches, 1),
         refused,
@@ -159,12 +147,7 @@ async def main() -> None:
     parser.add_argument("--chain", help="moderation chain (sets SAFESTREAM_MODERATION)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.chain:
-        os.environ["SAFESTREAM_MODERATION"] = args.chain
-    settings = Settings.from_env()
-    policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
-    engine = ModerationEngine.from_settings(settings)
-    await engine.load()
+    settings, policy, engine = await load_chain(args.chain)
     messages = make_messages(args.messages, args.seed)
     try:
         await moderate(engine, policy, messages)  # warm-up: fold cache, scikit-learn set-up

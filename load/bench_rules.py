@@ -33,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from driver.stats import rank_percentile
 from safestream.moderation.modes.checker import ModeChecker
 from safestream.moderation.modes.config import (
     Caps,
@@ -181,11 +182,6 @@ def time_calls(
     return means, samples
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
 def reference_us() -> float:
     """A fixed piece of work (a set of 500 characters), to compare machines and moments."""
     text = "abcdefghij" * 50
@@ -255,9 +251,9 @@ def main() -> int:
             {
                 "rule": name,
                 "chat_median_us": round(statistics.median(chat_means), 2),
-                "chat_p99_us": round(p99(chat_samples), 2),
+                "chat_p99_us": round(rank_percentile(chat_samples, 0.99), 2),
                 "hostile_median_us": round(statistics.median(bad_means), 2),
-                "hostile_p99_us": round(p99(bad_samples), 2),
+                "hostile_p99_us": round(rank_percentile(bad_samples, 0.99), 2),
                 "hostile_worst_us": round(per_text[worst], 2),
                 "worst_input": repr(bad[worst][:20]) + ("…" if len(bad[worst]) > 20 else ""),
             }
@@ -271,7 +267,7 @@ def main() -> int:
         "rules": rows,
         "scaling": scaling,
         "all_rules_chat_median_us": round(statistics.median(all_means), 2),
-        "all_rules_chat_p99_us": round(p99(all_samples), 2),
+        "all_rules_chat_p99_us": round(rank_percentile(all_samples, 0.99), 2),
         "reference_set500_us": round(reference_us(), 2),
         "load_average": os.getloadavg()[0],
     }

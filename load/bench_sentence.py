@@ -8,7 +8,7 @@
     median of ``--runs`` passes (cells interleaved, so a busy moment on the
     shared machine does not land on one cell only).
 (c) The full default chain (``engine.assess``, cascade ``band``: the sentence
-    stage sees only what it must) at batch 256 on bench_normalize messages.
+    stage sees only what it must) at batch 256 on driver.texts messages.
 (d) RSS with the encoder loaded, and the validation AUCs stored in the
     committed artifact by ``safestream train-moderation``.
 
@@ -105,8 +105,7 @@ def main() -> int:
     if args.skip_chain:
         return 0
 
-    from bench_normalize import make_messages
-
+    from driver.texts import make_messages
     from safestream.moderation.engine import ModerationEngine
     from safestream.settings import Settings
 

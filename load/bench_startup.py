@@ -20,7 +20,10 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from common import fmt, median, parse_env_pairs, start_server, wait_for_quiet
+from driver.cli import add_quiet_wait, add_server_env, parse_env_pairs
+from driver.machine import wait_for_quiet
+from driver.server import start_server
+from driver.stats import fmt, median
 
 TARGET_S = 3.0
 #: Log lines that mark phases of start-up (the server logs at INFO by default).
@@ -85,14 +88,9 @@ def import_profile(top: int = 12) -> tuple[float, list[tuple[float, str]]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VAL")
+    add_server_env(parser)
     parser.add_argument("--importtime", action="store_true", help="also list the slowest imports")
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=60.0,
-        help="wait up to this many s for the shared machine to go idle before each run",
-    )
+    add_quiet_wait(parser, 60.0, "wait up to this many s for the shared machine to go idle before each run")
     args = parser.parse_args(argv)
     env = parse_env_pairs(args.server_env)
 
@@ -103,12 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         waited = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else 0.0
         started_wall = time.time()
         # load_defaults=False: the operator's defaults, not the cheap settings of the load servers.
-        server = start_server(env, load_defaults=False, poll_interval=0.01)
-        try:
-            log = server.log_path.read_text(errors="replace")
-            offsets = phase_offsets(log, started_wall)
-        finally:
-            server.stop()
+        with start_server(env, load_defaults=False, poll_interval=0.01) as server:
+            offsets = phase_offsets(server.log_path.read_text(errors="replace"), started_wall)
         times.append(server.healthy_after)
         for name, value in offsets.items():
             phases[name].append(value)

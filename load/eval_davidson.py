@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import csv
 import html
-import os
 import random
 import re
 import time
@@ -40,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from driver.moderation import load_chain
 from safestream.moderation.engine import ModerationEngine
 from safestream.moderation.normalize import normalize
 from safestream.moderation.policy import Policy
-from safestream.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CSV = PROJECT_ROOT / "data" / "moderation" / "davidson" / "labeled_data.csv"
@@ -231,14 +230,9 @@ async def main() -> None:
     parser.add_argument("--chain", help="moderation chain (sets SAFESTREAM_MODERATION)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if args.chain:
-        os.environ["SAFESTREAM_MODERATION"] = args.chain
     from profanity_check import predict_prob  # type: ignore[import-untyped]
 
-    settings = Settings.from_env()
-    policy = Policy.default(settings.toxic_threshold, failure_action=settings.moderation_failure_action)
-    engine = ModerationEngine.from_settings(settings)
-    await engine.load()
+    settings, policy, engine = await load_chain(args.chain)
     texts, classes = load(args.csv, args.limit, args.seed)
     labels = [c in (0, 1) for c in classes]
     hate, keep = [c == 0 for c in classes], [c in (0, 2) for c in classes]

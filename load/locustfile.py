@@ -32,7 +32,9 @@ import itertools
 import os
 import random
 import re
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -41,18 +43,16 @@ from locust import constant_throughput, task
 from locust.contrib.socketio import SocketIOUser
 from locust.exception import StopUser
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # Locust imports this file by path: the driver is next to it
+
+from driver.accounts import PASSWORD as DEFAULT_PASSWORD
+from driver.texts import CHAT_LINES
+
 USERS = int(os.environ.get("LOAD_USERS", "200"))
 RATE = float(os.environ.get("LOAD_RATE", "500"))
 STREAM = os.environ.get("LOAD_STREAM", "main")
 HOST = os.environ.get("LOAD_HOST", "http://127.0.0.1:8000")
-PASSWORD = os.environ.get("LOAD_PASSWORD", "load-test-pw")
-
-LINES = (
-    "hello everyone, great stream today",
-    "that was an amazing play, well done",
-    "what game are we playing next?",
-    "love the music in the background",
-)
+PASSWORD = os.environ.get("LOAD_PASSWORD", DEFAULT_PASSWORD)
 #: Our own messages carry ``lt=<time.time_ns()>``; other people's chat in the stream is not timed.
 STAMP = re.compile(r"\blt=(\d+)")
 _numbers = itertools.count()
@@ -108,7 +108,7 @@ class ChatViewer(SocketIOUser):
 
     @task
     def chat(self) -> None:
-        text = f"{random.choice(LINES)} lt={time.time_ns()}"
+        text = f"{random.choice(CHAT_LINES)} lt={time.time_ns()}"
         with self.environment.events.request.measure("WSC", "chat ack"):
             # socketio.Client.call, not self.sio.call: the wrapper would record a second, unchecked entry.
             ack = socketio.Client.call(self.sio, "chat", {"message": text, "stream": STREAM}, timeout=30)

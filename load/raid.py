@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -40,17 +39,12 @@ from typing import Any
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the driver, when imported from elsewhere
 
-from common import (  # type: ignore[import-not-found]
-    RawSocket,
-    join,
-    open_socket,
-    own_cpu_seconds,
-    register_and_login,
-    sample,
-    start_server,
-)
+from driver.accounts import backdate, register_and_login
+from driver.machine import own_cpu_seconds, sample
+from driver.server import Server, start_server
+from driver.wire import RawSocket, open_joined, parse_ack
 
 STREAM = "main"
 RULES = {
@@ -75,31 +69,20 @@ LINKS = (
     "visit exаmple.соm/{n}",
     "grab it at free-stuff[.]net/{n}",
 )
-OPENERS = ("honestly", "wow", "okay so", "hey everyone,", "not gonna lie", "yo", "hmm", "wait", "haha", "so")
+# The regular viewers' lines are OPENER MIDDLE ENDING: 1000 distinct ones.
+# fmt: off
+OPENERS = (
+    "honestly", "wow", "okay so", "hey everyone,", "not gonna lie", "yo", "hmm", "wait", "haha", "so",
+)
 MIDDLES = (
-    "that last round",
-    "the new map",
-    "this song",
-    "the boss fight",
-    "your setup",
-    "the build you picked",
-    "that comeback",
-    "the stream quality",
-    "chat tonight",
-    "the art on screen",
+    "that last round", "the new map", "this song", "the boss fight", "your setup", "the build you picked",
+    "that comeback", "the stream quality", "chat tonight", "the art on screen",
 )
 ENDINGS = (
-    "was really fun to watch",
-    "looks great",
-    "is my favourite part",
-    "needs a rematch",
-    "made my evening",
-    "deserves a clip",
-    "was so close",
-    "is way better than yesterday",
-    "surprised me",
-    "is worth the wait",
+    "was really fun to watch", "looks great", "is my favourite part", "needs a rematch", "made my evening",
+    "deserves a clip", "was so close", "is way better than yesterday", "surprised me", "is worth the wait",
 )
+# fmt: on
 
 
 def raid_text(n: int, rng: random.Random, regulars: list[str]) -> tuple[str, str]:
@@ -152,10 +135,9 @@ async def reader(client: Client, tally: Tally) -> None:
     try:
         while True:
             frame = await client.sock.recv_text(3600)
-            if frame.startswith("43"):
-                digits = frame[2 : frame.index("[")]
-                kind = client.pending.pop(int(digits), "?")
-                result = outcome(json.loads(frame[2 + len(digits) :])[0])
+            if (parsed := parse_ack(frame)) is not None:
+                kind = client.pending.pop(parsed[0], "?")
+                result = outcome(parsed[1])
                 if client.kind == "raid":
                     tally.raid[result] += 1
                     tally.raid_by_kind.setdefault(kind, Counter())[result] += 1
@@ -169,7 +151,7 @@ async def reader(client: Client, tally: Tally) -> None:
         return
 
 
-def regular_verdicts(workdir: Path) -> dict[str, Any]:
+def regular_verdicts(server: Server) -> dict[str, Any]:
     """From the server's moderation log: the regular viewers' held lines, split by why.
 
     A hold is either the policy's verdict on the scores, or the failure action
@@ -177,45 +159,25 @@ def regular_verdicts(workdir: Path) -> dict[str, Any]:
     the ack alone does not tell them apart.
     """
     failed, scored = 0, []
-    for path in workdir.rglob("*.jsonl"):
-        for line in path.read_text(errors="replace").splitlines():
-            if '"moderation"' not in line or '"regular' not in line:
-                continue
-            row = json.loads(line)
-            if row.get("type") != "moderation" or not str(row.get("user")).startswith("regular"):
-                continue
-            if row.get("action") == "hold":
-                if row.get("failed"):
-                    failed += 1
-                else:
-                    top = max(row.get("categories", {}).items(), key=lambda kv: kv[1], default=("", 0))
-                    scored.append((row["message"], top[0], top[1]))
+    for row in server.moderation_rows():
+        if str(row.get("user")).startswith("regular") and row.get("action") == "hold":
+            if row.get("failed"):
+                failed += 1
+            else:
+                top = max(row.get("categories", {}).items(), key=lambda kv: kv[1], default=("", 0))
+                scored.append((row["message"], top[0], top[1]))
     return {"failed": failed, "scored": scored}
 
 
-def backdate(workdir: Path, prefix: str) -> int:
-    """Regular viewers' accounts were made yesterday (the shield's account-age gate lets them in)."""
-    db = next(workdir.rglob("safestream.db"))
-    with sqlite3.connect(db) as conn:
-        cur = conn.execute(
-            "UPDATE users SET created_at = datetime(created_at, '-1 day') WHERE username LIKE ?", (prefix + "%",)
-        )
-        return cur.rowcount
-
-
 async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    server = start_server(
-        {
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "GIFT_INTERVAL_SECS": "3600",
-            "SAFESTREAM_TRANSPORTS": "websocket",
-        },
-        nofile=8192,
-        port=args.port,
-    )
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "GIFT_INTERVAL_SECS": "3600",
+        "SAFESTREAM_TRANSPORTS": "websocket",
+    }
     rng = random.Random(7)
-    try:
+    with start_server(env, nofile=8192, port=args.port) as server:
         raiders = [f"raid{i:04d}" for i in range(args.raiders)]
         regulars = [f"regular{i:03d}" for i in range(args.regulars)]
         raid_tokens = await register_and_login(server.url, raiders)
@@ -237,12 +199,14 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
             if name == "on":
                 async with http.post(f"/api/streams/{STREAM}/shield", headers=headers, json={"on": True}) as resp:
                     assert resp.status == 200, await resp.text()
-            clients: list[Client] = []
-            for kind, tokens in (("raid", raid_tokens), ("regular", regular_tokens)):
-                for token in tokens:  # logged in after the backdating: the server reads the age at connect
-                    sock = await open_socket(http, server.url, token, deflate=False)
-                    await join(sock, STREAM)
-                    clients.append(Client(sock, kind))
+            # Connected after the backdating: the server reads the account's age at connect.
+            clients = [
+                Client(sock, "raid") for sock in await open_joined(http, server.url, raid_tokens, STREAM, deflate=False)
+            ]
+            clients += [
+                Client(sock, "regular")
+                for sock in await open_joined(http, server.url, regular_tokens, STREAM, deflate=False)
+            ]
             tally = Tally()
             readers = [asyncio.create_task(reader(c, tally)) for c in clients]
             raid_clients = [c for c in clients if c.kind == "raid"]
@@ -285,13 +249,11 @@ async def scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(0.1)
             drained = time.monotonic() - started
             after = sample(server.pid)
-            verdicts = regular_verdicts(server.workdir)
+            verdicts = regular_verdicts(server)
             for task in readers:
                 task.cancel()
             for c in clients:
                 await c.sock.close()
-    finally:
-        server.stop()
     stopped = sum(n for k, n in tally.raid.items() if not k.startswith("shown"))
     regular_stopped = sum(n for k, n in tally.regular.items() if not k.startswith("shown"))
     return {

@@ -4,7 +4,7 @@
     python load/soak.py --duration 120 --rate 200 --interval 10
 
 Starts its own server (``--url`` targets a running one instead), opens raw
-Engine.IO clients (see ``common.RawSocket``), sends at a fixed open-loop rate
+Engine.IO clients (see ``driver.wire.RawSocket``), sends at a fixed open-loop rate
 and prints one line per interval, then a summary: server RSS growth after
 warm-up, messages lost (acked and visible but not delivered to every viewer),
 and the p99 latency of the last interval against the first. It stops by
@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 
 import aiohttp
 
-import common
+from driver.accounts import register_and_login
+from driver.machine import rss_kib
+from driver.server import Server, start_server
+from driver.stats import percentiles
+from driver.wire import VISIBLE, RawSocket, chat_messages, open_joined, parse_ack
 
 
 @dataclass
@@ -34,20 +37,10 @@ class Tally:
     acked_ids: set[int] = field(default_factory=set)
 
 
-async def viewer(sock: common.RawSocket, tally: Tally, seen: set[int], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            frame = await sock.recv_text(1.0)
-        except TimeoutError:
-            continue
-        except common.ProtocolError:
-            return
-        if not frame.startswith("42["):
-            continue
-        event, data = json.loads(frame[2:])[:2]
-        batch = data if event == "chat_batch" else [data] if event == "chat" else []
+async def viewer(sock: RawSocket, tally: Tally, seen: set[int], stop: asyncio.Event) -> None:
+    async for frame in sock.frames(stop):
         now = time.time_ns()
-        for msg in batch:
+        for msg in chat_messages(frame):
             text = msg.get("message", "")
             if text.startswith("soak t="):
                 tally.latencies.append((now - int(text.split()[1][2:])) / 1e6)
@@ -55,28 +48,25 @@ async def viewer(sock: common.RawSocket, tally: Tally, seen: set[int], stop: asy
                 seen.add(msg["id"])
 
 
-async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float) -> None:
+async def sender(sock: RawSocket, tally: Tally, rate: float, until: float) -> None:
     pending: dict[int, float] = {}
+    done = asyncio.Event()
 
     async def reader() -> None:
-        while time.monotonic() < until + 5:
-            try:
-                frame = await sock.recv_text(1.0)
-            except TimeoutError:
+        async for frame in sock.frames(done):
+            if (parsed := parse_ack(frame)) is None:
                 continue
-            except common.ProtocolError:
-                return
-            if frame.startswith("43"):
-                ack_id = int(frame[2 : frame.index("[")])
-                ack = json.loads(frame[frame.index("[") :])[0]
-                pending.pop(ack_id, None)
-                if ack.get("ok"):
-                    tally.acked += 1
-                    if ack.get("action") in ("allow", "flag", "mask"):
-                        tally.acked_ids.add(ack["id"])
-                else:
-                    tally.refused += 1
+            ack_id, ack = parsed
+            pending.pop(ack_id, None)
+            if ack.get("ok"):
+                tally.acked += 1
+                if ack.get("action") in VISIBLE:
+                    tally.acked_ids.add(ack["id"])
+            else:
+                tally.refused += 1
 
+    # The reader stops 5 s after the sending window (acks of a slow server still count), or when the socket closes.
+    asyncio.get_running_loop().call_later(until + 5 - time.monotonic(), done.set)
     task = asyncio.create_task(reader())
     interval, next_at, n = 1.0 / rate, time.monotonic(), 0
     while next_at < until:
@@ -92,23 +82,20 @@ async def sender(sock: common.RawSocket, tally: Tally, rate: float, until: float
 
 
 async def run(args: argparse.Namespace) -> None:
-    server = None if args.url else common.start_server({"SAFESTREAM_RATE_LIMIT_PER_USER": "1000000"})
-    try:
-        await soak(args, args.url or server.url, server)  # type: ignore[union-attr]
-    finally:
-        if server:
-            server.stop()
+    if args.url:
+        await soak(args, args.url, None)
+        return
+    with start_server({"SAFESTREAM_RATE_LIMIT_PER_USER": "1000000"}) as server:
+        await soak(args, server.url, server)
 
 
-async def soak(args: argparse.Namespace, url: str, server: common.Server | None) -> None:
+async def soak(args: argparse.Namespace, url: str, server: Server | None) -> None:
     names = [f"soak_v{i}" for i in range(args.viewers)] + [f"soak_s{i}" for i in range(args.senders)]
-    tokens = await common.register_and_login(url, names)
+    tokens = await register_and_login(url, names)
     tally, stop = Tally(), asyncio.Event()
     seen: list[set[int]] = [set() for _ in range(args.viewers)]
     async with aiohttp.ClientSession() as session:
-        socks = [await common.open_socket(session, url, t) for t in tokens]
-        for sock in socks:
-            await common.join(sock, "main")
+        socks = await open_joined(session, url, tokens, "main")
         until = time.monotonic() + args.duration
         tasks = [asyncio.create_task(viewer(s, tally, seen[i], stop)) for i, s in enumerate(socks[: args.viewers])]
         tasks += [asyncio.create_task(sender(s, tally, args.rate / args.senders, until)) for s in socks[args.viewers :]]
@@ -118,8 +105,8 @@ async def soak(args: argparse.Namespace, url: str, server: common.Server | None)
             await asyncio.sleep(args.interval)
             window = tally.latencies[last_lat:]
             last_lat = len(tally.latencies)
-            rss = common.rss_kib(server.pid) / 1024 if server else 0.0
-            pct = common.percentiles(window, (50, 99)) if window else {50: 0.0, 99: 0.0}
+            rss = rss_kib(server.pid) / 1024 if server else 0.0
+            pct = percentiles(window, (50, 99)) if window else {50: 0.0, 99: 0.0}
             row = (
                 time.monotonic() - started,
                 tally.sent,

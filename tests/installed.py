@@ -137,6 +137,8 @@ def make_venv(venv: Path, wheel: Path, env: Mapping[str, str], as_: RunAs) -> Pa
     """A fresh venv holding the wheel; returns its ``safestream`` script.
 
     pip itself comes from the dependency paths and installs into the venv it runs in.
+    ``--ignore-installed``: those paths may hold an editable SafeStream of the same
+    version (tox's env does), and pip would then call the wheel "already installed".
     """
     as_.run([as_.base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120, env=env)
     python = str(venv / "bin" / "python")
@@ -145,7 +147,12 @@ def make_venv(venv: Path, wheel: Path, env: Mapping[str, str], as_: RunAs) -> Pa
     pth = Path(purelib, "_safestream_test_deps.pth")
     pth.write_text("\n".join(_dependency_paths()) + "\n")
     as_.owns(pth)
-    as_.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, timeout=300, env=env)
+    as_.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
+        check=True,
+        timeout=300,
+        env=env,
+    )
     return venv / "bin" / "safestream"
 
 

@@ -12,6 +12,11 @@ frame in the last window) sends at once. Messages per frame thus grow with the
 rate, and no message waits longer than the window. Events that must not
 overtake the chat they refer to (removals, stream status, modes, shutdown)
 flush the stream's window first.
+
+Room events (chat, gifts, presence, modes, removals, console fragments) go out
+through one ``Fanout``: the direct one in a single process, so they share its
+per-recipient cost and its order; events to every socket, to one user or with
+``ignore_queue`` stay on python-socketio.
 """
 
 from __future__ import annotations
@@ -131,7 +136,7 @@ class Broadcaster:
             await self._fanout.emit("chat_batch", payloads, room_name(stream))
 
     async def gift(self, payload: dict[str, Any]) -> None:
-        await self._sio.emit("gift", payload, room=room_name(payload["stream"]))
+        await self._fanout.emit("gift", payload, room_name(payload["stream"]))
 
     def presence_changed(self, stream: str) -> None:
         """Sends ``presence`` at most once per interval per stream.
@@ -154,7 +159,7 @@ class Broadcaster:
         self._presence_due.discard(stream)
         self._presence_last[stream] = asyncio.get_running_loop().time()
         viewers = await self._viewer_count(stream)  # counted when sent: the latest figure
-        await self._sio.emit("presence", {"stream": stream, "viewers": viewers}, room=room_name(stream))
+        await self._fanout.emit("presence", {"stream": stream, "viewers": viewers}, room_name(stream))
 
     async def close(self) -> None:
         """Sends what still waits in a window (those messages are acked), then stops the timers."""
@@ -185,19 +190,19 @@ class Broadcaster:
     async def modes(self, stream: str, payload: dict[str, Any]) -> None:
         """``modes``: the stream's chat modes changed (shield, emote-only, gates...)."""
         await self.flush(stream)
-        await self._sio.emit("modes", payload, room=room_name(stream))
+        await self._fanout.emit("modes", payload, room_name(stream))
 
     async def message_removed(self, stream: str, ids: Sequence[int]) -> None:
         await self.flush(stream)  # a removal must not arrive before the message it removes
-        await self._sio.emit("message_removed", {"stream": stream, "ids": list(ids)}, room=room_name(stream))
+        await self._fanout.emit("message_removed", {"stream": stream, "ids": list(ids)}, room_name(stream))
 
     async def console(self, stream: str, fragment: dict[str, Any]) -> None:
         """A server-rendered HTML fragment for the stream's console room."""
-        await self._sio.emit("console_fragment", fragment, room=console_room(stream))
+        await self._fanout.emit("console_fragment", fragment, console_room(stream))
 
     async def console_staff(self, fragment: dict[str, Any]) -> None:
         """A fragment for every console of a global moderator or admin (site-wide actions)."""
-        await self._sio.emit("console_fragment", fragment, room=STAFF_CONSOLE_ROOM)
+        await self._fanout.emit("console_fragment", fragment, STAFF_CONSOLE_ROOM)
 
     async def to_user(self, username: str, event: str, payload: dict[str, Any]) -> None:
         """``kicked`` / ``muted``: to every socket of one user, and no one else."""
