@@ -105,3 +105,30 @@ async def test_with_unique_chat_off_the_send_path_asks_redis_nothing(
         for rec in (on_a, on_b):
             if rec.sio.connected:
                 await rec.sio.disconnect()
+
+
+async def test_a_flood_spread_over_both_processes_is_refused(two_apps: tuple[TestClient, TestClient]) -> None:
+    """The copy-paste count is shared too: with a crowd of 2, the third poster is refused on either side."""
+    a, b = two_apps
+    token = await login(a, "test_streamer", "test456")
+    for name in ("pasta_one", "pasta_two"):
+        resp = await a.post("/auth/register", json={"username": name, "password": "secret123"})
+        assert resp.status == 201, await resp.text()
+    policy = {
+        "levels": [{"category": "*", "threshold": 0.99, "action": "flag"}],
+        "modes": {"unique": {"on": True, "window_secs": 30, "crowd_users": 2}},
+    }
+    assert (await a.put("/api/streams/main/policy", headers=auth(token), json=policy)).status == 200
+    await asyncio.sleep(0.3)
+    posters = [await connect(a, "pasta_one", "secret123"), await connect(b, "pasta_two", "secret123")]
+    third = await connect(a, "demo_user", "demo123")
+    pasta = "everyone paste this message in every chat you visit tonight"
+    try:
+        assert (await posters[0].call("chat", {"message": pasta}))["ok"]
+        assert (await posters[1].call("chat", {"message": pasta + "!!"}))["ok"]
+        ack = await third.call("chat", {"message": pasta + " 😂"})  # A has seen one poster: only Redis saw two
+        assert ack["ok"] is False and ack["error"]["code"] == "duplicate", ack
+    finally:
+        for rec in (*posters, third):
+            if rec.sio.connected:
+                await rec.sio.disconnect()

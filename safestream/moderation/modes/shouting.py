@@ -95,6 +95,11 @@ def longest_run_at_least(text: str, run: int) -> bool:
     n = len(text)
     if n < run or run < 2:
         return n >= run
+    # A run covers a multiple of ``run``: its character is among these. When they are few (short
+    # lines, or "aaaaaaaaab" over and over) one C-level search each answers sooner than the XOR.
+    candidates = set(text[::run])
+    if len(candidates) <= 4:
+        return any(c * run in text for c in candidates if not c.isspace())
     at = _first_run(text, run)
     if at < 0:
         return False
@@ -128,6 +133,8 @@ def _one_word_over_and_over(text: str, rule: Repeats) -> bool:
     """``top_word_share(...) > max_word_share``, lowercasing only when the words as typed are not over
     already (lowercasing can only merge words, and it costs per character outside ASCII)."""
     sample = text[: WORD_SAMPLE * 8]
+    if sample.isascii():  # lowercasing ASCII is cheap: one pass
+        return top_word_share(sample, rule.min_words) > rule.max_word_share
     if _top_share(sample.split(None, WORD_SAMPLE)[:WORD_SAMPLE], rule.min_words) > rule.max_word_share:
         return True
     return top_word_share(sample, rule.min_words) > rule.max_word_share
@@ -136,11 +143,13 @@ def _one_word_over_and_over(text: str, rule: Repeats) -> bool:
 def _top_share(words: list[str], min_words: int) -> float:
     if len(words) < min_words:
         return 0.0
-    distinct = len(set(words))
-    if distinct == len(words):  # the usual case: all different, no Counter needed
+    distinct = set(words)
+    if len(distinct) == len(words):  # the usual case: all different, no Counter needed
         return 1 / len(words)
-    if distinct == 1:  # one word over and over (the spam this looks for)
+    if len(distinct) == 1:  # one word over and over (the spam this looks for)
         return 1.0
+    if len(distinct) <= 4:  # a few words over and over: a C-level count each, cheaper than a Counter
+        return max(map(words.count, distinct)) / len(words)
     return max(Counter(words).values()) / len(words)  # Counter counts in C (_count_elements)
 
 
