@@ -8,15 +8,14 @@ thousands of distinct code points, long runs, mixed scripts, and runs of
 near-matches: "aaaaaaaaab" over and over, TLDs that fail on their last
 letter). The target is <= 10 us per message per rule.
 
-The scaling table then times each rule's near-match inputs at 500 to 4,000
-characters: a rule whose cost doubles with the length is linear (4000/500
-about x8, less where a rule bounds what it reads); a backtracking regular
-expression or a per-candidate loop would grow with the square (x64). Only ``links`` uses regular expressions, each built so it cannot
-backtrack (``tests/test_modes_rules.py`` checks their structure); the table
-is the measured side of that claim.
+The scaling table times each rule's near-match inputs at 500 to 4,000
+characters: linear cost doubles with the length (4000/500 about x8, less
+where a rule bounds what it reads); a backtracking regular expression or a
+per-candidate loop would grow with the square (x64). Only ``links`` uses
+regular expressions, built so they cannot backtrack (``test_modes_rules``
+checks their structure); the table is the measured side of that claim.
 
-    python load/bench_rules.py            # a few seconds: per rule, median of 7 runs and p99 of the calls
-    python load/bench_rules.py --json
+    python load/bench_rules.py [--json] [--rounds 15]   # seconds; medians of the runs, p99 of the calls
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -200,9 +200,7 @@ def _timed(clock: Callable[[], int], text: str) -> float:
 LENGTHS = (500, 1000, 2000, 4000)
 #: Which near-match inputs (``near_misses``) stress which rule.
 STRESSED_BY = {
-    "emote-only": ("emote-only",),
-    "mentions": ("mentions",),
-    "caps": ("caps",),
+    **{rule: (rule,) for rule in ("emote-only", "mentions", "caps")},
     "repeats": ("repeats", "repeats (CJK)"),
     "links (incl. obfuscated)": ("links", "links (look-alike)", "links (IP)", "links (dot words)"),
     "unique: normalization": ("unique",),
@@ -212,10 +210,10 @@ STRESSED_BY = {
 
 def scale_rows(
     rules: dict[str, Callable[[str, ChatModes, Sender], object]], rounds: int, repeat: int
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Each rule on its near-match inputs at every length in ``LENGTHS``: linear time doubles per step."""
     inputs = {n: near_misses(n) for n in LENGTHS}
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for name, keys in STRESSED_BY.items():
         for key in keys:
             times = [statistics.median(time_calls(rules[name], [inputs[n][key]], rounds, repeat)[0]) for n in LENGTHS]
@@ -241,7 +239,7 @@ def main() -> int:
         "unique chat (whole rule)": unique_rule(ModeChecker()),
     }
     bad = hostile(rng)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, rule in rules.items():
         chat_means, chat_samples = time_calls(rule, TYPICAL, args.rounds, args.repeat)
         bad_means, bad_samples = time_calls(rule, bad, args.rounds, args.repeat)
@@ -263,7 +261,7 @@ def main() -> int:
     all_means, all_samples = time_calls(
         lambda t, m, s: checker.check("bench", t, m, s), TYPICAL, args.rounds, args.repeat
     )
-    summary = {
+    summary: dict[str, Any] = {
         "rules": rows,
         "scaling": scaling,
         "all_rules_chat_median_us": round(statistics.median(all_means), 2),
@@ -280,18 +278,11 @@ def main() -> int:
             f"{r['rule']:28} {r['chat_median_us']:>8.2f}u {r['chat_p99_us']:>8.2f}u {r['hostile_median_us']:>9.2f}u"
             f" {r['hostile_p99_us']:>9.2f}u {r['hostile_worst_us']:>6.2f}u  {r['worst_input']}"
         )
-    print(
-        f"\nnear-matches by length (median us per message): {'':14}"
-        + "".join(f"{n:>9}" for n in LENGTHS)
-        + "  2000/500"
-    )
+    head = "".join(f"{n:>9}" for n in LENGTHS)
+    print(f"\n{'near-matches by length (median us per message)':60}{head}  {LENGTHS[-1]}/{LENGTHS[0]}")
     for r in scaling:
-        times = r["us"]
-        print(
-            f"{r['rule'] + ' / ' + r['input']:60}"
-            + "".join(f"{t:>8.2f}u" for t in times)
-            + f"  x{times[-1] / max(times[0], 1e-9):.1f}"
-        )
+        us = r["us"]
+        print(f"{r['rule'] + ' / ' + r['input']:60}" + "".join(f"{t:>8.2f}u" for t in us) + f"  x{us[-1] / us[0]:.1f}")
     print(
         f"\nall rules through ModeChecker.check, chat mix: median {summary['all_rules_chat_median_us']} us,"
         f" p99 {summary['all_rules_chat_p99_us']} us"

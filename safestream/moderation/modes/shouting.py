@@ -97,9 +97,11 @@ def longest_run_at_least(text: str, run: int) -> bool:
         return n >= run
     # A run covers a multiple of ``run``: its character is among these. When they are few (short
     # lines, or "aaaaaaaaab" over and over) one C-level search each answers sooner than the XOR.
-    candidates = set(text[::run])
-    if len(candidates) <= 4:
-        return any(c * run in text for c in candidates if not c.isspace())
+    # (Not for long text outside ASCII: building a set of its characters costs more than the XOR.)
+    if n <= 8 * run or text.isascii():
+        candidates = set(text[::run])
+        if len(candidates) <= 4:
+            return any(c * run in text for c in candidates if not c.isspace())
     at = _first_run(text, run)
     if at < 0:
         return False
@@ -115,13 +117,17 @@ def _first_run(text: str, run: int) -> int:
     if n < run:
         return -1
     rest = (1 << 8 * (n - 1)) - 1  # as an integer, a plane without its first byte
+    zeros = bytes(run - 1)
     differs = 0
-    for plane in _planes(text):
+    for i, plane in enumerate(_planes(text)):
         if plane.count(plane[:1]) == n:  # one byte throughout (Cyrillic's middle byte, BMP's high one)
             continue
         value = int.from_bytes(plane)
         differs |= (value >> 8) ^ (value & rest)
-    return differs.to_bytes(n - 1).find(bytes(run - 1))
+        # Equal characters have equal low bytes: no run there, no run at all (distinct text stops here).
+        if i == 0 and zeros not in differs.to_bytes(n - 1):
+            return -1
+    return differs.to_bytes(n - 1).find(zeros)
 
 
 def top_word_share(text: str, min_words: int) -> float:
@@ -135,7 +141,10 @@ def _one_word_over_and_over(text: str, rule: Repeats) -> bool:
     sample = text[: WORD_SAMPLE * 8]
     if sample.isascii():  # lowercasing ASCII is cheap: one pass
         return top_word_share(sample, rule.min_words) > rule.max_word_share
-    if _top_share(sample.split(None, WORD_SAMPLE)[:WORD_SAMPLE], rule.min_words) > rule.max_word_share:
+    words = sample.split(None, WORD_SAMPLE)[:WORD_SAMPLE]
+    if len(words) < rule.min_words:  # lowercasing keeps the words where they are
+        return False
+    if _top_share(words, rule.min_words) > rule.max_word_share:
         return True
     return top_word_share(sample, rule.min_words) > rule.max_word_share
 
