@@ -4,13 +4,18 @@ Each rule runs exactly as ``ModeChecker`` calls it, switched on with its
 default thresholds, over two sets of messages: a realistic chat mix (short
 lines, some links, mentions, emoji, shouting) and hostile input built to make
 a naive implementation slow (500 characters of dots, '@'s, "dot dot dot",
-thousands of distinct code points, long runs, mixed scripts). The target is
-<= 10 us per message per rule; the hostile rows also show the cost stays
-linear in the message length (no backtracking anywhere: the rules use no
-regular expressions at all).
+thousands of distinct code points, long runs, mixed scripts, and runs of
+near-matches: "aaaaaaaaab" over and over, TLDs that fail on their last
+letter). The target is <= 10 us per message per rule.
 
-    python load/bench_rules.py            # ~20 s: per rule, median of 7 runs and p99 of the calls
-    python load/bench_rules.py --json
+The scaling table times each rule's near-match inputs at 500 to 4,000
+characters: linear cost doubles with the length (4000/500 about x8, less
+where a rule bounds what it reads); a backtracking regular expression or a
+per-candidate loop would grow with the square (x64). Only ``links`` uses
+regular expressions, built so they cannot backtrack (``test_modes_rules``
+checks their structure); the table is the measured side of that claim.
+
+    python load/bench_rules.py [--json] [--rounds 15]   # seconds; medians of the runs, p99 of the calls
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -89,9 +95,34 @@ TYPICAL = [
 ]
 
 
+def near_misses(n: int) -> dict[str, str]:
+    """``n`` characters of what almost matches, per rule: the inputs that make per-candidate work grow."""
+
+    def fill(unit: str) -> str:
+        return (unit * (n // len(unit) + 1))[:n]
+
+    def spread(piece: str, count: int) -> str:  # ``count`` near-matches, letters between (no dot limit hit)
+        gap = max(1, n // count - len(piece))
+        return fill("x" * gap + piece)[:n]
+
+    return {
+        "links": spread(".comx ", 48),  # the TLD trie matches "com", the lookahead fails on "x"
+        "links (look-alike)": spread(".соmx ", 48),
+        "links (IP)": spread("1.2.3 ", 24),
+        "links (dot words)": fill("a dot "),
+        "repeats": fill("a" * 9 + "b"),  # nine of a kind, never ten
+        "repeats (CJK)": "".join(chr(0x4E00 + i % 500) * 9 + "b" for i in range(n // 10 + 1))[:n],
+        "mentions": fill("@a @"),
+        "caps": fill("Aa"),
+        "emote-only": "😂" * (n - 1) + "a",
+        "unique": fill("copy pasta "),
+    }
+
+
 def hostile(rng: random.Random) -> list[str]:
     distinct = "".join(chr(c) for c in rng.sample(range(0x4E00, 0x9FFF), 500))
     return [
+        *near_misses(500).values(),
         "." * 500,
         "a." * 250,
         "@" * 500,
@@ -166,6 +197,30 @@ def _timed(clock: Callable[[], int], text: str) -> float:
     return (clock() - started) / 20
 
 
+LENGTHS = (500, 1000, 2000, 4000)
+#: Which near-match inputs (``near_misses``) stress which rule.
+STRESSED_BY = {
+    **{rule: (rule,) for rule in ("emote-only", "mentions", "caps")},
+    "repeats": ("repeats", "repeats (CJK)"),
+    "links (incl. obfuscated)": ("links", "links (look-alike)", "links (IP)", "links (dot words)"),
+    "unique: normalization": ("unique",),
+    "unique chat (whole rule)": ("unique",),
+}
+
+
+def scale_rows(
+    rules: dict[str, Callable[[str, ChatModes, Sender], object]], rounds: int, repeat: int
+) -> list[dict[str, Any]]:
+    """Each rule on its near-match inputs at every length in ``LENGTHS``: linear time doubles per step."""
+    inputs = {n: near_misses(n) for n in LENGTHS}
+    rows: list[dict[str, Any]] = []
+    for name, keys in STRESSED_BY.items():
+        for key in keys:
+            times = [statistics.median(time_calls(rules[name], [inputs[n][key]], rounds, repeat)[0]) for n in LENGTHS]
+            rows.append({"rule": name, "input": key, "lengths": list(LENGTHS), "us": [round(t, 2) for t in times]})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
@@ -184,7 +239,7 @@ def main() -> int:
         "unique chat (whole rule)": unique_rule(ModeChecker()),
     }
     bad = hostile(rng)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, rule in rules.items():
         chat_means, chat_samples = time_calls(rule, TYPICAL, args.rounds, args.repeat)
         bad_means, bad_samples = time_calls(rule, bad, args.rounds, args.repeat)
@@ -201,12 +256,14 @@ def main() -> int:
                 "worst_input": repr(bad[worst][:20]) + ("…" if len(bad[worst]) > 20 else ""),
             }
         )
+    scaling = scale_rows(rules, args.rounds, args.repeat)
     checker = ModeChecker()
     all_means, all_samples = time_calls(
         lambda t, m, s: checker.check("bench", t, m, s), TYPICAL, args.rounds, args.repeat
     )
-    summary = {
+    summary: dict[str, Any] = {
         "rules": rows,
+        "scaling": scaling,
         "all_rules_chat_median_us": round(statistics.median(all_means), 2),
         "all_rules_chat_p99_us": round(rank_percentile(all_samples, 0.99), 2),
         "reference_set500_us": round(reference_us(), 2),
@@ -221,6 +278,11 @@ def main() -> int:
             f"{r['rule']:28} {r['chat_median_us']:>8.2f}u {r['chat_p99_us']:>8.2f}u {r['hostile_median_us']:>9.2f}u"
             f" {r['hostile_p99_us']:>9.2f}u {r['hostile_worst_us']:>6.2f}u  {r['worst_input']}"
         )
+    head = "".join(f"{n:>9}" for n in LENGTHS)
+    print(f"\n{'near-matches by length (median us per message)':60}{head}  {LENGTHS[-1]}/{LENGTHS[0]}")
+    for r in scaling:
+        us = r["us"]
+        print(f"{r['rule'] + ' / ' + r['input']:60}" + "".join(f"{t:>8.2f}u" for t in us) + f"  x{us[-1] / us[0]:.1f}")
     print(
         f"\nall rules through ModeChecker.check, chat mix: median {summary['all_rules_chat_median_us']} us,"
         f" p99 {summary['all_rules_chat_p99_us']} us"

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from safestream.moderation.modes.config import ChatModes, UniqueChat
-from safestream.moderation.modes.crowd import RedisCrowds
+from safestream.moderation.modes.crowd import CROWD, REPEAT, RedisCrowds
 from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.modes.unique import UniqueChat as UniqueState
 from tests.conftest import REDIS_URL, require_service
@@ -27,13 +27,14 @@ async def test_two_processes_count_one_flood() -> None:
         a, b = (UniqueState(RedisCrowds(c, prefix=prefix)) for c in clients)
         for state, user in ((a, "one"), (b, "two")):
             assert state.check("s", PASTA, MODES, Sender(user)) is None
-            assert await state.crowds.confirm([state.post_for("s", PASTA, user, MODES)]) == [False]
+            assert await state.crowds.confirm([state.post_for("s", PASTA, user, MODES)]) == [None]
         # Each process has seen one poster: locally the third is fine, the cluster refuses it.
         assert a.check("s", PASTA + "!", MODES, Sender("three")) is None
         post = a.post_for("s", PASTA + "!", "three", MODES)
-        assert await a.crowds.confirm([post]) == [True]
-        assert await b.crowds.confirm([b.post_for("s", PASTA, "two", MODES)]) == [False]  # a poster again
-        assert await b.crowds.confirm([b.post_for("other", PASTA, "three", MODES)]) == [False]  # per stream
+        assert await a.crowds.confirm([post]) == [CROWD]
+        # A poster again, through the other process: their own repeat (whatever the crowd).
+        assert await a.crowds.confirm([a.post_for("s", PASTA + "?", "two", MODES)]) == [REPEAT]
+        assert await b.crowds.confirm([b.post_for("other", PASTA, "three", MODES)]) == [None]  # per stream
     finally:
         for c in clients:
             await c.aclose()
@@ -45,9 +46,26 @@ async def test_redis_down_falls_back_to_the_local_count() -> None:
     try:
         for user in ("one", "two"):
             assert state.check("s", PASTA, MODES, Sender(user)) is None
-            assert await state.crowds.confirm([state.post_for("s", PASTA, user, MODES)]) == [False]
+            assert await state.crowds.confirm([state.post_for("s", PASTA, user, MODES)]) == [None]
         assert not state.crowds.healthy
         hit = state.check("s", PASTA, MODES, Sender("three"))  # this process's own count still refuses
         assert hit is not None and hit.code == "duplicate"
     finally:
         await dead.aclose()
+
+
+async def test_a_draft_is_answered_but_never_recorded() -> None:
+    """The nudge's ``commit=False``: the user's repeat and the crowd are read, not written."""
+    require_service("Redis", "127.0.0.1", 6379)
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        state = UniqueState(RedisCrowds(client, prefix=f"t{uuid.uuid4().hex[:8]}:"))
+        post = state.post_for("s", "gg", "one", MODES)  # short: no crowd count, but a repeat all the same
+        assert post is not None and post.key == b""
+        assert await state.crowds.confirm([post], commit=False) == [None]
+        assert await state.crowds.confirm([post], commit=False) == [None]
+        assert await state.crowds.confirm([post]) == [None]
+        assert await state.crowds.confirm([post], commit=False) == [REPEAT]
+        assert state.post_for("s", "gg", "one", ChatModes()) is None  # unique chat off: nothing to ask
+    finally:
+        await client.aclose()

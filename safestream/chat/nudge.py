@@ -47,7 +47,10 @@ class Nudger:
         stream = self._pipeline.resolve_stream(conn, data.get("stream"))
         text = clean_message(data.get("message"), max_length=self._settings.max_message_length)
         policy = self._pipeline.policies.get(stream)
-        hit = self._pipeline.modes.check(stream, text, policy.modes, self._pipeline.sender(conn, stream), commit=False)
+        modes, sender = self._pipeline.modes, self._pipeline.sender(conn, stream)
+        hit = modes.check(stream, text, policy.modes, sender, commit=False)
+        if hit is None or hit.action != "refuse":  # what other processes saw (unique chat through Redis)
+            hit = await modes.shared_check(modes.shared_post(stream, text, policy.modes, sender)) or hit
         if hit is not None and hit.action == "refuse":
             return {"ok": True, "stream": stream, "action": "refuse", "code": hit.code, "advice": hit.message}
         [assessment] = await self._engine.assess([text])

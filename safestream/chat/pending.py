@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from safestream.moderation.engine import Assessment
+from safestream.moderation.modes.crowd import CrowdPost
 from safestream.moderation.modes.rule_io import Hit
 from safestream.moderation.policy import SEVERITY, VISIBLE, Decision
 from safestream.storage.models import Message
@@ -26,6 +27,8 @@ class Pending:
     received: datetime
     #: A chat-mode rule's verdict (hold, mask, ...), merged with the model's in ``_decide``.
     hit: Hit | None = None
+    #: What the cluster's unique-chat counts are asked about it in the batch (None: nothing to ask).
+    post: CrowdPost | None = None
 
 
 def merge_hit(decision: Decision, hit: Hit | None, text: str) -> Decision:

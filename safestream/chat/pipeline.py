@@ -25,7 +25,7 @@ from safestream.chat.pending import Pending, merge_hit, message_record
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
-from safestream.chat.send_checks import SlowMode, refuse_cluster_floods, resolve_stream, sender_of, until_text
+from safestream.chat.send_checks import SlowMode, refuse_cluster_duplicates, resolve_stream, sender_of, until_text
 from safestream.chat.stream_policies import PolicyBook
 from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
@@ -121,13 +121,15 @@ class ChatPipeline:
             raise Muted(until=until_text(until))
         if (retry := self.limiter.check(username)) is not None:
             raise RateLimited(retry_after=retry)
-        hit = self.modes.check(stream, text, self.policies.get(stream).modes, self.sender(conn, stream))
+        modes, sender = self.policies.get(stream).modes, self.sender(conn, stream)
+        hit = self.modes.check(stream, text, modes, sender)
         if hit is not None and hit.action == "refuse":
             raise Refused(hit.message, code=hit.code, rule=hit.rule)
         self._slow_mode.check(stream, username, self.policies.get(stream).slow_mode_secs)
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
-        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit))
+        post = self.modes.shared_post(stream, text, modes, sender)
+        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit, post))
 
     def sender(self, conn: Connection, stream: str) -> Sender:
         """What the chat-mode rules know about the sender, for this stream."""
@@ -150,7 +152,7 @@ class ChatPipeline:
         for i, is_over in enumerate(over):
             if is_over:
                 refused[i] = error_ack(RateLimited(retry_after=self.limiter.window).to_dict())
-        await refuse_cluster_floods(self.modes.unique, self.policies, items, refused)
+        await refuse_cluster_duplicates(self.modes.unique, items, refused)
         for i, item in enumerate(items):
             room = self._rooms.get(item.stream)
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited

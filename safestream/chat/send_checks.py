@@ -10,10 +10,9 @@ from safestream.chat.payloads import error_ack, iso
 from safestream.chat.pending import Pending
 from safestream.chat.rooms import Room, Rooms, check_stream_name
 from safestream.chat.sanctions import FOREVER
-from safestream.chat.stream_policies import PolicyBook
 from safestream.errors import NotInStream, RateLimited, Refused, StreamOffline
 from safestream.moderation.modes.rule_io import Sender
-from safestream.moderation.modes.unique import CROWD, UniqueChat
+from safestream.moderation.modes.unique import UniqueChat
 from safestream.sio.connections import Connection
 
 
@@ -67,20 +66,16 @@ class SlowMode:
         self._last_sent[(stream, username)] = now
 
 
-async def refuse_cluster_floods(
-    unique: UniqueChat, policies: PolicyBook, items: list[Pending], refused: list[dict[str, Any] | None]
+async def refuse_cluster_duplicates(
+    unique: UniqueChat, items: list[Pending], refused: list[dict[str, Any] | None]
 ) -> None:
-    """Unique chat's copy-paste count across processes (``submit`` only saw this process's)."""
-    if not unique.crowds.shared:
+    """Unique chat's counts across processes (``submit`` only saw this process's): a user's repeat
+    of what they sent through another process, and floods spread over processes. One round trip
+    per batch, none when no message carries a post (unique chat off, or one process)."""
+    todo = [(i, item.post) for i, item in enumerate(items) if refused[i] is None and item.post is not None]
+    if not todo:
         return
-    todo = [
-        (i, post)
-        for i, item in enumerate(items)
-        if refused[i] is None
-        and (post := unique.post_for(item.stream, item.text, item.username, policies.get(item.stream).modes))
-        is not None
-    ]
     answers = await unique.crowds.confirm([post for _, post in todo])
-    for (i, _), flood in zip(todo, answers, strict=True):
-        if flood:
-            refused[i] = error_ack(Refused(CROWD.message, code=CROWD.code, rule=CROWD.rule).to_dict())
+    for (i, _), hit in zip(todo, answers, strict=True):
+        if hit is not None:
+            refused[i] = error_ack(Refused(hit.message, code=hit.code, rule=hit.rule).to_dict())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from safestream.moderation.modes.config import ChatModes
+from safestream.moderation.modes.crowd import CrowdPost
 from safestream.moderation.modes.emotes import check_emote_only
 from safestream.moderation.modes.gates import check_gates
 from safestream.moderation.modes.links import check_links
@@ -51,3 +52,15 @@ class ModeChecker:
         # Last, so only messages that got this far count as sent (or attempted) texts.
         found = self.unique.check(stream, text, modes, sender, commit=commit)
         return found or best
+
+    def shared_post(self, stream: str, text: str, modes: ChatModes, sender: Sender) -> CrowdPost | None:
+        """What to ask the cluster's unique-chat counts about a message ``check`` let through
+        (None: nothing to ask, so no round trip: unique chat off, one process, or a privileged sender)."""
+        return None if sender.privileged else self.unique.post_for(stream, text, sender.username, modes)
+
+    async def shared_check(self, post: CrowdPost | None) -> Hit | None:
+        """The cluster's answer for a draft (the nudge): recorded nowhere."""
+        if post is None:
+            return None
+        [hit] = await self.unique.crowds.confirm([post], commit=False)
+        return hit

@@ -1,17 +1,21 @@
-"""The copy-paste flood count: how many users posted this text in the window.
+"""Unique chat's counts: how many users posted this text in the window, and what each user said.
 
 One interface, two implementations:
 
 - ``LocalCrowds`` (one process, the default): an in-memory table per stream,
   answered synchronously by ``check`` on the send path before the message is
-  queued, so a refused flood costs no queue slot and no model call.
+  queued, so a refused flood costs no queue slot and no model call (a user's
+  own recent texts are ``unique.UniqueChat``'s, in the same process).
   ``confirm`` has nothing to add.
-- ``RedisCrowds`` (with ``REDIS_URL``): the same local table, so a flood that
-  hits one process is refused at once as before, plus ``confirm``: the
-  moderation batcher asks Redis once per batch (one pipelined round trip, one
-  small Lua script per message: a sorted set of users per text, scored by
-  wall-clock time), so the count covers every process and a flood spread
-  over the cluster is refused too.
+- ``RedisCrowds`` (with ``REDIS_URL``): the same local tables, so a repeat or
+  a flood that hits one process is refused at once as before, plus
+  ``confirm``: the moderation batcher asks Redis once per batch (one
+  pipelined round trip, one small Lua script per message: the user's recent
+  texts and the text's posters, two sorted sets scored by wall-clock time),
+  so both counts cover every process: a user repeating on server B what they
+  sent on server A is refused, and so is a flood spread over the cluster.
+  The pre-send nudge asks the same script with ``commit=False``. With unique
+  chat off there is no post, so no Redis call at all.
 
 Degrading: while Redis is unreachable ``confirm`` answers "not a flood" for
 the batch and logs once; each process still refuses what its own table
@@ -32,16 +36,33 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from safestream.moderation.modes.rule_io import Hit
+
 log = logging.getLogger(__name__)
 
 MAX_TEXTS = 5000  # per stream, in the local table
+#: A user's texts remembered for the repeat check (locally and in Redis).
+PER_USER = 5
+
+
+def _duplicate(message: str) -> Hit:
+    return Hit("unique", "refuse", "duplicate", f"unique chat: {message}")
+
+
+#: The refusal of a user's own repeat.
+REPEAT = _duplicate("you just sent that")
+#: The refusal of a copy-paste flood (locally or by the cluster's count).
+CROWD = _duplicate("many people are posting this same message right now")
 
 
 @dataclass(frozen=True, slots=True)
 class CrowdPost:
-    """One message as the flood count sees it (``key``: its letters, see ``unique.letters_key``)."""
+    """One message as unique chat's counts see it (``said`` and ``key``: its letters, see ``unique.letters_key``)."""
 
     stream: str
+    #: The text compared with the user's own recent ones.
+    said: bytes
+    #: Its start, counted across users (empty: too short to be copy-pasta).
     key: bytes
     user: str
     limit: int
@@ -88,9 +109,10 @@ class LocalCrowds:
             crowd.users.add(post.user)
         return False
 
-    async def confirm(self, posts: Sequence[CrowdPost]) -> list[bool]:
-        """The cluster's answer for messages ``check`` let through: one process has nothing to add."""
-        return [False] * len(posts)
+    async def confirm(self, posts: Sequence[CrowdPost], *, commit: bool = True) -> list[Hit | None]:
+        """The cluster's answer for messages ``check`` let through (``commit=False``: a draft, recorded
+        nowhere): one process has nothing to add."""
+        return [None] * len(posts)
 
     def sweep(self) -> None:
         for stream in [s for s, t in self._texts.items() if not t]:
@@ -100,15 +122,35 @@ class LocalCrowds:
         self._texts.pop(stream, None)
 
 
-#: KEYS[1]: the text's set; ARGV: now (s), window (s), user, limit. 1: refuse.
-_CROWD_SCRIPT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 0 end
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
-return 0
+#: KEYS[1]: the user's recent texts, KEYS[2] (if counted): the text's posters.
+#: ARGV: now (s), window (s), user, limit, the text's digest, texts kept per user, commit (1/0).
+#: 1: the user's own repeat; 2: a flood; 0: neither. Expired entries are dropped even for a draft
+#: (that changes no answer). Mirrors ``LocalCrowds.check`` and ``UniqueChat.check``.
+_UNIQUE_SCRIPT = """
+local now, window, commit = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[7] == '1'
+local ms = math.ceil(window * 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZSCORE', KEYS[1], ARGV[5]) then return 1 end
+local answer = 0
+if #KEYS > 1 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if not redis.call('ZSCORE', KEYS[2], ARGV[3]) then
+    if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then
+      answer = 2
+    elseif commit then
+      redis.call('ZADD', KEYS[2], now, ARGV[3])
+      redis.call('PEXPIRE', KEYS[2], ms)
+    end
+  end
+end
+if commit then
+  redis.call('ZADD', KEYS[1], now, ARGV[5])
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[6]) + 1))
+  redis.call('PEXPIRE', KEYS[1], ms)
+end
+return answer
 """
+_ANSWERS: tuple[Hit | None, ...] = (None, REPEAT, CROWD)
 
 
 class RedisCrowds(LocalCrowds):
@@ -117,31 +159,34 @@ class RedisCrowds(LocalCrowds):
     def __init__(self, redis: Any, *, prefix: str) -> None:
         super().__init__()
         self._redis = redis
-        self._prefix = prefix + "crowd:"
-        self._script = redis.register_script(_CROWD_SCRIPT)
+        self._prefix = prefix
+        self._script = redis.register_script(_UNIQUE_SCRIPT)
         self.healthy = True
 
-    def _key(self, post: CrowdPost) -> str:
-        digest = hashlib.blake2b(post.key, digest_size=12).hexdigest()
-        return f"{self._prefix}{post.stream}:{digest}"
+    def _keys(self, post: CrowdPost) -> list[str]:
+        """The user's set, then (if the text is long enough to count) the text's."""
+        keys = [f"{self._prefix}said:{post.stream}:{post.user}"]
+        if post.key:
+            keys.append(f"{self._prefix}crowd:{post.stream}:{hashlib.blake2b(post.key, digest_size=12).hexdigest()}")
+        return keys
 
-    async def confirm(self, posts: Sequence[CrowdPost]) -> list[bool]:
+    async def confirm(self, posts: Sequence[CrowdPost], *, commit: bool = True) -> list[Hit | None]:
         if not posts:
             return []
         now = time.time()  # wall clock: every process must agree on the window
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for post in posts:
-                    await self._script(
-                        keys=[self._key(post)], args=[now, post.window_secs, post.user, post.limit], client=pipe
-                    )
+                    said = hashlib.blake2b(post.said, digest_size=12).digest()
+                    args = [now, post.window_secs, post.user, post.limit, said, PER_USER, int(commit)]
+                    await self._script(keys=self._keys(post), args=args, client=pipe)
                 answers = await pipe.execute()
         except (OSError, TimeoutError, RedisError) as exc:
             if self.healthy:
-                log.error("Redis unreachable for unique chat (%s); each process counts floods alone", exc)
+                log.error("Redis unreachable for unique chat (%s); each process counts alone", exc)
             self.healthy = False
-            return [False] * len(posts)
+            return [None] * len(posts)
         if not self.healthy:
-            log.warning("Redis is back; unique chat counts floods across the cluster again")
+            log.warning("Redis is back; unique chat counts across the cluster again")
         self.healthy = True
-        return [int(a) == 1 for a in answers]
+        return [_ANSWERS[int(a)] for a in answers]

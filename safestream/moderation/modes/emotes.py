@@ -54,7 +54,7 @@ def only_emotes(text: str, emotes: tuple[str, ...]) -> bool:
     """
     index = _index(emotes)
     alphabet = index.alphabet
-    if any(c not in alphabet for c in text[::16]):  # most non-emote messages fail on a sample
+    if not alphabet.issuperset(text[::16]):  # most non-emote messages fail on a sample (a C-level set test)
         return False
     singles, multi = index.singles, index.multi
     for _ in range(2 * (len(emotes) + len(singles)) + 1):  # spaces may come back after a long emote

@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.rule_io import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender, verdict
 
 TLDS = frozenset(
     """
@@ -37,8 +37,6 @@ com net org io gg tv co me ly xyz info biz ru cn de uk us eu fr nl be to cc ws s
 app dev link live site online shop store top club fun click win vip icu buzz monster bid loan gift
 """.split()  # noqa: SIM905 - a readable word list
 )
-SCHEMES = (b"http:", b"https:", b"hxxp", b"h**p", b"www.")
-DISGUISED_SCHEMES = (b"hxxp", b"h**p")
 _WORD_DOTS = (b"(dot)", b"[dot]", b"{dot}", b"<dot>", b"(.)", b"[.]", b"{.}", b" dot ", b" d0t ", b" . ", b" .")
 #: Characters that end a host in running text.
 _SEPARATORS = " \t\n\r/\\,;!?\"'()[]{}<>|*`~^@#$%&=+"
@@ -49,6 +47,10 @@ _ODD = tuple(
     for s, d in (*((c, b".") for c in "。․·•∙⋅‧"), *((z, b"") for z in "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 )
 _ODD_LEADS = (b"\xe2", b"\xe3", b"\xef", b"\xc2")
+#: Every byte but those leads: deleting them leaves the leads a text holds (one C pass, not four searches).
+_NOT_LEADS = bytes(b for b in range(256) if bytes([b]) not in _ODD_LEADS)
+#: The openers of the bracketed dots made spaces, so that one search for " ." finds " .", "(.", "[." and "{.".
+_OPENERS = bytes.maketrans(b"([{", b"   ")
 #: Greek and Cyrillic letters that pass for Latin ones (both cases: the fold lowercases ASCII only).
 LOOKALIKES: dict[str, str] = {
     "a": "аαА",
@@ -105,6 +107,29 @@ _IP = re.compile(rb"\.(?<=\d\.)\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)")
 PATTERNS = (_TLD, _LOOKALIKE_TLD, _IP)
 
 
+#: What a message needs (lowercased) for its fold to hold a dot or a scheme: a dot, a spelled-out dot,
+#: or the start of a scheme ("www." has a dot). Anything else cannot be a link.
+_LINK_TOKENS = (".", "dot", "d0t", "http", "hxxp", "h**p")
+
+
+def may_hold_link(text: str) -> bool:
+    """False only for text whose fold has neither a dot nor a scheme (so ``find_hosts`` would find nothing).
+
+    Most chat lines answer here, with a few C-level ``in`` tests and no fold:
+    ASCII text folds to itself lowercased plus word dots, so the tokens decide;
+    text that NFKC leaves alone folds the same way except for the odd dots and
+    invisible characters (``_ODD``, each behind one of ``_ODD_LEADS`` in UTF-8),
+    so those send it to the full fold; text NFKC changes (fullwidth letters,
+    compatibility dots) always takes the full fold.
+    """
+    if "." in text or not unicodedata.is_normalized("NFKC", text):  # NFKC's quick check: C speed
+        return True
+    lowered = text.lower()  # str.lower maps at least every ASCII letter bytes.lower does
+    if any(token in lowered for token in _LINK_TOKENS):
+        return True
+    return not text.isascii() and bool(text.encode("utf-8", "surrogatepass").translate(None, _NOT_LEADS))
+
+
 def fold(text: str) -> bytes:
     """Lowercase UTF-8 with compatibility letters made ASCII and every disguised dot turned into '.'."""
     if text.isascii():  # the common case: nothing to fold
@@ -115,14 +140,16 @@ def fold(text: str) -> bytes:
             out = normal.encode().lower()  # the strict codec is the fast one
         except UnicodeEncodeError:  # a lone surrogate (clean_message drops them; other callers may not)
             out = normal.encode("utf-8", "surrogatepass").lower()
-        if any(lead in out for lead in _ODD_LEADS):
+        if not normal.isascii() and out.translate(None, _NOT_LEADS):  # fullwidth text is ASCII by now
             for src, dst in _ODD:
                 if src in out:
                     out = out.replace(src, dst)
-    if b"dot" in out or b"d0t" in out or b" ." in out or b"(." in out or b"[." in out or b"{." in out:
+    if b"dot" in out or b"d0t" in out or b" ." in out.translate(_OPENERS):  # any of ``_WORD_DOTS``
         for word in _WORD_DOTS:
             if word in out:
                 out = out.replace(word, b".")
+    if b".." not in out:
+        return out
     while b"..." in out:  # runs of dots are empty labels: collapse them (each pass divides a run by 3)
         out = out.replace(b"...", b".")
     return out.replace(b"..", b".")
@@ -136,10 +163,12 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
     not folded): a look-alike or spelled-out version of it is still a link.
     ``first`` stops at the first one (the rule needs no more).
     """
+    if not may_hold_link(text):
+        return []
     folded = fold(text)
     found: list[str] = []
     # A disguised scheme is always a link; a plain one, with permitted domains, is judged by its host.
-    if any(s in folded for s in (SCHEMES if not permitted else DISGUISED_SCHEMES)):
+    if _has_scheme(folded, plain=not permitted):
         found.append("")
         if first:
             return found
@@ -147,7 +176,7 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
     if dots > MAX_DOTS:
         return [*found, "(many dots)"]
     if dots:
-        hosts = _hosts(folded)
+        hosts = _hosts(folded, look_first=first)
         if permitted:
             raw = text.encode("utf-8", "surrogatepass").lower()  # as typed: look-alikes stay themselves
             hosts = (
@@ -162,17 +191,37 @@ def find_hosts(text: str, permitted: tuple[str, ...] = (), *, first: bool = Fals
     return found
 
 
-def _hosts(folded: bytes) -> Iterator[str]:
-    """Every host the patterns find, lazily (the rule takes one), each as the token around the match."""
+def _has_scheme(folded: bytes, *, plain: bool) -> bool:
+    """A disguised scheme (``hxxp``, ``h**p``), or with ``plain`` also ``http:``, ``https:`` or ``www.``."""
+    if b"hxxp" in folded or b"h**p" in folded:
+        return True
+    return plain and (b"http:" in folded or b"https:" in folded or b"www." in folded)
+
+
+def _hosts(folded: bytes, *, look_first: bool = False) -> Iterator[str]:
+    """Every host the patterns find, lazily (the rule takes one), each as the token around the match.
+
+    ``look_first``: only whether a host qualifies matters (``first``), and that
+    does not depend on the order (a host qualifies if it is not permitted, or
+    if more than ``MAX_HOSTS`` were found in all). Text that is not ASCII then
+    runs the look-alike pattern before ``_TLD``: it matches wherever ``_TLD``
+    does (its letters include the ASCII ones, its lookahead is the looser one),
+    so a link is usually found without scanning the text twice.
+    """
     spaced = folded.translate(_TO_SPACE)
-    for m in _TLD.finditer(folded):
-        yield _token(spaced, m.start(), m.end())
-    if not folded.isascii():
+    ascii_only = folded.isascii()
+    if not (look_first and not ascii_only):
+        for m in _TLD.finditer(folded):
+            yield _token(spaced, m.start(), m.end())
+    if not ascii_only:
         text = folded.decode("utf-8", "replace")
         for look in _LOOKALIKE_TLD.finditer(text):  # str matches: offsets are characters, not bytes
             yield _token(spaced, len(text[: look.start()].encode()), len(text[: look.end()].encode()))
     for m in _IP.finditer(folded):
         yield _token(spaced, m.start(), m.end())
+    if look_first and not ascii_only:
+        for m in _TLD.finditer(folded):
+            yield _token(spaced, m.start(), m.end())
 
 
 def _token(spaced: bytes, start: int, end: int) -> str:
@@ -191,6 +240,8 @@ def check_links(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not find_hosts(text, rule.permitted_domains, first=True):
         return None
+    if rule.action != "mask":
+        return verdict("links", rule.action, "links_not_allowed", "links are not allowed in this chat")
     return Hit(
         "links",
         rule.action,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.rule_io import Hit, Sender
+from safestream.moderation.modes.rule_io import Hit, Sender, verdict
 
 
 def count_mentions(text: str) -> int:
@@ -25,16 +25,14 @@ def check_mentions(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if count_mentions(text) <= rule.max_mentions:
         return None
-    shown = ""
-    if rule.action == "mask":  # keep the first few mentions, drop the '@' of the rest
-        seen, words = 0, []
-        for word in text.split(" "):
-            if len(word) > 1 and word[0] == "@":
-                seen += 1
-                if seen > rule.max_mentions:
-                    word = word[1:]
-            words.append(word)
-        shown = " ".join(words)
-    return Hit(
-        "mentions", rule.action, "too_many_mentions", f"at most {rule.max_mentions} @mentions per message", shown=shown
-    )
+    message = f"at most {rule.max_mentions} @mentions per message"
+    if rule.action != "mask":
+        return verdict("mentions", rule.action, "too_many_mentions", message)
+    seen, words = 0, []  # keep the first few mentions, drop the '@' of the rest
+    for word in text.split(" "):
+        if len(word) > 1 and word[0] == "@":
+            seen += 1
+            if seen > rule.max_mentions:
+                word = word[1:]
+        words.append(word)
+    return Hit("mentions", rule.action, "too_many_mentions", message, shown=" ".join(words))

@@ -2,10 +2,12 @@
 
 Texts are compared by their letters only, casefolded ("FOLLOW me!!! 123" and
 "follow me" are the same text), computed with C-level string and bytes methods.
-A user's own repeats are remembered per process (their last ``PER_USER``
-texts); the "many users" count is ``crowd``'s: per process by default, and
-across the cluster through Redis with ``REDIS_URL``. The app's sweeper drops
-what has aged out.
+Both counts are kept here per process (a user's last ``PER_USER`` texts, and
+``crowd``'s table of posters per text), answered before a message is queued;
+with ``REDIS_URL`` the moderation batcher also asks the cluster's copies of
+both (``post_for``, then ``crowd.RedisCrowds.confirm``), so a repeat or a
+flood spread over processes is refused too. The app's sweeper drops what
+has aged out.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import time
 from collections import deque
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.crowd import CrowdPost, LocalCrowds
+from safestream.moderation.modes.crowd import CROWD, PER_USER, REPEAT, CrowdPost, LocalCrowds
 from safestream.moderation.modes.rule_io import Hit, Sender
 
-PER_USER = 5
+__all__ = ["CROWD", "REPEAT", "UniqueChat", "letters_key"]
 #: ASCII bytes that are not letters: dropped from the comparison key.
 _NOT_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 #: Only the start of a text is compared: pasta with a varied tail is still the same pasta.
@@ -55,16 +57,17 @@ class UniqueChat:
         if not rule.on or sender.privileged:
             return None
         now = time.monotonic() if now is None else now
-        key = letters_key(text) or text.encode("utf-8", "surrogatepass")  # "123": compared as typed
+        key = _said(text)
         cutoff = now - rule.window_secs
         mine = self._users.get((stream, sender.username))
         if mine is not None:
             while mine and mine[0][0] <= cutoff:
                 mine.popleft()
             if any(k == key for _, k in mine):
-                return _duplicate("you just sent that")
-        post = self.crowd_post(stream, key, sender.username, modes)
-        crowd_hit = post is not None and self.crowds.check(post, now, commit=commit)
+                return REPEAT
+        crowd_hit = len(key[:CROWD_PREFIX]) >= rule.crowd_min_letters and self.crowds.check(
+            self.crowd_post(stream, key, sender.username, modes), now, commit=commit
+        )
         if commit:
             if mine is None:
                 mine = self._users[(stream, sender.username)] = deque(maxlen=PER_USER)
@@ -72,19 +75,20 @@ class UniqueChat:
         return CROWD if crowd_hit else None
 
     @staticmethod
-    def crowd_post(stream: str, key: bytes, user: str, modes: ChatModes) -> CrowdPost | None:
-        """What the flood count sees of a message (None: too short to be copy-pasta)."""
+    def crowd_post(stream: str, said: bytes, user: str, modes: ChatModes) -> CrowdPost:
+        """What the counts see of a message (an empty ``key``: too short to be copy-pasta)."""
         rule = modes.unique
-        key = key[:CROWD_PREFIX]
+        key = said[:CROWD_PREFIX]
         if len(key) < rule.crowd_min_letters:
-            return None
-        return CrowdPost(stream, key, user, rule.crowd_users, rule.window_secs)
+            key = b""
+        return CrowdPost(stream, said, key, user, rule.crowd_users, rule.window_secs)
 
     def post_for(self, stream: str, text: str, user: str, modes: ChatModes) -> CrowdPost | None:
-        """The flood-count entry for a message the send path let through, for the cluster's ``confirm``."""
-        if not modes.unique.on:
+        """What the cluster's ``confirm`` needs of a message ``check`` let through; None when there is
+        nothing to ask (unique chat off, or one process: ``check`` already saw everything)."""
+        if not modes.unique.on or not self.crowds.shared:
             return None
-        return self.crowd_post(stream, letters_key(text) or text.encode("utf-8", "surrogatepass"), user, modes)
+        return self.crowd_post(stream, _said(text), user, modes)
 
     def sweep(self, max_window: float = 3600.0, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -97,9 +101,5 @@ class UniqueChat:
         self.crowds.forget_stream(stream)
 
 
-def _duplicate(message: str) -> Hit:
-    return Hit("unique", "refuse", "duplicate", f"unique chat: {message}")
-
-
-#: The refusal of a copy-paste flood (locally or by the cluster's count).
-CROWD = _duplicate("many people are posting this same message right now")
+def _said(text: str) -> bytes:
+    return letters_key(text) or text.encode("utf-8", "surrogatepass")  # "123": compared as typed
