@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI
 from tests.test_serve import _free_port
 
 
@@ -84,28 +83,16 @@ async def test_favicon_and_protocol_document(client: TestClient) -> None:
 
 async def test_no_page_requests_a_missing_file(client: TestClient) -> None:
     """Every request the chat, console and docs pages make in Chromium succeeds (no 404s)."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        if IN_CI:
-            raise
-        pytest.skip("playwright is not installed")
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import chromium  # without Playwright or Chromium: a skip (under CI=true a failure)
 
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium")
     missing: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
-            for path in ("/chat", "/console/login", "/docs"):
-                await page.goto(str(client.make_url(path)))
-                await page.wait_for_load_state("networkidle")
-            # Chromium's own /favicon.ico probe is not always shown to pages: ask for it as a tab would.
-            favicon = await page.request.get(str(client.make_url("/favicon.ico")))
-            assert favicon.status == 200
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        for path in ("/chat", "/console/login", "/docs"):
+            await page.goto(str(client.make_url(path)))
+            await page.wait_for_load_state("networkidle")
+        # Chromium's own /favicon.ico probe is not always shown to pages: ask for it as a tab would.
+        favicon = await page.request.get(str(client.make_url("/favicon.ico")))
+        assert favicon.status == 200
     assert missing == []

@@ -17,23 +17,7 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.conftest import IN_CI
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
 from tests.test_serve import _free_port
 from tests.test_viewer_browser import log_in, message, shown_ids
 
