@@ -15,34 +15,11 @@ import pytest
 
 from safestream.moderation.backends.detoxify import DetoxifyScorer
 from safestream.moderation.contract import LABELS, BackendUnavailable, ModelLoadError
-
-try:  # tests/ may or may not become a package; work either way
-    from tests import tiny_models
-except ImportError:
-    import tiny_models  # type: ignore[no-redef]
+from tests import tiny_models
+from tests.tiny_models import offline, tiny_ckpt, tiny_root  # noqa: F401 - fixtures (offline: autouse)
 
 INSULTS = ["you are an idiot", "i hate you stupid loser"]
 GREETINGS = ["hello friend", "have a nice day"]
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing here may touch the network; say so to every library that checks."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One fixed directory under the session's base temp: the HF test module reuses the build.
-    root = tmp_path_factory.getbasetemp() / "tiny-models"
-    root.mkdir(exist_ok=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def tiny_ckpt(tiny_root: Path) -> Path:
-    return tiny_models.build_tiny_detoxify(tiny_root)
 
 
 def _loaded(spec: str | Path, **kwargs: Any) -> DetoxifyScorer:

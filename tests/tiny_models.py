@@ -21,6 +21,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 #: Bump when the recipe changes so cached builds are not silently reused.
 RECIPE = "v1"
 
@@ -271,13 +273,7 @@ def build_hf_multilabel_dir(base: Path, root: Path) -> Path:
     model, tokenizer, _ = _load_trained(base)
     model.config.id2label = dict(enumerate(JIGSAW_CLASSES))
     model.config.label2id = {n: i for i, n in enumerate(JIGSAW_CLASSES)}
-    tmp = root / f".{out.name}.tmp{os.getpid()}"
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.replace(out)
-    return out
+    return _save_pretrained(model, tokenizer, out)
 
 
 def build_hf_binary_dir(base: Path, root: Path) -> Path:
@@ -304,10 +300,39 @@ def build_hf_binary_dir(base: Path, root: Path) -> Path:
     state["classifier.weight"] = torch.stack([-w / 2, w / 2])
     state["classifier.bias"] = torch.stack([-b / 2, b / 2])
     binary.load_state_dict(state, strict=True)
-    tmp = root / f".{out.name}.tmp{os.getpid()}"
-    binary.save_pretrained(tmp)
+    return _save_pretrained(binary, tokenizer, out)
+
+
+def _save_pretrained(model: Any, tokenizer: Any, out: Path) -> Path:
+    """Written beside ``out`` and renamed into place, so a half-written build is never reused."""
+    tmp = out.parent / f".{out.name}.tmp{os.getpid()}"
+    model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     if out.exists():
         shutil.rmtree(out)
     tmp.replace(out)
     return out
+
+
+# Fixtures for the test modules that load these models (import them by name).
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing may touch the network; say so to every library that checks."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One fixed directory under the session's base temp: every module reuses the builds."""
+    root = tmp_path_factory.getbasetemp() / "tiny-models"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tiny_root: Path) -> Path:
+    """The trained tiny Detoxify checkpoint (built once per session)."""
+    return build_tiny_detoxify(tiny_root)
