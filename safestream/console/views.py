@@ -1,4 +1,7 @@
-"""Console pages and fragments (GET). Actions that change things are in ``console.forms``."""
+"""Console pages and fragments (GET), and what every console action shares (``stream_post``, ``toast``).
+
+Actions that change things are in ``console.forms``, ``policy_editor`` and ``stream_controls``.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,17 @@ from safestream.chat.rooms import check_stream_name
 from safestream.console import history
 from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
+    CSRF_FIELD,
+    check_csrf,
     console_principal,
     csrf_for,
     login_csrf,
+    require_console,
     set_login_csrf,
 )
 from safestream.errors import Forbidden, InvalidPayload
 from safestream.http.docs import documented
+from safestream.http.validation import form_fields
 from safestream.moderation.contract import LABELS
 from safestream.moderation.modes.config import RULE_ACTIONS
 from safestream.moderation.policy import ACTIONS
@@ -47,6 +54,25 @@ async def stream_for(request: web.Request, principal: Principal) -> str:
     if row is None or not principal.can_moderate(stream, row.owner):
         raise Forbidden("you do not moderate this stream")
     return stream
+
+
+async def console_post(request: web.Request) -> tuple[Principal, dict[str, str]]:
+    """A console form post: the session's user and the fields, once the CSRF token checks out."""
+    principal = await require_console(request)
+    form = await form_fields(request)
+    check_csrf(request, form.get(CSRF_FIELD))
+    return principal, form
+
+
+async def stream_post(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
+    """A console form post for the stream in the path (403 unless the user moderates it)."""
+    principal, form = await console_post(request)
+    return principal, await stream_for(request, principal), form
+
+
+def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
+    """The one-line answer an action shows the moderator."""
+    return render(request, "console/_toast.html", {"message": message, "ok": ok}, status=status)
 
 
 async def stream_context(request: web.Request, principal: Principal, stream: str) -> dict[str, Any]:
