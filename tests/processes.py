@@ -7,10 +7,18 @@ test ends, whether it passed, failed or timed out waiting for an exit.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from typing import Any
 
 _started: list[subprocess.Popen[bytes]] = []
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, for a server the test is about to start."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:

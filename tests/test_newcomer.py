@@ -15,12 +15,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.test_serve import _free_port
+from tests import processes
 
 
 @pytest.mark.slow
 async def test_banner_appears_when_the_server_answers_and_logs_are_quiet(tmp_path: Path) -> None:
-    port = _free_port()
+    port = processes.free_port()
     env = {
         **os.environ,
         "APP_PORT": str(port),

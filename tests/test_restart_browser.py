@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 import socketio
 
+from tests import processes
 from tests.browser import MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
-from tests.test_serve import _free_port
 from tests.test_viewer_browser import log_in, message, shown_ids
 
 
@@ -76,7 +76,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path, _free_port())
+    srv = Server(tmp_path, processes.free_port())
     yield srv
     srv.stop(signal.SIGKILL)
 
