@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,20 +19,7 @@ from tests import processes
 @pytest.mark.slow
 async def test_banner_appears_when_the_server_answers_and_logs_are_quiet(tmp_path: Path) -> None:
     port = processes.free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-        "SAFESTREAM_ARGON2_TIME_COST": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = processes.serve(tmp_path, port, stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
     banner = threading.Event()
 

@@ -21,19 +21,7 @@ from tests import processes
 @pytest.mark.slow
 async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
     port = processes.free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-        "SAFESTREAM_ARGON2_TIME_COST": "1",
-    }
-    proc = processes.spawn(
-        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = processes.serve(tmp_path, port, stdout=subprocess.PIPE)
     try:
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
