@@ -11,7 +11,7 @@ from safestream.app_keys import ACTIONS_KEY, REVOCATION_KEY, SESSIONS_KEY
 from safestream.auth.guard import authenticate
 from safestream.auth.roles import Principal, Role
 from safestream.chat.payloads import iso
-from safestream.chat.rooms import STREAM_RE
+from safestream.chat.rooms import STREAM_RE, check_stream_name
 from safestream.errors import Forbidden, NoSuchStream, NoSuchUser
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
@@ -69,6 +69,12 @@ async def authorize_stream(request: web.Request, stream: str | None) -> Principa
     if not principal.can_moderate(stream, owner):
         raise Forbidden("you do not moderate this stream" if stream else "only global moderators and admins")
     return principal
+
+
+async def authorize_path_stream(request: web.Request) -> tuple[str, Principal]:
+    """The stream the path names (``{stream}``) and the caller, who must moderate it (``authorize_stream``)."""
+    stream = check_stream_name(request.match_info["stream"])
+    return stream, await authorize_stream(request, stream)
 
 
 async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Principal, T]:
