@@ -56,6 +56,14 @@ async def stream_for(request: web.Request, principal: Principal) -> str:
     return stream
 
 
+async def _signed_in(request: web.Request, *, page: bool) -> Principal:
+    """The console's user; without one, a page sends the browser to the login form, anything else is a 401."""
+    principal = await console_principal(request)
+    if principal is None:
+        raise web.HTTPFound("/console/login") if page else web.HTTPUnauthorized()
+    return principal
+
+
 async def console_post(request: web.Request) -> tuple[Principal, dict[str, str]]:
     """A console form post: the session's user and the fields, once the CSRF token checks out."""
     principal = await require_console(request)
@@ -119,9 +127,7 @@ def login_response(request: web.Request, *, error: str | None, status: int = 200
 
 @documented("Console home: the streams you moderate", tag="console")
 async def home(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
-    if principal is None:
-        raise web.HTTPFound("/console/login")
+    principal = await _signed_in(request, page=True)
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
@@ -134,9 +140,7 @@ async def home(request: web.Request) -> web.Response:
 
 @documented("The console for one stream", tag="console")
 async def dashboard(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
-    if principal is None:
-        raise web.HTTPFound("/console/login")
+    principal = await _signed_in(request, page=True)
     stream = await stream_for(request, principal)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
@@ -196,9 +200,7 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
     },
 )
 async def export(request: web.Request) -> web.StreamResponse:
-    principal = await console_principal(request)
-    if principal is None:
-        raise web.HTTPUnauthorized()
+    principal = await _signed_in(request, page=False)
     stream = await stream_for(request, principal)
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "jsonl"):
@@ -254,9 +256,7 @@ def policy_context(
 
 @documented("Console fragment: the filtered, paginated message feed", tag="console")
 async def feed(request: web.Request) -> web.Response:
-    principal = await console_principal(request)
-    if principal is None:
-        raise web.HTTPUnauthorized()
+    principal = await _signed_in(request, page=False)
     stream = await stream_for(request, principal)
     return render(
         request,
