@@ -16,7 +16,7 @@ import pytest
 from safestream.moderation.backends.detoxify import DetoxifyScorer
 from safestream.moderation.contract import LABELS, BackendUnavailable, ModelLoadError
 from tests import tiny_models
-from tests.tiny_models import offline, tiny_ckpt, tiny_root  # noqa: F401 - fixtures (offline: autouse)
+from tests.tiny_fixtures import offline, reference_scores, tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 INSULTS = ["you are an idiot", "i hate you stupid loser"]
 GREETINGS = ["hello friend", "have a nice day"]
@@ -28,22 +28,6 @@ def _loaded(spec: str | Path, **kwargs: Any) -> DetoxifyScorer:
     return scorer
 
 
-def _reference_scores(ckpt: Path, texts: list[str]) -> list[list[float]]:
-    """sigmoid(logits) from a model rebuilt straight from the state dict, no Detoxify involved."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
-    model_dir = loaded["config"]["arch"]["args"]["model_type"]
-    model: Any = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=6))
-    model.load_state_dict(loaded["state_dict"], strict=True)
-    model.eval()
-    enc = BertTokenizer.from_pretrained(model_dir)(texts, padding=True, return_tensors="pt")
-    with torch.inference_mode():
-        result: list[list[float]] = torch.sigmoid(model(**enc).logits).tolist()
-    return result
-
-
 async def test_scores_match_a_direct_forward_pass(tiny_ckpt: Path) -> None:
     scorer = DetoxifyScorer(str(tiny_ckpt))
     await scorer.load()
@@ -52,7 +36,7 @@ async def test_scores_match_a_direct_forward_pass(tiny_ckpt: Path) -> None:
         got = await scorer.score(texts)
     finally:
         await scorer.close()
-    expected = _reference_scores(tiny_ckpt, texts)
+    expected = reference_scores(tiny_ckpt, texts)
     # Checkpoint classes are the Jigsaw 2018 names, so this also checks the renaming.
     for scores, row in zip(got, expected, strict=True):
         assert set(scores) == set(LABELS)

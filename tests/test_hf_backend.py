@@ -12,7 +12,7 @@ import pytest
 from safestream.moderation.backends.hf import HFClassifierScorer, resolve_labels
 from safestream.moderation.contract import LABELS, BackendUnavailable, ModelLoadError
 from tests import tiny_models
-from tests.tiny_models import offline, tiny_ckpt, tiny_root  # noqa: F401 - fixtures (offline: autouse)
+from tests.tiny_fixtures import offline, reference_scores, tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 INSULTS = ["you are an idiot", "i hate you stupid loser"]
 GREETINGS = ["hello friend", "have a nice day"]
@@ -24,20 +24,6 @@ def _loaded(model_dir: Path, **kwargs: Any) -> HFClassifierScorer:
     return scorer
 
 
-def _sigmoid_logits(ckpt: Path, texts: list[str]) -> list[list[float]]:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
-    model_dir = loaded["config"]["arch"]["args"]["model_type"]
-    model: Any = BertForSequenceClassification(BertConfig.from_pretrained(model_dir))
-    model.load_state_dict(loaded["state_dict"], strict=True)
-    enc = BertTokenizer.from_pretrained(model_dir)(texts, padding=True, return_tensors="pt")
-    with torch.inference_mode():
-        result: list[list[float]] = torch.sigmoid(model.eval()(**enc).logits).tolist()
-    return result
-
-
 async def test_multilabel_jigsaw_names_map_to_ours(tiny_ckpt: Path, tiny_root: Path) -> None:
     scorer = HFClassifierScorer(tiny_models.build_hf_multilabel_dir(tiny_ckpt, tiny_root))
     await scorer.load()
@@ -47,7 +33,7 @@ async def test_multilabel_jigsaw_names_map_to_ours(tiny_ckpt: Path, tiny_root: P
     finally:
         await scorer.close()
     assert scorer.filled_labels == LABELS
-    expected = _sigmoid_logits(tiny_ckpt, texts)
+    expected = reference_scores(tiny_ckpt, texts)
     for scores, row in zip(got, expected, strict=True):
         assert scores == pytest.approx(dict(zip(LABELS, row, strict=True)), abs=1e-5)
 
@@ -58,7 +44,7 @@ def test_binary_model_fills_toxicity(tiny_ckpt: Path, tiny_root: Path) -> None:
     texts = INSULTS + GREETINGS
     got = scorer.predict(texts)
     # The binary head is built so that softmax P(toxic) == sigmoid(the toxic logit).
-    for scores, row in zip(got, _sigmoid_logits(tiny_ckpt, texts), strict=True):
+    for scores, row in zip(got, reference_scores(tiny_ckpt, texts), strict=True):
         assert set(scores) == {"toxicity"}
         assert scores["toxicity"] == pytest.approx(row[0], abs=1e-5)
     assert min(s["toxicity"] for s in got[:2]) > max(s["toxicity"] for s in got[2:]) + 0.5

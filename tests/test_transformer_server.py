@@ -8,7 +8,7 @@ import pytest
 
 from safestream.app_keys import MODERATION_KEY
 from tests.conftest import AppFactory, ClientFactory
-from tests.tiny_models import tiny_ckpt, tiny_root  # noqa: F401 - fixtures
+from tests.tiny_fixtures import tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 
 async def test_chat_through_profanity_then_detoxify(

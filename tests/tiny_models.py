@@ -21,8 +21,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 #: Bump when the recipe changes so cached builds are not silently reused.
 RECIPE = "v1"
 
@@ -253,7 +251,7 @@ def build_degenerate_vocab_checkpoint(base: Path, root: Path, *, empty: bool = F
     return out
 
 
-def _load_trained(base: Path) -> tuple[Any, Any, Path]:
+def load_trained(base: Path) -> tuple[Any, Any, Path]:
     """Rebuild the trained model and tokenizer from the checkpoint, without Detoxify."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
@@ -270,7 +268,7 @@ def build_hf_multilabel_dir(base: Path, root: Path) -> Path:
     out = root / f"hf-multilabel-{RECIPE}"
     if (out / "config.json").exists():
         return out
-    model, tokenizer, _ = _load_trained(base)
+    model, tokenizer, _ = load_trained(base)
     model.config.id2label = dict(enumerate(JIGSAW_CLASSES))
     model.config.label2id = {n: i for i, n in enumerate(JIGSAW_CLASSES)}
     return _save_pretrained(model, tokenizer, out)
@@ -288,7 +286,7 @@ def build_hf_binary_dir(base: Path, root: Path) -> Path:
     import torch
     from transformers import BertForSequenceClassification
 
-    model, tokenizer, _ = _load_trained(base)
+    model, tokenizer, _ = load_trained(base)
     config = model.config
     config.num_labels = 2
     config.id2label = {0: "non-toxic", 1: "toxic"}
@@ -312,27 +310,3 @@ def _save_pretrained(model: Any, tokenizer: Any, out: Path) -> Path:
         shutil.rmtree(out)
     tmp.replace(out)
     return out
-
-
-# Fixtures for the test modules that load these models (import them by name).
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing may touch the network; say so to every library that checks."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One fixed directory under the session's base temp: every module reuses the builds."""
-    root = tmp_path_factory.getbasetemp() / "tiny-models"
-    root.mkdir(exist_ok=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def tiny_ckpt(tiny_root: Path) -> Path:
-    """The trained tiny Detoxify checkpoint (built once per session)."""
-    return build_tiny_detoxify(tiny_root)
