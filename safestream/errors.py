@@ -48,6 +48,20 @@ class NotFound(SafeStreamError):
     code, status = "not_found", 404
 
 
+class NoSuchStream(NotFound):
+    code = "no_such_stream"
+
+    def __init__(self, slug: str | None) -> None:
+        super().__init__(f"no stream named {slug!r}")
+
+
+class NoSuchUser(NotFound):
+    code = "no_such_user"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"no user named {username!r}")
+
+
 class Conflict(SafeStreamError):
     code, status = "conflict", 409
 

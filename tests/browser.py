@@ -4,8 +4,12 @@ Chromium is the distribution's (``/usr/bin/chromium``; Playwright cannot
 download its own browsers here). Without it the browser tests skip with a
 reason, except under ``CI=true`` where they fail: CI must run them.
 
-Scope: the check for Chromium and Playwright happens once per session, but
-the browser itself is launched per test, in the test's own event loop. The
+Importing this module is the guard: without Playwright it skips the importing
+test module with a reason (under ``CI=true`` the ImportError fails it), so a
+browser test needs one import line: ``from tests.browser import expect,
+open_page, ...`` (``open_page`` is the fixture).
+
+Scope: the browser is launched per test, in the test's own event loop. The
 app under test (``make_app``/``client``) runs on pytest-aiohttp's
 function-scoped loop, and Playwright objects are bound to the loop that
 created them: a session-scoped browser would live on another loop and every
@@ -22,17 +26,45 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from tests.conftest import IN_CI
 
-if TYPE_CHECKING:
-    from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize
+try:
+    from playwright.async_api import (
+        Browser,
+        ConsoleMessage,
+        Dialog,
+        Locator,
+        Page,
+        ViewportSize,
+        async_playwright,
+        expect,
+    )
+except ImportError:
+    if IN_CI:
+        raise
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+# What the browser tests take from here besides the fixture: Playwright's names come through the guard above.
+__all__ = [
+    "DESKTOP",
+    "MOBILE",
+    "Dialog",
+    "Locator",
+    "Page",
+    "PageFactory",
+    "ViewportSize",
+    "chromium",
+    "expect",
+    "screenshot",
+]
 
 CHROMIUM = Path(os.environ.get("SAFESTREAM_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -53,31 +85,17 @@ MOBILE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 8000
 
 
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> Path:
-    """Checked once per session: Playwright is installed and Chromium is where we expect it."""
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """The distribution's Chromium, headless; missing, the test skips with the reason (fails under CI=true)."""
     if not CHROMIUM.exists():
-        _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest_asyncio.fixture
-async def browser(chromium_executable: Path) -> AsyncIterator[Browser]:
-    from playwright.async_api import async_playwright, expect
-
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+        pytest.skip(reason)
     expect.set_options(timeout=TIMEOUT_MS)
     async with async_playwright() as pw:
-        instance = await pw.chromium.launch(executable_path=str(chromium_executable), headless=True, args=CHROMIUM_ARGS)
+        instance = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield instance
         finally:
@@ -98,32 +116,33 @@ class PageProblems:
         self.errors.append(f"uncaught: {error}")
 
 
-PageFactory = Callable[..., Awaitable["Page"]]
+PageFactory = Callable[..., Awaitable[Page]]
 
 
 @pytest_asyncio.fixture
-async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
+async def open_page() -> AsyncIterator[PageFactory]:
     """``await open_page(viewport=MOBILE)``: a page in a fresh context (one user per context)."""
     contexts = []
     problems: list[PageProblems] = []
+    async with chromium() as browser:
 
-    async def factory(viewport: ViewportSize | None = None) -> Page:
-        mobile = viewport == MOBILE
-        context = await browser.new_context(
-            viewport=viewport or DESKTOP, device_scale_factor=2 if mobile else 1, is_mobile=mobile, has_touch=mobile
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = await context.new_page()
-        watch = PageProblems()
-        page.on("console", watch.on_console)
-        page.on("pageerror", watch.on_page_error)
-        problems.append(watch)
-        return page
+        async def factory(viewport: ViewportSize | None = None) -> Page:
+            mobile = viewport == MOBILE
+            context = await browser.new_context(
+                viewport=viewport or DESKTOP, device_scale_factor=2 if mobile else 1, is_mobile=mobile, has_touch=mobile
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            contexts.append(context)
+            page = await context.new_page()
+            watch = PageProblems()
+            page.on("console", watch.on_console)
+            page.on("pageerror", watch.on_page_error)
+            problems.append(watch)
+            return page
 
-    yield factory
-    for context in contexts:
-        await context.close()
+        yield factory
+        for context in contexts:
+            await context.close()
     found = [error for watch in problems for error in watch.errors]
     assert not found, f"the page reported problems: {found}"
 

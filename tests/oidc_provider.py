@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,8 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfo
 from joserfc.jwk import KeySet, RSAKey
+
+from tests import processes
 
 CLIENT_ID = "safestream-test"
 CLIENT_SECRET = "s3cret-" + "x" * 24
@@ -129,7 +130,7 @@ class Request(OAuth2Request):  # type: ignore[misc]
 
 class Provider:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = processes.free_port()
         self.issuer = f"http://localhost:{self.port}"
         self.key = RSAKey.generate_key(2048, parameters={"kid": "idp-key-1", "use": "sig", "alg": "RS256"})
         self.forger = RSAKey.generate_key(2048, parameters={"kid": "idp-key-1", "alg": "RS256"})
@@ -236,12 +237,6 @@ class Provider:
                 "email_verified": True,
             }
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server(provider: Provider) -> AuthorizationServer:

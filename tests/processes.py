@@ -7,16 +7,40 @@ test ends, whether it passed, failed or timed out waiting for an exit.
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 _started: list[subprocess.Popen[bytes]] = []
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, for a server the test is about to start."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     proc: subprocess.Popen[bytes] = subprocess.Popen(args, **kwargs)
     _started.append(proc)
     return proc
+
+
+def serve(cwd: Path, port: int, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[Any]:
+    """``python -m safestream serve`` on 127.0.0.1:``port``, run from ``cwd`` as an operator would, with
+    password hashing cheap enough for tests and ``env`` on top; stderr goes where ``stdout=`` says."""
+    cheap = {"SAFESTREAM_ARGON2_MEMORY_KIB": "1024", "SAFESTREAM_ARGON2_TIME_COST": "1"}
+    return spawn(
+        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
+        cwd=cwd,
+        env={**os.environ, "APP_PORT": str(port), **cheap, **(env or {})},
+        stderr=subprocess.STDOUT,
+        **popen,
+    )
 
 
 def reap() -> list[int]:

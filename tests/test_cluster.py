@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,9 @@ from tests.conftest import POSTGRES_URL, REDIS_URL, Recorder, postgres_admin, re
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Node:
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.port = _free_port()
+        self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (tmp / f"node-{self.port}.log").open("wb")
         self.proc = processes.spawn(
@@ -100,7 +93,7 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[Node, Node]:
     return a, b
 
 
-async def token(node: Node, username: str, password: str) -> str:
+async def token(node: Node, username: str = "demo_user", password: str = "demo123") -> str:
     async with aiohttp.ClientSession() as http:
         async with http.post(node.url + "/auth/login", data={"username": username, "password": password}) as resp:
             assert resp.status == 200

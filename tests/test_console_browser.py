@@ -13,26 +13,10 @@ import re
 import time
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, ClientFactory, Recorder, auth, login
-
-try:
-    from playwright.async_api import Locator, Page, ViewportSize, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import MOBILE, Locator, Page, PageFactory, ViewportSize, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import ClientFactory, Recorder, auth, login
 from tests.test_viewer_browser import INSULT, set_policy, url, viewer
 
 WIDE: ViewportSize = {"width": 1440, "height": 900}

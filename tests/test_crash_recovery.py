@@ -7,7 +7,6 @@ lands while acked messages are still only in the write-behind buffer.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import sqlite3
@@ -17,23 +16,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-import socketio
 
 from tests.conftest import Recorder
 from tests.test_cluster import Node
+from tests.test_cluster import token as login
+from tests.test_durability import FLOOD_ENV, flood
 
 pytestmark = pytest.mark.slow
 
-# The flood needs a few hundred acks in two seconds: the lexical chain keeps each round trip
-# short (the sentence stage's speed is measured in load/bench_sentence.py, not here).
-ENV = {
-    "SAFESTREAM_MODERATION": "profanity",
-    "SAFESTREAM_ARGON2_TIME_COST": "1",
-    "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-    "SAFESTREAM_RATE_LIMIT_PER_USER": "100000",
-    "GIFT_INTERVAL_SECS": "3600",
-    "SAFESTREAM_FLUSH_INTERVAL_MS": "1000",
-}
+ENV = {**FLOOD_ENV, "SAFESTREAM_FLUSH_INTERVAL_MS": "1000"}  # the long window of the module docstring
 
 
 @pytest.fixture
@@ -54,14 +45,6 @@ def start_server(tmp_path: Path) -> Iterator[Callable[[], Node]]:
         node.log.close()
 
 
-async def login(node: Node) -> str:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(node.url + "/auth/login", data={"username": "demo_user", "password": "demo123"}) as resp,
-    ):
-        return str((await resp.json())["access_token"])
-
-
 async def observer(node: Node, token: str, since: int | None = None) -> tuple[Recorder, dict[str, Any]]:
     rec = Recorder()
     await rec.sio.connect(node.url, auth={"token": token}, transports=["websocket"])
@@ -70,34 +53,14 @@ async def observer(node: Node, token: str, since: int | None = None) -> tuple[Re
     return rec, joined
 
 
-async def flood_then_kill(node: Node, token: str, seconds: float) -> list[int]:
-    """Four senders chat as fast as acks come back until SIGKILL; returns every acked id."""
-    acked: list[int] = []
-    clients = []
-    for _ in range(4):
-        sio = socketio.AsyncClient(reconnection=False)
-        await sio.connect(node.url, auth={"token": token}, transports=["websocket"])
-        await sio.call("join", {"stream": "main"})
-        clients.append(sio)
+async def flood_then_kill(node: Node, seconds: float) -> list[int]:
+    """Four senders chat as fast as acks come back until SIGKILL (by PID, mid-flood); every acked id."""
 
-    async def sender(sio: socketio.AsyncClient, n: int) -> None:
-        for i in range(100_000):
-            try:
-                ack = await sio.call("chat", {"message": f"durable {n}-{i}"}, timeout=5)
-            except (socketio.exceptions.SocketIOError, ConnectionError):
-                return
-            if ack.get("ok"):
-                acked.append(ack["id"])
+    def kill() -> None:
+        node.proc.send_signal(signal.SIGKILL)
+        node.proc.wait(timeout=10)
 
-    tasks = [asyncio.create_task(sender(sio, n)) for n, sio in enumerate(clients)]
-    await asyncio.sleep(seconds)
-    node.proc.send_signal(signal.SIGKILL)  # by PID, mid-flood
-    node.proc.wait(timeout=10)
-    await asyncio.wait(tasks, timeout=20)
-    for sio in clients:
-        with contextlib.suppress(Exception):
-            await sio.disconnect()
-    return acked
+    return [seq for seq, _ in await flood(node, seconds, kill)]
 
 
 def stored_ids(tmp: Path) -> list[int]:
@@ -112,7 +75,7 @@ async def test_sigkill_loses_no_acked_message_and_reuses_no_id(
     await first.wait_healthy()
     token = await login(first)
     watcher, _ = await observer(first, token)
-    acked = await flood_then_kill(first, token, 2.0)
+    acked = await flood_then_kill(first, 2.0)
     assert len(acked) > 50, "the flood produced too few messages to mean anything"
     seen = [m["id"] for m in watcher.chats()]
     last_seen = max(seen)
@@ -146,7 +109,7 @@ async def test_sigkill_loses_no_acked_message_and_reuses_no_id(
 async def test_restart_recovery_is_idempotent(tmp_path: Path, start_server: Callable[[], Node]) -> None:
     first = start_server()
     await first.wait_healthy()
-    acked = await flood_then_kill(first, await login(first), 1.0)
+    acked = await flood_then_kill(first, 1.0)
     for _ in range(2):  # recovered once, then a second start finds nothing to add
         node = start_server()
         await node.wait_healthy()

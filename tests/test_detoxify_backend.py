@@ -15,56 +15,17 @@ import pytest
 
 from safestream.moderation.backends.detoxify import DetoxifyScorer
 from safestream.moderation.contract import LABELS, BackendUnavailable, ModelLoadError
-
-try:  # tests/ may or may not become a package; work either way
-    from tests import tiny_models
-except ImportError:
-    import tiny_models  # type: ignore[no-redef]
+from tests import tiny_models
+from tests.tiny_fixtures import offline, reference_scores, tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 INSULTS = ["you are an idiot", "i hate you stupid loser"]
 GREETINGS = ["hello friend", "have a nice day"]
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing here may touch the network; say so to every library that checks."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # One fixed directory under the session's base temp: the HF test module reuses the build.
-    root = tmp_path_factory.getbasetemp() / "tiny-models"
-    root.mkdir(exist_ok=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def tiny_ckpt(tiny_root: Path) -> Path:
-    return tiny_models.build_tiny_detoxify(tiny_root)
 
 
 def _loaded(spec: str | Path, **kwargs: Any) -> DetoxifyScorer:
     scorer = DetoxifyScorer(str(spec), **kwargs)
     scorer.load_sync()
     return scorer
-
-
-def _reference_scores(ckpt: Path, texts: list[str]) -> list[list[float]]:
-    """sigmoid(logits) from a model rebuilt straight from the state dict, no Detoxify involved."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
-    model_dir = loaded["config"]["arch"]["args"]["model_type"]
-    model: Any = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=6))
-    model.load_state_dict(loaded["state_dict"], strict=True)
-    model.eval()
-    enc = BertTokenizer.from_pretrained(model_dir)(texts, padding=True, return_tensors="pt")
-    with torch.inference_mode():
-        result: list[list[float]] = torch.sigmoid(model(**enc).logits).tolist()
-    return result
 
 
 async def test_scores_match_a_direct_forward_pass(tiny_ckpt: Path) -> None:
@@ -75,7 +36,7 @@ async def test_scores_match_a_direct_forward_pass(tiny_ckpt: Path) -> None:
         got = await scorer.score(texts)
     finally:
         await scorer.close()
-    expected = _reference_scores(tiny_ckpt, texts)
+    expected = reference_scores(tiny_ckpt, texts)
     # Checkpoint classes are the Jigsaw 2018 names, so this also checks the renaming.
     for scores, row in zip(got, expected, strict=True):
         assert set(scores) == set(LABELS)

@@ -11,33 +11,11 @@ import pytest
 
 from safestream.moderation.backends.hf import HFClassifierScorer, resolve_labels
 from safestream.moderation.contract import LABELS, BackendUnavailable, ModelLoadError
-
-try:  # tests/ may or may not become a package; work either way
-    from tests import tiny_models
-except ImportError:
-    import tiny_models  # type: ignore[no-redef]
+from tests import tiny_models
+from tests.tiny_fixtures import offline, reference_scores, tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 INSULTS = ["you are an idiot", "i hate you stupid loser"]
 GREETINGS = ["hello friend", "have a nice day"]
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-
-
-@pytest.fixture(scope="session")
-def hf_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Same directory as the Detoxify tests: the trained checkpoint is built once per session.
-    root = tmp_path_factory.getbasetemp() / "tiny-models"
-    root.mkdir(exist_ok=True)
-    return root
-
-
-@pytest.fixture(scope="session")
-def hf_ckpt(hf_root: Path) -> Path:
-    return tiny_models.build_tiny_detoxify(hf_root)
 
 
 def _loaded(model_dir: Path, **kwargs: Any) -> HFClassifierScorer:
@@ -46,22 +24,8 @@ def _loaded(model_dir: Path, **kwargs: Any) -> HFClassifierScorer:
     return scorer
 
 
-def _sigmoid_logits(ckpt: Path, texts: list[str]) -> list[list[float]]:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
-
-    loaded = torch.load(ckpt, map_location="cpu", weights_only=False)
-    model_dir = loaded["config"]["arch"]["args"]["model_type"]
-    model: Any = BertForSequenceClassification(BertConfig.from_pretrained(model_dir))
-    model.load_state_dict(loaded["state_dict"], strict=True)
-    enc = BertTokenizer.from_pretrained(model_dir)(texts, padding=True, return_tensors="pt")
-    with torch.inference_mode():
-        result: list[list[float]] = torch.sigmoid(model.eval()(**enc).logits).tolist()
-    return result
-
-
-async def test_multilabel_jigsaw_names_map_to_ours(hf_ckpt: Path, hf_root: Path) -> None:
-    scorer = HFClassifierScorer(tiny_models.build_hf_multilabel_dir(hf_ckpt, hf_root))
+async def test_multilabel_jigsaw_names_map_to_ours(tiny_ckpt: Path, tiny_root: Path) -> None:
+    scorer = HFClassifierScorer(tiny_models.build_hf_multilabel_dir(tiny_ckpt, tiny_root))
     await scorer.load()
     texts = INSULTS + GREETINGS
     try:
@@ -69,25 +33,25 @@ async def test_multilabel_jigsaw_names_map_to_ours(hf_ckpt: Path, hf_root: Path)
     finally:
         await scorer.close()
     assert scorer.filled_labels == LABELS
-    expected = _sigmoid_logits(hf_ckpt, texts)
+    expected = reference_scores(tiny_ckpt, texts)
     for scores, row in zip(got, expected, strict=True):
         assert scores == pytest.approx(dict(zip(LABELS, row, strict=True)), abs=1e-5)
 
 
-def test_binary_model_fills_toxicity(hf_ckpt: Path, hf_root: Path) -> None:
-    scorer = _loaded(tiny_models.build_hf_binary_dir(hf_ckpt, hf_root))
+def test_binary_model_fills_toxicity(tiny_ckpt: Path, tiny_root: Path) -> None:
+    scorer = _loaded(tiny_models.build_hf_binary_dir(tiny_ckpt, tiny_root))
     assert scorer.filled_labels == ("toxicity",)
     texts = INSULTS + GREETINGS
     got = scorer.predict(texts)
     # The binary head is built so that softmax P(toxic) == sigmoid(the toxic logit).
-    for scores, row in zip(got, _sigmoid_logits(hf_ckpt, texts), strict=True):
+    for scores, row in zip(got, reference_scores(tiny_ckpt, texts), strict=True):
         assert set(scores) == {"toxicity"}
         assert scores["toxicity"] == pytest.approx(row[0], abs=1e-5)
     assert min(s["toxicity"] for s in got[:2]) > max(s["toxicity"] for s in got[2:]) + 0.5
 
 
-def test_explicit_label_map_overrides(hf_ckpt: Path, hf_root: Path) -> None:
-    model_dir = tiny_models.build_hf_binary_dir(hf_ckpt, hf_root)
+def test_explicit_label_map_overrides(tiny_ckpt: Path, tiny_root: Path) -> None:
+    model_dir = tiny_models.build_hf_binary_dir(tiny_ckpt, tiny_root)
     scorer = _loaded(model_dir, label_map={"toxic": "insult"})
     assert scorer.filled_labels == ("insult",)
     assert set(scorer.predict(["you are an idiot"])[0]) == {"insult"}
@@ -97,9 +61,9 @@ def test_explicit_label_map_overrides(hf_ckpt: Path, hf_root: Path) -> None:
         HFClassifierScorer(model_dir, label_map={"toxic": "spam"})
 
 
-def test_unmappable_labels_are_a_clear_error(hf_ckpt: Path, hf_root: Path, tmp_path: Path) -> None:
+def test_unmappable_labels_are_a_clear_error(tiny_ckpt: Path, tiny_root: Path, tmp_path: Path) -> None:
     sentiment = tmp_path / "sentiment"
-    shutil.copytree(tiny_models.build_hf_binary_dir(hf_ckpt, hf_root), sentiment)
+    shutil.copytree(tiny_models.build_hf_binary_dir(tiny_ckpt, tiny_root), sentiment)
     config = json.loads((sentiment / "config.json").read_text())
     config["id2label"] = {"0": "NEGATIVE", "1": "POSITIVE"}
     config["label2id"] = {"NEGATIVE": 0, "POSITIVE": 1}
@@ -108,8 +72,8 @@ def test_unmappable_labels_are_a_clear_error(hf_ckpt: Path, hf_root: Path, tmp_p
         _loaded(sentiment)
 
 
-def test_long_text_is_truncated(hf_ckpt: Path, hf_root: Path) -> None:
-    scorer = _loaded(tiny_models.build_hf_multilabel_dir(hf_ckpt, hf_root), max_tokens=32)
+def test_long_text_is_truncated(tiny_ckpt: Path, tiny_root: Path) -> None:
+    scorer = _loaded(tiny_models.build_hf_multilabel_dir(tiny_ckpt, tiny_root), max_tokens=32)
     long_text = "you are an idiot " * 300
     first, second = scorer.predict([long_text, long_text[:200] + "hello friend " * 400])
     assert first == pytest.approx(second, abs=1e-6)

@@ -7,25 +7,8 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.conftest import IN_CI, AppFactory, ClientFactory
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import AppFactory, ClientFactory
 from tests.test_console_browser import console
 from tests.test_viewer_browser import INSULT
 

@@ -6,25 +6,10 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, AppFactory, ClientFactory, auth, login
-
-try:
-    from playwright.async_api import Locator, Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import Locator, Page, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import AppFactory, ClientFactory, auth, login
 from tests.test_console_browser import console, toast
 from tests.test_viewer_browser import INSULT, viewer
 

@@ -13,24 +13,10 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, ClientFactory, auth, login
-from tests.test_modes import age
-
-try:
-    from playwright.async_api import Dialog, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import Dialog, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import ClientFactory, auth, login
 from tests.test_console_browser import WIDE, console
+from tests.test_modes import age
 from tests.test_viewer_browser import log_in, message, send, url, viewer
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,27 +13,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI
-from tests.test_serve import _free_port
+from tests import processes
 
 
 @pytest.mark.slow
 async def test_banner_appears_when_the_server_answers_and_logs_are_quiet(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-        "SAFESTREAM_ARGON2_TIME_COST": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port = processes.free_port()
+    proc = processes.serve(tmp_path, port, stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
     banner = threading.Event()
 
@@ -84,28 +68,16 @@ async def test_favicon_and_protocol_document(client: TestClient) -> None:
 
 async def test_no_page_requests_a_missing_file(client: TestClient) -> None:
     """Every request the chat, console and docs pages make in Chromium succeeds (no 404s)."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        if IN_CI:
-            raise
-        pytest.skip("playwright is not installed")
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import chromium  # without Playwright or Chromium: a skip (under CI=true a failure)
 
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium")
     missing: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
-            for path in ("/chat", "/console/login", "/docs"):
-                await page.goto(str(client.make_url(path)))
-                await page.wait_for_load_state("networkidle")
-            # Chromium's own /favicon.ico probe is not always shown to pages: ask for it as a tab would.
-            favicon = await page.request.get(str(client.make_url("/favicon.ico")))
-            assert favicon.status == 200
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+        for path in ("/chat", "/console/login", "/docs"):
+            await page.goto(str(client.make_url(path)))
+            await page.wait_for_load_state("networkidle")
+        # Chromium's own /favicon.ico probe is not always shown to pages: ask for it as a tab would.
+        favicon = await page.request.get(str(client.make_url("/favicon.ico")))
+        assert favicon.status == 200
     assert missing == []

@@ -12,18 +12,10 @@ import re
 import pytest
 
 from safestream.auth.oidc_settings import parse_role_map
-from tests.conftest import IN_CI
-
-try:
-    from playwright.async_api import Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+from tests.browser import MOBILE, Page, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
 
 pytest.importorskip("authlib")
 
-from tests.browser import MOBILE, PageFactory, browser, chromium_executable, open_page, screenshot  # noqa: F401 - fixtures
 from tests.oidc_provider import Provider
 from tests.test_oidc import OidcAppFactory, idp, oidc_app  # noqa: F401 - fixtures
 

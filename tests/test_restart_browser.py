@@ -4,10 +4,8 @@ told at once, reconnected by itself, missed messages shown in order."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,24 +15,8 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.conftest import IN_CI
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
-from tests.test_serve import _free_port
+from tests import processes
+from tests.browser import MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
 from tests.test_viewer_browser import log_in, message, shown_ids
 
 
@@ -50,22 +32,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        env = {
-            **os.environ,
-            "APP_PORT": str(self.port),
-            "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-            "SAFESTREAM_ARGON2_TIME_COST": "1",
-            "GIFT_INTERVAL_SECS": "3600",
-            "JWT_SECRET_KEY": "restart-test-" + "k" * 32,
-        }
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - the process owns it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-            cwd=self.tmp,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        env = {"GIFT_INTERVAL_SECS": "3600", "JWT_SECRET_KEY": "restart-test-" + "k" * 32}
+        self.proc = processes.serve(self.tmp, self.port, env, stdout=log)
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - started < 60:
@@ -92,7 +61,7 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path, _free_port())
+    srv = Server(tmp_path, processes.free_port())
     yield srv
     srv.stop(signal.SIGKILL)
 

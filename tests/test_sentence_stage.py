@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from safestream.cli.main import main
 from safestream.moderation import registry
 from safestream.moderation.backends.sentence import SentenceScorer
 from safestream.moderation.contract import ModelLoadError
@@ -54,6 +55,30 @@ def test_training_twice_on_the_same_data_writes_the_same_bytes(tmp_path: Path) -
     train(out=first, limit=120, davidson_per_class=40, seed=5)
     train(out=second, limit=120, davidson_per_class=40, seed=5)
     assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.slow
+def test_the_train_command_reads_the_checkouts_data_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(tmp_path / "state"))
+    out = tmp_path / "heads.json"
+    assert (
+        main(["train-moderation", "--out", str(out), "--limit", "160", "--davidson-per-class", "60", "--seed", "5"])
+        == 0
+    )
+    assert capsys.readouterr().out.startswith(f"wrote {out}: 160 examples")
+    assert Heads.load(out, encoder_sha256=shared_encoder().checksum).labels
+
+
+def test_the_train_command_says_when_there_is_no_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From a wheel (no checkout beside the package) the user is told, not shown a traceback."""
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(tmp_path / "state"))
+    assert main(["train-moderation", "--data", str(tmp_path), "--out", str(tmp_path / "heads.json")]) == 2
+    assert f"no training data under {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "heads.json").exists()
 
 
 def test_heads_for_other_encoder_weights_are_refused(tmp_path: Path) -> None:

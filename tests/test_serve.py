@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,28 +18,10 @@ from safestream.settings import DEFAULT_JWT_SECRET, Settings
 from tests import processes
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "SAFESTREAM_ARGON2_MEMORY_KIB": "1024",
-        "SAFESTREAM_ARGON2_TIME_COST": "1",
-    }
-    proc = processes.spawn(
-        [sys.executable, "-m", "safestream", "serve", "--host", "127.0.0.1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    port = processes.free_port()
+    proc = processes.serve(tmp_path, port, stdout=subprocess.PIPE)
     try:
         started = time.monotonic()
         async with aiohttp.ClientSession() as http:

@@ -19,6 +19,7 @@ import socketio
 
 from safestream.runner import EXIT_STATUS
 from tests.test_cluster import Node
+from tests.test_cluster import token as login
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +33,6 @@ ENV = {
 DOCKER_GRACE = 10.0
 
 
-async def token_for(node: Node, username: str = "demo_user", password: str = "demo123") -> str:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(node.url + "/auth/login", data={"username": username, "password": password}) as r,
-    ):
-        assert r.status == 200
-        return str((await r.json())["access_token"])
-
-
 async def sigterm_and_wait(node: Node) -> tuple[int, float]:
     started = time.monotonic()
     node.proc.send_signal(signal.SIGTERM)
@@ -51,7 +43,7 @@ async def sigterm_and_wait(node: Node) -> tuple[int, float]:
 async def test_sigterm_with_an_orphaned_long_poll_exits_within_docker_grace(tmp_path: Path) -> None:
     node = Node(tmp_path, ENV)
     await node.wait_healthy()
-    token = await token_for(node)
+    token = await login(node)
     live = socketio.AsyncClient(reconnection=False)
     await live.connect(node.url, auth={"token": token}, transports=["websocket"])
     base = node.url + "/socket.io/"
@@ -88,7 +80,7 @@ async def test_sigterm_with_an_orphaned_long_poll_exits_within_docker_grace(tmp_
 async def test_every_chat_sent_during_shutdown_gets_an_answer(tmp_path: Path) -> None:
     node = Node(tmp_path, ENV)
     await node.wait_healthy()
-    token = await token_for(node)
+    token = await login(node)
     clients = []
     for _ in range(4):
         sio = socketio.AsyncClient(reconnection=False)
@@ -156,7 +148,7 @@ async def test_sigterm_ends_the_process_in_time_even_when_a_thread_is_stuck(tmp_
     )
     await node.wait_healthy()
     sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(node.url, auth={"token": await token_for(node)}, transports=["websocket"])
+    await sio.connect(node.url, auth={"token": await login(node)}, transports=["websocket"])
     assert (await sio.call("join", {"stream": "main"}))["ok"]
     ack = await sio.call("chat", {"message": "the model never answers"}, timeout=10)
     assert ack["ok"] and ack["action"] == "hold"  # the failure verdict: never a silent allow
@@ -191,7 +183,7 @@ async def test_no_version_in_any_response_and_no_token_in_the_log(tmp_path: Path
     ):
         head = (await raw_http(node, request)).split("\r\n\r\n")[0]
         assert "\r\nServer: SafeStream" in head and "aiohttp" not in head and "Python" not in head, head
-    token = await token_for(node)
+    token = await login(node)
     # A client of the original design: the token in the URL, long-polling (a request per poll).
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(f"{node.url}?token={token}", transports=["polling"])

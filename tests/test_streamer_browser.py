@@ -9,26 +9,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI
-
-try:
-    from playwright.async_api import Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import MOBILE, Page, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
 from tests.test_viewer_browser import log_in, url
 
 #: Live updates must beat the picker's fallback timer by far.

@@ -7,15 +7,8 @@ from pathlib import Path
 import pytest
 
 from safestream.app_keys import MODERATION_KEY
-from tests import tiny_models
 from tests.conftest import AppFactory, ClientFactory
-
-
-@pytest.fixture(scope="session")
-def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.getbasetemp() / "tiny-models"
-    root.mkdir(exist_ok=True)
-    return tiny_models.build_tiny_detoxify(root)
+from tests.tiny_fixtures import tiny_ckpt, tiny_root  # noqa: F401 - fixtures
 
 
 async def test_chat_through_profanity_then_detoxify(

@@ -7,23 +7,8 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, ClientFactory
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import ClientFactory
 from tests.test_console_browser import chat, console, feed_row, toast
 from tests.test_viewer_browser import INSULT
 

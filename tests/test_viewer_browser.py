@@ -11,19 +11,10 @@ import asyncio
 import re
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, ClientFactory, auth, login
-
-try:
-    from playwright.async_api import Page, ViewportSize, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import MOBILE, PageFactory, browser, chromium_executable, open_page, screenshot  # noqa: F401 - fixtures
+from tests.browser import MOBILE, Page, PageFactory, ViewportSize, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import ClientFactory, auth, login
 
 INSULT = "shut up you dumb idiot"  # scored ~1.0 by the offline model, contains no listed word
 

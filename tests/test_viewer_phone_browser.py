@@ -3,27 +3,10 @@ covering the chat, and names stay readable next to their tags."""
 
 from __future__ import annotations
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import IN_CI, ClientFactory, auth, login
-
-try:
-    from playwright.async_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
-
-from tests.browser import (  # noqa: F401 - fixtures
-    DESKTOP,
-    MOBILE,
-    PageFactory,
-    browser,
-    chromium_executable,
-    open_page,
-    screenshot,
-)
+from tests.browser import DESKTOP, MOBILE, PageFactory, expect, open_page, screenshot  # noqa: F401 - fixture
+from tests.conftest import ClientFactory, auth, login
 from tests.test_viewer_browser import message, send, viewer
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -22,15 +21,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests import installed
+from tests import installed, processes
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +79,7 @@ async def test_wheel_in_a_fresh_venv_serves_from_another_directory(workdir: Path
     assert where.stdout.strip().startswith(str(workdir / "venv-user"))
     elsewhere = workdir / "elsewhere"
     elsewhere.mkdir()
-    port = _free_port()
+    port = processes.free_port()
     with installed.serving(
         [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
         installed.clean_env(),
@@ -129,7 +122,7 @@ async def test_container_steps(workdir: Path, wheel: Path) -> None:
     script = installed.make_venv(home / "venv", wheel, env, as_)
     migrated = as_.run([str(script), "migrate"], cwd=tree, env=env, capture_output=True, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
-    port = _free_port()
+    port = processes.free_port()
     with installed.serving(
         [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)], env, as_, cwd=tree
     ) as proc:

@@ -251,7 +251,7 @@ def build_degenerate_vocab_checkpoint(base: Path, root: Path, *, empty: bool = F
     return out
 
 
-def _load_trained(base: Path) -> tuple[Any, Any, Path]:
+def load_trained(base: Path) -> tuple[Any, Any, Path]:
     """Rebuild the trained model and tokenizer from the checkpoint, without Detoxify."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
@@ -268,16 +268,10 @@ def build_hf_multilabel_dir(base: Path, root: Path) -> Path:
     out = root / f"hf-multilabel-{RECIPE}"
     if (out / "config.json").exists():
         return out
-    model, tokenizer, _ = _load_trained(base)
+    model, tokenizer, _ = load_trained(base)
     model.config.id2label = dict(enumerate(JIGSAW_CLASSES))
     model.config.label2id = {n: i for i, n in enumerate(JIGSAW_CLASSES)}
-    tmp = root / f".{out.name}.tmp{os.getpid()}"
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.replace(out)
-    return out
+    return _save_pretrained(model, tokenizer, out)
 
 
 def build_hf_binary_dir(base: Path, root: Path) -> Path:
@@ -292,7 +286,7 @@ def build_hf_binary_dir(base: Path, root: Path) -> Path:
     import torch
     from transformers import BertForSequenceClassification
 
-    model, tokenizer, _ = _load_trained(base)
+    model, tokenizer, _ = load_trained(base)
     config = model.config
     config.num_labels = 2
     config.id2label = {0: "non-toxic", 1: "toxic"}
@@ -304,8 +298,13 @@ def build_hf_binary_dir(base: Path, root: Path) -> Path:
     state["classifier.weight"] = torch.stack([-w / 2, w / 2])
     state["classifier.bias"] = torch.stack([-b / 2, b / 2])
     binary.load_state_dict(state, strict=True)
-    tmp = root / f".{out.name}.tmp{os.getpid()}"
-    binary.save_pretrained(tmp)
+    return _save_pretrained(binary, tokenizer, out)
+
+
+def _save_pretrained(model: Any, tokenizer: Any, out: Path) -> Path:
+    """Written beside ``out`` and renamed into place, so a half-written build is never reused."""
+    tmp = out.parent / f".{out.name}.tmp{os.getpid()}"
+    model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     if out.exists():
         shutil.rmtree(out)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from safestream.app_keys import ACTIONS_KEY, GUARD_KEY, REVOCATION_KEY, SESSIONS_KEY
 from safestream.auth.roles import Principal, Role
 from safestream.chat.payloads import iso
-from safestream.chat.rooms import STREAM_RE
-from safestream.errors import Forbidden, NotFound
+from safestream.chat.rooms import STREAM_RE, check_stream_name
+from safestream.errors import Forbidden, NoSuchStream, NoSuchUser
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
 from safestream.storage import stream_rows as stream_store
@@ -51,6 +51,7 @@ class RemoveIn(BaseModel):
 
 
 T = TypeVar("T", bound=BaseModel)
+Account = TypeVar("Account", RoleIn, DeleteUserIn)
 
 
 async def authorize_stream(request: web.Request, stream: str | None) -> Principal:
@@ -62,11 +63,17 @@ async def authorize_stream(request: web.Request, stream: str | None) -> Principa
         if row is None:
             if not principal.is_global_moderator:
                 raise Forbidden("you do not moderate this stream")
-            raise NotFound(f"no stream named {stream!r}", code="no_such_stream")
+            raise NoSuchStream(stream)
         owner = row.owner
     if not principal.can_moderate(stream, owner):
         raise Forbidden("you do not moderate this stream" if stream else "only global moderators and admins")
     return principal
+
+
+async def authorize_path_stream(request: web.Request) -> tuple[str, Principal]:
+    """The stream the path names (``{stream}``) and the caller, who must moderate it (``authorize_stream``)."""
+    stream = check_stream_name(request.match_info["stream"])
+    return stream, await authorize_stream(request, stream)
 
 
 async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Principal, T]:
@@ -77,7 +84,7 @@ async def _authorize_target(request: web.Request, model: type[T]) -> tuple[Princ
     if username is not None:
         target = await users.get_user(request.app[SESSIONS_KEY], username=username)
         if target is None:
-            raise NotFound(f"no user named {username!r}", code="no_such_user")
+            raise NoSuchUser(username)
         stream = getattr(body, "stream", None)
         row = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=stream) if stream else None
         check_target(principal, Role.parse(target.role), owns_stream=row is not None and row.owner == username)
@@ -203,13 +210,15 @@ async def reset_metrics(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def _admin_on_other(request: web.Request, username: str) -> Principal:
+async def _admin_on_other(request: web.Request, model: type[Account]) -> tuple[Principal, Account]:
+    """An admin (401 before any look at the body) acting on another account than their own."""
     principal = await request.app[GUARD_KEY].authenticate(request)
+    body = await read_json(request, model)
     if not principal.is_admin:
         raise Forbidden("only admins manage accounts")
-    if username == principal.username:
+    if body.username == principal.username:
         raise Forbidden("use another admin account to change or delete your own", code="self_action")
-    return principal
+    return principal, body
 
 
 @documented(
@@ -220,11 +229,9 @@ async def _admin_on_other(request: web.Request, username: str) -> Principal:
     responses=_RESPONSES,
 )
 async def set_role(request: web.Request) -> web.Response:
-    await request.app[GUARD_KEY].authenticate(request)
-    body = await read_json(request, RoleIn)
-    principal = await _admin_on_other(request, body.username)
+    principal, body = await _admin_on_other(request, RoleIn)
     if not await users.set_role(request.app[SESSIONS_KEY], username=body.username, role=body.role.value):
-        raise NotFound(f"no user named {body.username!r}", code="no_such_user")
+        raise NoSuchUser(body.username)
     sockets = await request.app[REVOCATION_KEY].drop_sockets(
         username=body.username, reason="your role changed; log in again"
     )
@@ -245,11 +252,9 @@ async def set_role(request: web.Request) -> web.Response:
     responses=_RESPONSES,
 )
 async def delete_user(request: web.Request) -> web.Response:
-    await request.app[GUARD_KEY].authenticate(request)
-    body = await read_json(request, DeleteUserIn)
-    principal = await _admin_on_other(request, body.username)
+    principal, body = await _admin_on_other(request, DeleteUserIn)
     if not await users.delete_user(request.app[SESSIONS_KEY], username=body.username):
-        raise NotFound(f"no user named {body.username!r}", code="no_such_user")
+        raise NoSuchUser(body.username)
     sockets = await request.app[REVOCATION_KEY].drop_sockets(username=body.username, reason="account deleted")
     await request.app[ACTIONS_KEY].record(
         actor=principal.username,

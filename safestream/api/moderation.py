@@ -7,10 +7,9 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from safestream.api.admin import authorize_stream
+from safestream.api.admin import authorize_path_stream
 from safestream.api.modes import ModesIn
 from safestream.app_keys import POLICIES_KEY, POLICY_CHANGES_KEY, REVIEW_KEY
-from safestream.chat.rooms import check_stream_name
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
 from safestream.moderation.terms import TermRule
@@ -65,10 +64,6 @@ class ReviewIn(BaseModel):
     terms: list[str] = Field(default_factory=list, max_length=20)
 
 
-def _stream(request: web.Request) -> str:
-    return check_stream_name(request.match_info["stream"])
-
-
 _WHO = "moderator of the stream (or its owner) or admin"
 
 
@@ -79,8 +74,7 @@ _WHO = "moderator of the stream (or its owner) or admin"
     responses={200: "the policy and whether it is the server default", 403: "not allowed"},
 )
 async def get_policy(request: web.Request) -> web.Response:
-    stream = _stream(request)
-    await authorize_stream(request, stream)
+    stream, _ = await authorize_path_stream(request)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
     return web.json_response({"stream": stream, "custom": policies.is_custom(stream), **policy.to_dict()})
@@ -94,8 +88,7 @@ async def get_policy(request: web.Request) -> web.Response:
     responses={200: "stored", 403: "not allowed", 422: "invalid policy"},
 )
 async def put_policy(request: web.Request) -> web.Response:
-    stream = _stream(request)
-    principal = await authorize_stream(request, stream)
+    stream, principal = await authorize_path_stream(request)
     body = await read_json(request, PolicyIn)
     policy = await request.app[POLICY_CHANGES_KEY].edit_policy(
         stream=stream, data=body.model_dump(), actor=principal.username
@@ -110,8 +103,7 @@ async def put_policy(request: web.Request) -> web.Response:
     responses={200: "[{id, user, message, score, categories, ts}]", 403: "not allowed"},
 )
 async def list_review(request: web.Request) -> web.Response:
-    stream = _stream(request)
-    await authorize_stream(request, stream)
+    stream, _ = await authorize_path_stream(request)
     return web.json_response(await request.app[REVIEW_KEY].pending(stream=stream))
 
 
@@ -123,8 +115,7 @@ async def list_review(request: web.Request) -> web.Response:
     responses={200: "decided", 404: "no such held message", 409: "already reviewed"},
 )
 async def decide_review(request: web.Request) -> web.Response:
-    stream = _stream(request)
-    principal = await authorize_stream(request, stream)
+    stream, principal = await authorize_path_stream(request)
     try:
         seq = int(request.match_info["id"])
     except ValueError:

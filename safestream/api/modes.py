@@ -7,11 +7,10 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from safestream.api.admin import authorize_stream
+from safestream.api.admin import authorize_path_stream
 from safestream.app_keys import BULK_KEY, POLICY_CHANGES_KEY
 from safestream.chat import bulk
 from safestream.chat.policy_changes import public_modes
-from safestream.chat.rooms import check_stream_name
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
 
@@ -125,8 +124,7 @@ _WHO = "moderator of the stream (or its owner) or admin"
     responses={200: "the stream's modes", 403: "not allowed"},
 )
 async def shield(request: web.Request) -> web.Response:
-    stream = check_stream_name(request.match_info["stream"])
-    principal = await authorize_stream(request, stream)
+    stream, principal = await authorize_path_stream(request)
     body = await read_json(request, ShieldIn)
     policy = await request.app[POLICY_CHANGES_KEY].set_shield(stream=stream, on=body.on, actor=principal.username)
     return web.json_response(public_modes(stream, policy))
@@ -140,8 +138,7 @@ async def shield(request: web.Request) -> web.Response:
     responses={200: "what was done, with its id for undo", 403: "not allowed"},
 )
 async def bulk_action(request: web.Request) -> web.Response:
-    stream = check_stream_name(request.match_info["stream"])
-    principal = await authorize_stream(request, stream)
+    stream, principal = await authorize_path_stream(request)
     body = await read_json(request, BulkIn)
     result = await request.app[BULK_KEY].bulk_action(
         principal=principal,
@@ -162,8 +159,7 @@ async def bulk_action(request: web.Request) -> web.Response:
     responses={200: "unbanned", 404: "no such bulk action", 409: "expired or undone"},
 )
 async def undo_bulk(request: web.Request) -> web.Response:
-    stream = check_stream_name(request.match_info["stream"])
-    principal = await authorize_stream(request, stream)
+    stream, principal = await authorize_path_stream(request)
     try:
         action_id = int(request.match_info["id"])
     except ValueError:

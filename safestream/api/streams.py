@@ -8,12 +8,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from safestream.app_keys import GUARD_KEY, LIFECYCLE_KEY, METRICS_KEY, ROOMS_KEY, SESSIONS_KEY
+from safestream.auth.roles import Principal
 from safestream.chat.rooms import STREAM_RE, check_stream_name
 from safestream.chat.stream_lifecycle import stream_info
-from safestream.errors import Forbidden, InvalidPayload, NotFound
+from safestream.errors import Forbidden, InvalidPayload, NoSuchStream
 from safestream.http.docs import documented
 from safestream.http.validation import read_json
 from safestream.storage import stream_rows as stream_store
+from safestream.storage.models import Stream
 
 
 class StreamIn(BaseModel):
@@ -106,11 +108,8 @@ async def open_stream(request: web.Request) -> web.Response:
     responses={200: "ended", 403: "not allowed", 404: "no such stream"},
 )
 async def end_stream(request: web.Request) -> web.Response:
-    principal = await request.app[GUARD_KEY].authenticate(request)
-    slug = check_stream_name(request.match_info["stream"])
-    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
-    if stream is None:
-        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    principal, stream = await _addressed_stream(request)
+    slug = stream.slug
     if not principal.can_moderate(slug, stream.owner):
         raise Forbidden("only the owner, its moderators and admins end a stream")
     await request.app[LIFECYCLE_KEY].end(slug=slug)
@@ -125,16 +124,23 @@ async def end_stream(request: web.Request) -> web.Response:
     responses={200: "renamed", 403: "not the owner", 404: "no such stream"},
 )
 async def retitle_stream(request: web.Request) -> web.Response:
-    principal = await request.app[GUARD_KEY].authenticate(request)
-    slug = check_stream_name(request.match_info["stream"])
-    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
-    if stream is None:
-        raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+    principal, stream = await _addressed_stream(request)
+    slug = stream.slug
     if not (principal.is_admin or principal.username == stream.owner):
         raise Forbidden("only the stream's owner and admins rename it")
     body = await read_json(request, TitleIn)
     stream = await request.app[LIFECYCLE_KEY].retitle(slug=slug, title=clean_title(body.title))
     return web.json_response(stream_info(stream))
+
+
+async def _addressed_stream(request: web.Request) -> tuple[Principal, Stream]:
+    """The caller (401 first) and the stream the path names (404 if there is none)."""
+    principal = await request.app[GUARD_KEY].authenticate(request)
+    slug = check_stream_name(request.match_info["stream"])
+    stream = await stream_store.get_stream(request.app[SESSIONS_KEY], slug=slug)
+    if stream is None:
+        raise NoSuchStream(slug)
+    return principal, stream
 
 
 def clean_title(raw: str) -> str:

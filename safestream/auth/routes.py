@@ -20,6 +20,7 @@ from safestream.app_keys import (
     VERIFIER_KEY,
 )
 from safestream.auth.names import is_reserved, is_valid_username, words_of
+from safestream.auth.roles import Principal
 from safestream.chat.payloads import iso
 from safestream.errors import Busy, Conflict, InvalidPayload, Unauthorized
 from safestream.http.docs import documented
@@ -126,9 +127,7 @@ async def login(request: web.Request) -> web.Response:
         throttles.login_failed(request, form.username)
         # One message for "no such user" and "wrong password": no user enumeration.
         raise Unauthorized("wrong username or password", code="invalid_credentials")
-    tokens = request.app[TOKENS_KEY]
-    token = tokens.issue(username=principal.username, role=principal.role.value, version=principal.token_version)
-    return web.json_response({"access_token": token, "token_type": "bearer", "expires_in": tokens.expire_seconds})
+    return _bearer(request, principal, principal.token_version)
 
 
 @documented(
@@ -212,6 +211,11 @@ async def change_password(request: web.Request) -> web.Response:
     if version is None:
         raise Unauthorized("invalid or expired token")
     await request.app[REVOCATION_KEY].drop_sockets(username=principal.username, reason="password changed; log in again")
+    return _bearer(request, principal, version)
+
+
+def _bearer(request: web.Request, principal: Principal, version: int) -> web.Response:
+    """The OAuth2 token answer: a fresh bearer token for ``principal``, valid from token ``version`` on."""
     tokens = request.app[TOKENS_KEY]
     token = tokens.issue(username=principal.username, role=principal.role.value, version=version)
     return web.json_response({"access_token": token, "token_type": "bearer", "expires_in": tokens.expire_seconds})

@@ -16,7 +16,7 @@ from typing import Any
 
 from safestream.chat.payloads import chat_payload
 from safestream.cluster import Cluster, InProcessCluster
-from safestream.errors import InvalidPayload, NotFound
+from safestream.errors import InvalidPayload, NoSuchStream
 from safestream.storage import messages as message_store
 from safestream.storage import stream_rows as stream_store
 from safestream.storage.db import SessionMaker
@@ -101,7 +101,7 @@ class Rooms:
             return room
         stream = await stream_store.get_stream(self._sessions, slug=slug)
         if stream is None:
-            raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+            raise NoSuchStream(slug)
         chat_seq, gift_seq = await message_store.max_seq(self._sessions, stream=slug)
         recent = await message_store.recent_visible(self._sessions, stream=slug, limit=self.ring_size)
         room = self._rooms.get(slug)  # another task may have loaded it while we awaited

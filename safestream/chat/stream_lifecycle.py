@@ -9,7 +9,7 @@ from safestream.chat.membership import Membership
 from safestream.chat.rooms import Rooms
 from safestream.chat.stream_policies import PolicyBook
 from safestream.cluster import Cluster
-from safestream.errors import Conflict, NotFound
+from safestream.errors import Conflict, NoSuchStream
 from safestream.gifts.service import GiftService
 from safestream.storage import stream_rows as stream_store
 from safestream.storage.db import SessionMaker
@@ -66,7 +66,7 @@ class StreamLifecycle:
     async def end(self, *, slug: str) -> Stream:
         stream = await stream_store.end_stream(self._sessions, slug=slug)
         if stream is None:
-            raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+            raise NoSuchStream(slug)
         await self._cluster.broadcast("stream", {"stream": slug, "live": False})
         await self.ended(slug)
         await self._broadcaster.stream_update(stream_info(stream))
@@ -85,7 +85,7 @@ class StreamLifecycle:
     async def retitle(self, *, slug: str, title: str) -> Stream:
         stream = await stream_store.set_title(self._sessions, slug=slug, title=title)
         if stream is None:
-            raise NotFound(f"no stream named {slug!r}", code="no_such_stream")
+            raise NoSuchStream(slug)
         self._rooms.set_live(slug, live=stream.live, title=stream.title)
         await self._cluster.broadcast(
             "stream", {"stream": slug, "live": stream.live, "title": stream.title, "owner": stream.owner}

@@ -13,52 +13,28 @@ from safestream.api.moderation import PolicyIn
 from safestream.app_keys import (
     ACTIONS_KEY,
     BULK_KEY,
-    CONSOLE_SESSIONS_KEY,
     POLICIES_KEY,
     POLICY_CHANGES_KEY,
     REVIEW_KEY,
     ROOMS_KEY,
     SESSIONS_KEY,
 )
-from safestream.auth.roles import Principal, Role
+from safestream.auth.roles import Role
 from safestream.chat.review_queue import DECISIONS
 from safestream.console.policy_editor import permissive_warning, policy_from_form
-from safestream.console.session import (
-    CSRF_FIELD,
-)
-from safestream.console.views import (
-    base_context,
-    policy_context,
-    stream_for,
-)
+from safestream.console.views import base_context, policy_context, stream_post, toast
 from safestream.errors import InvalidPayload, NotFound, SafeStreamError
 from safestream.http.docs import documented
-from safestream.http.validation import field_errors, form_fields
+from safestream.http.validation import field_errors
 from safestream.storage import users
 from safestream.templating import JINJA_KEY, render
 
 USER_ACTIONS = ("kick", "mute", "timeout", "ban", "unban", "unmute")
 
 
-def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
-    return render(request.app[JINJA_KEY], "console/_toast.html", {"message": message, "ok": ok}, status=status)
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    return await form_fields(request)
-
-
-async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
-    form = await _form(request)
-    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
-    stream = await stream_for(request, principal)
-    return principal, stream, form
-
-
 @documented("Console: kick, mute, timeout, ban, unban or unmute a user in this stream", tag="console")
 async def user_action(request: web.Request) -> web.Response:
-    principal, stream, form = await _guard(request)
+    principal, stream, form = await stream_post(request)
     action = request.match_info["action"]
     if action not in USER_ACTIONS:
         raise NotFound(f"no action {action!r}")
@@ -109,7 +85,7 @@ def _duration(raw: str | None, *, default: int | None) -> int | None:
 
 @documented("Console: approve, approve and permit, or deny a held message", tag="console")
 async def review_action(request: web.Request) -> web.Response:
-    principal, stream, form = await _guard(request)
+    principal, stream, form = await stream_post(request)
     decision = form.get("decision", "")
     if decision not in DECISIONS:
         raise InvalidPayload("decision must be approve, approve_permit or deny")
@@ -130,7 +106,7 @@ async def review_action(request: web.Request) -> web.Response:
 
 @documented("Console: remove a message from viewers' screens", tag="console")
 async def remove_message(request: web.Request) -> web.Response:
-    principal, stream, _ = await _guard(request)
+    principal, stream, _ = await stream_post(request)
     try:
         seq = int(request.match_info["id"])
     except ValueError as exc:
@@ -141,7 +117,7 @@ async def remove_message(request: web.Request) -> web.Response:
 
 @documented("Console: save the stream's moderation policy", tag="console")
 async def save_policy(request: web.Request) -> web.Response:
-    principal, stream, form = await _guard(request)
+    principal, stream, form = await stream_post(request)
     policies = request.app[POLICIES_KEY]
     data = policy_from_form(form)
     try:
@@ -183,7 +159,7 @@ async def save_policy(request: web.Request) -> web.Response:
 
 @documented("Console: shield mode on or off (re-renders the raid tools and the policy editor)", tag="console")
 async def shield(request: web.Request) -> web.Response:
-    principal, stream, form = await _guard(request)
+    principal, stream, form = await stream_post(request)
     policy = await request.app[POLICY_CHANGES_KEY].set_shield(
         stream=stream, on=form.get("on") == "1", actor=principal.username
     )
@@ -198,7 +174,7 @@ async def shield(request: web.Request) -> web.Response:
 
 @documented("Console: remove recent messages containing a phrase, sanction their senders", tag="console")
 async def bulk_action(request: web.Request) -> web.Response:
-    principal, stream, form = await _guard(request)
+    principal, stream, form = await stream_post(request)
     context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
     try:
         result = await request.app[BULK_KEY].bulk_action(
@@ -231,7 +207,7 @@ async def bulk_action(request: web.Request) -> web.Response:
 
 @documented("Console: undo the bans of a bulk action", tag="console")
 async def bulk_undo(request: web.Request) -> web.Response:
-    principal, stream, _ = await _guard(request)
+    principal, stream, _ = await stream_post(request)
     context: dict[str, Any] = {**base_context(request, principal), "stream": stream, "error": False}
     try:
         action_id = int(request.match_info["id"])
@@ -266,7 +242,7 @@ def _number(raw: str | None, default: float) -> float:
 
 @documented("Console: reset the metrics counters (admins)", tag="console")
 async def reset_metrics(request: web.Request) -> web.Response:
-    principal, _, _ = await _guard(request)
+    principal, _, _ = await stream_post(request)
     if not principal.is_admin:
         return toast(request, "Only admins reset metrics.", ok=False, status=403)
     await request.app[ACTIONS_KEY].reset_metrics()

@@ -14,13 +14,11 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from safestream.api.moderation import PolicyIn
-from safestream.app_keys import ACTIONS_KEY, CONSOLE_SESSIONS_KEY, MODERATION_KEY, POLICIES_KEY
-from safestream.auth.roles import Principal
+from safestream.app_keys import ACTIONS_KEY, MODERATION_KEY, POLICIES_KEY
 from safestream.chat.pending import merge_hit
-from safestream.console.session import CSRF_FIELD
-from safestream.console.views import base_context, policy_context, stream_for
+from safestream.console.views import base_context, policy_context, stream_post
 from safestream.http.docs import documented
-from safestream.http.validation import field_errors, form_fields
+from safestream.http.validation import field_errors
 from safestream.moderation.modes.checker import CONTENT_RULES
 from safestream.moderation.modes.rule_io import Sender
 from safestream.moderation.policy import Decision, Policy
@@ -142,16 +140,9 @@ def draft_from(form: dict[str, str]) -> tuple[Policy | None, list[str]]:
         return None, [str(exc)]
 
 
-async def _guard(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
-    form = await form_fields(request)
-    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
-    return principal, await stream_for(request, principal), form
-
-
 @documented("Console: what a draft policy would do to sample messages (nothing is saved)", tag="console")
 async def preview(request: web.Request) -> web.Response:
-    _, stream, form = await _guard(request)
+    _, stream, form = await stream_post(request)
     draft, errors = draft_from(form)
     rows: list[dict[str, Any]] = []
     if draft is not None:
@@ -183,7 +174,7 @@ async def preview(request: web.Request) -> web.Response:
 
 @documented("Console: drop the stream's own policy and use the server default", tag="console")
 async def restore_default(request: web.Request) -> web.Response:
-    principal, stream, _ = await _guard(request)
+    principal, stream, _ = await stream_post(request)
     policies = request.app[POLICIES_KEY]
     await policies.reset(stream)
     await request.app[ACTIONS_KEY].record(

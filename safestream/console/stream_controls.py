@@ -12,35 +12,30 @@ from pydantic import ValidationError
 
 from safestream.api.streams import StreamIn, clean_title
 from safestream.app_keys import ACTIONS_KEY, CONSOLE_SESSIONS_KEY, LIFECYCLE_KEY
-from safestream.console.session import CSRF_FIELD
 from safestream.console.views import (
     base_context,
+    console_post,
     moderated_streams,
     own_streams,
     stream_context,
     stream_for,
+    stream_post,
+    toast,
 )
 from safestream.errors import SafeStreamError
 from safestream.http.docs import documented
-from safestream.http.validation import form_fields
 from safestream.templating import JINJA_KEY, render
-
-
-def _toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
-    return render(request.app[JINJA_KEY], "console/_toast.html", {"message": message, "ok": ok}, status=status)
 
 
 @documented("Console: go live with a stream (streamers and admins)", tag="console")
 async def go_live(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
-    form = await form_fields(request)
-    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
+    principal, form = await console_post(request)
     if not principal.can_open_streams():
-        return _toast(request, "Only streamers and admins open streams.", ok=False, status=403)
+        return toast(request, "Only streamers and admins open streams.", ok=False, status=403)
     try:
         body = StreamIn.model_validate({"stream": form.get("stream", "").strip(), "title": form.get("title", "")})
     except ValidationError:
-        return _toast(
+        return toast(
             request,
             "Stream names use 1-40 lowercase letters, digits, '-' or '_', starting with a "
             "letter or digit; titles have up to 200 characters.",
@@ -52,42 +47,36 @@ async def go_live(request: web.Request) -> web.Response:
             slug=body.stream, title=clean_title(body.title), owner=principal.username
         )
     except SafeStreamError as exc:
-        return _toast(request, exc.message, ok=False, status=exc.status)
+        return toast(request, exc.message, ok=False, status=exc.status)
     await request.app[ACTIONS_KEY].record(
         actor=principal.username, action="go_live", stream=stream.slug, details={"title": stream.title}
     )
-    response = _toast(request, f"{stream.slug} is live.")
+    response = toast(request, f"{stream.slug} is live.")
     response.headers["HX-Redirect"] = f"/console/s/{stream.slug}"
     return response
 
 
 @documented("Console: end the stream (owner, its moderators, admins)", tag="console")
 async def end_stream(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
-    form = await form_fields(request)
-    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
-    stream = await stream_for(request, principal)
+    principal, stream, _ = await stream_post(request)
     await request.app[LIFECYCLE_KEY].end(slug=stream)
     await request.app[ACTIONS_KEY].record(actor=principal.username, action="end_stream", stream=stream)
-    return _toast(request, f"{stream} has ended. Viewers were told.")
+    return toast(request, f"{stream} has ended. Viewers were told.")
 
 
 @documented("Console: rename the stream (owner, admins)", tag="console")
 async def retitle(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].require(request)
-    form = await form_fields(request)
-    request.app[CONSOLE_SESSIONS_KEY].check_csrf(request, form.get(CSRF_FIELD))
-    stream = await stream_for(request, principal)
+    principal, stream, form = await stream_post(request)
     if not (await stream_context(request, principal, stream))["can_retitle"]:
-        return _toast(request, "Only the stream's owner and admins rename it.", ok=False, status=403)
+        return toast(request, "Only the stream's owner and admins rename it.", ok=False, status=403)
     title = clean_title(form.get("title", ""))
     if len(form.get("title", "")) > 200:
-        return _toast(request, "Titles have up to 200 characters.", ok=False, status=422)
+        return toast(request, "Titles have up to 200 characters.", ok=False, status=422)
     await request.app[LIFECYCLE_KEY].retitle(slug=stream, title=title)
     await request.app[ACTIONS_KEY].record(
         actor=principal.username, action="retitle", stream=stream, details={"title": title}
     )
-    return _toast(request, f"Title is now “{title or stream}”.")
+    return toast(request, f"Title is now “{title or stream}”.")
 
 
 @documented("Console fragment: the streams you moderate (the top bar's list or the home page's)", tag="console")

@@ -1,4 +1,7 @@
-"""Console pages and fragments (GET). Actions that change things are in ``console.forms``."""
+"""Console pages and fragments (GET), and what every console action shares (``stream_post``, ``toast``).
+
+Actions that change things are in ``console.forms``, ``policy_editor`` and ``stream_controls``.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +25,13 @@ from safestream.chat.rooms import check_stream_name
 from safestream.console import history
 from safestream.console.live import feed_row, panel_context
 from safestream.console.session import (
+    CSRF_FIELD,
     login_csrf,
     set_login_csrf,
 )
 from safestream.errors import Forbidden, InvalidPayload
 from safestream.http.docs import documented
+from safestream.http.validation import form_fields
 from safestream.moderation.contract import LABELS
 from safestream.moderation.modes.config import RULE_ACTIONS
 from safestream.moderation.policy import ACTIONS
@@ -53,6 +58,34 @@ async def stream_for(request: web.Request, principal: Principal) -> str:
     if row is None or not principal.can_moderate(stream, row.owner):
         raise Forbidden("you do not moderate this stream")
     return stream
+
+
+async def _signed_in(request: web.Request, *, page: bool) -> Principal:
+    """The console's user; without one, a page sends the browser to the login form, anything else is a 401."""
+    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
+    if principal is None:
+        raise web.HTTPFound("/console/login") if page else web.HTTPUnauthorized()
+    return principal
+
+
+async def console_post(request: web.Request) -> tuple[Principal, dict[str, str]]:
+    """A console form post: the session's user and the fields, once the CSRF token checks out."""
+    sessions = request.app[CONSOLE_SESSIONS_KEY]
+    principal = await sessions.require(request)
+    form = await form_fields(request)
+    sessions.check_csrf(request, form.get(CSRF_FIELD))
+    return principal, form
+
+
+async def stream_post(request: web.Request) -> tuple[Principal, str, dict[str, str]]:
+    """A console form post for the stream in the path (403 unless the user moderates it)."""
+    principal, form = await console_post(request)
+    return principal, await stream_for(request, principal), form
+
+
+def toast(request: web.Request, message: str, *, ok: bool = True, status: int = 200) -> web.Response:
+    """The one-line answer an action shows the moderator."""
+    return render(request.app[JINJA_KEY], "console/_toast.html", {"message": message, "ok": ok}, status=status)
 
 
 async def stream_context(request: web.Request, principal: Principal, stream: str) -> dict[str, Any]:
@@ -102,9 +135,7 @@ def login_response(request: web.Request, *, error: str | None, status: int = 200
 
 @documented("Console home: the streams you moderate", tag="console")
 async def home(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
-    if principal is None:
-        raise web.HTTPFound("/console/login")
+    principal = await _signed_in(request, page=True)
     streams = await moderated_streams(request, principal)
     if len(streams) == 1 and "pick" not in request.query:
         raise web.HTTPFound(f"/console/s/{streams[0]['stream']}")
@@ -117,9 +148,7 @@ async def home(request: web.Request) -> web.Response:
 
 @documented("The console for one stream", tag="console")
 async def dashboard(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
-    if principal is None:
-        raise web.HTTPFound("/console/login")
+    principal = await _signed_in(request, page=True)
     stream = await stream_for(request, principal)
     policies = request.app[POLICIES_KEY]
     policy = await policies.load(stream)
@@ -179,9 +208,7 @@ async def feed_context(request: web.Request, stream: str) -> dict[str, Any]:
     },
 )
 async def export(request: web.Request) -> web.StreamResponse:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
-    if principal is None:
-        raise web.HTTPUnauthorized()
+    principal = await _signed_in(request, page=False)
     stream = await stream_for(request, principal)
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "jsonl"):
@@ -237,9 +264,7 @@ def policy_context(
 
 @documented("Console fragment: the filtered, paginated message feed", tag="console")
 async def feed(request: web.Request) -> web.Response:
-    principal = await request.app[CONSOLE_SESSIONS_KEY].principal(request)
-    if principal is None:
-        raise web.HTTPUnauthorized()
+    principal = await _signed_in(request, page=False)
     stream = await stream_for(request, principal)
     return render(
         request.app[JINJA_KEY],

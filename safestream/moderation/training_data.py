@@ -1,8 +1,8 @@
 """The sentence heads' training data: the Davidson tweets, ToxiGen sentences and our own cases, as labelled examples.
 
-``DATA_DIR`` is the source tree's ``data/moderation/`` (training is a
-developer's step: the data does not ship in the wheel; ``--data`` points
-elsewhere).
+``DATA_DIR`` is the source checkout's ``data/moderation/``, found through
+``safestream.resources`` (training is a developer's step: the data does not
+ship in the wheel; ``--data`` points elsewhere).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from safestream.resources import checkout
+
 LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "moderation"
+DATA_DIR = checkout("data") / "moderation"
 _MENTION = re.compile(r"@\w+:?")
 _URL = re.compile(r"https?://\S+")
 _RT = re.compile(r"^\s*(?:!+\s*)?RT\s+", re.IGNORECASE)

@@ -59,40 +59,31 @@ async def delete_user(sessions: SessionMaker, *, username: str) -> bool:
 
 async def set_role(sessions: SessionMaker, *, username: str, role: str) -> bool:
     """Changes the role and revokes the user's tokens (they were issued for the old role)."""
-    async with sessions() as session:
-        user = (await session.exec(select(User).where(User.username == username))).first()
-        if user is None:
-            return False
-        user.role = role
-        user.token_version += 1
-        session.add(user)
-        await session.commit()
-        return True
+    return await _revoking_tokens(sessions, username, role=role) is not None
 
 
 async def set_password(sessions: SessionMaker, *, username: str, password_hash: str) -> int | None:
     """A new password; every token issued before it stops working. The new token version, or None."""
-    async with sessions() as session:
-        user = (await session.exec(select(User).where(User.username == username))).first()
-        if user is None:
-            return None
-        user.password_hash = password_hash
-        user.token_version += 1
-        session.add(user)
-        await session.commit()
-        return user.token_version
+    return await _revoking_tokens(sessions, username, password_hash=password_hash)
 
 
 async def revoke_tokens(sessions: SessionMaker, *, username: str) -> bool:
     """Every token of the user stops working (logout, ban): tokens carry the version they were issued at."""
+    return await _revoking_tokens(sessions, username) is not None
+
+
+async def _revoking_tokens(sessions: SessionMaker, username: str, **fields: str) -> int | None:
+    """Sets ``fields`` and bumps the token version in one commit; the new version, or None (no such user)."""
     async with sessions() as session:
         user = (await session.exec(select(User).where(User.username == username))).first()
         if user is None:
-            return False
+            return None
+        for name, value in fields.items():
+            setattr(user, name, value)
         user.token_version += 1
         session.add(user)
         await session.commit()
-        return True
+        return user.token_version
 
 
 async def grant_moderator(sessions: SessionMaker, *, username: str, stream: str) -> None:
