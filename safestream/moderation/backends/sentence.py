@@ -11,13 +11,13 @@ identity attack with no bad word in it, and "that play was sick" is praise.
 
 Speed choices (measured with ``load/bench_sentence.py``, see load/README.md):
 ``runtime`` ``auto`` runs the encoder on ONNX Runtime when it is installed
-(``encoder_onnx``: several times faster than torch here) and on torch
+(``encoder_onnx``: about twice as fast as torch here, same vectors) and on torch
 otherwise; either runs with ``threads`` intra-op threads (1 by default: on two
 cores shared with the event loop, two torch threads spin against it and were
 about half as fast); the tokenizer stops at ``max_tokens`` and never past the
 length the heads were trained on (64 tokens: longer input would be read in a
 way the heads never saw, and costs more); batches are padded per length-sorted
-chunk (``Encoder.embed``).
+chunk (``BaseEncoder.embed``).
 """
 
 from __future__ import annotations
