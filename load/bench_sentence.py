@@ -1,15 +1,21 @@
-"""The sentence stage's cost here: load time, msg/s by batch size (fp32 vs int8), RSS, chain throughput.
+"""The sentence stage's cost here: load time, msg/s by runtime, batch, int8 and threads, RSS, chain throughput.
 
-    python load/bench_sentence.py [--seconds 3] [--runs 3] [--threads 2] [--max-tokens 64] [--skip-chain]
+    python load/bench_sentence.py [--seconds 3] [--runs 3] [--runtime both|torch|onnx] [--threads 1,2]
+                                  [--max-tokens 64] [--skip-chain]
 
-(a) Load: encoder + heads, from a cold process (torch import included).
+(a) Load: encoder + heads per runtime and precision (first ONNX use exports
+    the graph into the cache, ``encoder_onnx``; later loads read it).
 (b) ``SentenceScorer.predict`` on chat-length messages (5-30 words) at batch
-    1/8/32/64, fp32 and dynamic int8, msg/s over ``--seconds`` per cell, the
-    median of ``--runs`` passes (cells interleaved, so a busy moment on the
-    shared machine does not land on one cell only).
-(c) The full default chain (``engine.assess``, cascade ``band``: the sentence
+    1/8/32/64 for every (runtime, fp32/int8, threads) cell, msg/s over
+    ``--seconds``, the median of ``--runs`` passes (cells interleaved, so a
+    busy moment on the shared machine does not land on one cell only), with the
+    load average at each pass.
+(c) Agreement with the reference (torch fp32, what the heads were trained on)
+    on 200 chat lines plus abusive and innocent sentences: max abs difference
+    of the embeddings and of the heads' per-category scores.
+(d) The full default chain (``engine.assess``, cascade ``band``: the sentence
     stage sees only what it must) at batch 256 on driver.texts messages.
-(d) RSS with the encoder loaded, and the validation AUCs stored in the
+(e) RSS with the encoders loaded, and the validation AUCs stored in the
     committed artifact by ``safestream train-moderation``.
 
 Prints figures; it is not a test.
@@ -27,6 +33,9 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,63 +52,114 @@ def chat_lines(n: int, seed: int = 1) -> list[str]:
     return [" ".join(rng.choice(words) for _ in range(rng.randint(5, 30))) for _ in range(n)]
 
 
-def rate(fn, batch: list[str], seconds: float) -> float:  # type: ignore[no-untyped-def]
-    fn(batch)  # warm
+def rate(fn, lines: list[str], batch: int, seconds: float) -> float:  # type: ignore[no-untyped-def]
+    """msg/s calling ``fn`` on consecutive ``batch``-sized slices of ``lines`` (every length, not one line's)."""
+    chunks = [lines[i : i + batch] for i in range(0, len(lines), batch)]
+    fn(chunks[0])  # warm
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        fn(batch)
-        done += len(batch)
+        for chunk in chunks:
+            fn(chunk)
+            done += len(chunk)
     return done / (time.perf_counter() - started)
+
+
+def set_threads(scorer: Any, n: int) -> None:
+    """Intra-op threads for one cell: torch's count is process-wide, ONNX Runtime's is per session."""
+    if scorer.runtime == "torch":
+        import torch
+
+        torch.set_num_threads(n)
+    else:
+        scorer._encoder.set_threads(n)
+
+
+AGREEMENT_EXTRA = [
+    "you are a stupid idiot",
+    "women are too emotional to lead",
+    "immigrants should not be allowed to vote",
+    "i will find where you live and hurt you",
+    "holy shit what a play",
+    "that play was sick, gg",
+]
+
+
+def agreement(scorers: dict[tuple[str, str], Any], reference: Any) -> None:
+    texts = chat_lines(200, seed=7) + AGREEMENT_EXTRA
+    ref_vec = reference._encoder.embed(texts, max_tokens=reference._max_tokens)
+    ref_scores = reference._heads.probabilities(ref_vec)
+    print(
+        f"agreement with torch fp32 on {len(texts)} lines: max |embedding diff|, |score diff| max / p99 / median "
+        "over lines (worst category per line), max per category"
+    )
+    for (runtime, mode), scorer in scorers.items():
+        vec = scorer._encoder.embed(texts, max_tokens=scorer._max_tokens)
+        diff = np.abs(scorer._heads.probabilities(vec) - ref_scores)
+        worst = ", ".join(f"{label} {d:.4f}" for label, d in zip(scorer._heads.labels, diff.max(0), strict=True))
+        per_line = diff.max(1)
+        print(
+            f"  {runtime:>5} {mode}: {np.abs(vec - ref_vec).max():.2e}  {diff.max():.4f} / "
+            f"{np.quantile(per_line, 0.99):.4f} / {np.median(per_line):.4f}  ({worst})"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", default="1,2", help="comma-separated intra-op thread counts")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runtime", choices=("both", "torch", "onnx"), default="both")
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--skip-chain", action="store_true", help="only load, RSS and the batch table")
+    parser.add_argument("--batches", default="1,8,32,64")
+    parser.add_argument("--skip-chain", action="store_true", help="only load, RSS, agreement and the batch table")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    threads = [int(t) for t in args.threads.split(",")]
+    batches = [int(b) for b in args.batches.split(",")]
+    runtimes = ("torch", "onnx") if args.runtime == "both" else (args.runtime,)
     started = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(args.threads)
     from safestream.moderation.backends.sentence import SentenceScorer
     from safestream.moderation.heads import DEFAULT_ARTIFACT
 
-    scorers = {}
-    for mode in ("fp32", "int8"):
-        t = time.perf_counter()
-        scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens)
-        scorer.load_sync()
-        scorers[mode] = scorer
-        print(
-            f"load {mode}: {time.perf_counter() - t:.2f} s"
-            + (
-                f" (process start to loaded, torch import included: {time.perf_counter() - started:.2f} s)"
-                if mode == "fp32"
-                else ""
+    scorers: dict[tuple[str, str], Any] = {}
+    for runtime in runtimes:
+        for mode in ("fp32", "int8"):
+            t = time.perf_counter()
+            scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens, runtime=runtime)
+            scorer.load_sync()
+            assert scorer.runtime == runtime, f"{runtime} asked, {scorer.runtime} loaded"
+            scorers[(runtime, mode)] = scorer
+            print(
+                f"load {runtime} {mode}: {time.perf_counter() - t:.2f} s (since start {time.perf_counter() - started:.1f} s)"
             )
-        )
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"peak RSS with both encoders loaded: {rss_mb:.0f} MB; threads {args.threads}; "
-        f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}"
-    )
+    print(f"peak RSS with {len(scorers)} encoders loaded: {rss_mb:.0f} MB; cpu count {os.cpu_count()}")
+    reference = scorers.get(("torch", "fp32")) or SentenceScorer(max_tokens=args.max_tokens, runtime="torch")
+    if ("torch", "fp32") not in scorers:
+        reference.load_sync()
+    agreement(scorers, reference)
+
     lines = chat_lines(64)
-    cells: dict[tuple[int, str], list[float]] = {}
+    cells: dict[tuple[int, str, str, int], list[float]] = {}
+    loads: list[float] = []
     for _ in range(args.runs):
-        for batch in (1, 8, 32, 64):
-            for m in ("fp32", "int8"):
-                cells.setdefault((batch, m), []).append(rate(scorers[m].predict, lines[:batch], args.seconds))
+        loads.append(os.getloadavg()[0])
+        for batch in batches:
+            for n in threads:
+                for (runtime, mode), scorer in scorers.items():
+                    set_threads(scorer, n)
+                    cells.setdefault((batch, runtime, mode, n), []).append(
+                        rate(scorer.predict, lines, batch, args.seconds)
+                    )
+    loads.append(os.getloadavg()[0])
+    columns = [(r, m, n) for n in threads for (r, m) in scorers]
     print(
-        f"batch  fp32 msg/s  int8 msg/s   (median of {args.runs}; load average now "
-        f"{os.getloadavg()[0]:.1f}; max tokens {args.max_tokens})"
+        f"msg/s, median of {args.runs} interleaved passes; load average at each pass "
+        f"{', '.join(f'{v:.1f}' for v in loads)}; max tokens {args.max_tokens}"
     )
-    for batch in (1, 8, 32, 64):
-        fp32, int8 = (statistics.median(cells[(batch, m)]) for m in ("fp32", "int8"))
-        print(f"{batch:>5}  {fp32:>10.0f}  {int8:>10.0f}")
+    print("batch " + " ".join(f"{f'{r} {m} t{n}':>15}" for r, m, n in columns))
+    for batch in batches:
+        print(f"{batch:>5} " + " ".join(f"{statistics.median(cells[(batch, *c)]):>15.0f}" for c in columns))
     for scorer in scorers.values():
         scorer._executor.shutdown()
     if args.skip_chain:
@@ -110,7 +170,9 @@ def main() -> int:
     from safestream.settings import Settings
 
     async def chain() -> float:
-        engine = ModerationEngine.from_settings(Settings(env="test", cascade="band").validated())
+        runtime = "auto" if args.runtime == "both" else args.runtime
+        settings = Settings(env="test", cascade="band", transformer_runtime=runtime).validated()
+        engine = ModerationEngine.from_settings(settings)
         await engine.load()
         try:
             messages = make_messages(5000, 1)
@@ -126,7 +188,10 @@ def main() -> int:
         finally:
             await engine.close()
 
-    print(f"default chain, band cascade, batch 256: {asyncio.run(chain()):.0f} msg/s")
+    print(
+        f"default chain, band cascade, batch 256, sentence runtime {args.runtime.replace('both', 'auto')}: "
+        f"{asyncio.run(chain()):.0f} msg/s (load average {os.getloadavg()[0]:.1f})"
+    )
     meta = json.loads(DEFAULT_ARTIFACT.read_text())["meta"]
     print("validation ROC AUC (committed artifact):", json.dumps(meta.get("auc", {})))
     return 0

@@ -59,6 +59,8 @@ class Settings:
     moderation_failure_action: str = "hold"
     transformer_int8: bool = False
     transformer_max_tokens: int = 128
+    #: The sentence encoder's runtime: auto (ONNX Runtime when installed), onnx or torch.
+    transformer_runtime: str = "auto"
     cascade: str = "auto"
     cascade_band: tuple[float, ...] = (0.15, 0.85)
     max_connections: int = 10000
@@ -245,6 +247,10 @@ class Settings:
                 "SAFESTREAM_CASCADE_BAND must be two numbers LOW,HIGH with 0 <= LOW <= HIGH <= 1",
             ),
             (8 <= self.transformer_max_tokens <= 512, "SAFESTREAM_TRANSFORMER_MAX_TOKENS must be 8..512"),
+            (
+                self.transformer_runtime in {"auto", "onnx", "torch"},
+                "SAFESTREAM_TRANSFORMER_RUNTIME must be auto, onnx or torch",
+            ),
             (
                 self.argon2_time_cost >= 1 and self.argon2_memory_kib >= 8,
                 "SAFESTREAM_ARGON2_TIME_COST >= 1 and SAFESTREAM_ARGON2_MEMORY_KIB >= 8",

@@ -50,6 +50,7 @@ ENV_TABLE: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_MODERATION_FAILURE_ACTION", "moderation_failure_action", str.strip),
     ("SAFESTREAM_TRANSFORMER_INT8", "transformer_int8", _parse_bool),
     ("SAFESTREAM_TRANSFORMER_MAX_TOKENS", "transformer_max_tokens", int),
+    ("SAFESTREAM_TRANSFORMER_RUNTIME", "transformer_runtime", str.strip),
     ("SAFESTREAM_CASCADE", "cascade", str.strip),
     ("SAFESTREAM_CASCADE_BAND", "cascade_band", _parse_floats),
     ("MAX_CONNECTIONS", "max_connections", int),

@@ -54,31 +54,24 @@ def weights_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Encoder:
-    """Tokenizer + BertModel; ``embed`` is synchronous and thread-safe."""
+class BaseEncoder:
+    """Tokenizer + a forward pass supplied by a runtime; ``embed`` is synchronous and thread-safe."""
+
+    #: "torch" or "onnx": which runtime computes the vectors (for logs and benchmarks).
+    runtime = ""
 
     def __init__(self, path: Path, *, int8: bool = False) -> None:
-        import torch
         from tokenizers import Tokenizer
-        from transformers import BertModel
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
         self.path = path
         self.int8 = int8
         self.checksum = weights_checksum(path)
-        self._torch = torch
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        model: Any = BertModel.from_pretrained(str(path))
-        model.eval()
-        if int8:
-            # Dynamic int8 quantization of the Linear layers (weights int8, activations
-            # quantized per batch): a smaller, usually faster model on CPU.
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        if model.config.hidden_size != DIMENSIONS:
-            raise ModelLoadError(f"encoder has {model.config.hidden_size} dimensions, expected {DIMENSIONS}")
-        self._model = model
         self._lock = threading.Lock()
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(rows, 384) float32 L2-normalized mean-pooled vectors for one padded chunk."""
+        raise NotImplementedError
 
     def embed(self, texts: Sequence[str], *, max_tokens: int = 128, batch_size: int = 64) -> np.ndarray:
         """(len(texts), 384) float32, L2-normalized rows.
@@ -92,8 +85,7 @@ class Encoder:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
-        torch = self._torch
-        with self._lock, torch.inference_mode():
+        with self._lock:
             self._tokenizer.enable_truncation(max_length=max_tokens)
             self._tokenizer.no_padding()
             ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
@@ -106,23 +98,79 @@ class Encoder:
                 for r, i in enumerate(rows):
                     batch[r, : len(ids[i])] = ids[i]
                     mask[r, : len(ids[i])] = 1
-                mask_t = torch.from_numpy(mask)
-                hidden = self._model(input_ids=torch.from_numpy(batch), attention_mask=mask_t).last_hidden_state
-                weights = mask_t.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                out[rows] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+                out[rows] = self._forward(batch, mask)
         return out
 
 
-_SHARED: dict[tuple[str, bool], Encoder] = {}
+def load_bert(path: Path, *, eager: bool = False) -> Any:
+    """The encoder as a ``transformers.BertModel`` in eval mode (torch runtime and ONNX export)."""
+    from transformers import BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    # The ONNX export traces eager attention: a graph without SDPA's shape-dependent branches
+    # (same vectors within 1e-6); the torch runtime keeps transformers' default.
+    model: Any = BertModel.from_pretrained(str(path), **({"attn_implementation": "eager"} if eager else {}))
+    model.eval()
+    if model.config.hidden_size != DIMENSIONS:
+        raise ModelLoadError(f"encoder has {model.config.hidden_size} dimensions, expected {DIMENSIONS}")
+    return model
+
+
+def pool(torch: Any, hidden: Any, mask: Any) -> Any:
+    """The model's own recipe: mean of token vectors under the mask, then L2 normalization."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+class Encoder(BaseEncoder):
+    """The torch runtime: the reference the committed heads were trained on."""
+
+    runtime = "torch"
+
+    def __init__(self, path: Path, *, int8: bool = False) -> None:
+        import torch
+
+        super().__init__(path, int8=int8)
+        self._torch = torch
+        model = load_bert(path)
+        if int8:
+            # Dynamic int8 quantization of the Linear layers (weights int8, activations
+            # quantized per batch): a smaller, usually faster model on CPU.
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self._model = model
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            mask_t = torch.from_numpy(mask)
+            hidden = self._model(input_ids=torch.from_numpy(ids), attention_mask=mask_t).last_hidden_state
+            return pool(torch, hidden, mask_t).numpy()  # type: ignore[no-any-return]
+
+
+_SHARED: dict[tuple[str, bool, str, int], BaseEncoder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_encoder(*, int8: bool = False, package: str = PACKAGE) -> Encoder:
-    """The process's one encoder for ``(package, int8)``, loaded on first use."""
-    key = (package, int8)
+def shared_encoder(
+    *, int8: bool = False, package: str = PACKAGE, runtime: str = "torch", threads: int = 1
+) -> BaseEncoder:
+    """The process's one encoder for ``(package, int8, runtime)``, loaded on first use.
+
+    ``runtime`` is ``torch`` (the reference), ``onnx`` or ``auto`` (ONNX Runtime
+    when it is installed); an ONNX runtime that cannot load falls back to torch
+    with a warning (``encoder_onnx.open_onnx``). ``threads`` bounds ONNX
+    Runtime's intra-op pool; torch's is process-wide and set by the caller.
+    """
+    from safestream.moderation import encoder_onnx
+
+    wanted = encoder_onnx.resolve_runtime(runtime)
+    key = (package, int8, wanted, threads if wanted == "onnx" else 0)
     with _SHARED_LOCK:
         encoder = _SHARED.get(key)
         if encoder is None:
-            encoder = _SHARED[key] = Encoder(model_dir(package), int8=int8)
+            path = model_dir(package)
+            loaded = encoder_onnx.open_onnx(path, int8=int8, threads=threads) if wanted == "onnx" else None
+            encoder = _SHARED[key] = loaded if loaded is not None else Encoder(path, int8=int8)
         return encoder

@@ -100,7 +100,12 @@ class ModerationEngine:
         stages = [
             Stage(
                 name,
-                registry.build(name, quantize=settings.transformer_int8, max_tokens=settings.transformer_max_tokens),
+                registry.build(
+                    name,
+                    quantize=settings.transformer_int8,
+                    max_tokens=settings.transformer_max_tokens,
+                    runtime=settings.transformer_runtime,
+                ),
                 registry.is_transformer(name),
             )
             for name in names

@@ -82,7 +82,7 @@ def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
     return names
 
 
-def build(name: str, *, quantize: bool = False, max_tokens: int = 128) -> Scorer:
+def build(name: str, *, quantize: bool = False, max_tokens: int = 128, runtime: str = "auto") -> Scorer:
     head, _, arg = name.partition(":")
     if head in BUILTIN:
         path, takes_arg = BUILTIN[head]
@@ -94,7 +94,7 @@ def build(name: str, *, quantize: bool = False, max_tokens: int = 128) -> Scorer
         if head == "hf":
             return factory(arg, max_tokens=max_tokens)
         if head == "sentence":
-            return factory(arg, quantize=quantize, max_tokens=max_tokens)
+            return factory(arg, quantize=quantize, max_tokens=max_tokens, runtime=runtime)
         return factory()
     return _import(name)()
 

@@ -1,0 +1,99 @@
+"""The sentence encoder on ONNX Runtime (issue 10): same vectors as torch, same verdicts, torch as fallback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from safestream.errors import ConfigError
+from safestream.moderation import encoder_onnx
+from safestream.moderation.backends.sentence import SentenceScorer
+from safestream.moderation.encoder import model_dir, shared_encoder
+from safestream.moderation.engine import ModerationEngine
+from safestream.settings import Settings
+
+pytest.importorskip("onnxruntime")
+
+TEXTS = [
+    "women are too emotional to lead",
+    "immigrants should not be allowed to vote",
+    "i will find where you live and hurt you",
+    "you are a stupid idiot",
+    "thanks for the stream, see you tomorrow",
+    "that was a sick play, gg",
+    "ok",
+    "what a clutch round nobody expected that lol see you all tomorrow thanks for the music and the vibes",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``encoder_onnx.cache_dir`` puts exports for ``SAFESTREAM_DATA_DIR=<data>``."""
+    return tmp_path_factory.mktemp("data") / "cache" / "onnx"
+
+
+def test_the_exported_encoder_gives_torch_s_vectors_and_is_cached_by_checksum(onnx_dir: Path) -> None:
+    reference = shared_encoder(runtime="torch")
+    encoder = encoder_onnx.OnnxEncoder(model_dir(), directory=onnx_dir)
+    assert encoder.model_file.parent == onnx_dir and reference.checksum in encoder.model_file.name
+    expected = reference.embed(TEXTS, max_tokens=64)
+    # Batched (padded to the longest of the chunk) and one text at a time: both match torch.
+    np.testing.assert_allclose(encoder.embed(TEXTS, max_tokens=64), expected, atol=1e-5)
+    np.testing.assert_allclose(encoder.embed(TEXTS, max_tokens=64, batch_size=1), expected, atol=1e-5)
+    exported_at = encoder.model_file.stat().st_mtime_ns
+    again = encoder_onnx.OnnxEncoder(model_dir(), directory=onnx_dir)
+    assert again.model_file == encoder.model_file and again.model_file.stat().st_mtime_ns == exported_at
+    assert not [p for p in onnx_dir.iterdir() if p.name.endswith(".tmp")]  # no half-written leftovers
+
+
+async def test_the_sentence_stage_scores_through_the_engine_on_onnx(
+    onnx_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(onnx_dir.parent.parent))  # reuses the first test's export
+    scores = {}
+    for runtime in ("onnx", "torch"):
+        settings = Settings(env="test", moderation="sentence", transformer_runtime=runtime).validated()
+        engine = ModerationEngine.from_settings(settings)
+        await engine.load()
+        try:
+            [stage] = engine.stages
+            assert isinstance(stage.scorer, SentenceScorer) and stage.scorer.runtime == runtime
+            scores[runtime] = [a.scores for a in await engine.assess(TEXTS, escalate_all=True)]
+        finally:
+            await engine.close()
+    for onnx_row, torch_row in zip(scores["onnx"], scores["torch"], strict=True):
+        assert onnx_row.keys() == torch_row.keys()
+        assert max(abs(onnx_row[k] - torch_row[k]) for k in onnx_row) < 1e-4
+    threat = scores["onnx"][TEXTS.index("i will find where you live and hurt you")]
+    assert threat["threat"] > scores["onnx"][TEXTS.index("thanks for the stream, see you tomorrow")]["threat"]
+
+
+def test_without_onnxruntime_auto_runs_on_torch_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(encoder_onnx, "onnxruntime_installed", lambda: False)
+    with caplog.at_level(logging.WARNING, logger=encoder_onnx.__name__):
+        scorer = SentenceScorer(runtime="auto")
+        scorer.load_sync()
+    assert scorer.runtime == "torch"
+    assert "onnxruntime is not installed" in caplog.text and "runs on torch" in caplog.text
+    [scores] = scorer.predict(["you are a stupid idiot"])
+    assert scores["insult"] > 0.5
+
+
+def test_an_onnx_runtime_that_cannot_import_falls_back_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    with caplog.at_level(logging.WARNING, logger=encoder_onnx.__name__):
+        assert encoder_onnx.open_onnx(model_dir(), int8=False, threads=1) is None
+    assert "falling back to torch" in caplog.text and "onnxruntime" in caplog.text
+
+
+def test_an_unknown_runtime_is_refused_by_the_settings() -> None:
+    with pytest.raises(ConfigError, match="SAFESTREAM_TRANSFORMER_RUNTIME must be auto, onnx or torch"):
+        Settings(env="test", transformer_runtime="tensorrt").validated()
