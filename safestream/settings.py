@@ -61,7 +61,10 @@ class Settings:
     transformer_max_tokens: int = 128
     #: The sentence encoder's runtime: auto (ONNX Runtime when installed), onnx or torch.
     transformer_runtime: str = "auto"
-    cascade: str = "auto"
+    #: "band": the sentence stage reads what the cheap stages and the router flag, in every room, so a
+    #: text gets the same verdict whatever the load (and as `safestream moderate` gives it); it halves
+    #: the server CPU of a moderate room against "auto" (load/README.md, "Cascade A/B").
+    cascade: str = "band"
     cascade_band: tuple[float, ...] = (0.15, 0.85)
     max_connections: int = 10000
     max_connections_per_ip: int = 50
