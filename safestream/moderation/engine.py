@@ -1,9 +1,9 @@
 """The moderation engine: normalize, then score through a cascade of stages.
 
 Cheap stages (term lists, the linear model) score every text. An expensive
-stage (a transformer) scores every text while it keeps up (``escalate_all``)
-and, under load, at least the texts that need reading as a sentence
-(``routing.Router``): those the cheap stages did not find clearly clean
+stage (a transformer) scores the texts that need reading as a sentence
+(``routing.Router``; cascade ``band``, the default), or every text when the
+caller asks (``escalate_all``: cascade ``all``, or ``auto`` while it keeps up): those the cheap stages did not find clearly clean
 (highest cheap score ``>= band[0]``), those the built-in term list touched,
 mentions of groups of people, and person-directed second-person predicates
 and imperatives ("you're a <x>", "your <x>", "shut up"), not every "you".
