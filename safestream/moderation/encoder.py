@@ -19,6 +19,7 @@ run the same module at once.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import importlib.util
 import threading
@@ -54,7 +55,7 @@ def weights_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-class BaseEncoder:
+class BaseEncoder(abc.ABC):
     """Tokenizer + a forward pass supplied by a runtime; ``embed`` is synchronous and thread-safe."""
 
     #: "torch" or "onnx": which runtime computes the vectors (for logs and benchmarks).
@@ -69,9 +70,9 @@ class BaseEncoder:
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._lock = threading.Lock()
 
+    @abc.abstractmethod
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(rows, 384) float32 L2-normalized mean-pooled vectors for one padded chunk."""
-        raise NotImplementedError
+        """(rows, 384) float32 L2-normalized mean-pooled vectors for one padded chunk (torch or ONNX)."""
 
     def embed(self, texts: Sequence[str], *, max_tokens: int = 128, batch_size: int = 64) -> np.ndarray:
         """(len(texts), 384) float32, L2-normalized rows.

@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from safestream.moderation.modes.config import ChatModes
-from safestream.moderation.modes.rule_io import Hit, Sender, verdict
+from safestream.moderation.modes.rule_io import Hit, Sender, objection
 
 TLDS = frozenset(
     """
@@ -240,15 +240,7 @@ def check_links(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not find_hosts(text, rule.permitted_domains, first=True):
         return None
-    if rule.action != "mask":
-        return verdict("links", rule.action, "links_not_allowed", "links are not allowed in this chat")
-    return Hit(
-        "links",
-        rule.action,
-        "links_not_allowed",
-        "links are not allowed in this chat",
-        shown=_mask_links(text) if rule.action == "mask" else "",
-    )
+    return objection("links", rule.action, "links_not_allowed", "links are not allowed in this chat", text, _mask_links)
 
 
 def _mask_links(text: str) -> str:

@@ -9,6 +9,7 @@ expression that can backtrack; they use ``str`` methods and plain loops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,3 +41,11 @@ def verdict(rule: str, action: str, code: str, message: str) -> Hit:
     """A hit with no mask text of its own, built once per distinct verdict: the send path makes one
     for every message a rule catches, and a frozen dataclass costs about a microsecond to build."""
     return Hit(rule, action, code, message)
+
+
+def objection(rule: str, action: str, code: str, message: str, text: str, mask: Callable[[str], str]) -> Hit:
+    """A rule's hit on ``text``: the shared verdict, or for ``mask`` one with the text viewers see
+    (``mask(text)``, computed only then: it runs only for a message the rule caught)."""
+    if action != "mask":
+        return verdict(rule, action, code, message)
+    return Hit(rule, action, code, message, shown=mask(text))

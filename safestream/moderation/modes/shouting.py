@@ -16,7 +16,7 @@ from functools import lru_cache
 from operator import ne
 
 from safestream.moderation.modes.config import ChatModes, Repeats
-from safestream.moderation.modes.rule_io import Hit, Sender, verdict
+from safestream.moderation.modes.rule_io import Hit, Sender, objection
 
 _UPPER = bytes(range(ord("A"), ord("Z") + 1))
 _LOWER = bytes(range(ord("a"), ord("z") + 1))
@@ -168,15 +168,7 @@ def check_caps(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if caps_ratio(text) <= rule.max_ratio:
         return None
-    if rule.action != "mask":
-        return verdict("caps", rule.action, "too_many_caps", "too many capital letters")
-    return Hit(
-        "caps",
-        rule.action,
-        "too_many_caps",
-        "too many capital letters",
-        shown=text.lower() if rule.action == "mask" else "",
-    )
+    return objection("caps", rule.action, "too_many_caps", "too many capital letters", text, str.lower)
 
 
 def check_repeats(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
@@ -185,14 +177,8 @@ def check_repeats(text: str, modes: ChatModes, sender: Sender) -> Hit | None:
         return None
     if not longest_run_at_least(text, rule.max_run) and not _one_word_over_and_over(text, rule):
         return None
-    if rule.action != "mask":
-        return verdict("repeats", rule.action, "repeated_characters", "too many repeated characters or words")
-    return Hit(
-        "repeats",
-        rule.action,
-        "repeated_characters",
-        "too many repeated characters or words",
-        shown=_squash(text) if rule.action == "mask" else "",
+    return objection(
+        "repeats", rule.action, "repeated_characters", "too many repeated characters or words", text, _squash
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from functools import lru_cache
 
 from safestream.moderation.modes.config import ChatModes
 from safestream.moderation.modes.crowd import CROWD, PER_USER, REPEAT, CrowdPost, LocalCrowds
@@ -101,5 +102,8 @@ class UniqueChat:
         self.crowds.forget_stream(stream)
 
 
+#: A message's key is asked for twice with a cluster (``check``, then ``post_for``) and once more by
+#: each copy of a copy-paste flood: derived once per distinct recent text.
+@lru_cache(maxsize=1024)
 def _said(text: str) -> bytes:
     return letters_key(text) or text.encode("utf-8", "surrogatepass")  # "123": compared as typed
