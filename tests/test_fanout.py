@@ -235,3 +235,40 @@ async def test_shutdown_flushes_what_waits_in_a_window(make_app: AppFactory, sio
     await viewer.wait_for(lambda: viewer.of("server_shutdown"))
     names = [name for name, _ in viewer.events if name in ("chat", "chat_batch", "server_shutdown")]
     assert names == ["chat", "chat", "server_shutdown"]
+
+
+class _NoRoomEmits:
+    """A Socket.IO server that fails any emit: room events must take the fan-out instead."""
+
+    async def emit(self, event: str, *_: Any, **__: Any) -> None:
+        raise AssertionError(f"{event} went around the room fan-out")
+
+
+async def test_every_room_event_takes_the_room_fanout() -> None:
+    """Gifts, presence, modes, removals and console fragments share chat's fan-out (its order and cost)."""
+    fanout = _Recording()
+    broadcaster = Broadcaster(
+        _NoRoomEmits(),  # type: ignore[arg-type]
+        Connections(),
+        viewer_count=_unused_count,
+        presence_interval=0.0,
+        fanout=fanout,
+    )
+    await broadcaster.gift({"stream": "main", "gift": "rose"})
+    await broadcaster.modes("main", {"stream": "main", "shield": True})
+    await broadcaster.message_removed("main", [1])
+    await broadcaster.console("main", {"html": "<p>row</p>"})
+    await broadcaster.console_staff({"html": "<p>ban</p>"})
+    broadcaster.presence_changed("main")
+    async with asyncio.timeout(5):
+        while len(fanout.frames) < 6:
+            await asyncio.sleep(0.01)
+    assert [event for _, event, _ in fanout.frames] == [
+        "gift",
+        "modes",
+        "message_removed",
+        "console_fragment",
+        "console_fragment",
+        "presence",
+    ]
+    await broadcaster.close()
