@@ -232,7 +232,7 @@ class Settings:
                 0 <= self.chat_flush_window_ms <= MAX_FLUSH_WINDOW_MS,
                 f"SAFESTREAM_CHAT_FLUSH_WINDOW_MS must be between 0 and {MAX_FLUSH_WINDOW_MS:g}",
             ),
-            (self.fanout in {"direct", "socketio"}, "SAFESTREAM_FANOUT must be direct or socketio"),
+            (self.fanout in {"direct", "queue", "socketio"}, "SAFESTREAM_FANOUT must be direct, queue or socketio"),
             (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (

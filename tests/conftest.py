@@ -167,6 +167,7 @@ async def sio_client(client: TestClient) -> AsyncIterator[ClientFactory]:
         token: str | None = None,
         join: str | None = None,
         test_client: TestClient | None = None,
+        transports: tuple[str, ...] = ("websocket",),
     ) -> Recorder:
         target = test_client or client
         if token is None and username is not None:
@@ -175,7 +176,7 @@ async def sio_client(client: TestClient) -> AsyncIterator[ClientFactory]:
         await rec.sio.connect(
             str(target.make_url("/")),
             auth={"token": token} if token else None,
-            transports=["websocket"],
+            transports=list(transports),
             wait_timeout=5,
         )
         made.append(rec)

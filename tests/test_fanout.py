@@ -96,7 +96,7 @@ async def test_a_burst_arrives_coalesced_in_order_with_no_loss(
     assert len(got) == 80
 
 
-async def test_direct_and_socketio_fanout_send_the_same_frames(make_app: AppFactory) -> None:
+async def test_every_fanout_path_sends_the_same_frames(make_app: AppFactory) -> None:
     app = await make_app(fanout="direct")
     sio = app.app[SIO_KEY]
     token = await login(app, "chat_viewer", "viewer789")
@@ -105,20 +105,64 @@ async def test_direct_and_socketio_fanout_send_the_same_frames(make_app: AppFact
         "id": 7,
         "stream": "main",
         "user": "ünï",
-        "message": 'a "quoted" line \u2603',
+        "message": 'a "quoted" line \u2603' + "x" * 200,  # past 125 bytes: the 16-bit length header
         "toxic": False,
         "score": 0.01,
         "ts": "2026-12-01T00:00:00Z",
     }
     async with aiohttp.ClientSession() as http:
         ws = await _raw_viewer(http, app, token)
-        for fanout in (SocketioFanout(sio), DirectFanout(sio)):
+        written = sio.wires.written
+        for fanout in (SocketioFanout(sio), DirectFanout(sio), DirectFanout(sio, sio.wires)):
             await fanout.emit("chat", payload, room_name("main"))
-            await fanout.emit("chat_batch", [payload, {**payload, "id": 8}], room_name("main"))
-        reference_one, reference_batch, direct_one, direct_batch = await _events(ws, until=6)
+            await fanout.emit("chat_batch", [payload, {**payload, "id": 8}] * 200, room_name("main"))  # 64-bit length
+            await asyncio.sleep(0.05)  # the socket's writer parks again: the wire path may write
+        frames = await _events(ws, until=3 * 401)
         await ws.close()
-    assert direct_one == reference_one and direct_batch == reference_batch
-    assert json.loads(direct_batch[2:]) == ["chat_batch", [payload, {**payload, "id": 8}]]
+    reference_one, reference_batch, queued_one, queued_batch, wire_one, wire_batch = frames
+    assert sio.wires.written >= written + 2  # the last two went straight to the WebSocket
+    assert queued_one == wire_one == reference_one and queued_batch == wire_batch == reference_batch
+    assert json.loads(wire_batch[2:]) == ["chat_batch", [payload, {**payload, "id": 8}] * 200]
+
+
+async def test_a_direct_write_never_overtakes_what_the_socket_queued(make_app: AppFactory) -> None:
+    # Frames to one socket (python-socketio's queue) and room frames (written directly when
+    # the socket is idle) interleave; the viewer must see them in the order they were sent.
+    app = await make_app(fanout="direct")
+    sio = app.app[SIO_KEY]
+    token = await login(app, "chat_viewer", "viewer789")
+    fanout = DirectFanout(sio, sio.wires)
+    async with aiohttp.ClientSession() as http:
+        ws = await _raw_viewer(http, app, token)
+        (sid,) = [sid for sid, _ in sio.manager.get_participants("/", room_name("main"))]
+        written = sio.wires.written
+        for i in range(200):
+            if i % 3 == 0:
+                await sio.emit("chat", {"id": i, "message": "own"}, to=sid)
+            else:
+                fanout.emit_now("chat", {"id": i, "message": "room"}, room_name("main"))
+            if i % 7 == 0:
+                await asyncio.sleep(0)  # let the writer run now and then, so both paths are taken
+        frames = await _events(ws, until=200)
+        await ws.close()
+    assert [json.loads(f[2:])[1]["id"] for f in frames] == list(range(200))
+    assert sio.wires.written > written  # some room frames did take the direct path
+
+
+async def test_only_upgraded_websockets_are_written_directly(make_app: AppFactory, sio_client: ClientFactory) -> None:
+    app = await make_app(fanout="direct")
+    sio = app.app[SIO_KEY]
+    poller = await sio_client("chat_viewer", "viewer789", join="main", test_client=app, transports=("polling",))
+    socket_viewer = await sio_client("demo_admin", "admin123", join="main", test_client=app)
+    assert len(sio.wires) == 1  # the polling session has no WebSocket to write to
+    sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    assert len(sio.wires) == 2
+    ack = await sender.call("chat", {"message": "to everyone"})
+    for viewer in (poller, socket_viewer):
+        await viewer.wait_for(lambda v=viewer: [m for m in v.chats() if m["id"] == ack["id"]])
+    await socket_viewer.sio.disconnect()
+    await asyncio.sleep(0.1)
+    assert len(sio.wires) == 1  # a closed session leaves the registry
 
 
 class _Recording:

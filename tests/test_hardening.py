@@ -99,7 +99,7 @@ async def test_an_oversize_frame_drops_only_that_client(client: TestClient, sio_
     assert (await bystander.call("chat", {"message": "still here"}))["ok"]
 
 
-@pytest.mark.parametrize("fanout", ["direct", "socketio"])
+@pytest.mark.parametrize("fanout", ["direct", "queue", "socketio"])
 async def test_a_stalled_viewer_is_dropped_and_does_not_delay_others(
     make_app: AppFactory, sio_client: ClientFactory, fanout: str
 ) -> None:

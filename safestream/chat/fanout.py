@@ -5,11 +5,16 @@ task per recipient and waits for them all; each task checks the ping timeout,
 awaits a queue put and formats a log call. Under a big room that per-recipient
 machinery, not the frame itself, is most of the cost (see load/README.md).
 
-``DirectFanout`` encodes the packet once the same way and puts the one
-Engine.IO packet object straight onto each recipient's Engine.IO queue: no task,
-no await, no allocation per recipient. The per-socket writer task, the queue the
-slow-consumer watchdog bounds and the frame on the wire are python-socketio's
-own, so clients see identical frames (``tests/test_fanout.py`` compares both).
+``DirectFanout`` encodes the packet once the same way. With ``WireSockets``
+(``SAFESTREAM_FANOUT=direct``) it also builds the WebSocket frame once and
+writes those bytes to each recipient whose own send path is idle
+(``safestream.sio.wire``): no writer-task wake-up per recipient. Every other
+recipient (long-polling, compressed, backed up, or with a packet of its own in
+flight) gets the one Engine.IO packet object put on its Engine.IO queue
+(``SAFESTREAM_FANOUT=queue`` does only that): no task, no await, no allocation
+per recipient. Clients see identical frames on every path
+(``tests/test_fanout.py`` compares them), and the queue the slow-consumer
+watchdog bounds is still where a reader that stopped reading backs up.
 
 It only knows this process's sockets, so with a pub/sub manager (Redis: several
 processes) every emit goes through python-socketio, which publishes it.
@@ -23,6 +28,8 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from safestream.sio.wire import WireSockets, text_frame
 
 NAMESPACE = "/"
 
@@ -42,11 +49,12 @@ class SocketioFanout:
 
 
 class DirectFanout:
-    """Encodes once, then one ``put_nowait`` of the same packet per recipient socket."""
+    """Encodes once, then per recipient one write of the same frame, or one ``put_nowait`` of the same packet."""
 
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, wires: WireSockets | None = None) -> None:
         self._sio = sio
-        self.sent = 0  # recipient-frames queued, for tests and profiling
+        self._wires = wires
+        self.sent = 0  # recipient-frames sent either way, for tests and profiling
 
     async def emit(self, event: str, data: Any, room: str) -> None:
         self.emit_now(event, data, room)
@@ -56,20 +64,26 @@ class DirectFanout:
         encoded = sio.packet_class(packet.EVENT, namespace=NAMESPACE, data=[event, data]).encode()
         if isinstance(encoded, list):  # binary attachments: never in chat, but keep them correct
             raise TypeError("direct fan-out carries JSON events only")
-        frame = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        eio = eio_packet.Packet(eio_packet.MESSAGE, encoded)
+        wires = self._wires if self._wires else None  # no WebSocket registered: nothing to write to
+        frame = text_frame(eio.encode().encode()) if wires is not None else b""
         sockets = sio.eio.sockets
         n = 0
         for _sid, eio_sid in sio.manager.get_participants(NAMESPACE, room):
             sock = sockets.get(eio_sid)
             # A closed socket's writer is gone; python-socketio's send would raise and drop it too.
-            if sock is not None and not sock.closed:
-                sock.queue.put_nowait(frame)
-                n += 1
+            if sock is None or sock.closed:
+                continue
+            if wires is None or not wires.try_write(eio_sid, sock, frame):
+                sock.queue.put_nowait(eio)
+            n += 1
         self.sent += n
 
 
-def make_fanout(sio: socketio.AsyncServer, mode: str) -> SocketioFanout | DirectFanout:
-    """``direct`` where it can see every recipient (one process); the reference path otherwise."""
-    if mode == "direct" and not isinstance(sio.manager, AsyncPubSubManager):
-        return DirectFanout(sio)
+def make_fanout(
+    sio: socketio.AsyncServer, mode: str, wires: WireSockets | None = None
+) -> SocketioFanout | DirectFanout:
+    """``direct`` or ``queue`` where it can see every recipient (one process); the reference path otherwise."""
+    if mode in {"direct", "queue"} and not isinstance(sio.manager, AsyncPubSubManager):
+        return DirectFanout(sio, wires if mode == "direct" else None)
     return SocketioFanout(sio)

@@ -35,5 +35,5 @@ def create_sio(settings: Settings) -> ChatServer:
         logger=False,
         engineio_logger=False,
     )
-    tuning.tune(sio, compress=settings.ws_compression)
+    tuning.tune(sio, compress=settings.ws_compression, wires=sio.wires)
     return sio

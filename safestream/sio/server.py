@@ -35,6 +35,7 @@ from socketio import packet
 from safestream.errors import error_ack
 from safestream.http.client_ip import client_ip
 from safestream.sio.gate import SessionGate
+from safestream.sio.wire import WaiterQueue, WireSockets
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class _EngineServer(engineio.AsyncServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.open_requests: set[asyncio.Task[Any]] = set()
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> WaiterQueue:
+        """Each session's outgoing queue, which tells a direct room write when its writer is idle."""
+        return WaiterQueue(*args, **kwargs)
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         task = asyncio.current_task()
@@ -102,6 +107,8 @@ class ChatServer(socketio.AsyncServer):
         )
         self._in_flight = 0
         self._last_event = 0.0
+        #: This process's upgraded WebSockets, for room frames written directly (``sio.wire``).
+        self.wires = WireSockets()
 
     def _engineio_server_class(self) -> type:
         return _EngineServer

@@ -6,6 +6,10 @@ are small and every one is compressed once per recipient, so compression
 costs CPU for little gain (see the README's measurements). This wrapper
 builds the WebSocket response with compression off unless it is asked for;
 it is installed on one server instance, never by patching the module.
+
+It also enters each WebSocket in the server's ``WireSockets`` for as long as
+the session lasts, so room emits can write frames to it directly
+(``safestream.sio.wire``).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import socketio
 from aiohttp.web import WebSocketResponse
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
+from safestream.sio.wire import WireSockets
+
 CLOSE_TIMEOUT = 1.0
 
 
-def _websocket_class(compress: bool) -> type:
+def _websocket_class(compress: bool, wires: WireSockets | None) -> type:
     class TunedWebSocket(eio_aiohttp.WebSocket):
         async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
             request = environ["aiohttp.request"]
@@ -30,12 +36,21 @@ def _websocket_class(compress: bool) -> type:
             )
             await self._sock.prepare(request)
             self.environ = environ
-            await self.handler(self)
+            # The handler is the Engine.IO socket's bound _websocket_handler: its owner is the session.
+            sid = getattr(getattr(self.handler, "__self__", None), "sid", None)
+            if wires is None or not isinstance(sid, str):
+                await self.handler(self)
+                return self._sock
+            wires.add(sid, self._sock, request.transport)
+            try:
+                await self.handler(self)
+            finally:
+                wires.discard(sid)
             return self._sock
 
     return TunedWebSocket
 
 
-def tune(sio: socketio.AsyncServer, *, compress: bool) -> None:
+def tune(sio: socketio.AsyncServer, *, compress: bool, wires: WireSockets | None = None) -> None:
     # A per-instance copy of the driver table: other servers in the process keep the default.
-    sio.eio._async = {**sio.eio._async, "websocket": _websocket_class(compress)}  # noqa: SLF001 - engineio has no public per-server driver table
+    sio.eio._async = {**sio.eio._async, "websocket": _websocket_class(compress, wires)}  # noqa: SLF001 - engineio has no public per-server driver table
