@@ -151,6 +151,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         connections,
         viewer_count=metrics.viewer_count,
         flush_window=settings.chat_flush_window_ms / 1000,
+        frame_budget=settings.chat_frame_budget,
         fanout=make_fanout(sio, settings.fanout, sio.wires),
     )
     app[MEMBERSHIP_KEY] = membership = Membership(sio, connections, rooms, broadcaster, cluster)

@@ -100,6 +100,8 @@ class Settings:
     ws_compression: bool = False
     #: A busy stream's chat frames are gathered for at most this long (0: every batch at once).
     chat_flush_window_ms: float = 25.0
+    #: Frame-recipients a second one stream's chat may cost before it waits for the window (0: always wait).
+    chat_frame_budget: int = 20000
     #: ``direct``: room chat frames go straight onto each socket's queue (``socketio``: the reference path).
     fanout: str = "direct"
     #: ``gc.collect(); gc.freeze()`` once the server has started: full collections stop rescanning start-up objects.
@@ -232,6 +234,7 @@ class Settings:
                 0 <= self.chat_flush_window_ms <= MAX_FLUSH_WINDOW_MS,
                 f"SAFESTREAM_CHAT_FLUSH_WINDOW_MS must be between 0 and {MAX_FLUSH_WINDOW_MS:g}",
             ),
+            (self.chat_frame_budget >= 0, "SAFESTREAM_CHAT_FRAME_BUDGET must be 0 or more"),
             (self.fanout in {"direct", "queue", "socketio"}, "SAFESTREAM_FANOUT must be direct, queue or socketio"),
             (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),

@@ -90,6 +90,7 @@ ENV_TABLE: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_JSON", "json_codec", str.strip),
     ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
     ("SAFESTREAM_CHAT_FLUSH_WINDOW_MS", "chat_flush_window_ms", float),
+    ("SAFESTREAM_CHAT_FRAME_BUDGET", "chat_frame_budget", int),
     ("SAFESTREAM_FANOUT", "fanout", str.strip),
     ("SAFESTREAM_GC_FREEZE", "gc_freeze", _parse_bool),
     ("SAFESTREAM_GC_THRESHOLD", "gc_threshold", int),

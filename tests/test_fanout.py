@@ -72,7 +72,13 @@ async def test_a_burst_arrives_coalesced_in_order_with_no_loss(
 ) -> None:
     # The profanity stage scores a message in a few ms: sent 10 ms apart, each is a moderation
     # batch of its own, so only the flush window can put several in one frame.
-    app = await make_app(chat_flush_window_ms=window, fanout=fanout, rate_limit_per_user=100000, moderation="profanity")
+    app = await make_app(
+        chat_flush_window_ms=window,
+        chat_frame_budget=0,  # three sockets are far under any budget: this test is about the window itself
+        fanout=fanout,
+        rate_limit_per_user=100000,
+        moderation="profanity",
+    )
     viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
     senders = [
         await sio_client(name, password, join="main", test_client=app)
@@ -166,13 +172,17 @@ async def test_only_upgraded_websockets_are_written_directly(make_app: AppFactor
 
 
 class _Recording:
-    """A fan-out that records what would be sent, and when (the loop's clock)."""
+    """A fan-out that records what would be sent, and when (the loop's clock), to ``sockets`` recipients."""
 
-    def __init__(self) -> None:
+    def __init__(self, sockets: int = 1) -> None:
         self.frames: list[tuple[float, str, Any]] = []
+        self.sockets = sockets
 
     async def emit(self, event: str, data: Any, room: str) -> None:
         self.frames.append((asyncio.get_running_loop().time(), event, data))
+
+    def recipients(self, room: str) -> int:
+        return self.sockets
 
 
 async def _unused_count(stream: str) -> int:
@@ -222,6 +232,34 @@ async def test_no_message_waits_longer_than_the_window_and_frames_are_a_window_a
     gaps = [b[0] - a[0] for a, b in zip(fanout.frames, fanout.frames[1:], strict=False)]
     assert min(gaps) >= window * 0.9  # at most one frame per window: frames/s bounded, whatever the rate
     assert any(event == "chat_batch" for _, event, _ in fanout.frames)
+    await broadcaster.close()
+
+
+@pytest.mark.parametrize(("sockets", "batched"), [(200, False), (1000, True)])
+async def test_the_window_grows_with_the_room_under_the_frame_budget(sockets: int, batched: bool) -> None:
+    # 50 msg/s: 200 sockets x 50 frames/s is half the budget, so each message goes out at once;
+    # 1,000 sockets would cost 50,000 a second, so that room gathers for its whole (25 ms) window.
+    fanout = _Recording(sockets)
+    broadcaster = Broadcaster(
+        None,
+        Connections(),
+        viewer_count=_unused_count,  # type: ignore[arg-type]
+        flush_window=0.025,
+        frame_budget=20000,
+        fanout=fanout,
+    )
+    assert broadcaster.window_for("main") == pytest.approx(min(0.025, sockets / 20000))
+    for i in range(40):
+        await broadcaster.chat("main", [{"id": i}])
+        await asyncio.sleep(0.020)
+    await broadcaster.flush("main")
+    ids = [p["id"] for _, event, data in fanout.frames for p in ([data] if event == "chat" else data)]
+    assert ids == list(range(40))
+    batches = [data for _, event, data in fanout.frames if event == "chat_batch"]
+    if batched:
+        assert len(fanout.frames) <= 30, len(fanout.frames)
+    else:
+        assert batches == [] and len(fanout.frames) == 40
     await broadcaster.close()
 
 

@@ -37,6 +37,14 @@ NAMESPACE = "/"
 class Fanout(Protocol):
     async def emit(self, event: str, data: Any, room: str) -> None: ...
 
+    def recipients(self, room: str) -> int:
+        """How many of this process's sockets an emit to ``room`` reaches (what a frame costs)."""
+        ...
+
+
+def _local_recipients(sio: socketio.AsyncServer, room: str) -> int:
+    return len(sio.manager.rooms.get(NAMESPACE, {}).get(room, ()))
+
 
 class SocketioFanout:
     """The reference path: python-socketio's manager (and its pub/sub, if any)."""
@@ -46,6 +54,9 @@ class SocketioFanout:
 
     async def emit(self, event: str, data: Any, room: str) -> None:
         await self._sio.emit(event, data, room=room)
+
+    def recipients(self, room: str) -> int:
+        return _local_recipients(self._sio, room)
 
 
 class DirectFanout:
@@ -58,6 +69,9 @@ class DirectFanout:
 
     async def emit(self, event: str, data: Any, room: str) -> None:
         self.emit_now(event, data, room)
+
+    def recipients(self, room: str) -> int:
+        return _local_recipients(self._sio, room)
 
     def emit_now(self, event: str, data: Any, room: str) -> None:
         sio = self._sio

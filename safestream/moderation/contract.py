@@ -7,8 +7,12 @@ categories fills only the ones it knows; the engine treats a missing label as
 
 CPU-bound backends subclass ``ExecutorScorer`` and implement the synchronous
 ``predict``; the base class runs it on a dedicated single-thread executor so
-inference never touches the event loop and model state is never shared between
-threads.
+model inference never blocks the event loop. A stateless scorer that costs
+microseconds per text (the term lists, the linear model) may set
+``inline_max``: batches up to that size then run on the caller's thread,
+because for them the executor hop, and under load the wait for the GIL to
+come back from the loop, costs more than the work (a quiet room's message
+went through two hops before anyone saw it).
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ class Scorer(abc.ABC):
 class ExecutorScorer(Scorer):
     """A CPU-bound scorer: ``predict`` runs on its own single worker thread."""
 
+    #: Batches of at most this many texts run on the calling thread (0: always the executor).
+    #: Only for scorers whose ``predict`` reads shared state and never writes it.
+    inline_max: ClassVar[int] = 0
+
     def __init__(self) -> None:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"scorer-{self.name}")
 
@@ -102,6 +110,8 @@ class ExecutorScorer(Scorer):
     async def score(self, texts: Sequence[str]) -> list[Scores]:
         if not texts:
             return []
+        if len(texts) <= self.inline_max:
+            return self.predict(list(texts))
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, list(texts))
 
     async def close(self) -> None:

@@ -5,15 +5,24 @@ protocol's JSON shapes. The log is the write-ahead record: the send path
 appends a batch's lines (one ``write`` to the OS per batch) before the batch
 is broadcast or acked, so a message that was acked survives SIGKILL of the
 process and start-up brings the database up to the log's tail
-(``storage.importer.recover``). Writes run on the log's own thread, in
-submission order, never on the event loop.
+(``storage.importer.recover``). Appends keep their submission order.
+
+An append is one ``write`` into the page cache, a few microseconds: handing it
+to a thread cost more (a hop there and back, and under load a wait for the
+GIL), and it was on every message's path before anyone saw it. So appends run
+on the caller's thread while they are fast; one that takes longer than
+``SLOW_WRITE`` (a disk under writeback pressure) sends the appends of the next
+``SLOW_BACKOFF`` seconds to the log's own thread, so a slow disk never stalls
+the event loop for long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -21,6 +30,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+
+log = logging.getLogger(__name__)
+
+#: An inline append slower than this moves appends to the log's thread for SLOW_BACKOFF seconds.
+SLOW_WRITE = 0.005
+SLOW_BACKOFF = 30.0
 
 
 class JsonlLog:
@@ -34,6 +49,9 @@ class JsonlLog:
         # One thread: appends keep the order they were submitted in, and never queue
         # behind moderation work in the default executor.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsonl")
+        self._threaded_until = 0.0  # monotonic time until which appends go to the thread
+        self._in_thread = 0  # appends handed to the thread and not yet written
+        self.slow_writes = 0
         directory.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, day: str) -> Path:
@@ -43,7 +61,24 @@ class JsonlLog:
         """Write-ahead: the lines are in the OS's hands (not fsynced) when this returns."""
         if not lines:
             return 0
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.write_many, lines)
+        now = time.monotonic()
+        # Never inline while the thread still holds appends: this one would overtake them.
+        if now >= self._threaded_until and not self._in_thread:
+            written = self.write_many(lines)
+            if (took := time.monotonic() - now) > SLOW_WRITE:
+                self.slow_writes += 1
+                self._threaded_until = time.monotonic() + SLOW_BACKOFF
+                log.warning("a JSONL append took %.0f ms; appending on a thread for %.0f s", took * 1000, SLOW_BACKOFF)
+            return written
+        loop = asyncio.get_running_loop()
+        job = self._executor.submit(self.write_many, lines)
+        self._in_thread += 1
+        # Counted down when the write is done, not when its awaiter is: a cancelled awaiter's write still runs.
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._thread_done))
+        return await asyncio.wrap_future(job)
+
+    def _thread_done(self) -> None:
+        self._in_thread -= 1
 
     def write_many(self, lines: Iterable[dict[str, Any]]) -> int:
         """Appends lines with one ``write`` and no user-space buffer; returns how many."""

@@ -22,6 +22,8 @@ class KeywordScorer(ExecutorScorer):
     name: ClassVar[str] = "keywords"
     # The labels the built-in list's categories map onto; see terms.DEFAULT_BLOCKED.
     labels: ClassVar[tuple[str, ...]] = ("toxicity", "obscene", "insult", "identity_attack", "threat")
+    #: A compiled regex per text: small batches skip the executor.
+    inline_max: ClassVar[int] = 64
 
     def __init__(self, terms: TermList | None = None, *, hit_score: float = 0.95) -> None:
         super().__init__()

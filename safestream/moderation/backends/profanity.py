@@ -29,6 +29,8 @@ PROBE = ["have a lovely evening", "you are a stupid idiot", "fuck this shit", "g
 class ProfanityScorer(ExecutorScorer):
     name = "profanity"
     labels = ("toxicity", "obscene")
+    #: A read-only model whose cost for a few texts is mostly its fixed cost per call: no hop for those.
+    inline_max = 16
 
     def __init__(self) -> None:
         super().__init__()
