@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
+from socketio.packet import EVENT
 
 from safestream.app_keys import BROADCASTER_KEY, SIO_KEY
 from safestream.chat.broadcaster import Broadcaster
@@ -142,9 +143,12 @@ async def test_a_direct_write_never_overtakes_what_the_socket_queued(make_app: A
         ws = await _raw_viewer(http, app, token)
         (sid,) = [sid for sid, _ in sio.manager.get_participants("/", room_name("main"))]
         written = sio.wires.written
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
         for i in range(200):
-            if i % 3 == 0:
+            if i % 3 == 0:  # python-socketio's queue
                 await sio.emit("chat", {"id": i, "message": "own"}, to=sid)
+            elif i % 3 == 1:  # one socket's packet (acks take this way): direct when idle
+                await sio._send_packet(eio_sid, sio.packet_class(EVENT, data=["chat", {"id": i}], namespace="/"))
             else:
                 fanout.emit_now("chat", {"id": i, "message": "room"}, room_name("main"))
             if i % 7 == 0:

@@ -35,7 +35,7 @@ from socketio import packet
 from safestream.errors import error_ack
 from safestream.http.client_ip import client_ip
 from safestream.sio.gate import SessionGate
-from safestream.sio.wire import WaiterQueue, WireSockets
+from safestream.sio.wire import WaiterQueue, WireSockets, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,20 @@ class ChatServer(socketio.AsyncServer):
             await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
         finally:
             self._in_flight -= 1
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        """A packet to one socket (acks, connects, per-user events): straight to its WebSocket when idle.
+
+        The same rule as room frames (``sio.wire``): written now only if nothing of
+        the socket's own is in flight, so order holds; queued otherwise.
+        """
+        encoded = pkt.encode()
+        if not isinstance(encoded, str):  # binary attachments: python-socketio's own way
+            await super()._send_packet(eio_sid, pkt)
+            return
+        sock = self.eio.sockets.get(eio_sid) if self.wires else None
+        if sock is None or not self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode())):
+            await self.eio.send(eio_sid, encoded)
 
     # -- session admission -----------------------------------------------------------
 
