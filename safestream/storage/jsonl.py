@@ -34,8 +34,9 @@ import orjson
 log = logging.getLogger(__name__)
 
 #: An inline append slower than this moves appends to the log's thread for SLOW_BACKOFF seconds.
-SLOW_WRITE = 0.005
-SLOW_BACKOFF = 30.0
+#: Wall time, so it must sit well above what a busy CPU's preemption adds to a page-cache write.
+SLOW_WRITE = 0.050
+SLOW_BACKOFF = 10.0
 
 
 class JsonlLog:
