@@ -8,7 +8,10 @@ HTTP handlers raise these and the error middleware renders them as
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class SafeStreamError(Exception):
@@ -138,3 +141,11 @@ class ConfigError(Exception):
 def error_ack(error: dict[str, Any]) -> dict[str, Any]:
     """A refused socket event's ack: ``{"ok": false, "error": {...}}`` (``SafeStreamError.to_dict``)."""
     return {"ok": False, "error": error}
+
+
+def failure_ack(exc: BaseException, handler: str, sid: str) -> dict[str, Any]:
+    """The ack for a socket handler that raised: its typed error, or ``internal`` (logged) for a bug."""
+    if isinstance(exc, SafeStreamError):
+        return error_ack(exc.to_dict())
+    log.error("%s failed for %s", handler, sid, exc_info=exc)
+    return error_ack({"code": "internal", "message": "something went wrong; try again"})

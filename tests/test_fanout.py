@@ -358,3 +358,21 @@ async def test_every_room_event_takes_the_room_fanout() -> None:
         "presence",
     ]
     await broadcaster.close()
+
+
+async def test_chat_with_and_without_an_ack_is_delivered_and_refusals_are_typed(
+    make_app: AppFactory, sio_client: ClientFactory
+) -> None:
+    # Acked chat is answered without a task per message (ChatServer's immediate events); chat
+    # emitted without a callback still takes the handler's ordinary way. Both reach the room.
+    app = await make_app()
+    viewer = await sio_client("chat_viewer", "viewer789", join="main", test_client=app)
+    sender = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    await sender.sio.emit("chat", {"message": "no callback"})
+    acked_ = await sender.call("chat", {"message": "with a callback"})
+    assert acked_["ok"] and acked_["action"] == "allow"
+    await viewer.wait_for(lambda: {m["message"] for m in viewer.chats()} >= {"no callback", "with a callback"})
+    bad = await sender.call("chat", {"text": "wrong field"})
+    assert bad == {"ok": False, "error": {"code": "invalid_payload", "message": "message must be a string"}}
+    offline = await sender.call("chat", {"message": "hi", "stream": "nowhere"})
+    assert offline["ok"] is False and offline["error"]["code"] == "not_in_stream"

@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "safestream.auth.oidc_routes",
             "safestream.gifts.routes",
             "safestream.sio.namespace",
+            "safestream.sio.boundary",
             "safestream.app_keys",
             "safestream.templating",
             "safestream.auth.oidc_accounts",

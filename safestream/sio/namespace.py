@@ -7,10 +7,10 @@ of a handler: unexpected errors are logged and acked as ``internal``.
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -40,48 +40,14 @@ from safestream.errors import (
     SafeStreamError,
     StreamOffline,
     Unauthorized,
+    failure_ack,
 )
 from safestream.http.client_ip import client_ip
 from safestream.settings import Settings
+from safestream.sio.boundary import LIFECYCLE_EVENTS, acked, client_events
 from safestream.sio.connections import Connection, Connections
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[..., Awaitable[Any]]
-
-#: Events only the Socket.IO lifecycle may deliver, never a client.
-LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
-CLIENT_EVENT_ATTR = "__safestream_client_event__"
-
-
-def acked(handler: Handler) -> Handler:
-    """The error boundary of a client event handler: every outcome is an ack.
-
-    It also publishes the handler: only ``on_<name>`` methods wrapped here are in
-    ``ChatNamespace.client_events``, the table client events are dispatched by.
-    """
-
-    @functools.wraps(handler)
-    async def wrapper(self: ChatNamespace, sid: str, data: Any = None, *rest: Any) -> Any:
-        try:
-            return await handler(self, sid, data)
-        except SafeStreamError as exc:
-            return error_ack(exc.to_dict())
-        except Exception:
-            log.exception("%s failed for %s", handler.__name__, sid)
-            return error_ack({"code": "internal", "message": "something went wrong; try again"})
-
-    setattr(wrapper, CLIENT_EVENT_ATTR, True)
-    return wrapper
-
-
-def client_events(cls: type) -> frozenset[str]:
-    """The public event names of a namespace class: its ``@acked`` ``on_*`` methods."""
-    return frozenset(
-        name[3:]
-        for name in dir(cls)
-        if name.startswith("on_") and getattr(getattr(cls, name), CLIENT_EVENT_ATTR, False)
-    )
 
 
 class ChatNamespace(socketio.AsyncNamespace):
@@ -120,6 +86,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         self._console = console
         #: What a client may call; ChatServer dispatches nothing else.
         self.client_events = client_events(type(self))
+        #: Client events ChatServer may answer without a task of their own (see ``chat_now``).
+        self.immediate_events: dict[str, Callable[[str, Any], asyncio.Future[Any] | dict[str, Any]]] = {
+            "chat": self.chat_now
+        }
         if self.client_events & LIFECYCLE_EVENTS:
             raise TypeError("lifecycle handlers must not be client events")
 
@@ -268,6 +238,20 @@ class ChatNamespace(socketio.AsyncNamespace):
         # submit() runs synchronously before the first await: that keeps order.
         ack: dict[str, Any] = await self._pipeline.submit(self._conn(sid), data)
         return ack
+
+    def chat_now(self, sid: str, data: Any) -> asyncio.Future[Any] | dict[str, Any]:
+        """``on_chat`` without a task per message: the ack now (a refusal), or the future of it.
+
+        Chat is the one event a busy room sends hundreds of times a second, and
+        ``submit`` is synchronous, so ChatServer calls this in place of spawning a
+        task that would only wait; it sends the ack when the future is done,
+        turning an error into its ack with ``failure_ack`` as ``acked`` does.
+        """
+        try:
+            future: asyncio.Future[Any] = self._pipeline.submit(self._conn(sid), data)
+        except Exception as exc:  # noqa: BLE001 - every outcome is an ack
+            return failure_ack(exc, "on_chat", sid)
+        return future
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # python-socketio calls this for the lifecycle and for client events alike.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from typing import Any
@@ -32,7 +33,7 @@ import engineio
 import socketio
 from socketio import packet
 
-from safestream.errors import error_ack
+from safestream.errors import error_ack, failure_ack
 from safestream.http.client_ip import client_ip
 from safestream.sio.gate import SessionGate
 from safestream.sio.wire import WaiterQueue, WireSockets, text_frame
@@ -107,6 +108,7 @@ class ChatServer(socketio.AsyncServer):
         )
         self._in_flight = 0
         self._last_event = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
         #: This process's upgraded WebSockets, for room frames written directly (``sio.wire``).
         self.wires = WireSockets()
 
@@ -121,6 +123,10 @@ class ChatServer(socketio.AsyncServer):
         name = data[0] if isinstance(data, list) and data else None
         handler = self.namespace_handlers.get(ns)
         if isinstance(name, str) and name in getattr(handler, "client_events", ()):
+            immediate = getattr(handler, "immediate_events", {}).get(name)
+            if immediate is not None and id is not None:
+                self._answer_now(immediate, eio_sid, ns, id, data[1] if len(data) > 1 else None)
+                return
             await super()._handle_event(eio_sid, namespace, id, data)
             return
         sid = self.manager.sid_from_eio_sid(eio_sid, ns)
@@ -129,6 +135,43 @@ class ChatServer(socketio.AsyncServer):
         shown = name[:64] if isinstance(name, str) else name
         ack = error_ack({"code": "unknown_event", "message": f"unknown event {shown!r}"})
         await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=ns, id=id, data=[ack]))
+
+    def _answer_now(self, immediate: Any, eio_sid: str, ns: str, id: int, payload: Any) -> None:
+        """An immediate event: its handler runs now, and its ack goes out when the ack is known."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, ns)
+        if not self.manager.is_connected(sid, ns):
+            return
+        self._in_flight += 1  # until the ack is sent: shutdown waits for it
+        result = immediate(sid, payload)
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(functools.partial(self._ack_when_done, eio_sid, ns, id, sid))
+        else:
+            self._send_ack(eio_sid, ns, id, result)
+
+    def _ack_when_done(self, eio_sid: str, ns: str, id: int, sid: str, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            ack = failure_ack(asyncio.CancelledError(), "chat", sid)
+        elif (exc := future.exception()) is not None:
+            ack = failure_ack(exc, "chat", sid)
+        else:
+            ack = future.result()
+        self._send_ack(eio_sid, ns, id, ack)
+
+    def _send_ack(self, eio_sid: str, ns: str, id: int, ack: Any) -> None:
+        encoded = self.packet_class(packet.ACK, namespace=ns, id=id, data=[ack]).encode()
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None and self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode())):
+            self._in_flight -= 1
+            return
+        task = asyncio.get_running_loop().create_task(self._queue_ack(eio_sid, encoded))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _queue_ack(self, eio_sid: str, encoded: str) -> None:
+        try:
+            await self.eio.send(eio_sid, encoded)  # a closed session drops it, as python-socketio would
+        finally:
+            self._in_flight -= 1
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
