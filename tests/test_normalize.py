@@ -202,6 +202,39 @@ def test_map_agrees_on_random_text(text: str) -> None:
     assert mapped.starts == sorted(mapped.starts)
 
 
+# Mostly ASCII, with every separator, leet character, control and space kind: normalize()
+# skips steps it can prove would change nothing; normalize_with_map runs them all.
+_ASCII_ALPHABET = "aAbBfFkKsSuUiIoOtTyY 0123456789@$!|.-_*+~/\\,:;^=#'?\t\n\x01\x7f€üсΣ"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_ASCII_ALPHABET, max_size=40))
+def test_fast_paths_agree_with_every_step_on_mostly_ascii_text(text: str) -> None:
+    assert normalize(text) == normalize_with_map(text).text
+
+
+_PIECES = st.sampled_from(
+    [*"abfkszZuIO013457@$!|€ü", "zzz", "uuuu", "AAA", "111", "fuck", "sh1t", "a$$", "gg", "sooo", "4k", "üüü"]
+)
+_GLUE = st.sampled_from(
+    [" "] * 8 + ["", "  ", ".", "-", "_", "*", "+", "~", "/", "\\", ",", ":", ";", "^", "=", "#", "!"]
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(_PIECES, _GLUE), max_size=10))
+def test_fast_paths_agree_with_every_step_on_spaced_out_text(parts: list[tuple[str, str]]) -> None:
+    text = "".join(piece + glue for piece, glue in parts)  # "f u c k", "s.h.1.t", "a$$ hole"...
+    assert normalize(text) == normalize_with_map(text).text
+
+
+def test_long_texts_are_normalized_without_the_memo() -> None:
+    from safestream.moderation.normalize import MEMO_MAX_CHARS
+
+    text = "f.u.c.k " + "sooo " * MEMO_MAX_CHARS
+    assert normalize(text) == normalize_with_map(text).text == "fuck " + " ".join(["so"] * MEMO_MAX_CHARS)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=40))
 def test_any_unicode_is_handled(text: str) -> None:

@@ -26,6 +26,7 @@ before repeats ("sh111t").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,14 +146,50 @@ _STEPS_AFTER_SPACES: tuple[_Step, ...] = (
 )
 
 
+# --- fast paths ---------------------------------------------------------------------
+# Most chat lines are plain ASCII with nothing to undo, so normalize() skips a
+# step whenever a cheap scan proves its pattern cannot match (the result is
+# the same; tests compare with the steps run unconditionally):
+# * fold: printable ASCII folds to its lowercase (checked here, at import);
+# * join: a run needs unit, separator, unit, separator, unit at least;
+# * leet: a leet token needs one of its characters;
+# * repeats: in ASCII text a letter is [A-Za-z], a cheaper class than [^\W\d_].
+_ASCII_FOLD_IS_LOWER = all(FOLD[cp] == chr(cp).lower() for cp in range(0x20, 0x7F))
+_JOIN_HINT = re.compile(rf"{_UNIT}[{_SEPARATORS[1:-1]} ]{_UNIT}[{_SEPARATORS[1:-1]} ]{_UNIT}")
+_LEET_HINT = re.compile(r"[0134578@$!|€]")
+_REPEAT_ASCII = re.compile(r"([A-Za-z])\1{2,}")
+
+
+#: Texts up to this long are memoised (4,096 of them: at most a few MB).
+MEMO_MAX_CHARS = 512
+
+
 def normalize(text: str) -> str:
-    """Return the scoring form of ``text``. Never show the result to users."""
-    text = " ".join(text.translate(FOLD).split())
-    text = _JOIN.sub(_join_repl, text)
-    text = _LEET_TOKEN.sub(_leet_repl, text)
-    if not text.isascii():  # only non-ASCII text can hold Greek/Cyrillic letters
-        text = _SCRIPT_WORD.sub(_script_repl, text)
-    return _REPEAT.sub(r"\1", text)
+    """Return the scoring form of ``text``. Never show the result to users.
+
+    A pure function, memoised for chat-sized texts: chat repeats itself ("gg",
+    emote spam, copy-paste floods), and the engine, the router and each
+    stream's policy all start from the normalized text.
+    """
+    return _memo(text) if len(text) <= MEMO_MAX_CHARS else _normalize(text)
+
+
+def _normalize(text: str) -> str:
+    if _ASCII_FOLD_IS_LOWER and text.isascii() and text.isprintable():
+        text = " ".join(text.lower().split())
+    else:
+        text = " ".join(text.translate(FOLD).split())
+    if _JOIN_HINT.search(text):
+        text = _JOIN.sub(_join_repl, text)
+    if _LEET_HINT.search(text):
+        text = _LEET_TOKEN.sub(_leet_repl, text)
+    if text.isascii():  # only non-ASCII text can hold Greek/Cyrillic letters
+        return _REPEAT.sub(_repeat_repl, text) if _REPEAT_ASCII.search(text) else text
+    text = _SCRIPT_WORD.sub(_script_repl, text)
+    return _REPEAT.sub(_repeat_repl, text)
+
+
+_memo = functools.lru_cache(maxsize=4096)(_normalize)
 
 
 # --- position map (for masking) -----------------------------------------------------
