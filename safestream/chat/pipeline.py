@@ -1,33 +1,35 @@
 """The send path: validate -> check -> moderate -> decide -> broadcast -> persist -> ack.
 
 ``submit`` does every check synchronously and queues the message before the
-caller awaits anything, so one user's messages keep their arrival order (each
-socket event runs as its own task). The moderation batcher then processes
-messages in order, batch by batch: each batch is scored in one call, ids are
-handed out in order, each stream's visible messages go out as one emit, and
-the rows are queued for the write-behind writer. Console approvals go
+caller awaits anything, so one user's messages keep their arrival order. The
+moderation batcher then processes messages in order, batch by batch: the
+cheap stages screen each batch in one call, ids are handed out in order, each
+stream's visible messages go out as one emit, and the rows are queued for the
+write-behind writer. A message the sentence stage must read (and any later
+message of the same sender, so a user's messages stay in order) goes to a
+second batcher, ``escalations``, and is published when it has been read: a
+slow sentence-stage call delays those messages only, not the room. Console approvals go
 through ``publish_approved``: the same policy rendering, broadcaster, history
-and log, under the message's original id.
+and log, under the message's original id (``chat.publisher``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
 from safestream.chat.metrics import Metrics
-from safestream.chat.payloads import chat_payload, error_ack
-from safestream.chat.pending import Pending, merge_hit, message_record
+from safestream.chat.payloads import error_ack
+from safestream.chat.pending import Pending, merge_hit
+from safestream.chat.publisher import Publisher, StrikeOut
 from safestream.chat.ratelimit import SlidingWindowLimiter
 from safestream.chat.rooms import Rooms
 from safestream.chat.sanctions import Sanctions
 from safestream.chat.send_checks import SlowMode, refuse_cluster_duplicates, resolve_stream, sender_of, until_text
 from safestream.chat.stream_policies import PolicyBook
-from safestream.chat.strikes import StrikeCounter
 from safestream.chat.text import clean_message
 from safestream.cluster import Cluster
 from safestream.errors import (
@@ -41,20 +43,16 @@ from safestream.errors import (
     StreamOffline,
 )
 from safestream.moderation.batcher import MicroBatcher
-from safestream.moderation.engine import Assessment, ModerationEngine, explain
+from safestream.moderation.engine import Assessment, ModerationEngine
 from safestream.moderation.modes.checker import ModeChecker
 from safestream.moderation.modes.rule_io import Sender
-from safestream.moderation.normalize import normalize
-from safestream.moderation.policy import VISIBLE, Decision
+from safestream.moderation.policy import Decision
 from safestream.settings import Settings
 from safestream.sio.connections import Connection
-from safestream.storage.models import Message
-from safestream.storage.writer import Record, WriteBehind
+from safestream.storage.writer import WriteBehind
 
 #: In auto mode, batches up to this size (with an empty queue) go to the transformer whole.
 AUTO_ESCALATE_BATCH = 4
-
-StrikeOut = Callable[[str, str, float], Coroutine[Any, Any, None]]
 
 
 class ChatPipeline:
@@ -78,32 +76,49 @@ class ChatPipeline:
         self._rooms = rooms
         self._cluster = cluster
         self._sanctions = sanctions
-        self._broadcaster = broadcaster
         self._writer = writer
         self._metrics = metrics
         self.policies = policies
-        self._on_strikeout = on_strikeout
         self.limiter = SlidingWindowLimiter(settings.rate_limit_per_user, settings.rate_limit_window_secs)
-        self.strikes = StrikeCounter()
         self.modes = modes or ModeChecker()
         self._slow_mode = SlowMode()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._publisher = Publisher(
+            rooms=rooms,
+            cluster=cluster,
+            broadcaster=broadcaster,
+            writer=writer,
+            metrics=metrics,
+            policies=policies,
+            on_strikeout=on_strikeout,
+        )
+        self.strikes = self._publisher.strikes
         #: Called with every published batch (all actions, scores included): the console's feed.
-        self.listeners: list[Callable[[list[dict[str, Any]]], Awaitable[None]]] = []
-        self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
+        self.listeners = self._publisher.listeners
+        self.publish = self._publisher.publish
+        self.publish_approved = self._publisher.publish_approved
+        # A batch's answer per message: its ack, or (read by the sentence stage) the future of it.
+        self._batcher: MicroBatcher[Pending, Any] = MicroBatcher(
             self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation"
         )
+        self._escalations: MicroBatcher[tuple[Pending, Assessment], dict[str, Any]] = MicroBatcher(
+            self._process_escalated, max_batch=256, max_queue=settings.moderation_queue_size, name="escalations"
+        )
+        #: Senders with a message in ``escalations``: their next messages queue behind it.
+        self._escalated_senders: Counter[str] = Counter()
 
     def start(self) -> None:
         self._batcher.start()
+        self._escalations.start()
 
     async def close(self, timeout: float | None = None) -> None:
         """Refuses new messages with ``shutting_down`` and answers every queued one."""
-        await self._batcher.close(timeout, grace=5.0 if timeout is None else timeout)
+        grace = 5.0 if timeout is None else timeout
+        await self._batcher.close(timeout, grace=grace)  # may still hand messages to escalations
+        await self._escalations.close(timeout, grace=grace)
 
     @property
     def queued(self) -> int:
-        return len(self._batcher)
+        return len(self._batcher) + len(self._escalations)
 
     def submit(self, conn: Connection, data: Any) -> Any:
         """Checks a ``chat`` event and queues it; returns a future of the ack."""
@@ -129,7 +144,7 @@ class ChatPipeline:
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         post = self.modes.shared_post(stream, text, modes, sender)
-        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit, post))
+        return _final(self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit, post)))
 
     def sender(self, conn: Connection, stream: str) -> Sender:
         """What the chat-mode rules know about the sender, for this stream."""
@@ -158,12 +173,50 @@ class ChatPipeline:
             if refused[i] is None and (room is None or not room.live):  # the stream ended while it waited
                 refused[i] = error_ack(StreamOffline(f"{item.stream!r} is not live").to_dict())
         todo = [item for item, r in zip(items, refused, strict=True) if r is None]
-        assessments = await self._engine.assess(
+        assessments = await self._engine.screen(
             [item.text for item in todo], escalate_all=self._transformer_keeps_up(len(todo))
         )
-        decisions = [self._decide(item, a) for item, a in zip(todo, assessments, strict=True)]
-        acks = iter(await self.publish(todo, assessments, decisions) if todo else [])
-        return [r if r is not None else next(acks) for r in refused]
+        now: list[tuple[Pending, Assessment]] = []
+        later: list[Any] = []  # per message of todo: None (published now) or its escalation's future
+        for item, assessment in zip(todo, assessments, strict=True):
+            if assessment.awaiting or self._escalated_senders[item.username]:
+                later.append(self._escalate(item, assessment))
+            else:
+                later.append(None)
+                now.append((item, assessment))
+        decisions = [self._decide(item, a) for item, a in now]
+        acks = iter(await self.publish([i for i, _ in now], [a for _, a in now], decisions) if now else [])
+        answers = iter(next(acks) if waiting is None else waiting for waiting in later)
+        return [r if r is not None else next(answers) for r in refused]
+
+    def _escalate(self, item: Pending, assessment: Assessment) -> Any:
+        try:
+            waiting = self._escalations.submit((item, assessment))
+        except (ShuttingDown, Busy) as exc:
+            return error_ack(exc.to_dict())
+        self._escalated_senders[item.username] += 1
+        return waiting
+
+    async def _process_escalated(self, batch: list[tuple[Pending, Assessment]]) -> list[dict[str, Any]]:
+        """Messages the sentence stage reads (and their senders' later ones), published once read."""
+        try:
+            await self._engine.finish([assessment for _, assessment in batch])
+            acks: list[dict[str, Any] | None] = [None] * len(batch)
+            live: list[tuple[Pending, Assessment]] = []
+            for i, (item, assessment) in enumerate(batch):
+                room = self._rooms.get(item.stream)
+                if room is None or not room.live:  # the stream ended while it was read
+                    acks[i] = error_ack(StreamOffline(f"{item.stream!r} is not live").to_dict())
+                else:
+                    live.append((item, assessment))
+            decisions = [self._decide(item, a) for item, a in live]
+            published = iter(await self.publish([i for i, _ in live], [a for _, a in live], decisions) if live else [])
+            return [ack if ack is not None else next(published) for ack in acks]
+        finally:
+            for item, _ in batch:  # after publishing: a later message of theirs must not overtake
+                self._escalated_senders[item.username] -= 1
+                if not self._escalated_senders[item.username]:
+                    del self._escalated_senders[item.username]
 
     def _transformer_keeps_up(self, batch: int) -> bool:
         """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""
@@ -178,110 +231,22 @@ class ChatPipeline:
         )
         return merge_hit(decision, item.hit, item.text)
 
-    async def publish(
-        self, items: list[Pending], assessments: list[Assessment], decisions: list[Decision]
-    ) -> list[dict[str, Any]]:
-        """Ids, broadcast, persistence and acks for messages whose verdicts are known."""
-        next_id: dict[str, int] = {}
-        counts = Counter(item.stream for item in items)
-        rooms = {stream: await self._rooms.load(stream) for stream in counts}
-        for stream, n in counts.items():
-            next_id[stream] = await self._rooms.reserve_ids(rooms[stream], "chat", n)
-        visible: dict[str, list[dict[str, Any]]] = {}
-        toxic: Counter[str] = Counter()
-        acks: list[dict[str, Any]] = []
-        published: list[dict[str, Any]] = []
-        records: list[Record] = []
-        for item, assessment, decision in zip(items, assessments, decisions, strict=True):
-            seq = next_id[item.stream]
-            next_id[item.stream] += 1
-            shown = decision.shown or item.text
-            payload = chat_payload(
-                id=seq,
-                stream=item.stream,
-                user=item.username,
-                message=shown,
-                toxic=decision.toxic,
-                score=decision.score,
-                ts=item.received,
-            )
-            if decision.action in VISIBLE:
-                visible.setdefault(item.stream, []).append(payload)
-            self._metrics.record_message(item.stream, toxic=decision.toxic)
-            toxic[item.stream] += decision.toxic
-            if decision.action != "allow":
-                self._strike(item.stream, item.username)
-            records.append(message_record(item, assessment, decision, seq, shown, payload))
-            ack = {"ok": True, "id": seq, "action": decision.action, "toxic": decision.toxic, "score": payload["score"]}
-            if decision.action not in VISIBLE and decision.category:
-                ack["reason"] = decision.category  # the sender's client says why, in words
 
-            if decision.rule:
-                ack["rule"] = decision.rule  # a chat-mode rule decided, not the model
-            acks.append(ack)
-            if self.listeners:
-                published.append(
-                    {
-                        **payload,
-                        "text": item.text,
-                        "action": decision.action,
-                        "categories": assessment.scores,
-                        "terms": decision.terms,
-                        "rule": decision.rule,
-                        "explain": explain(assessment, decision),
-                    }
-                )
-        # Write-ahead: logged before anyone sees an id, so a SIGKILL can lose no acked
-        # message and the next start-up continues above every id handed out.
-        await self._writer.accept(records)
-        for stream, payloads in visible.items():
-            await self._broadcaster.chat(stream, payloads)
-            await self._rooms.add_history(rooms[stream], payloads)
-        for stream, n in counts.items():
-            await self._cluster.add_metrics(stream, messages=n, toxic=toxic[stream])
-        for listener in self.listeners:
-            await listener(published)
-        return acks
+def _final(answer: asyncio.Future[Any]) -> asyncio.Future[dict[str, Any]]:
+    """The ack of a queued message: the batch's answer, or that of its escalation when it has one."""
+    ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
-    async def publish_approved(self, held: Message) -> dict[str, Any]:
-        """A held message a moderator approved goes out now, under the id it was held with.
-
-        It is rendered by the stream's current policy as the send path renders
-        (listed terms masked), so approval never shows more than chat would. Its
-        sender already has a held card with this id, which the client replaces.
-        """
-        policy = self.policies.get(held.stream)
-        decision = policy.approved(held.text, normalize(held.text), dict(held.categories))
-        payload = chat_payload(
-            id=held.seq,
-            stream=held.stream,
-            user=held.username,
-            message=decision.shown,
-            toxic=decision.toxic,
-            score=decision.score,
-            ts=held.created_at,
-        )
-        room = await self._rooms.load(held.stream)
-        # The chat line is logged before anyone sees it, as on the send path; the review
-        # change itself is logged by the caller (ReviewQueue.decide) with the decision.
-        await self._writer.accept([Record(None, None, (payload,))])
-        await self._broadcaster.chat(held.stream, [payload])
-        await self._rooms.add_history(room, [payload])
-        return {
-            "ok": True,
-            "id": held.seq,
-            "action": decision.action,
-            "toxic": decision.toxic,
-            "score": payload["score"],
-            "message": decision.shown,
-        }
-
-    def _strike(self, stream: str, username: str) -> None:
-        rule = self.policies.get(stream).strikes
-        if rule is None or self._on_strikeout is None:
+    def settle(done: asyncio.Future[Any]) -> None:
+        if ack.done():
             return
-        duration = self.strikes.strike(stream, username, rule)
-        if duration is not None:
-            task = asyncio.create_task(self._on_strikeout(stream, username, duration))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if done.cancelled():
+            ack.cancel()
+        elif (exc := done.exception()) is not None:
+            ack.set_exception(exc)
+        elif isinstance(result := done.result(), asyncio.Future):
+            result.add_done_callback(settle)
+        else:
+            ack.set_result(result)
+
+    answer.add_done_callback(settle)
+    return ack

@@ -55,6 +55,8 @@ class Assessment:
     escalated: bool = False
     #: label -> the stage whose score it is (for explanations).
     sources: dict[str, str] = field(default_factory=dict)
+    #: Screened, and the expensive stage has yet to read it (``ModerationEngine.finish``).
+    awaiting: bool = False
 
     @property
     def score(self) -> float:
@@ -62,7 +64,9 @@ class Assessment:
 
     def copy(self) -> Assessment:
         """An independent copy (cached verdicts are handed out to many messages)."""
-        return Assessment(self.normalized, dict(self.scores), self.failed, self.escalated, dict(self.sources))
+        return Assessment(
+            self.normalized, dict(self.scores), self.failed, self.escalated, dict(self.sources), self.awaiting
+        )
 
 
 @dataclass(slots=True)
@@ -155,6 +159,18 @@ class ModerationEngine:
 
     async def assess(self, texts: Sequence[str], *, escalate_all: bool = False) -> list[Assessment]:
         """Scores texts; ``escalate_all`` lets the expensive stage see every text (when it keeps up)."""
+        assessments = await self.screen(texts, escalate_all=escalate_all)
+        await self.finish(assessments)
+        return assessments
+
+    async def screen(self, texts: Sequence[str], *, escalate_all: bool = False) -> list[Assessment]:
+        """Normalizes and runs the cheap stages; what the expensive stage must read comes back ``awaiting``.
+
+        The send path publishes the rest at once and lets only those wait for
+        ``finish``: one sentence-stage call must not hold up every message of
+        the batch (at 1,000 msg/s, 0.5 % of the messages, read in batches that took
+        40-220 ms, put the whole room's p99 at 390 ms).
+        """
         await self.wait_loaded()
         normalized = [normalize(text) for text in texts]
         if self.load_error is not None:
@@ -167,31 +183,49 @@ class ModerationEngine:
                 todo.setdefault(text, []).append(i)
         unique = list(todo)
         fresh = [Assessment(text) for text in unique]
-        await self._score(unique, fresh, escalate_all)
+        cheap = [s for s in self.stages if not s.expensive]
+        for stage in cheap:
+            await self._run(stage, unique, range(len(unique)), fresh)
+        if len(cheap) < len(self.stages):
+            self._route(unique, fresh, escalate_all or not cheap)
         for text, result in zip(unique, fresh, strict=True):
-            self.cache.put(text, result)
+            if not result.awaiting:
+                self.cache.put(text, result)
             for i in todo[text]:
                 results[i] = result.copy()
         return [r for r in results if r is not None]
 
-    async def _score(self, normalized: list[str], results: list[Assessment], escalate_all: bool) -> None:
-        cheap = [s for s in self.stages if not s.expensive]
+    def _route(self, normalized: list[str], results: list[Assessment], everything: bool) -> None:
+        """Marks ``awaiting`` (and ``escalated``) what the expensive stages will read, given the cheap scores."""
+        for text, result in zip(normalized, results, strict=True):
+            if result.failed:
+                continue
+            if everything:
+                result.awaiting = result.escalated = True
+            elif (why := self.router.reason(text, result.score)) is not None:
+                self.routed[why] += 1
+                result.awaiting = result.escalated = True
+
+    async def finish(self, assessments: Sequence[Assessment]) -> None:
+        """The expensive stages read the ``awaiting`` assessments (in place); each distinct text once."""
         expensive = [s for s in self.stages if s.expensive]
-        for stage in cheap:
-            await self._run(stage, normalized, range(len(normalized)), results)
+        waiting = [a for a in assessments if a.awaiting]
+        if not waiting:
+            return
+        by_text: dict[str, list[Assessment]] = {}
+        for a in waiting:
+            by_text.setdefault(a.normalized, []).append(a)
+        unique = list(by_text)
+        firsts = [group[0] for group in by_text.values()]
         for stage in expensive:
-            pending = []
-            for i, result in enumerate(results):
-                if result.failed:
-                    continue
-                if escalate_all or not cheap:
-                    pending.append(i)
-                elif (why := self.router.reason(normalized[i], result.score)) is not None:
-                    self.routed[why] += 1
-                    pending.append(i)
-            for i in pending:
-                results[i].escalated = True
-            await self._run(stage, normalized, pending, results, authoritative=True)
+            await self._run(stage, unique, range(len(unique)), firsts, authoritative=True)
+        for text, group in by_text.items():
+            first = group[0]
+            first.awaiting = False
+            self.cache.put(text, first)
+            for other in group[1:]:
+                other.scores, other.sources = dict(first.scores), dict(first.sources)
+                other.failed, other.awaiting = first.failed, False
 
     async def _run(
         self,
