@@ -212,6 +212,7 @@ def main() -> int:
     parser.add_argument("--copies", type=float, default=0.2, help="share of copy-paste lines")
     parser.add_argument("--band", type=float, help="the band's low end (default: the setting, 0.15)")
     parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--only", choices=("cheap", "full"), help="run one configuration only")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     mix = chat_mix(args.messages, 7, args.copies)
@@ -224,6 +225,8 @@ def main() -> int:
         f"cache {'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}"
     )
     for label, cheap_only in (("cheap stages (sentence stage free)", True), ("full default chain", False)):
+        if args.only is not None and args.only != ("cheap" if cheap_only else "full"):
+            continue
         runs = [asyncio.run(one_run(messages, args, cheap_only, None)) for _ in range(args.runs)]
         timed = asyncio.run(one_run(messages, args, cheap_only, kinds))
         med = {k: statistics.median(r[k] for r in runs) for k in ("rate", "share", "newly", "hits", "p50", "p99")}
