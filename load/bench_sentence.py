@@ -185,6 +185,9 @@ def main() -> int:
             scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens, runtime=runtime)
             scorer.load_sync()
             assert scorer.runtime == runtime, f"{runtime} asked, {scorer.runtime} loaded"
+            if (scorer.variant != "fp32") != (mode == "int8"):
+                print(f"skip {runtime} {mode}: the artifact has no heads for it (it fell back to fp32)")
+                continue
             scorers[(runtime, mode)] = scorer
             print(
                 f"load {runtime} {mode} ({scorer.variant} heads): {time.perf_counter() - t:.2f} s "
