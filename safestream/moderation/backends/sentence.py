@@ -91,6 +91,14 @@ class SentenceScorer(ExecutorScorer):
         self._heads = heads
         self._max_tokens = min(self._max_tokens, heads.max_tokens)
         self._encoder = encoder
+        log.info(
+            "sentence stage: %s encoder on %s, %s heads, %d thread(s), %d tokens",
+            "int8" if encoder.int8 else "fp32",
+            encoder.runtime,
+            heads.variant,
+            threads,
+            self._max_tokens,
+        )
 
     def _fall_back(self, variant: str, why: str) -> None:
         log.warning(
