@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from safestream.cli.main import main
@@ -189,3 +190,27 @@ async def test_chat_sent_while_the_chain_loads_waits_for_the_whole_chain(make_ap
     # a half-loaded chain would have allowed it, or failed it into "hold".
     assert ack["ok"] and ack["action"] == "block", ack
     assert (await (await client.get("/healthz")).json())["moderation_state"] == "ready"
+
+
+def test_a_format_1_artifact_still_loads_as_fp32_heads(tmp_path: Path) -> None:
+    """Heads trained before variants existed (one set, nested lists) keep loading, as fp32 heads only."""
+    fp32 = load_artifact(DEFAULT_ARTIFACT)["fp32"]
+    assert fp32.hidden_weights is not None and fp32.hidden_bias is not None
+    old = {
+        "format": "safestream-heads/1",
+        "labels": list(fp32.labels),
+        "encoder": fp32.encoder,
+        "encoder_sha256": fp32.encoder_sha256,
+        "max_tokens": fp32.max_tokens,
+        "meta": {"seed": 13},
+        **{k: getattr(fp32, k).tolist() for k in ("bias", "scale", "offset", "hidden_bias")},
+        "weights": fp32.weights.T.tolist(),
+        "hidden_weights": fp32.hidden_weights.T.tolist(),
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    [(variant, heads)] = load_artifact(tmp_path / "old.json").items()
+    assert variant == "fp32" and heads.graph_sha256 is None
+    x = np.random.default_rng(0).normal(size=(4, 384))
+    np.testing.assert_allclose(heads.probabilities(x), fp32.probabilities(x), atol=1e-12)
+    with pytest.raises(ModelLoadError, match="no heads for onnx-int8"):
+        Heads.load(tmp_path / "old.json", variant="onnx-int8", graph_sha256="0" * 64)
