@@ -17,6 +17,17 @@
     stage sees only what it must) at batch 256 on driver.texts messages.
 (e) RSS with the encoders loaded, and the validation AUCs stored in the
     committed artifact by ``safestream train-moderation``.
+(f) ``--contention``: each cell scoring batches of 32 on its thread while the
+    event loop runs 1 ms pure-Python work units (a stand-in for the server's
+    fan-out), per intra-op thread count: sentence msg/s and the loop's rate
+    against the loop alone (``--batches none`` skips (b)). On two cores a
+    second intra-op thread can take the loop's core, and the stage needs the
+    GIL back after every ``session.run``.
+
+int8 texts run one at a time (``BaseEncoder.rows_alone``: dynamic int8 takes one
+activation range per batch, so batched, a text's vector depends on its
+batch-mates); ``--int8-batched`` adds a column with that batching, for
+comparison only (max |batched - alone| is printed in (c)).
 
 Prints figures; it is not a test.
 """
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import os
 import random
@@ -89,18 +101,68 @@ def agreement(scorers: dict[tuple[str, str], Any], reference: Any) -> None:
     ref_vec = reference._encoder.embed(texts, max_tokens=reference._max_tokens)
     ref_scores = reference._heads.probabilities(ref_vec)
     print(
-        f"agreement with torch fp32 on {len(texts)} lines: max |embedding diff|, |score diff| max / p99 / median "
-        "over lines (worst category per line), max per category"
+        f"agreement with torch fp32 (its heads) on {len(texts)} lines, each cell with its own heads: "
+        "max |embedding diff|, |score diff| max / p99 / median over lines (worst category per line), "
+        "max per category; batch: max |embedding in a batch of 64 - alone|"
     )
     for (runtime, mode), scorer in scorers.items():
         vec = scorer._encoder.embed(texts, max_tokens=scorer._max_tokens)
         diff = np.abs(scorer._heads.probabilities(vec) - ref_scores)
         worst = ", ".join(f"{label} {d:.4f}" for label, d in zip(scorer._heads.labels, diff.max(0), strict=True))
         per_line = diff.max(1)
+        alone = np.concatenate([scorer._encoder.embed([t], max_tokens=scorer._max_tokens) for t in texts])
         print(
-            f"  {runtime:>5} {mode}: {np.abs(vec - ref_vec).max():.2e}  {diff.max():.4f} / "
-            f"{np.quantile(per_line, 0.99):.4f} / {np.median(per_line):.4f}  ({worst})"
+            f"  {runtime:>5} {mode} ({scorer.variant} heads): {np.abs(vec - ref_vec).max():.2e}  {diff.max():.4f} / "
+            f"{np.quantile(per_line, 0.99):.4f} / {np.median(per_line):.4f}  ({worst}); "
+            f"batch {np.abs(vec - alone).max():.1e}"
         )
+
+
+def contention(scorer: Any, threads: list[int], seconds: float, runs: int) -> None:
+    """Sentence msg/s and event-loop work units/s while both run, per intra-op thread count (medians of runs)."""
+    lines = chat_lines(64)
+
+    def unit() -> None:  # ~1 ms of pure-Python work, like a fan-out slice
+        end = time.perf_counter() + 0.001
+        while time.perf_counter() < end:
+            pass
+
+    async def run(with_scorer: bool) -> tuple[float, float]:
+        stop = time.perf_counter() + seconds
+        done = units = 0
+
+        async def score() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                for i in range(0, 64, 32):
+                    await scorer.score(lines[i : i + 32])
+                    done += 32
+
+        task = asyncio.create_task(score()) if with_scorer else None
+        started = time.perf_counter()
+        while time.perf_counter() < stop:
+            unit()
+            units += 1
+            await asyncio.sleep(0)
+        if task is not None:
+            await task
+        elapsed = time.perf_counter() - started
+        return done / elapsed, units / elapsed
+
+    # Each pass measures the loop alone right before each thread count, so a busy moment on
+    # the shared machine hits a cell and its baseline together.
+    cells: dict[int, list[tuple[float, float]]] = {n: [] for n in threads}
+    for _ in range(runs):
+        for n in threads:
+            set_threads(scorer, n)
+            _, alone = asyncio.run(run(False))
+            msgs, units = asyncio.run(run(True))
+            cells[n].append((msgs, units / alone))
+    print(f"contention ({scorer.runtime} {scorer.variant}, batch 32, medians of {runs} passes):")
+    for n, values in cells.items():
+        msgs = statistics.median(v for v, _ in values)
+        share = statistics.median(r for _, r in values)
+        print(f"  threads {n}: sentence {msgs:.0f} msg/s, event loop {share:.0%} of its rate alone")
 
 
 def main() -> int:
@@ -110,12 +172,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--runtime", choices=("both", "torch", "onnx"), default="both")
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--batches", default="1,8,32,64")
+    parser.add_argument("--batches", default="1,8,32,64", help="'none': skip the batch table")
     parser.add_argument("--skip-chain", action="store_true", help="only load, RSS, agreement and the batch table")
+    parser.add_argument("--int8-batched", action="store_true", help="add ONNX int8 batched (not verdict-safe)")
+    parser.add_argument(
+        "--contention", action="store_true", help="sentence stage vs a busy event loop, per thread count"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     threads = [int(t) for t in args.threads.split(",")]
-    batches = [int(b) for b in args.batches.split(",")]
+    batches = [] if args.batches == "none" else [int(b) for b in args.batches.split(",")]
     runtimes = ("torch", "onnx") if args.runtime == "both" else (args.runtime,)
     started = time.perf_counter()
     from safestream.moderation.backends.sentence import SentenceScorer
@@ -128,10 +194,20 @@ def main() -> int:
             scorer = SentenceScorer(quantize=mode == "int8", max_tokens=args.max_tokens, runtime=runtime)
             scorer.load_sync()
             assert scorer.runtime == runtime, f"{runtime} asked, {scorer.runtime} loaded"
+            if (scorer.variant != "fp32") != (mode == "int8"):
+                print(f"skip {runtime} {mode}: the artifact has no heads for it (it fell back to fp32)")
+                continue
             scorers[(runtime, mode)] = scorer
             print(
-                f"load {runtime} {mode}: {time.perf_counter() - t:.2f} s (since start {time.perf_counter() - started:.1f} s)"
+                f"load {runtime} {mode} ({scorer.variant} heads): {time.perf_counter() - t:.2f} s "
+                f"(since start {time.perf_counter() - started:.1f} s)"
             )
+    if args.int8_batched and ("onnx", "int8") in scorers:
+        batched = SentenceScorer(quantize=True, max_tokens=args.max_tokens, runtime="onnx")
+        batched.load_sync()
+        batched._encoder = copy.copy(batched._encoder)  # the shared encoder keeps running rows alone
+        batched._encoder.rows_alone = False
+        scorers[("onnx", "int8-batched")] = batched
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS with {len(scorers)} encoders loaded: {rss_mb:.0f} MB; cpu count {os.cpu_count()}")
     reference = scorers.get(("torch", "fp32")) or SentenceScorer(max_tokens=args.max_tokens, runtime="torch")
@@ -160,6 +236,10 @@ def main() -> int:
     print("batch " + " ".join(f"{f'{r} {m} t{n}':>15}" for r, m, n in columns))
     for batch in batches:
         print(f"{batch:>5} " + " ".join(f"{statistics.median(cells[(batch, *c)]):>15.0f}" for c in columns))
+    if args.contention:
+        for (runtime, mode), scorer in scorers.items():
+            print(f"{runtime} {mode}: ", end="")
+            contention(scorer, threads, args.seconds, args.runs)
     for scorer in scorers.values():
         scorer._executor.shutdown()
     if args.skip_chain:
@@ -192,8 +272,8 @@ def main() -> int:
         f"default chain, band cascade, batch 256, sentence runtime {args.runtime.replace('both', 'auto')}: "
         f"{asyncio.run(chain()):.0f} msg/s (load average {os.getloadavg()[0]:.1f})"
     )
-    meta = json.loads(DEFAULT_ARTIFACT.read_text())["meta"]
-    print("validation ROC AUC (committed artifact):", json.dumps(meta.get("auc", {})))
+    for variant, entry in json.loads(DEFAULT_ARTIFACT.read_text())["variants"].items():
+        print(f"validation ROC AUC, {variant} heads (committed artifact):", json.dumps(entry["meta"]["auc"]))
     return 0
 
 

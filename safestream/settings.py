@@ -57,7 +57,8 @@ class Settings:
     moderation_queue_size: int = 5000
     moderation_timeout_secs: float = 5.0
     moderation_failure_action: str = "hold"
-    transformer_int8: bool = False
+    #: None (unset): int8 where it has its own heads (the sentence stage on ONNX Runtime), fp32 elsewhere.
+    transformer_int8: bool | None = None
     transformer_max_tokens: int = 128
     #: The sentence encoder's runtime: auto (ONNX Runtime when installed), onnx or torch.
     transformer_runtime: str = "auto"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -12,8 +14,10 @@ import pytest
 from safestream.errors import ConfigError
 from safestream.moderation import encoder_onnx
 from safestream.moderation.backends.sentence import SentenceScorer
+from safestream.moderation.contract import ModelLoadError
 from safestream.moderation.encoder import model_dir, shared_encoder
 from safestream.moderation.engine import ModerationEngine
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads
 from safestream.settings import Settings
 
 pytest.importorskip("onnxruntime")
@@ -56,7 +60,9 @@ async def test_the_sentence_stage_scores_through_the_engine_on_onnx(
     monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(onnx_dir.parent.parent))  # reuses the first test's export
     scores = {}
     for runtime in ("onnx", "torch"):
-        settings = Settings(env="test", moderation="sentence", transformer_runtime=runtime).validated()
+        settings = Settings(
+            env="test", moderation="sentence", transformer_runtime=runtime, transformer_int8=False
+        ).validated()
         engine = ModerationEngine.from_settings(settings)
         await engine.load()
         try:
@@ -97,3 +103,57 @@ def test_an_onnx_runtime_that_cannot_import_falls_back_with_the_reason(
 def test_an_unknown_runtime_is_refused_by_the_settings() -> None:
     with pytest.raises(ConfigError, match="SAFESTREAM_TRANSFORMER_RUNTIME must be auto, onnx or torch"):
         Settings(env="test", transformer_runtime="tensorrt").validated()
+
+
+@pytest.mark.slow
+def test_the_int8_export_is_deterministic(onnx_dir: Path, tmp_path: Path) -> None:
+    """The int8 heads are keyed by the graph's sha256: quantizing the same fp32 graph again gives the same bytes."""
+    fp32 = encoder_onnx.exported(model_dir(), shared_encoder(runtime="torch").checksum, int8=False, directory=onnx_dir)
+    first, second = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    encoder_onnx.export_int8(fp32, first)
+    encoder_onnx.export_int8(fp32, second)
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+
+
+def test_an_int8_vector_depends_on_its_text_only(onnx_dir: Path) -> None:
+    """Dynamic int8 takes one activation range per batch: int8 texts run alone, so batch-mates change nothing."""
+    encoder = encoder_onnx.OnnxEncoder(model_dir(), int8=True, directory=onnx_dir)
+    together = encoder.embed(TEXTS, max_tokens=64, batch_size=64)
+    for i, text in enumerate(TEXTS):
+        np.testing.assert_array_equal(encoder.embed([text], max_tokens=64), together[i : i + 1])
+
+
+def test_by_default_onnx_runs_int8_with_its_own_heads(monkeypatch: pytest.MonkeyPatch, onnx_dir: Path) -> None:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(onnx_dir.parent.parent))
+    scorer = SentenceScorer()
+    scorer.load_sync()
+    assert scorer.runtime == "onnx" and scorer.variant == "onnx-int8"
+    encoder = shared_encoder(int8=True, runtime="onnx")
+    heads = Heads.load(
+        DEFAULT_ARTIFACT, encoder_sha256=encoder.checksum, variant="onnx-int8", graph_sha256=encoder.graph_sha256
+    )
+    [scores] = scorer.predict(["you are a stupid idiot"])
+    assert scores == heads.scores(encoder.embed(["you are a stupid idiot"], max_tokens=64))[0]
+
+
+@pytest.mark.parametrize("artifact", ["no int8 heads", "int8 heads for another graph"])
+def test_int8_embeddings_are_never_scored_with_fp32_heads(
+    artifact: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, onnx_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(onnx_dir.parent.parent))
+    data = json.loads(DEFAULT_ARTIFACT.read_text())
+    if artifact == "no int8 heads":
+        del data["variants"]["onnx-int8"]
+    else:
+        data["variants"]["onnx-int8"]["graph_sha256"] = "0" * 64
+    path = tmp_path / "heads.json"
+    path.write_text(json.dumps(data))
+    with caplog.at_level(logging.WARNING):
+        scorer = SentenceScorer(str(path), quantize=True, runtime="onnx")
+        scorer.load_sync()
+    # It falls back to the variant the file has heads for, and says so.
+    assert scorer.variant == "fp32" and scorer._encoder is not None and not scorer._encoder.int8
+    assert "no heads trained on onnx-int8 embeddings" in caplog.text and "scores fp32 embeddings instead" in caplog.text
+    encoder = shared_encoder(int8=True, runtime="onnx")
+    with pytest.raises(ModelLoadError, match="onnx-int8"):
+        Heads.load(path, variant="onnx-int8", graph_sha256=encoder.graph_sha256)

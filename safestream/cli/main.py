@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help="train on a random sample of this many rows")
     train.add_argument("--hidden", type=int, default=192, help="hidden units of the heads (0: logistic only)")
     train.add_argument("--cache", help="a directory to keep embeddings in between runs (a speed-up only)")
+    train.add_argument(
+        "--variants",
+        default="fp32,onnx-int8",
+        help="encoder variants to train heads for, comma-separated (onnx-int8 needs onnxruntime)",
+    )
     return parser
 
 

@@ -60,15 +60,31 @@ class BaseEncoder(abc.ABC):
 
     #: "torch" or "onnx": which runtime computes the vectors (for logs and benchmarks).
     runtime = ""
+    #: Run every text alone (a chunk of one; set for int8). Dynamic int8 quantizes activations with one
+    #: range per tensor, i.e. per batch: batched, a text's vector would depend on its
+    #: batch-mates (and their padding), so its verdict on the load. Alone, it is a function
+    #: of the text only.
+    rows_alone: bool
 
     def __init__(self, path: Path, *, int8: bool = False) -> None:
         from tokenizers import Tokenizer
 
         self.path = path
         self.int8 = int8
+        self.rows_alone = int8
         self.checksum = weights_checksum(path)
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._lock = threading.Lock()
+
+    @property
+    def variant(self) -> str:
+        """What the heads must have been trained on: ``fp32`` (torch or ONNX, same vectors) or ``<runtime>-int8``."""
+        return f"{self.runtime}-int8" if self.int8 else "fp32"
+
+    @property
+    def graph_sha256(self) -> str | None:
+        """sha256 of the graph computing the vectors when it is not the weights alone (ONNX int8), else None."""
+        return None
 
     @abc.abstractmethod
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -91,6 +107,7 @@ class BaseEncoder(abc.ABC):
             self._tokenizer.no_padding()
             ids = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
             order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+            batch_size = 1 if self.rows_alone else batch_size
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 width = max(len(ids[i]) for i in rows)

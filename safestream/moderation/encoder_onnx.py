@@ -4,7 +4,11 @@ Why: on these two cores ONNX Runtime runs the same MiniLM about twice as fast
 as eager torch in fp32 (``load/bench_sentence.py``), with the same vectors
 (max difference ~2e-7), so the committed heads, trained on torch fp32
 embeddings, score the same. The int8 variant (``quantize_dynamic``) is faster
-again but moves the heads' scores (see ``export_int8``): opt-in only.
+again but moves the vectors (up to ~0.03 per coordinate), so it has heads of its
+own in the artifact, keyed by the int8 graph's sha256 (``graph_sha256``): the
+export is deterministic (same torch/onnxruntime -> same bytes), and another
+onnxruntime that quantizes differently gets the fp32 heads' encoder instead of
+mismatched heads (``backends/sentence.py``).
 
 Nothing is downloaded: on first use the graph (BertModel + mean pooling + L2
 normalization, dynamic batch and sequence axes) is traced from the packaged
@@ -20,6 +24,7 @@ is set, else ``$XDG_CACHE_HOME/safestream/onnx`` (``~/.cache/...``).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
@@ -119,17 +124,30 @@ def export_fp32(model_path: Path, target: Path) -> None:
 
 
 def export_int8(fp32: Path, target: Path) -> None:
-    """Dynamic int8 quantization (weights int8, activations per batch) of the fp32 graph.
+    """Dynamic int8 quantization (weights int8, activations per tensor at run time) of the fp32 graph.
 
-    Per-channel weight scales: on 206 chat lines the heads' scores moved by at most 0.20
-    from torch fp32, against 0.56 per tensor. Still far from fp32 (2e-7), hence opt-in.
+    Per-channel weight scales: on 206 chat lines the fp32 heads' scores moved by at most 0.20
+    from torch fp32, against 0.56 per tensor; hence heads trained on these vectors. Two exports
+    give the same bytes (checked: sha256 of two fresh exports), so the heads' ``graph_sha256``
+    holds for every install with the same torch and onnxruntime.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     def write(tmp: str) -> None:
         quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8, per_channel=True)
 
-    _replace_atomically(target, write)
+    # The quantizer logs ~40 lines per export on the root logger (``logging.info``), and a
+    # warning to run its pre-processing, which changes nothing here: keep a first start readable.
+    root = logging.getLogger()
+    root.addFilter(_quiet_quantizer)
+    try:
+        _replace_atomically(target, write)
+    finally:
+        root.removeFilter(_quiet_quantizer)
+
+
+def _quiet_quantizer(record: logging.LogRecord) -> bool:
+    return "onnxruntime" not in record.pathname or record.levelno >= logging.ERROR
 
 
 def exported(model_path: Path, checksum: str, *, int8: bool, directory: Path | None = None) -> Path:
@@ -156,7 +174,14 @@ class OnnxEncoder(BaseEncoder):
         super().__init__(path, int8=int8)
         self.model_file = exported(path, self.checksum, int8=int8, directory=directory)
         self._sessions: dict[int, Any] = {}
+        self._graph_sha256: str | None = None
+        if int8:
+            self._graph_sha256 = hashlib.sha256(self.model_file.read_bytes()).hexdigest()
         self.set_threads(threads)
+
+    @property
+    def graph_sha256(self) -> str | None:
+        return self._graph_sha256
 
     def set_threads(self, threads: int) -> None:
         """Runs on a session with ``threads`` intra-op threads (1..cpu count); sessions are kept per count."""

@@ -9,13 +9,18 @@ probability:
     p = sigmoid(a * (w . h + b) + c)
 
 The artifact is plain JSON (never a pickle: loading it cannot run code) with
-the label names, the weights, the scalers, the encoder's name and the sha256 of
-the encoder weights the heads were trained on. Loading refuses heads trained
-for other weights, since their scores would silently be meaningless.
+the label names, the encoder's name and the sha256 of the encoder weights, and
+one set of heads (weights, scalers, validation AUCs) per encoder *variant*:
+``fp32`` and ``onnx-int8``, whose vectors differ by up to ~0.03 a coordinate, so
+each has heads fit on its own embeddings (int8 ones also name the sha256 of the
+int8 graph). Loading refuses heads trained for other weights or another variant
+or graph, since their scores would silently be off. Matrices are base64 float32
+(the trained values exactly, half the size of decimal text).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +31,8 @@ import numpy as np
 
 from safestream.moderation.contract import LABELS, ModelLoadError, Scores
 
-FORMAT = "safestream-heads/1"
+FORMAT_1 = "safestream-heads/1"  # one set of heads (fp32 embeddings); still read
+FORMAT = "safestream-heads/2"
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "models" / "sentence_heads.json"
 
 
@@ -43,6 +49,10 @@ class Heads:
     meta: Mapping[str, Any] = field(default_factory=dict)
     hidden_weights: np.ndarray | None = None  # (dimensions, hidden)
     hidden_bias: np.ndarray | None = None  # (hidden,)
+    #: The embeddings these heads read: ``fp32`` (torch and ONNX fp32 agree to 2e-7) or ``onnx-int8``.
+    variant: str = "fp32"
+    #: For int8: the sha256 of the quantized ONNX graph that produced the training embeddings.
+    graph_sha256: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(LABELS)
@@ -77,70 +87,124 @@ class Heads:
         probs = self.probabilities(embeddings)
         return [{label: float(p) for label, p in zip(self.labels, row, strict=True)} for row in probs]
 
-    def to_json(self) -> str:
-        def floats(values: np.ndarray) -> list[Any]:
-            # float32 precision is what inference uses; fewer digits keep the file small.
-            return np.round(values.astype(np.float64), 7).tolist()  # type: ignore[no-any-return]
-
-        return (
-            json.dumps(
-                {
-                    "format": FORMAT,
-                    "labels": list(self.labels),
-                    "encoder": self.encoder,
-                    "encoder_sha256": self.encoder_sha256,
-                    "max_tokens": self.max_tokens,
-                    "meta": dict(self.meta),
-                    "bias": floats(self.bias),
-                    "scale": floats(self.scale),
-                    "offset": floats(self.offset),
-                    "weights": floats(self.weights.T),  # one row per label
-                    **(
-                        {}
-                        if self.hidden_weights is None or self.hidden_bias is None
-                        else {"hidden_weights": floats(self.hidden_weights.T), "hidden_bias": floats(self.hidden_bias)}
-                    ),
-                },
-                separators=(",", ":"),
-                sort_keys=True,
-            )
-            + "\n"
-        )
+    def entry(self) -> dict[str, Any]:
+        """This variant's part of the artifact (``save_artifact``)."""
+        return {
+            "graph_sha256": self.graph_sha256,
+            "meta": dict(self.meta),
+            "bias": _floats(self.bias),
+            "scale": _floats(self.scale),
+            "offset": _floats(self.offset),
+            "weights": _f4(self.weights.T),  # one row per label
+            **(
+                {}
+                if self.hidden_weights is None or self.hidden_bias is None
+                else {"hidden_weights": _f4(self.hidden_weights.T), "hidden_bias": _floats(self.hidden_bias)}
+            ),
+        }
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json(), encoding="utf-8")
+        save_artifact(path, [self])
 
     @classmethod
-    def load(cls, path: Path, *, encoder_sha256: str | None = None) -> Heads:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"cannot read moderation heads {path}: {exc}") from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ModelLoadError(f"{path} is not a {FORMAT} file")
-        if encoder_sha256 is not None and data.get("encoder_sha256") != encoder_sha256:
+    def load(
+        cls,
+        path: Path,
+        *,
+        encoder_sha256: str | None = None,
+        variant: str = "fp32",
+        graph_sha256: str | None = None,
+    ) -> Heads:
+        """The heads for embeddings of ``variant`` (and, for int8, the graph ``graph_sha256``); refuses others."""
+        variants = load_artifact(path, encoder_sha256=encoder_sha256)
+        heads = variants.get(variant)
+        if heads is None:
             raise ModelLoadError(
-                f"{path} was trained for other encoder weights; retrain with `safestream train-moderation`"
+                f"{path} has no heads for {variant} embeddings (it has {', '.join(sorted(variants))}); "
+                "retrain with `safestream train-moderation`"
             )
-        try:
-            return cls(
+        if heads.graph_sha256 != graph_sha256:
+            raise ModelLoadError(
+                f"{path}'s {variant} heads were trained on the graph {heads.graph_sha256}, "
+                f"these embeddings come from {graph_sha256}; retrain with `safestream train-moderation`"
+            )
+        return heads
+
+
+def _floats(values: np.ndarray) -> list[Any]:
+    # Small vectors (biases, Platt scalers), readable in the file.
+    return np.round(values.astype(np.float64), 7).tolist()  # type: ignore[no-any-return]
+
+
+def _f4(matrix: np.ndarray) -> dict[str, Any]:
+    """A matrix as base64 little-endian float32: the trained values exactly, ~5 characters a number."""
+    return {"shape": list(matrix.shape), "f4": base64.b64encode(matrix.astype("<f4").tobytes()).decode("ascii")}
+
+
+def _matrix(value: Any) -> np.ndarray:
+    if isinstance(value, dict):  # format 2
+        raw = np.frombuffer(base64.b64decode(value["f4"], validate=True), dtype="<f4")
+        return raw.reshape(tuple(value["shape"])).astype(np.float64)
+    return np.array(value, dtype=np.float64)  # format 1: nested lists
+
+
+def save_artifact(path: Path, variants: Sequence[Heads], meta: Mapping[str, Any] | None = None) -> None:
+    """One file, heads per encoder variant (``fp32``, ``onnx-int8``) for one encoder and label list."""
+    first = variants[0]
+    shared = (first.labels, first.encoder, first.encoder_sha256, first.max_tokens)
+    if any((h.labels, h.encoder, h.encoder_sha256, h.max_tokens) != shared for h in variants):
+        raise ValueError("heads in one artifact must share labels, encoder and max_tokens")
+    text = json.dumps(
+        {
+            "format": FORMAT,
+            "labels": list(first.labels),
+            "encoder": first.encoder,
+            "encoder_sha256": first.encoder_sha256,
+            "max_tokens": first.max_tokens,
+            "meta": dict(meta or {}),
+            "variants": {h.variant: h.entry() for h in variants},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def load_artifact(path: Path, *, encoder_sha256: str | None = None) -> dict[str, Heads]:
+    """Every variant's heads in ``path`` (a format 1 file holds ``fp32`` only), checked against the weights."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read moderation heads {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") not in (FORMAT_1, FORMAT):
+        raise ModelLoadError(f"{path} is not a {FORMAT} file")
+    if encoder_sha256 is not None and data.get("encoder_sha256") != encoder_sha256:
+        raise ModelLoadError(
+            f"{path} was trained for other encoder weights; retrain with `safestream train-moderation`"
+        )
+    entries = data["variants"] if data["format"] == FORMAT else {"fp32": data}
+    try:
+        return {
+            variant: Heads(
                 labels=tuple(data["labels"]),
-                weights=np.array(data["weights"], dtype=np.float64).T,
-                bias=np.array(data["bias"], dtype=np.float64),
-                scale=np.array(data["scale"], dtype=np.float64),
-                offset=np.array(data["offset"], dtype=np.float64),
+                weights=_matrix(entry["weights"]).T,
+                bias=np.array(entry["bias"], dtype=np.float64),
+                scale=np.array(entry["scale"], dtype=np.float64),
+                offset=np.array(entry["offset"], dtype=np.float64),
                 encoder=str(data["encoder"]),
                 encoder_sha256=str(data["encoder_sha256"]),
                 max_tokens=int(data.get("max_tokens", 128)),
-                meta=data.get("meta", {}),
-                hidden_weights=(
-                    np.array(data["hidden_weights"], dtype=np.float64).T if "hidden_weights" in data else None
-                ),
-                hidden_bias=(np.array(data["hidden_bias"], dtype=np.float64) if "hidden_bias" in data else None),
+                meta={**data.get("meta", {}), **(entry.get("meta", {}) if entry is not data else {})},
+                hidden_weights=_matrix(entry["hidden_weights"]).T if "hidden_weights" in entry else None,
+                hidden_bias=np.array(entry["hidden_bias"], dtype=np.float64) if "hidden_bias" in entry else None,
+                variant=str(variant),
+                graph_sha256=entry.get("graph_sha256"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelLoadError(f"{path} is malformed: {exc}") from exc
+            for variant, entry in entries.items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"{path} is malformed: {exc}") from exc
 
 
 def fit_platt(logits: np.ndarray, targets: np.ndarray) -> tuple[float, float]:

@@ -82,7 +82,8 @@ def expand(spec: str, *, disable_transformers: bool = False) -> list[str]:
     return names
 
 
-def build(name: str, *, quantize: bool = False, max_tokens: int = 128, runtime: str = "auto") -> Scorer:
+def build(name: str, *, quantize: bool | None = None, max_tokens: int = 128, runtime: str = "auto") -> Scorer:
+    """``quantize`` None: the backend's default (int8 for ``sentence`` on ONNX Runtime, fp32 elsewhere)."""
     head, _, arg = name.partition(":")
     if head in BUILTIN:
         path, takes_arg = BUILTIN[head]
@@ -90,7 +91,7 @@ def build(name: str, *, quantize: bool = False, max_tokens: int = 128, runtime: 
             raise ConfigError(f"moderation backend {head!r} needs an argument, e.g. {head}:original")
         factory = _import(path)
         if head == "detoxify":
-            return factory(arg, quantize=quantize, max_tokens=max_tokens)
+            return factory(arg, quantize=bool(quantize), max_tokens=max_tokens)
         if head == "hf":
             return factory(arg, max_tokens=max_tokens)
         if head == "sentence":

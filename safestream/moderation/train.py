@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt
+from safestream.moderation.encoder import BaseEncoder
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt, save_artifact
 from safestream.moderation.training_data import DATA_DIR, LABELS, load_davidson, load_own, load_toxigen, split
 
 log = logging.getLogger(__name__)
@@ -86,13 +87,35 @@ def _fit_mlp(
     )
 
 
-def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.ndarray, str, float]:
-    """Embeddings of ``texts``; with ``cache``, only texts not embedded before are run."""
-    from safestream.moderation.encoder import DIMENSIONS, shared_encoder
+VARIANTS = ("fp32", "onnx-int8")
 
-    encoder = shared_encoder()
+
+def _encoder(variant: str) -> BaseEncoder:
+    """The reference encoder of a variant: torch for fp32 (ONNX fp32 agrees to 2e-7), ONNX Runtime for int8."""
+    from safestream.moderation.encoder import shared_encoder
+
+    if variant == "fp32":
+        return shared_encoder()
+    if variant != "onnx-int8":
+        raise SystemExit(f"unknown encoder variant {variant!r}; expected {' or '.join(VARIANTS)}")
+    from safestream.moderation import encoder_onnx
+
+    if not encoder_onnx.onnxruntime_installed():
+        raise SystemExit("onnx-int8 heads need onnxruntime (pip install 'safestream[sentence]'), or --variants fp32")
+    encoder = shared_encoder(int8=True, runtime="onnx", threads=1)
+    if encoder.variant != variant:
+        raise SystemExit("the ONNX int8 encoder did not load (see the warning above); or --variants fp32")
+    return encoder
+
+
+def _embed(encoder: BaseEncoder, texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.ndarray, float]:
+    """Embeddings of ``texts``; with ``cache``, only texts not embedded before are run."""
+    from safestream.moderation.encoder import DIMENSIONS
+
     started = time.perf_counter()
-    path = cache / f"embeddings-{encoder.checksum[:16]}-{max_tokens}.npz" if cache else None
+    graph = f"-{encoder.graph_sha256[:16]}" if encoder.graph_sha256 else ""
+    name = f"embeddings-{encoder.checksum[:16]}-{encoder.variant}{graph}-{max_tokens}.npz"
+    path = cache / name if cache else None
     known: dict[str, np.ndarray] = {}
     if path is not None and path.is_file():
         with np.load(path) as stored:
@@ -106,7 +129,68 @@ def _embed(texts: list[str], max_tokens: int, cache: Path | None) -> tuple[np.nd
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, keys=np.array(list(known)), vectors=np.array(list(known.values())))
     x = np.array([known[k] for k in keys], dtype=np.float32).reshape(len(texts), DIMENSIONS)
-    return x, encoder.checksum, time.perf_counter() - started
+    return x, time.perf_counter() - started
+
+
+def _fit(
+    encoder: BaseEncoder,
+    x: np.ndarray,
+    y: np.ndarray,
+    is_val: np.ndarray,
+    sources: np.ndarray,
+    *,
+    seed: int,
+    hidden: int,
+    max_tokens: int,
+) -> Heads:
+    """Heads for one variant's embeddings: fit on the training rows, Platt and AUCs on the validation rows."""
+    from safestream.moderation.encoder import ENCODER_NAME
+
+    hidden_w = hidden_b = None
+    if hidden:
+        hidden_w, hidden_b, w_out, b_out = _fit_mlp(x[~is_val], y[~is_val], seed, hidden)
+    else:
+        fitted = [
+            _fit_head(x[~is_val & ~np.isnan(y[:, j])], y[~is_val & ~np.isnan(y[:, j]), j], seed)
+            for j in range(len(LABELS))
+        ]
+        w_out, b_out = np.array([w for w, _ in fitted]).T, np.array([b for _, b in fitted])
+    heads = Heads(
+        labels=LABELS,
+        # float32, as the artifact stores them: the scalers and AUCs below are those of the saved heads.
+        weights=w_out.astype(np.float32).astype(np.float64),
+        bias=b_out,
+        scale=np.ones(len(LABELS)),
+        offset=np.zeros(len(LABELS)),
+        encoder=ENCODER_NAME,
+        encoder_sha256=encoder.checksum,
+        max_tokens=max_tokens,
+        hidden_weights=None if hidden_w is None else hidden_w.astype(np.float32).astype(np.float64),
+        hidden_bias=hidden_b,
+        variant=encoder.variant,
+        graph_sha256=encoder.graph_sha256,
+    )
+    all_logits = heads.logits(x)
+    scale, offset, aucs = [], [], {}
+    for j, label in enumerate(LABELS):
+        va = ~np.isnan(y[:, j]) & is_val
+        a, c = fit_platt(all_logits[va, j], y[va, j]) if len(set(y[va, j])) == 2 else (1.0, 0.0)
+        scale.append(a)
+        offset.append(c)
+        aucs[label] = round(auc(y[va, j], all_logits[va, j]), 4)
+    heads = dataclasses.replace(heads, scale=np.array(scale), offset=np.array(offset))
+    # "toxic vs not" overall: toxicity label against the highest category probability.
+    tox = ~np.isnan(y[:, 0]) & is_val
+    aucs["toxic_overall_max"] = round(auc(y[tox, 0], heads.probabilities(x[tox]).max(axis=1)), 4)
+    for source in ("davidson", "toxigen", "own"):
+        rows = tox & (sources == source)
+        aucs[f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
+    meta: dict[str, Any] = {"auc": aucs}
+    if encoder.graph_sha256:
+        import onnxruntime
+
+        meta["onnxruntime"] = onnxruntime.__version__  # informational: the graph checksum is what is checked
+    return dataclasses.replace(heads, meta=meta)
 
 
 def train(
@@ -119,12 +203,14 @@ def train(
     max_tokens: int = 64,
     hidden: int = 192,
     cache: Path | None = None,
-) -> tuple[Heads, dict[str, Any]]:
+    variants: tuple[str, ...] = VARIANTS,
+) -> tuple[dict[str, Heads], dict[str, Any]]:
+    """Heads per encoder variant on the same rows and split, saved to one artifact; (heads, report)."""
     import torch
 
-    from safestream.moderation.encoder import ENCODER_NAME
     from safestream.moderation.normalize import normalize
 
+    encoders = [_encoder(v) for v in dict.fromkeys(variants)]  # fail before minutes of embedding
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
     rng = np.random.default_rng(seed)
@@ -132,76 +218,31 @@ def train(
     if limit is not None:  # a small, still mixed sample (for tests)
         examples = [examples[i] for i in sorted(rng.permutation(len(examples))[:limit])]
     is_val = split(examples, rng, 0.2)
-    x, checksum, embed_secs = _embed([normalize(e.text) for e in examples], max_tokens, cache)
+    texts = [normalize(e.text) for e in examples]
     y = np.array([e.labels for e in examples], dtype=np.float64)
     for j, label in enumerate(LABELS):
         if len({v for v in y[~is_val, j] if not np.isnan(v)}) < 2:
             raise SystemExit(f"label {label!r} has one class only in the training rows; use more data")
-    report: dict[str, Any] = {
-        "examples": len(examples),
-        "validation": int(is_val.sum()),
-        "embed_secs": round(embed_secs, 1),
-        "auc": {},
-    }
-    hidden_w = hidden_b = None
-    if hidden:
-        hidden_w, hidden_b, w_out, b_out = _fit_mlp(x[~is_val], y[~is_val], seed, hidden)
-    else:
-        fitted = [
-            _fit_head(x[~is_val & ~np.isnan(y[:, j])], y[~is_val & ~np.isnan(y[:, j]), j], seed)
-            for j in range(len(LABELS))
-        ]
-        w_out, b_out = np.array([w for w, _ in fitted]).T, np.array([b for _, b in fitted])
-    raw = Heads(
-        labels=LABELS,
-        weights=w_out,
-        bias=b_out,
-        scale=np.ones(len(LABELS)),
-        offset=np.zeros(len(LABELS)),
-        encoder=ENCODER_NAME,
-        encoder_sha256=checksum,
-        hidden_weights=hidden_w,
-        hidden_bias=hidden_b,
-    )
-    all_logits = raw.logits(x)
-    scale, offset = [], []
-    for j, label in enumerate(LABELS):
-        va = ~np.isnan(y[:, j]) & is_val
-        a, c = fit_platt(all_logits[va, j], y[va, j]) if len(set(y[va, j])) == 2 else (1.0, 0.0)
-        scale.append(a)
-        offset.append(c)
-        report["auc"][label] = round(auc(y[va, j], all_logits[va, j]), 4)
-    # "toxic vs not" overall: toxicity label against the highest category probability.
-    tox = ~np.isnan(y[:, 0]) & is_val
-    heads = Heads(
-        labels=LABELS,
-        weights=w_out,
-        bias=b_out,
-        scale=np.array(scale),
-        offset=np.array(offset),
-        encoder=ENCODER_NAME,
-        encoder_sha256=checksum,
-        max_tokens=max_tokens,
-        hidden_weights=hidden_w,
-        hidden_bias=hidden_b,
-    )
-    probs = heads.probabilities(x[tox])
-    report["auc"]["toxic_overall_max"] = round(auc(y[tox, 0], probs.max(axis=1)), 4)
-    for source in ("davidson", "toxigen", "own"):
-        rows = tox & np.array([e.source == source for e in examples])
-        report["auc"][f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
-    report["data_sha256"] = _data_digest(data_dir)
+    sources = np.array([e.source for e in examples])
+    report: dict[str, Any] = {"examples": len(examples), "validation": int(is_val.sum()), "embed_secs": {}}
+    fitted: dict[str, Heads] = {}
+    for encoder in encoders:
+        x, secs = _embed(encoder, texts, max_tokens, cache)
+        report["embed_secs"][encoder.variant] = round(secs, 1)
+        fitted[encoder.variant] = _fit(encoder, x, y, is_val, sources, seed=seed, hidden=hidden, max_tokens=max_tokens)
+    report["auc"] = {variant: heads.meta["auc"] for variant, heads in fitted.items()}
     # No timings in the artifact: the same inputs must give the same bytes.
     meta = {
         "seed": seed,
         "davidson_per_class": davidson_per_class,
         "limit": limit,
         "hidden": hidden,
-        **{k: v for k, v in report.items() if k != "embed_secs"},
+        "examples": report["examples"],
+        "validation": report["validation"],
+        "data_sha256": _data_digest(data_dir),
     }
-    heads = dataclasses.replace(heads, meta=meta)
-    heads.save(out)
-    return heads, report
+    save_artifact(out, list(fitted.values()), meta)
+    return fitted, report
 
 
 def _data_digest(data_dir: Path) -> str:
@@ -226,11 +267,12 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         hidden=args.hidden,
         cache=Path(args.cache) if args.cache else None,
+        variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()),
     )
-    print(
-        f"wrote {out}: {report['examples']} examples ({report['validation']} validation), "
-        f"embedding {report['embed_secs']} s"
-    )
-    for name, value in report["auc"].items():
-        print(f"  AUC {name:<22} {value}")
+    secs = ", ".join(f"{v} {t} s" for v, t in report["embed_secs"].items())
+    print(f"wrote {out}: {report['examples']} examples ({report['validation']} validation), embedding {secs}")
+    variants = list(report["auc"])
+    print(f"  validation ROC AUC {'':<13}" + "".join(f"{v:>11}" for v in variants))
+    for name in report["auc"][variants[0]]:
+        print(f"  {name:<32}" + "".join(f"{report['auc'][v][name]:>11}" for v in variants))
     return 0

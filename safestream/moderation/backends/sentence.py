@@ -12,7 +12,11 @@ identity attack with no bad word in it, and "that play was sick" is praise.
 Speed choices (measured with ``load/bench_sentence.py``, see load/README.md):
 ``runtime`` ``auto`` runs the encoder on ONNX Runtime when it is installed
 (``encoder_onnx``: about twice as fast as torch here, same vectors) and on torch
-otherwise; either runs with ``threads`` intra-op threads (1 by default: on two
+otherwise; ``quantize`` None (the default) means int8 on ONNX Runtime (about
+twice as fast again) scored by heads trained on int8 embeddings. Heads always
+match the embeddings they read: an encoder variant the artifact has no heads for
+(another onnxruntime's int8 graph, torch int8) falls back to fp32, with a
+warning; either runs with ``threads`` intra-op threads (1 by default: on two
 cores shared with the event loop, two torch threads spin against it and were
 about half as fast); the tokenizer stops at ``max_tokens`` and never past the
 length the heads were trained on (64 tokens: longer input would be read in a
@@ -22,12 +26,16 @@ chunk (``BaseEncoder.embed``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from safestream.moderation.contract import ExecutorScorer, Scores
+from safestream.moderation import encoder_onnx
+from safestream.moderation.contract import ExecutorScorer, ModelLoadError, Scores
 from safestream.moderation.encoder import BaseEncoder, shared_encoder
-from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads
+from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, load_artifact
+
+log = logging.getLogger(__name__)
 
 
 class SentenceScorer(ExecutorScorer):
@@ -38,7 +46,7 @@ class SentenceScorer(ExecutorScorer):
         self,
         artifact: str = "",
         *,
-        quantize: bool = False,
+        quantize: bool | None = None,
         max_tokens: int = 128,
         threads: int = 1,
         runtime: str = "auto",
@@ -58,14 +66,60 @@ class SentenceScorer(ExecutorScorer):
         return self._encoder.runtime if self._encoder is not None else self._runtime
 
     def load_sync(self) -> None:
-        encoder = shared_encoder(int8=self._quantize, runtime=self._runtime, threads=max(self._threads, 1))
+        runtime = encoder_onnx.resolve_runtime(self._runtime)
+        # quantize None ("auto"): int8 on ONNX Runtime, where it has heads of its own; torch's
+        # int8 has none (and is slower than ONNX fp32), so auto keeps torch on fp32.
+        int8 = runtime == "onnx" if self._quantize is None else self._quantize
+        threads = max(self._threads, 1)
+        encoder = None
+        if int8 and f"{runtime}-int8" not in load_artifact(self._artifact):
+            self._fall_back(f"{runtime}-int8", "no heads for them at all")
+        elif int8:
+            encoder = shared_encoder(int8=True, runtime=runtime, threads=threads)
+        heads = self._heads_for(encoder) if encoder is not None else None
+        if encoder is not None and heads is None:
+            self._fall_back(encoder.variant, f"none for the int8 graph {(encoder.graph_sha256 or '?')[:12]} here")
+        if heads is None or encoder is None:
+            encoder = shared_encoder(int8=False, runtime=runtime, threads=threads)
+            heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
+        if (heads.variant, heads.graph_sha256) != (encoder.variant, encoder.graph_sha256):
+            raise ModelLoadError(f"heads for {heads.variant} embeddings cannot score {encoder.variant} ones")
         if encoder.runtime == "torch" and self._threads > 0:
             import torch
 
             torch.set_num_threads(self._threads)  # process-wide, like the other torch backends
-        self._heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
-        self._max_tokens = min(self._max_tokens, self._heads.max_tokens)
+        self._heads = heads
+        self._max_tokens = min(self._max_tokens, heads.max_tokens)
         self._encoder = encoder
+        log.info(
+            "sentence stage: %s encoder on %s, %s heads, %d thread(s), %d tokens",
+            "int8" if encoder.int8 else "fp32",
+            encoder.runtime,
+            heads.variant,
+            threads,
+            self._max_tokens,
+        )
+
+    def _fall_back(self, variant: str, why: str) -> None:
+        log.warning(
+            "%s: no heads trained on %s embeddings (%s): the sentence stage scores fp32 embeddings instead, "
+            "about half as fast (`safestream train-moderation` trains both)",
+            self._artifact,
+            variant,
+            why,
+        )
+
+    def _heads_for(self, encoder: BaseEncoder) -> Heads | None:
+        """Heads fit on exactly this encoder's embeddings (variant and graph), or None; other weights raise."""
+        heads = load_artifact(self._artifact, encoder_sha256=encoder.checksum).get(encoder.variant)
+        return heads if heads is not None and heads.graph_sha256 == encoder.graph_sha256 else None
+
+    @property
+    def variant(self) -> str:
+        """The embeddings scored once loaded (``fp32``, ``onnx-int8``): the heads always match them."""
+        if self._heads is None:
+            raise RuntimeError("the sentence stage is not loaded")
+        return self._heads.variant
 
     def predict(self, texts: Sequence[str]) -> list[Scores]:
         if self._encoder is None or self._heads is None:
