@@ -1,34 +1,38 @@
-"""Locust scenario: viewers who log in, join a stream and chat at a fixed per-user rate.
+"""Locust scenario: users who log in, join one stream and chat at a total rate held by locust-plugins.
 
-Run headless against a running server (whose per-address limits allow this many
-logins from one address; see load/README.md):
+Run headless against a running server (``python load/serve.py``: its per-address
+limits allow this many logins from one address; see load/README.md):
 
-    locust -f load/locustfile.py --headless -u 200 -r 50 -t 30s --host http://127.0.0.1:8000
+    locust -f load/locustfile.py --headless -u 200 -r 100 -t 30s --processes 2 \
+        --host http://127.0.0.1:8000 --check-fail-ratio 0.01 --check-chat-rate 475 \
+        --check-ack-p99 100 --check-delivery-p99 100
 
-Environment: LOAD_USERS (200) and LOAD_RATE (500 msg/s in total) set each
-user's rate to LOAD_RATE / LOAD_USERS; LOAD_STREAM (main); LOAD_HOST (used when
---host is not given); LOAD_PASSWORD. Accounts are ``locust-<n>``: registered on
-first use (409 means it exists) and logged in.
+Environment: LOAD_RATE (500): chat messages/s over all users, held by
+``constant_total_ips`` (locust_plugins.wait_time), which paces one process, so
+each worker holds LOAD_RATE / workers (workers: ``--processes``, else
+LOAD_WORKERS for workers started by hand, else 1); ``-u`` is the user count.
+LOAD_STREAM (main); LOAD_HOST (used when --host is not given); LOAD_PASSWORD;
+LOAD_ACK_TIMEOUT (10 s). Accounts are ``locust-<worker>-<n>``: the master
+registers them before the run (409: from an earlier run), each user logs in.
 
 Request stats recorded:
-  HTTP /auth/register, /auth/login   the account steps
-  WS connect, WSC join               Socket.IO connect and the join ack
-  WSC chat ack                       send -> ack; a refused ack counts as a failure
-  WSE chat, WSE join                 sends (Locust's wrapped emit; always 0 ms)
-  WSR presence, gift, ...            other events received (0 ms)
-  WSR chat / chat_batch              one entry per received frame; response time is
-                                     the end-to-end latency of the oldest message in
-                                     the frame (send timestamp in its text, same
-                                     machine clock), size is the messages in it
+  POST /auth/login                   the account step (and /auth/register for a user not registered up front)
+  WS connect, WSC join               WebSocket + Socket.IO connect, and the join ack
+  WSC chat ack                       send -> ack (the task waits for it); a refused or late ack fails
+  WSR delivery                       one entry per received chat frame: the end-to-end latency of the
+                                     frame's oldest message (send timestamp in its text, one machine
+                                     clock), size = messages in the frame (a substring count)
 
-This drives python-socketio's (gevent) client, which costs far more CPU per
-client than the raw clients of bench_fanout.py: on 2 cores Locust's own CPU
-limits what it can push, and its latencies include its own queueing.
+Each user is one plain socket and one reader greenlet (load/driver/gwire.py):
+no python-socketio client, no JSON decode of chat frames. Every user is in the
+room, so each message is delivered to all of them, the sender included.
+SLO thresholds and each process's CPU: load/locust_slo.py.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import random
 import re
@@ -37,70 +41,82 @@ import time
 from pathlib import Path
 from typing import Any
 
+import gevent
+import gevent.pool
 import requests
-import socketio
-from locust import constant_throughput, task
-from locust.contrib.socketio import SocketIOUser
+from gevent.event import AsyncResult
+from locust import HttpUser, events, task
+from locust.env import Environment
 from locust.exception import StopUser
+from locust.runners import Runner, WorkerRunner
+from locust_plugins.wait_time import constant_total_ips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # Locust imports this file by path: the driver is next to it
 
+import locust_slo  # noqa: F401  (registers the SLO options and checks)
+
 from driver.accounts import PASSWORD as DEFAULT_PASSWORD
+from driver.gwire import SocketIO, parse_ack
 from driver.texts import CHAT_LINES
 
-USERS = int(os.environ.get("LOAD_USERS", "200"))
 RATE = float(os.environ.get("LOAD_RATE", "500"))
 STREAM = os.environ.get("LOAD_STREAM", "main")
 HOST = os.environ.get("LOAD_HOST", "http://127.0.0.1:8000")
 PASSWORD = os.environ.get("LOAD_PASSWORD", DEFAULT_PASSWORD)
-#: Our own messages carry ``lt=<time.time_ns()>``; other people's chat in the stream is not timed.
-STAMP = re.compile(r"\blt=(\d+)")
+ACK_TIMEOUT = float(os.environ.get("LOAD_ACK_TIMEOUT", "10"))
+#: Our messages carry ``lt=<time.time_ns()>``; a frame's first stamp is its oldest message.
+STAMP = re.compile(rb"\blt=(\d+)")
+CHAT_FRAME = b'42["chat'  # chat and chat_batch
 _numbers = itertools.count()
+log = logging.getLogger("locustfile")
 
 
 class ChatRefused(Exception):
-    """A ``chat`` ack with ok=false: recorded as a failure named by its code."""
+    """A ``chat`` or ``join`` ack with ok=false: recorded as a failure named by its code."""
 
 
-class ChatViewer(SocketIOUser):
+class ChatUser(HttpUser):
     host = HOST
-    # Each user sends at most this many messages/s; LOAD_USERS of them make LOAD_RATE.
-    wait_time = constant_throughput(RATE / USERS)
-    options: dict[str, Any] = {"reconnection": False}  # noqa: RUF012 - declared so by SocketIOUser
+    wait_time = constant_total_ips(RATE)  # replaced at init by this process's share
 
     def on_start(self) -> None:
-        self.username = f"locust-{next(_numbers)}"
+        worker = getattr(self.environment.runner, "worker_index", 0)
+        self.username = f"locust-{worker}-{next(_numbers)}"
+        self.pending: dict[int, AsyncResult] = {}
+        self.sio: SocketIO | None = None
+        self.reader: gevent.Greenlet | None = None
         token = self._token()
-        self.sio.on("chat", self._on_chat)
-        self.sio.on("chat_batch", self._on_chat_batch)
-        self.sio.connect(self.host, auth={"token": token}, transports=["websocket"], wait_timeout=20)
-        # measure() records an exception raised inside it as a failure and swallows it, so the
-        # decision to stop this user is taken outside the block.
-        ack: dict[str, Any] = {}
-        with self.environment.events.request.measure("WSC", "join"):
-            ack = socketio.Client.call(self.sio, "join", {"stream": STREAM}, timeout=20)
+        events = self.environment.events.request
+        # measure() records an exception raised in its block as a failure and swallows it.
+        with events.measure("WS", "connect") as connected:
+            self.sio = SocketIO.connect(self.host, token, timeout=30)
+        if connected["exception"] is not None:
+            raise StopUser()
+        with events.measure("WSC", "join") as joined:
+            ack = self.sio.call("join", {"stream": STREAM})
             if not ack.get("ok"):
                 raise ChatRefused(str(ack.get("error")))
-        if not ack.get("ok"):
+        if joined["exception"] is not None:
             raise StopUser()
+        self.sio.ws.settimeout(None)
+        self.reader = gevent.spawn(self._read, self.sio)
 
     def on_stop(self) -> None:
-        self.sio.disconnect()
+        if self.reader is not None:
+            self.reader.kill(block=False)
+        if self.sio is not None:
+            self.sio.ws.close()
 
     def _token(self) -> str:
-        events = self.environment.events.request
-        with events.measure("HTTP", "/auth/register") as meta:
-            r = requests.post(
-                f"{self.host}/auth/register", json={"username": self.username, "password": PASSWORD}, timeout=30
-            )
-            if r.status_code not in (201, 409):  # 409: the account exists from an earlier run
-                meta["exception"] = RuntimeError(f"{r.status_code} {r.text[:100]}")
-        with events.measure("HTTP", "/auth/login") as meta:
-            r = requests.post(
-                f"{self.host}/auth/login", data={"username": self.username, "password": PASSWORD}, timeout=30
-            )
-            if r.status_code != 200:
-                meta["exception"] = RuntimeError(f"{r.status_code} {r.text[:100]}")
+        body = {"username": self.username, "password": PASSWORD}
+        with self.client.post("/auth/login", data=body, catch_response=True) as r:
+            if r.status_code == 401:  # not registered up front (users added from the web UI): register, retry
+                r.success()
+        if r.status_code == 401:
+            with self.client.post("/auth/register", json=body, catch_response=True) as r:
+                if r.status_code == 409:
+                    r.success()
+            r = self.client.post("/auth/login", data=body)
         if r.status_code != 200:
             raise StopUser()
         token: str = r.json()["access_token"]
@@ -108,29 +124,87 @@ class ChatViewer(SocketIOUser):
 
     @task
     def chat(self) -> None:
+        assert self.sio is not None  # on_start stops the user otherwise
         text = f"{random.choice(CHAT_LINES)} lt={time.time_ns()}"
-        with self.environment.events.request.measure("WSC", "chat ack"):
-            # socketio.Client.call, not self.sio.call: the wrapper would record a second, unchecked entry.
-            ack = socketio.Client.call(self.sio, "chat", {"message": text, "stream": STREAM}, timeout=30)
+        waiter = AsyncResult()
+        started = time.perf_counter()
+        exc: Exception | None = None
+        try:
+            ack_id = self.sio.emit("chat", {"message": text, "stream": STREAM}, ack=True)
+            self.pending[ack_id] = waiter
+            ack, acked = waiter.get(timeout=ACK_TIMEOUT)
             if not ack.get("ok"):
-                raise ChatRefused(ack.get("error", {}).get("code", "refused"))
-
-    def _delivered(self, name: str, payloads: list[dict[str, Any]]) -> None:
-        now = time.time_ns()
-        stamps = [int(m.group(1)) for p in payloads if (m := STAMP.search(str(p.get("message", ""))))]
-        if not stamps:
-            return
+                exc = ChatRefused((ack.get("error") or {}).get("code", "refused"))
+        except gevent.Timeout:
+            exc, acked = TimeoutError(f"no ack in {ACK_TIMEOUT:.0f} s"), time.perf_counter()
+        except OSError as error:  # Closed included: the reader saw the socket end
+            exc, acked = error, time.perf_counter()
         self.environment.events.request.fire(
-            request_type="WSR",
-            name=name,
-            response_time=(now - min(stamps)) / 1e6,
-            response_length=len(stamps),
-            exception=None,
+            request_type="WSC",
+            name="chat ack",
+            response_time=(acked - started) * 1000,
+            response_length=0,
+            exception=exc,
             context={},
         )
+        if isinstance(exc, OSError):
+            raise StopUser()
 
-    def _on_chat(self, data: dict[str, Any]) -> None:
-        self._delivered("chat", [data])
+    def _read(self, sio: SocketIO) -> None:
+        """Acks wake their task; chat frames are counted and timed from their first stamp, not decoded."""
+        fire = self.environment.events.request.fire
+        try:
+            while True:
+                packet = sio.recv()
+                if packet.startswith(CHAT_FRAME):
+                    n = packet.count(b" lt=")
+                    stamp = STAMP.search(packet)
+                    if stamp is not None:
+                        latency = (time.time_ns() - int(stamp.group(1))) / 1e6
+                        fire(
+                            request_type="WSR",
+                            name="delivery",
+                            response_time=latency,
+                            response_length=n,
+                            exception=None,
+                            context={},
+                        )
+                elif (ack := parse_ack(packet)) is not None:
+                    waiter = self.pending.pop(ack[0], None)
+                    if waiter is not None:
+                        # Timed here, not when the task greenlet wakes: the ack's arrival is the figure.
+                        waiter.set((ack[1], time.perf_counter()))
+        except OSError as exc:  # Closed included
+            for waiter in self.pending.values():
+                waiter.set_exception(exc)
 
-    def _on_chat_batch(self, data: list[dict[str, Any]]) -> None:
-        self._delivered("chat_batch", data)
+
+def _workers(environment: Environment) -> int:
+    return int(os.environ.get("LOAD_WORKERS") or getattr(environment.parsed_options, "processes", None) or 1)
+
+
+def _register(host: str, names: list[str]) -> None:
+    """Registers the accounts (409: there already) before the clock starts: the server runs every new name
+    through moderation, and 200 registrations at once held connects past the server's 5 s auth timeout."""
+    started = time.monotonic()
+    session = requests.Session()
+
+    def one(name: str) -> None:
+        r = session.post(f"{host}/auth/register", json={"username": name, "password": PASSWORD}, timeout=120)
+        if r.status_code not in (201, 409):
+            raise RuntimeError(f"register {name}: {r.status_code} {r.text[:100]}")
+
+    gevent.pool.Pool(16).map(one, names)
+    log.info("%d accounts registered (or there) in %.1f s", len(names), time.monotonic() - started)
+
+
+@events.init.add_listener
+def _setup(environment: Environment, runner: Runner | None = None, **_kw: Any) -> None:
+    workers = _workers(environment)
+    # constant_total_ips holds a rate per process: each worker takes its share of the total.
+    ChatUser.wait_time = constant_total_ips(RATE / workers)
+    users = getattr(environment.parsed_options, "num_users", None)
+    if users and not isinstance(runner, WorkerRunner):
+        # Users are locust-<worker>-<n>; a worker runs at most ceil(users / workers) of them.
+        per_worker = -(-users // workers)
+        _register(environment.host or HOST, [f"locust-{w}-{n}" for w in range(workers) for n in range(per_worker)])

@@ -1,0 +1,100 @@
+"""The chat SLO as Locust exit-code checks, and each Locust process's own CPU (imported by load/locustfile.py).
+
+locust-plugins' checks (``--check-fail-ratio``, ``--check-rps``,
+``--check-avg-response-time``) read Locust's *Aggregated* row: every HTTP,
+join, ack and delivery entry together. The fail ratio means what it says
+there. The average and the rate do not: delivery entries (one per received
+frame, ~15 per chat message at 200 users) outnumber acks, so
+``--check-avg-response-time`` bounds roughly the mean delivery latency and
+``--check-rps`` counts frames. So the chat's own figures get their own checks:
+
+  --check-chat-rate MSG_S     chat acks per second, first ack to last, at least this
+  --check-ack-p99 MS          p99 of ``WSC chat ack`` at most this
+  --check-delivery-p99 MS     p99 of ``WSR delivery`` at most this
+
+A miss logs ``CHECK FAILED`` and sets the exit code to 3, as locust-plugins
+does. Nothing here imports driver/ or the server: Locust's venv only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+from locust import events
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.runners import WorkerRunner
+from locust.stats import StatsEntry
+
+ACK = ("WSC", "chat ack")
+DELIVERY = ("WSR", "delivery")
+
+
+def entry_rate(entry: StatsEntry) -> float:
+    """Requests/s from this entry's first request to its last: Locust's req/s counts from the test start,
+    which includes the logins and connects, not the chat."""
+    if not entry.num_requests or entry.last_request_timestamp is None:
+        return 0.0
+    return float(entry.num_requests / max(entry.last_request_timestamp - entry.start_time, 1e-9))
+
+
+#: (option, entry (type, name), what is read, the reading, True if the reading is a floor).
+CHECKS: tuple[tuple[str, tuple[str, str], str, Callable[[StatsEntry], float], bool], ...] = (
+    ("check_chat_rate", ACK, "chat acks/s", entry_rate, True),
+    ("check_ack_p99", ACK, "chat ack p99 ms", lambda e: float(e.get_response_time_percentile(0.99)), False),
+    ("check_delivery_p99", DELIVERY, "delivery p99 ms", lambda e: float(e.get_response_time_percentile(0.99)), False),
+)
+
+_started: dict[str, float] = {}
+log = logging.getLogger("locust_slo")
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser: LocustArgumentParser, **_kw: Any) -> None:
+    group = parser.add_argument_group("SafeStream chat SLO", "exit code 3 when a threshold is missed")
+    group.add_argument("--check-chat-rate", type=float, help="chat acks/s over the run, at least")
+    group.add_argument("--check-ack-p99", type=float, help="p99 ms of 'WSC chat ack', at most")
+    group.add_argument("--check-delivery-p99", type=float, help="p99 ms of 'WSR delivery', at most")
+
+
+@events.quitting.add_listener
+def _check(environment: Environment, **_kw: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
+        return  # the master holds the aggregated stats
+    for option, (kind, name), what, read, floor in CHECKS:
+        bound = getattr(environment.parsed_options, option, None)
+        if bound is None:
+            continue
+        value = read(environment.runner.stats.get(name, kind))
+        missed = value < bound if floor else value > bound
+        sign = ">=" if floor else "<="
+        if missed:
+            environment.process_exit_code = 3
+        log.info("CHECK %s: %s was %.1f (threshold %s %.1f)", "FAILED" if missed else "OK", what, value, sign, bound)
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@events.test_start.add_listener
+def _cpu_start(**_kw: Any) -> None:
+    _started.update(cpu=_cpu_seconds(), wall=time.monotonic())
+
+
+@events.test_stop.add_listener
+def _cpu_stop(environment: Environment, **_kw: Any) -> None:
+    # Locust shares the 2 cores with the server: its own CPU says whether the generator was the limit.
+    if not _started:
+        return
+    cpu, wall = _cpu_seconds() - _started["cpu"], time.monotonic() - _started["wall"]
+    role = type(environment.runner).__name__.removesuffix("Runner").lower()
+    log.info(
+        "locust %s pid %d: %.1f s CPU in %.1f s = %.0f %% of a core", role, os.getpid(), cpu, wall, 100 * cpu / wall
+    )
