@@ -18,7 +18,8 @@ registers them before the run (409: from an earlier run), each user logs in.
 Request stats recorded:
   POST /auth/login                   the account step (and /auth/register for a user not registered up front)
   WS connect, WSC join               WebSocket + Socket.IO connect, and the join ack
-  WSC chat ack                       send -> ack (the task waits for it); a refused or late ack fails
+  WSC chat ack                       send -> ack, timed by the reader (sends do not wait for acks:
+                                     an open loop); refused, or none within LOAD_ACK_TIMEOUT, fails
   WSR delivery                       one entry per received chat frame: the end-to-end latency of the
                                      frame's oldest message (send timestamp in its text, one machine
                                      clock), size = messages in the frame (a substring count)
@@ -44,7 +45,6 @@ from typing import Any
 import gevent
 import gevent.pool
 import requests
-from gevent.event import AsyncResult
 from locust import HttpUser, events, task
 from locust.env import Environment
 from locust.exception import StopUser
@@ -82,7 +82,7 @@ class ChatUser(HttpUser):
     def on_start(self) -> None:
         worker = getattr(self.environment.runner, "worker_index", 0)
         self.username = f"locust-{worker}-{next(_numbers)}"
-        self.pending: dict[int, AsyncResult] = {}
+        self.pending: dict[int, float] = {}  # ack id -> perf_counter() at send
         self.sio: SocketIO | None = None
         self.reader: gevent.Greenlet | None = None
         token = self._token()
@@ -124,34 +124,42 @@ class ChatUser(HttpUser):
 
     @task
     def chat(self) -> None:
+        # Open loop: the next message does not wait for this one's ack (nor does a chatting viewer), so a
+        # slow server cannot lower the rate offered to it; the reader times the ack.
         assert self.sio is not None  # on_start stops the user otherwise
+        self._expire_acks()
         text = f"{random.choice(CHAT_LINES)} lt={time.time_ns()}"
-        waiter = AsyncResult()
-        started = time.perf_counter()
-        exc: Exception | None = None
+        ack_id = self.sio.new_ack_id()
+        self.pending[ack_id] = time.perf_counter()
         try:
-            ack_id = self.sio.emit("chat", {"message": text, "stream": STREAM}, ack=True)
-            self.pending[ack_id] = waiter
-            ack, acked = waiter.get(timeout=ACK_TIMEOUT)
-            if not ack.get("ok"):
-                exc = ChatRefused((ack.get("error") or {}).get("code", "refused"))
-        except gevent.Timeout:
-            exc, acked = TimeoutError(f"no ack in {ACK_TIMEOUT:.0f} s"), time.perf_counter()
-        except OSError as error:  # Closed included: the reader saw the socket end
-            exc, acked = error, time.perf_counter()
-        self.environment.events.request.fire(
-            request_type="WSC",
-            name="chat ack",
-            response_time=(acked - started) * 1000,
-            response_length=0,
-            exception=exc,
-            context={},
-        )
-        if isinstance(exc, OSError):
-            raise StopUser()
+            self.sio.emit("chat", {"message": text, "stream": STREAM}, ack_id=ack_id)
+        except OSError as exc:  # the socket is gone: this user is done
+            self._ack(ack_id, exc)
+            raise StopUser() from exc
+
+    def _ack(self, ack_id: int, exc: Exception | None) -> None:
+        sent = self.pending.pop(ack_id, None)
+        if sent is not None:
+            self.environment.events.request.fire(
+                request_type="WSC",
+                name="chat ack",
+                response_time=(time.perf_counter() - sent) * 1000,
+                response_length=0,
+                exception=exc,
+                context={},
+            )
+
+    def _expire_acks(self) -> None:
+        """Acks older than LOAD_ACK_TIMEOUT fail (oldest first: the dict keeps send order)."""
+        deadline = time.perf_counter() - ACK_TIMEOUT
+        while self.pending:
+            ack_id, sent = next(iter(self.pending.items()))
+            if sent > deadline:
+                return
+            self._ack(ack_id, TimeoutError(f"no ack in {ACK_TIMEOUT:.0f} s"))
 
     def _read(self, sio: SocketIO) -> None:
-        """Acks wake their task; chat frames are counted and timed from their first stamp, not decoded."""
+        """Acks are timed on arrival; chat frames are counted and timed from their first stamp, not decoded."""
         fire = self.environment.events.request.fire
         try:
             while True:
@@ -170,13 +178,11 @@ class ChatUser(HttpUser):
                             context={},
                         )
                 elif (ack := parse_ack(packet)) is not None:
-                    waiter = self.pending.pop(ack[0], None)
-                    if waiter is not None:
-                        # Timed here, not when the task greenlet wakes: the ack's arrival is the figure.
-                        waiter.set((ack[1], time.perf_counter()))
-        except OSError as exc:  # Closed included
-            for waiter in self.pending.values():
-                waiter.set_exception(exc)
+                    body = ack[1]
+                    refused = None if body.get("ok") else ChatRefused((body.get("error") or {}).get("code", "refused"))
+                    self._ack(ack[0], refused)
+        except OSError:  # Closed included: the socket ended; unacked messages expire as failures
+            return
 
 
 def _workers(environment: Environment) -> int:

@@ -178,18 +178,21 @@ class SocketIO:
                 return packet
             self.ws.send_text("3")
 
-    def emit(self, event: str, data: Any, *, ack: bool = False) -> int:
-        """Sends ``event``; returns the ack id to wait for (0 when no ack is asked for)."""
-        ack_id = 0
-        if ack:
-            ack_id, self._next_ack = self._next_ack, self._next_ack + 1
+    def new_ack_id(self) -> int:
+        """An id for ``emit(..., ack_id=)``: taken before the send, so a reader never sees an ack it cannot place."""
+        ack_id, self._next_ack = self._next_ack, self._next_ack + 1
+        return ack_id
+
+    def emit(self, event: str, data: Any, *, ack_id: int = 0) -> None:
+        """Sends ``event``, asking for an ack with ``ack_id`` when it is not 0."""
         body = json.dumps([event, data], separators=(",", ":"))
         self.ws.send_text(f"42{ack_id or ''}{body}")
-        return ack_id
 
     def call(self, event: str, data: Any) -> Any:
         """Event + ack while no reader runs (the handshake phase); packets before the ack are dropped."""
-        prefix = b"43%d[" % self.emit(event, data, ack=True)
+        ack_id = self.new_ack_id()
+        self.emit(event, data, ack_id=ack_id)
+        prefix = b"43%d[" % ack_id
         while True:
             packet = self.recv()
             if packet.startswith(prefix):
