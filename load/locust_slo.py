@@ -3,17 +3,18 @@
 locust-plugins' checks (``--check-fail-ratio``, ``--check-rps``,
 ``--check-avg-response-time``) read Locust's *Aggregated* row: every HTTP,
 join, ack and delivery entry together. The fail ratio means what it says
-there. The average and the rate do not: delivery entries (one per received
-frame, ~15 per chat message at 200 users) outnumber acks, so
-``--check-avg-response-time`` bounds roughly the mean delivery latency and
-``--check-rps`` counts frames. So the chat's own figures get their own checks:
+there. The average and the rate do not: delivery and frame entries (a frame
+entry per chat frame received, a delivery entry per message of sampled frames)
+outnumber acks, so ``--check-avg-response-time`` bounds roughly the mean
+delivery latency and ``--check-rps`` counts frames. So the chat's own figures get their own checks:
 
   --check-chat-rate MSG_S     chat acks per second, first ack to last, at least this
   --check-ack-p99 MS          p99 of ``WSC chat ack`` at most this
   --check-delivery-p99 MS     p99 of ``WSR delivery`` at most this
 
 A miss logs ``CHECK FAILED`` and sets the exit code to 3, as locust-plugins
-does. Nothing here imports driver/ or the server: Locust's venv only.
+does. With LOAD_SERVER_PID set (the pid serve.py prints) the master also logs
+the server's CPU over the test. Nothing here imports driver/ or the server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from locust import events
@@ -83,9 +85,24 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _server_cpu_seconds() -> float | None:
+    """CPU seconds of LOAD_SERVER_PID (the pid serve.py prints) from /proc; None when unset or gone."""
+    pid = os.environ.get("LOAD_SERVER_PID")
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 @events.test_start.add_listener
 def _cpu_start(**_kw: Any) -> None:
     _started.update(cpu=_cpu_seconds(), wall=time.monotonic())
+    server = _server_cpu_seconds()
+    if server is not None:
+        _started["server"] = server
 
 
 @events.test_stop.add_listener
@@ -98,3 +115,13 @@ def _cpu_stop(environment: Environment, **_kw: Any) -> None:
     log.info(
         "locust %s pid %d: %.1f s CPU in %.1f s = %.0f %% of a core", role, os.getpid(), cpu, wall, 100 * cpu / wall
     )
+    server = _server_cpu_seconds()
+    if server is not None and "server" in _started and not isinstance(environment.runner, WorkerRunner):
+        used = server - _started["server"]
+        log.info(
+            "server pid %s: %.1f s CPU in %.1f s = %.0f %% of a core",
+            os.environ["LOAD_SERVER_PID"],
+            used,
+            wall,
+            100 * used / wall,
+        )

@@ -12,17 +12,19 @@ Environment: LOAD_RATE (500): chat messages/s over all users, held by
 each worker holds LOAD_RATE / workers (workers: ``--processes``, else
 LOAD_WORKERS for workers started by hand, else 1); ``-u`` is the user count.
 LOAD_STREAM (main); LOAD_HOST (used when --host is not given); LOAD_PASSWORD;
-LOAD_ACK_TIMEOUT (10 s). Accounts are ``locust-<worker>-<n>``: the master
+LOAD_ACK_TIMEOUT (10 s); LOAD_SAMPLE (10). Accounts are ``locust-<worker>-<n>``: the master
 registers them before the run (409: from an earlier run), each user logs in.
 
 Request stats recorded:
   POST /auth/login                   the account step (and /auth/register for a user not registered up front)
-  WS connect, WSC join               WebSocket + Socket.IO connect, and the join ack
+  WS connect, WSC join               WebSocket + Socket.IO connect (up to 3 tries), and the join ack
   WSC chat ack                       send -> ack, timed by the reader (sends do not wait for acks:
                                      an open loop); refused, or none within LOAD_ACK_TIMEOUT, fails
-  WSR delivery                       one entry per received chat frame: the end-to-end latency of the
-                                     frame's oldest message (send timestamp in its text, one machine
-                                     clock), size = messages in the frame (a substring count)
+  WSR delivery                       end-to-end latency of each message (send timestamp in its text,
+                                     one machine clock) in one chat frame out of LOAD_SAMPLE (10) per
+                                     user: per message, like bench_fanout.py's --sample
+  WSR frame                          every chat frame: latency of its oldest message, size = messages
+                                     in it (a substring count; # reqs x avg size = deliveries)
 
 Each user is one plain socket and one reader greenlet (load/driver/gwire.py):
 no python-socketio client, no JSON decode of chat frames. Every user is in the
@@ -64,6 +66,9 @@ STREAM = os.environ.get("LOAD_STREAM", "main")
 HOST = os.environ.get("LOAD_HOST", "http://127.0.0.1:8000")
 PASSWORD = os.environ.get("LOAD_PASSWORD", DEFAULT_PASSWORD)
 ACK_TIMEOUT = float(os.environ.get("LOAD_ACK_TIMEOUT", "10"))
+CONNECT_TRIES = 3
+#: One chat frame in this many per user is read message by message (WSR delivery); every frame is counted.
+SAMPLE = max(1, int(os.environ.get("LOAD_SAMPLE", "10")))
 #: Our messages carry ``lt=<time.time_ns()>``; a frame's first stamp is its oldest message.
 STAMP = re.compile(rb"\blt=(\d+)")
 CHAT_FRAME = b'42["chat'  # chat and chat_batch
@@ -87,11 +92,17 @@ class ChatUser(HttpUser):
         self.reader: gevent.Greenlet | None = None
         token = self._token()
         events = self.environment.events.request
-        # measure() records an exception raised in its block as a failure and swallows it.
-        with events.measure("WS", "connect") as connected:
-            self.sio = SocketIO.connect(self.host, token, timeout=30)
-        if connected["exception"] is not None:
-            raise StopUser()
+        # measure() records an exception raised in its block as a failure and swallows it. A refused or
+        # timed-out connect is retried as static/js/chat.js does (0.1-1.9 s later), each try recorded.
+        for attempt in range(CONNECT_TRIES):
+            with events.measure("WS", "connect") as connected:
+                self.sio = SocketIO.connect(self.host, token, timeout=30)
+            if connected["exception"] is None:
+                break
+            if attempt == CONNECT_TRIES - 1:
+                raise StopUser()
+            gevent.sleep(random.uniform(0.1, 1.9))
+        assert self.sio is not None
         with events.measure("WSC", "join") as joined:
             ack = self.sio.call("join", {"stream": STREAM})
             if not ack.get("ok"):
@@ -140,14 +151,8 @@ class ChatUser(HttpUser):
     def _ack(self, ack_id: int, exc: Exception | None) -> None:
         sent = self.pending.pop(ack_id, None)
         if sent is not None:
-            self.environment.events.request.fire(
-                request_type="WSC",
-                name="chat ack",
-                response_time=(time.perf_counter() - sent) * 1000,
-                response_length=0,
-                exception=exc,
-                context={},
-            )
+            ms = (time.perf_counter() - sent) * 1000
+            self.environment.events.request.fire(**_entry("WSC", "chat ack", ms, 0, exc))
 
     def _expire_acks(self) -> None:
         """Acks older than LOAD_ACK_TIMEOUT fail (oldest first: the dict keeps send order)."""
@@ -159,30 +164,45 @@ class ChatUser(HttpUser):
             self._ack(ack_id, TimeoutError(f"no ack in {ACK_TIMEOUT:.0f} s"))
 
     def _read(self, sio: SocketIO) -> None:
-        """Acks are timed on arrival; chat frames are counted and timed from their first stamp, not decoded."""
+        """Acks are timed on arrival; chat frames are counted, and one in LOAD_SAMPLE is read message by message."""
         fire = self.environment.events.request.fire
+        seen = random.randrange(SAMPLE)  # staggered: the sampled frames of different users do not line up
         try:
             while True:
                 packet = sio.recv()
                 if packet.startswith(CHAT_FRAME):
                     n = packet.count(b" lt=")
-                    stamp = STAMP.search(packet)
-                    if stamp is not None:
-                        latency = (time.time_ns() - int(stamp.group(1))) / 1e6
-                        fire(
-                            request_type="WSR",
-                            name="delivery",
-                            response_time=latency,
-                            response_length=n,
-                            exception=None,
-                            context={},
-                        )
+                    if not n:
+                        continue
+                    now = time.time_ns()
+                    seen += 1
+                    if seen >= SAMPLE:
+                        seen = 0
+                        stamps = STAMP.findall(packet)
+                        for stamp in stamps:
+                            fire(**_entry("WSR", "delivery", (now - int(stamp)) / 1e6, 1))
+                        oldest = int(stamps[0])
+                    else:
+                        match = STAMP.search(packet)
+                        oldest = int(match.group(1)) if match else now
+                    fire(**_entry("WSR", "frame", (now - oldest) / 1e6, n))
                 elif (ack := parse_ack(packet)) is not None:
                     body = ack[1]
                     refused = None if body.get("ok") else ChatRefused((body.get("error") or {}).get("code", "refused"))
                     self._ack(ack[0], refused)
         except OSError:  # Closed included: the socket ended; unacked messages expire as failures
             return
+
+
+def _entry(kind: str, name: str, ms: float, length: int, exc: Exception | None = None) -> dict[str, Any]:
+    return {
+        "request_type": kind,
+        "name": name,
+        "response_time": ms,
+        "response_length": length,
+        "exception": exc,
+        "context": {},
+    }
 
 
 def _workers(environment: Environment) -> int:
