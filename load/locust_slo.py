@@ -35,6 +35,7 @@ from locust.stats import StatsEntry
 
 ACK = ("WSC", "chat ack")
 DELIVERY = ("WSR", "delivery")
+FRAME = ("WSR", "frame")
 
 
 def entry_rate(entry: StatsEntry) -> float:
@@ -68,11 +69,23 @@ def _add_arguments(parser: LocustArgumentParser, **_kw: Any) -> None:
 def _check(environment: Environment, **_kw: Any) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
         return  # the master holds the aggregated stats
+    stats = environment.runner.stats
+    acks, frames = stats.get(ACK[1], ACK[0]), stats.get(FRAME[1], FRAME[0])
+    delivered = frames.total_content_length  # a frame entry's size is the messages in it
+    log.info(
+        "chat: %d acks, %.1f/s first to last; deliveries: %d in %d frames (%.1f per frame), %.0f/s",
+        acks.num_requests,
+        entry_rate(acks),
+        delivered,
+        frames.num_requests,
+        delivered / max(frames.num_requests, 1),
+        delivered * entry_rate(frames) / max(frames.num_requests, 1),
+    )
     for option, (kind, name), what, read, floor in CHECKS:
         bound = getattr(environment.parsed_options, option, None)
         if bound is None:
             continue
-        value = read(environment.runner.stats.get(name, kind))
+        value = read(stats.get(name, kind))
         missed = value < bound if floor else value > bound
         sign = ">=" if floor else "<="
         if missed:

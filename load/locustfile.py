@@ -50,7 +50,7 @@ import requests
 from locust import HttpUser, events, task
 from locust.env import Environment
 from locust.exception import StopUser
-from locust.runners import Runner, WorkerRunner
+from locust.runners import MasterRunner, Runner, WorkerRunner
 from locust_plugins.wait_time import constant_total_ips
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # Locust imports this file by path: the driver is next to it
@@ -73,6 +73,7 @@ SAMPLE = max(1, int(os.environ.get("LOAD_SAMPLE", "10")))
 STAMP = re.compile(rb"\blt=(\d+)")
 CHAT_FRAME = b'42["chat'  # chat and chat_batch
 _numbers = itertools.count()
+_sent = {"messages": 0, "since": 0.0}  # this process's chat sends: the rate offered, acked or not
 log = logging.getLogger("locustfile")
 
 
@@ -144,6 +145,7 @@ class ChatUser(HttpUser):
         self.pending[ack_id] = time.perf_counter()
         try:
             self.sio.emit("chat", {"message": text, "stream": STREAM}, ack_id=ack_id)
+            _sent["messages"] += 1
         except OSError as exc:  # the socket is gone: this user is done
             self._ack(ack_id, exc)
             raise StopUser() from exc
@@ -205,6 +207,18 @@ def _entry(kind: str, name: str, ms: float, length: int, exc: Exception | None =
     }
 
 
+@events.test_start.add_listener
+def _count_start(**_kw: Any) -> None:
+    _sent.update(messages=0, since=time.monotonic())
+
+
+@events.test_stop.add_listener
+def _count_stop(environment: Environment, **_kw: Any) -> None:
+    if not isinstance(environment.runner, MasterRunner):
+        seconds = time.monotonic() - _sent["since"]
+        log.info("sent %d chat messages in %.1f s = %.1f/s", _sent["messages"], seconds, _sent["messages"] / seconds)
+
+
 def _workers(environment: Environment) -> int:
     return int(os.environ.get("LOAD_WORKERS") or getattr(environment.parsed_options, "processes", None) or 1)
 
@@ -227,7 +241,9 @@ def _register(host: str, names: list[str]) -> None:
 @events.init.add_listener
 def _setup(environment: Environment, runner: Runner | None = None, **_kw: Any) -> None:
     workers = _workers(environment)
-    # constant_total_ips holds a rate per process: each worker takes its share of the total.
+    # constant_total_ips holds a rate per process: each worker takes its share of the total. It waits its
+    # interval after each task (its correction term is divided by the rate, ~0), so the task must not wait
+    # for acks; with a 2 ms task on this loaded box it held 494 of 500/s (a Locust run without a server).
     ChatUser.wait_time = constant_total_ips(RATE / workers)
     users = getattr(environment.parsed_options, "num_users", None)
     if users and not isinstance(runner, WorkerRunner):
