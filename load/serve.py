@@ -2,18 +2,27 @@
 
     python load/serve.py --port 8000 --seconds 600     # then Locust, or a script's --external URL
 
-It stops by itself after ``--seconds`` (or on Ctrl-C), by its PID, and removes its temp dir.
+It stops by itself after ``--seconds`` (or on Ctrl-C, or ``kill <pid of this script>``: SIGTERM too), by
+its PID, and removes its temp dir.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from driver.cli import add_server_env, parse_env_pairs
 from driver.server import raise_nofile, start_server
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # A plain SIGTERM would end this script and orphan the server; a shell also starts a background
+    # job with SIGINT ignored, so `kill PID` is how a script stops it.
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_server_env(parser)
     args = parser.parse_args(argv)
     raise_nofile(65536)
+    signal.signal(signal.SIGTERM, _interrupt)
     with start_server(parse_env_pairs(args.server_env), port=args.port) as server:
         print(
             f"server pid {server.pid} at {server.url}, healthy after {server.healthy_after:.2f} s; "
