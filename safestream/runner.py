@@ -79,6 +79,7 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
         await site.start()
         gctune.apply_threshold(settings.gc_threshold)
+        gctune.apply_switch_interval(settings.switch_interval_ms)
         if settings.gc_freeze:
             gc_task = asyncio.create_task(gctune.freeze_when(app[MODERATION_KEY].wait_loaded()), name="gc-freeze")
         # Printed once the site listens (after migrations): /healthz answers by the time it is read.

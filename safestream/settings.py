@@ -109,6 +109,8 @@ class Settings:
     gc_freeze: bool = True
     #: gen-0 threshold for ``gc.set_threshold`` (0: Python's default).
     gc_threshold: int = 0
+    #: ``sys.setswitchinterval`` in ms for ``safestream serve`` (0: Python's default, 5 ms).
+    switch_interval_ms: float = 1.0
     transports: tuple[str, ...] = ("polling", "websocket")
     reuse_port: bool = False
     json_codec: str = "orjson"
@@ -238,6 +240,7 @@ class Settings:
             (self.chat_frame_budget >= 0, "SAFESTREAM_CHAT_FRAME_BUDGET must be 0 or more"),
             (self.fanout in {"direct", "queue", "socketio"}, "SAFESTREAM_FANOUT must be direct, queue or socketio"),
             (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
+            (0 <= self.switch_interval_ms <= 100, "SAFESTREAM_SWITCH_INTERVAL_MS must be between 0 and 100"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (
                 self.moderation_failure_action in {"allow", "flag", "hold", "block"},

@@ -94,6 +94,7 @@ ENV_TABLE: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_FANOUT", "fanout", str.strip),
     ("SAFESTREAM_GC_FREEZE", "gc_freeze", _parse_bool),
     ("SAFESTREAM_GC_THRESHOLD", "gc_threshold", int),
+    ("SAFESTREAM_SWITCH_INTERVAL_MS", "switch_interval_ms", float),
 ]
 
 ENV_VARIABLES: tuple[str, ...] = tuple(var for var, _, _ in ENV_TABLE) + OIDC_ENV_VARIABLES
