@@ -5,6 +5,7 @@ from __future__ import annotations
 from safestream.settings import Settings
 from safestream.sio import tuning
 from safestream.sio.json_codec import OrjsonCodec
+from safestream.sio.packets import JsonTextPacket
 from safestream.sio.redis_manager import ReconnectingRedisManager
 from safestream.sio.server import ChatServer
 
@@ -25,6 +26,7 @@ def create_sio(settings: Settings) -> ChatServer:
         auth_timeout=settings.auth_timeout_secs,
         async_mode="aiohttp",
         client_manager=manager,
+        serializer=JsonTextPacket,
         json=OrjsonCodec if settings.json_codec == "orjson" else None,
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,
