@@ -7,6 +7,7 @@ from safestream.sio import tuning
 from safestream.sio.json_codec import OrjsonCodec
 from safestream.sio.packets import JsonTextPacket
 from safestream.sio.redis_manager import ReconnectingRedisManager
+from safestream.sio.room_index import IndexedManager
 from safestream.sio.server import ChatServer
 
 #: Engine.IO's limit for one packet or polling body (a chat message is at most a few KiB).
@@ -17,7 +18,7 @@ def create_sio(settings: Settings) -> ChatServer:
     manager = (
         ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
         if settings.redis_url
-        else None
+        else IndexedManager()
     )
     sio = ChatServer(
         trusted_proxies=settings.trusted_proxies,
