@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_nofile(nofile)
     env = {
         "MAX_CONNECTIONS": str(n + 1000),
-        "SAFESTREAM_MAX_SOCKETS_PER_USER": str(max(-(-n // users), 10)),
+        # Headroom: a retry whose handshake the client gave up on may still be open on the server.
+        "SAFESTREAM_MAX_SOCKETS_PER_USER": str(2 * -(-n // users) + 10),
         **parse_env_pairs(args.server_env),
     }
     if args.quiet_wait > 0:

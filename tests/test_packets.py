@@ -33,7 +33,9 @@ def _codec() -> None:
 
 
 @pytest.mark.parametrize("data", PAYLOADS)
-@pytest.mark.parametrize(("kind", "namespace", "id_"), [(packet.EVENT, "/", None), (packet.ACK, "/", 12), (packet.EVENT, "/admin", 3)])
+@pytest.mark.parametrize(
+    ("kind", "namespace", "id_"), [(packet.EVENT, "/", None), (packet.ACK, "/", 12), (packet.EVENT, "/admin", 3)]
+)
 def test_frames_match_python_socketio(data: Any, kind: int, namespace: str, id_: int | None) -> None:
     ours = JsonTextPacket(kind, data=data, namespace=namespace, id=id_)
     assert ours.encode() == PlainPacket(kind, data=data, namespace=namespace, id=id_).encode()

@@ -23,7 +23,7 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
         pass
     else:
         raise AssertionError("an expired token was accepted from the cache")
-    assert token not in tokens._verified  # noqa: SLF001 - the entry went with it
+    assert token not in tokens._verified
 
 
 def test_the_cache_is_bounded_and_refusals_are_not_remembered() -> None:
@@ -31,7 +31,7 @@ def test_the_cache_is_bounded_and_refusals_are_not_remembered() -> None:
     issued = [tokens.issue(username=f"u{i}", role="viewer") for i in range(5)]
     for token in issued:
         tokens.decode(token)
-    assert list(tokens._verified) == issued[2:]  # noqa: SLF001 - the oldest went first
+    assert list(tokens._verified) == issued[2:]
     tampered = issued[0][:-2] + ("AA" if not issued[0].endswith("AA") else "BB")
     for _ in range(2):
         try:
@@ -39,14 +39,14 @@ def test_the_cache_is_bounded_and_refusals_are_not_remembered() -> None:
         except Unauthorized:
             continue
         raise AssertionError("a tampered token was accepted")
-    assert tampered not in tokens._verified  # noqa: SLF001
+    assert tampered not in tokens._verified
 
 
 async def test_a_logout_refuses_a_remembered_token(client: TestClient, sio_client: ClientFactory) -> None:
     token = await login(client, "demo_user", "demo123")
     assert (await sio_client(token=token)).sio.connected
     assert (await client.get("/auth/me", headers=auth(token))).status == 200
-    assert token in client.app[TOKENS_KEY]._verified  # noqa: SLF001 - remembered from now on
+    assert token in client.app[TOKENS_KEY]._verified
     resp = await client.post("/auth/logout", headers=auth(token))
     assert resp.status in (200, 204), await resp.text()
     assert await refusal(client, {"token": token}) == {"message": "unauthorized"}

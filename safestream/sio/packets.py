@@ -27,7 +27,7 @@ class JsonTextPacket(packet.Packet):
         packet_type: int = packet.EVENT,
         data: Any = None,
         namespace: str | None = None,
-        id: int | None = None,  # noqa: A002 - python-socketio's parameter name
+        id: int | None = None,
         binary: bool | None = None,
         encoded_packet: Any = None,
     ) -> None:
