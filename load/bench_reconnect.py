@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=200, help="chat messages posted before the viewers join")
     parser.add_argument("--lag", type=int, default=20, help="messages each viewer missed: since = last id - lag")
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds after the restart to wait for all")
+    parser.add_argument("--keep-server", action="store_true", help="keep the data directory and server log")
     parser.add_argument("--profile", metavar="OUT.txt", help="py-spy (on PATH) records the new server's storm")
     add_server_env(parser)
     add_quiet_wait(parser, 60.0)
@@ -174,8 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers.join(30, farewell=("exit",))
         for count, line in server.log_problems():
             print(f"  server log: {count} x {line}")
-        server.keep = False
+        server.keep = args.keep_server
         server.stop()
+        if args.keep_server:
+            print(f"server log kept: {server.log_path}")
     return 0
 
 

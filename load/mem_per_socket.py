@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import tracemalloc
 import urllib.request
 from collections.abc import Sequence
@@ -68,6 +69,7 @@ def _drive(url: str, args: argparse.Namespace, out: dict[str, object]) -> None:
         for _ in range(args.workers):
             workers.start(bench_connections.worker_main, url, "main", True)
         w = args.workers
+        tracemalloc.start(8)  # only now: tracing the start-up and the registrations takes minutes
         workers.broadcast("connect", [per_socket[i:WARM:w] for i in range(w)])
         time.sleep(2)
         rss0, before = rss_kib(os.getpid()), tracemalloc.take_snapshot()
@@ -81,6 +83,7 @@ def _drive(url: str, args: argparse.Namespace, out: dict[str, object]) -> None:
         _report(before, after, max(opened, 1), args.top)
         workers.broadcast("close")
     except Exception as exc:  # noqa: BLE001 - shown, and the server still stops
+        traceback.print_exc()
         out["error"] = exc
     finally:
         workers.join(30, farewell=("exit",))
@@ -105,7 +108,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     )
     os.chdir(tempfile.mkdtemp(prefix="safestream-mem-"))
-    tracemalloc.start(8)
     out: dict[str, object] = {}
     threading.Thread(target=_drive, args=(f"http://127.0.0.1:{port}", args, out), daemon=True).start()
     from safestream.cli.main import main as safestream_main
