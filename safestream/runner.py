@@ -76,7 +76,13 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
         loop.add_signal_handler(sig, stop.set)
     gc_task: asyncio.Task[None] | None = None
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
+        site = web.TCPSite(
+            runner,
+            settings.host,
+            settings.port,
+            reuse_port=settings.reuse_port or None,
+            backlog=settings.listen_backlog,
+        )
         await site.start()
         gctune.apply_threshold(settings.gc_threshold)
         gctune.apply_switch_interval(settings.switch_interval_ms)

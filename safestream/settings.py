@@ -113,6 +113,10 @@ class Settings:
     switch_interval_ms: float = 1.0
     transports: tuple[str, ...] = ("polling", "websocket")
     reuse_port: bool = False
+    #: The listening socket's accept queue. After a restart every client reconnects at once;
+    #: aiohttp's default (128) overflowed and the kernel dropped their SYNs, which the clients
+    #: then resent only after 1, 3, 7, 15 s. The kernel caps it at net.core.somaxconn.
+    listen_backlog: int = 4096
     json_codec: str = "orjson"
     uvloop: bool = True
     log_level: str = "INFO"
@@ -241,6 +245,7 @@ class Settings:
             (self.fanout in {"direct", "queue", "socketio"}, "SAFESTREAM_FANOUT must be direct, queue or socketio"),
             (self.gc_threshold >= 0, "SAFESTREAM_GC_THRESHOLD must be 0 (default) or positive"),
             (0 <= self.switch_interval_ms <= 100, "SAFESTREAM_SWITCH_INTERVAL_MS must be between 0 and 100"),
+            (self.listen_backlog > 0, "SAFESTREAM_LISTEN_BACKLOG must be positive"),
             (self.moderation_timeout_secs > 0, "SAFESTREAM_MODERATION_TIMEOUT_SECS must be positive"),
             (
                 self.moderation_failure_action in {"allow", "flag", "hold", "block"},

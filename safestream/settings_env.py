@@ -87,6 +87,7 @@ ENV_TABLE: list[tuple[str, str, Callable[[str], Any]]] = [
     ("SAFESTREAM_WS_COMPRESSION", "ws_compression", _parse_bool),
     ("SAFESTREAM_TRANSPORTS", "transports", _parse_list),
     ("SAFESTREAM_REUSE_PORT", "reuse_port", _parse_bool),
+    ("SAFESTREAM_LISTEN_BACKLOG", "listen_backlog", int),
     ("SAFESTREAM_JSON", "json_codec", str.strip),
     ("SAFESTREAM_UVLOOP", "uvloop", _parse_bool),
     ("SAFESTREAM_CHAT_FLUSH_WINDOW_MS", "chat_flush_window_ms", float),

@@ -47,6 +47,32 @@ async def test_serve_from_any_directory_then_sigterm(tmp_path: Path) -> None:
         assert proc.wait(timeout=15) == 0  # on a timeout the reaper fixture kills it
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/ss").exists() and not Path("/bin/ss").exists(), reason="needs ss (iproute2)")
+async def test_serve_listens_with_the_configured_accept_queue(tmp_path: Path) -> None:
+    """A reconnect storm overflowed aiohttp's default queue of 128 (load/README.md, "Reconnect storm")."""
+    port = processes.free_port()
+    proc = processes.serve(tmp_path, port, env={"SAFESTREAM_LISTEN_BACKLOG": "1000"}, stdout=subprocess.PIPE)
+    try:
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - started < 30 and proc.poll() is None:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+        # For a listening socket, ss shows the accept queue's limit as Send-Q.
+        listing = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True)
+        send_q = {int(line.split()[2]) for line in listing.stdout.splitlines() if line.strip()}
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        assert send_q == {min(1000, somaxconn)}, listing.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
 def test_production_refuses_weak_secrets() -> None:
     for secret in (DEFAULT_JWT_SECRET, "short"):
         with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
@@ -59,6 +85,8 @@ def test_invalid_values_name_the_variable() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"APP_PORT": "eighty", "TOXIC_THRESHOLD": "2", "MAX_CONNECTIONS": "-1"})
     assert "APP_PORT" in str(info.value)
+    with pytest.raises(ConfigError, match="SAFESTREAM_LISTEN_BACKLOG"):
+        Settings.from_env({"SAFESTREAM_LISTEN_BACKLOG": "0"})
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"TOXIC_THRESHOLD": "2", "MAX_CONNECTIONS": "0", "DATABASE_URL": "mysql://x"})
     message = str(info.value)

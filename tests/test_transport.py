@@ -249,3 +249,14 @@ def test_error_lines_and_tracebacks_are_redacted(capsys: pytest.CaptureFixture[s
     for secret in (jwt, "abc123secret", "sk-live-0123456789"):
         assert secret not in err
     assert "access_token=[redacted]&x=1" in err and "token=[redacted]" in err and "ValueError" in err
+
+
+async def test_a_connect_packet_of_a_session_already_gone_is_dropped_quietly(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reconnect storm's late connect packets (load/README.md, "Reconnect storm"): no KeyError."""
+    sio = client.app[SIO_KEY]
+    before = len(sio.environ)
+    await sio._handle_connect("no-such-session", "/", {"token": "whatever"})
+    assert len(sio.environ) == before and not sio.manager.rooms_of.get("/", {}).get("no-such-session")
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

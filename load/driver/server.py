@@ -154,22 +154,24 @@ def start_server(
     timeout: float = 60.0,
     poll_interval: float = 0.01,
     keep: bool = False,
+    workdir: Path | None = None,
 ) -> Server:
     """Starts ``python -m safestream serve`` in a fresh temp dir and waits for /healthz to answer 200.
 
     ``healthy_after`` is measured from just before ``Popen`` to the first 200, so
     it includes interpreter start-up and imports (what an operator waits for).
     ``nofile`` raises the child's RLIMIT_NOFILE (10k sockets need more than 1024).
+    ``workdir`` reuses a stopped server's directory (its database): a restart (``restart_server``).
     """
     port = port or free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="safestream-load-"))
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="safestream-load-"))
     child_env = dict(os.environ)
     if load_defaults:
         child_env.update(LOAD_SERVER_ENV)
     child_env.update(env or {})
     child_env.pop("APP_PORT", None)  # --port wins anyway; keep the env readable in `ps e`
     log_path = workdir / "server.log"
-    log_file = log_path.open("wb")
+    log_file = log_path.open("ab")  # a restart appends to the same log
 
     if nofile:
         # The child inherits this process's limits; raising ours avoids a preexec_fn (unsafe with threads).
@@ -194,6 +196,14 @@ def start_server(
             server.stop()
             raise RuntimeError(f"server not healthy after {timeout:.0f} s:\n{tail}")
         time.sleep(poll_interval)
+
+
+def restart_server(server: Server, env: Mapping[str, str] | None = None, **kwargs: Any) -> Server:
+    """Stops ``server`` by its PID (SIGTERM: its shutdown path) and starts a new one on the same
+    port and data directory: what a deploy does. The old ``keep`` setting passes to the new one."""
+    keep, server.keep = server.keep, True
+    server.stop()
+    return start_server(env, port=server.port, workdir=server.workdir, keep=keep, **kwargs)
 
 
 def _healthz_ok(port: int) -> bool:

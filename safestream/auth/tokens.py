@@ -18,6 +18,9 @@ from joserfc.jwk import OctKey
 from safestream.errors import Unauthorized
 
 ALGORITHM = "HS256"
+LEEWAY_SECS = 5
+#: Verified tokens remembered (each is one open socket's or tab's; the oldest go first).
+VERIFIED_CACHE_SIZE = 50_000
 #: The console's session cookie: it carries one of these tokens (the console sets it, the socket reads it).
 SESSION_COOKIE = "ss_console"
 
@@ -32,9 +35,22 @@ class TokenClaims:
 
 
 class TokenService:
-    def __init__(self, secret: str, *, expire_minutes: int) -> None:
+    """Issues and verifies tokens; a verified token's claims are remembered until it expires.
+
+    Verification is a pure function of the token, the key and the clock: the
+    signature and the claims never change, and of the time checks only ``exp``
+    can turn a valid token invalid (``nbf``/``iat`` only refuse tokens from the
+    future). So a token seen before skips the signature and parsing (a socket's
+    reconnects, a user's tabs), and ``exp`` is checked again on every hit.
+    Whether the session still stands (revocation, bans) is not a property of
+    the token: the guard checks that on every connect, cached here or not.
+    """
+
+    def __init__(self, secret: str, *, expire_minutes: int, cache_size: int = VERIFIED_CACHE_SIZE) -> None:
         self._key = OctKey.import_key(secret.encode())
         self.expire_seconds = expire_minutes * 60
+        self.cache_size = cache_size
+        self._verified: dict[str, TokenClaims] = {}
 
     def issue(self, *, username: str, role: str, version: int = 0) -> str:
         now = int(time.time())
@@ -50,10 +66,23 @@ class TokenService:
 
     def decode(self, token: str) -> TokenClaims:
         """Verifies signature (HS256 only: ``alg=none`` and others are refused) and times."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at > time.time() - LEEWAY_SECS:
+                return known
+            del self._verified[token]  # expired: the full check below says so
+        claims = self._verify(token)
+        if self.cache_size > 0:
+            if len(self._verified) >= self.cache_size:
+                del self._verified[next(iter(self._verified))]  # the oldest (dicts keep insertion order)
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             registry = jwt.JWTClaimsRegistry(
-                leeway=5,
+                leeway=LEEWAY_SECS,
                 sub={"essential": True},
                 exp={"essential": True},
             )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from safestream.settings import Settings
 from safestream.sio import tuning
 from safestream.sio.json_codec import OrjsonCodec
+from safestream.sio.packets import JsonTextPacket
 from safestream.sio.redis_manager import ReconnectingRedisManager
+from safestream.sio.room_index import IndexedManager
 from safestream.sio.server import ChatServer
 
 #: Engine.IO's limit for one packet or polling body (a chat message is at most a few KiB).
@@ -16,7 +18,7 @@ def create_sio(settings: Settings) -> ChatServer:
     manager = (
         ReconnectingRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio")
         if settings.redis_url
-        else None
+        else IndexedManager()
     )
     sio = ChatServer(
         trusted_proxies=settings.trusted_proxies,
@@ -25,6 +27,7 @@ def create_sio(settings: Settings) -> ChatServer:
         auth_timeout=settings.auth_timeout_secs,
         async_mode="aiohttp",
         client_manager=manager,
+        serializer=JsonTextPacket,
         json=OrjsonCodec if settings.json_codec == "orjson" else None,
         # None keeps python-socketio's same-origin check; [] would disable it entirely.
         cors_allowed_origins=list(settings.cors_origins) or None,

@@ -16,12 +16,14 @@ from typing import Any
 
 import socketio
 
+from safestream.sio.room_index import IndexedRooms
+
 log = logging.getLogger(__name__)
 
 RETRY_SECS = 1.0
 
 
-class ReconnectingRedisManager(socketio.AsyncRedisManager):
+class ReconnectingRedisManager(IndexedRooms, socketio.AsyncRedisManager):
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         subscribed = False
         while True:

@@ -35,6 +35,7 @@ from socketio import packet
 
 from safestream.errors import error_ack, failure_ack
 from safestream.http.client_ip import client_ip
+from safestream.sio import tuning
 from safestream.sio.gate import SessionGate
 from safestream.sio.wire import WaiterQueue, WireSockets, text_frame
 
@@ -206,10 +207,12 @@ class ChatServer(socketio.AsyncServer):
         if refusal is not None:
             log.info("refused a new session from %s: %s", ip, refusal)
             return refusal  # engineio answers it (429, see _EngineServer)
+        tuning.adopt(self.eio.sockets.get(eio_sid))
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        await super()._handle_connect(eio_sid, namespace, data)
+        if eio_sid in self.environ:  # else it closed first: python-socketio's KeyError (a storm: 1000s/min)
+            await super()._handle_connect(eio_sid, namespace, data)
         if self._has_namespace(eio_sid):
             self.gate.authenticated(eio_sid)
 

@@ -10,14 +10,26 @@ it is installed on one server instance, never by patching the module.
 It also enters each WebSocket in the server's ``WireSockets`` for as long as
 the session lasts, so room emits can write frames to it directly
 (``safestream.sio.wire``).
+
+The third tuning is the per-socket writer's wait. python-engineio's
+``AsyncSocket.poll`` waits for the next outgoing packet with
+``asyncio.wait_for``, which wraps the wait in a new task every time: every
+packet a socket sends (its handshake, each ack) pays for a task. In a
+reconnect storm that was a twentieth of the server's CPU (load/README.md,
+"Reconnect storm"). ``FastPollSocket`` waits under ``asyncio.timeout``
+instead, with the same timeout and the same outcomes; ``adopt`` gives a new
+session that class. Its ``get`` is still the queue's own, so the
+``WaiterQueue`` count (``safestream.sio.wire``) holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import socketio
 from aiohttp.web import WebSocketResponse
+from engineio import async_socket, exceptions
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 from safestream.sio.wire import WireSockets
@@ -54,3 +66,35 @@ def _websocket_class(compress: bool, wires: WireSockets | None) -> type:
 def tune(sio: socketio.AsyncServer, *, compress: bool, wires: WireSockets | None = None) -> None:
     # A per-instance copy of the driver table: other servers in the process keep the default.
     sio.eio._async = {**sio.eio._async, "websocket": _websocket_class(compress, wires)}  # noqa: SLF001 - engineio has no public per-server driver table
+
+
+class FastPollSocket(async_socket.AsyncSocket):
+    async def poll(self) -> list[Any]:
+        """python-engineio's ``poll``, waiting without a task per packet."""
+        queue = self.queue
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                first = await queue.get()
+            queue.task_done()
+        except (TimeoutError, asyncio.CancelledError):
+            raise exceptions.QueueEmpty() from None  # what python-engineio raises for both
+        if first is None:
+            return []
+        packets = [first]
+        while True:
+            try:
+                pkt = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            queue.task_done()
+            if pkt is None:
+                queue.put_nowait(None)  # the end marker stays for the next poll
+                break
+            packets.append(pkt)
+        return packets
+
+
+def adopt(sock: Any) -> None:
+    """Gives a new Engine.IO session the faster poll (python-engineio builds its sockets itself)."""
+    if type(sock) is async_socket.AsyncSocket:
+        sock.__class__ = FastPollSocket

@@ -1,0 +1,44 @@
+"""FastPollSocket: every Engine.IO session gets it, and both transports still carry acks and events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestClient
+from engineio import exceptions
+
+from safestream.app_keys import SIO_KEY
+from safestream.sio.tuning import FastPollSocket
+from tests.conftest import ClientFactory, Recorder, login
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_sessions_use_the_fast_poll_on_either_transport(
+    client: TestClient, sio_client: ClientFactory, transport: str
+) -> None:
+    viewer = Recorder()
+    token = await login(client, "chat_viewer", "viewer789")
+    await viewer.sio.connect(str(client.make_url("/")), auth={"token": token}, transports=[transport], wait_timeout=5)
+    try:
+        sockets = list(client.app[SIO_KEY].eio.sockets.values())
+        assert sockets and all(type(s) is FastPollSocket for s in sockets)
+        assert (await viewer.call("join", {"stream": "main"}))["ok"]
+        sender = await sio_client("demo_user", "demo123", join="main")
+        # Several packets queued at once leave in one poll (one long-poll response on polling).
+        acks = await asyncio.gather(*(sender.call("chat", {"message": f"line {i}"}) for i in range(5)))
+        assert all(a["ok"] for a in acks)
+        got = await viewer.wait_for(lambda: len(viewer.chats()) >= 5 and viewer.chats())
+        assert [m["message"] for m in got] == [f"line {i}" for i in range(5)]
+    finally:
+        await viewer.sio.disconnect()
+
+
+async def test_an_idle_poll_ends_at_the_ping_deadline_as_before(client: TestClient) -> None:
+    sio = client.app[SIO_KEY]
+    sock = FastPollSocket(sio.eio, "probe")
+    sio.eio.ping_interval, sio.eio.ping_timeout = 0.05, 0.05
+    with pytest.raises(exceptions.QueueEmpty):
+        await sock.poll()
+    await sock.queue.put(None)
+    assert await sock.poll() == []
