@@ -17,6 +17,7 @@ time on ``PROBE`` and is not used unless they agree within 1e-9.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -71,34 +72,10 @@ class ProfanityScorer(ExecutorScorer):
         except ImportError as exc:  # pragma: no cover - it is a core dependency
             raise BackendUnavailable("alt-profanity-check is not installed") from exc
         self._vectorizer, self._model = pc.vectorizer, pc.model
-        stacked = self._stack()
-        self._fast = LinearTfidf.build(self._vectorizer, stacked) if stacked is not None else None
-        if self._fast is None:
-            log.warning("alt-profanity-check's model changed shape; using its own predict_proba")
-            return
-        slow = self._library_proba(PROBE)
-        one_by_one = [self._fast.proba(text) for text in PROBE]
-        if not (agree(one_by_one, slow) and agree(self._fast.proba_batch(PROBE), slow)):
-            log.warning("alt-profanity-check's fast path disagrees with predict_proba; using the library")
-            self._fast = None
-
-    def _stack(self) -> tuple[Any, Any, Any, Any] | None:
-        """(weights F x k, intercepts k, sigmoid a k, sigmoid b k), or None if the model is not as expected."""
-        try:
-            parts = self._model.calibrated_classifiers_
-            if self._model.method != "sigmoid" or list(self._model.classes_) != [0, 1]:
-                return None
-            weights = np.vstack([p.estimator.coef_[0] for p in parts]).T
-            intercepts = np.array([p.estimator.intercept_[0] for p in parts])
-            a = np.array([p.calibrators[0].a_ for p in parts])
-            b = np.array([p.calibrators[0].b_ for p in parts])
-        except (AttributeError, IndexError, TypeError):
-            return None
-        return weights, intercepts, a, b
+        self._fast = fast_path(self._vectorizer, self._model)
 
     def _library_proba(self, texts: Sequence[str]) -> list[float]:
-        """The library's own answer (the reference the fast path is checked against)."""
-        return [float(p) for p in self._model.predict_proba(self._vectorizer.transform(list(texts)))[:, 1]]
+        return library_proba(self._vectorizer, self._model, texts)
 
     def predict(self, texts: Sequence[str]) -> list[Scores]:
         if self._fast is None:
@@ -108,6 +85,45 @@ class ProfanityScorer(ExecutorScorer):
         else:
             probs = self._fast.proba_batch(texts)
         return [{"toxicity": p, "obscene": p} for p in probs]
+
+
+def library_proba(vectorizer: Any, model: Any, texts: Sequence[str]) -> list[float]:
+    """The library's own answer (the reference the fast path is checked against)."""
+    return [float(p) for p in model.predict_proba(vectorizer.transform(list(texts)))[:, 1]]
+
+
+def _stack(model: Any) -> tuple[Any, Any, Any, Any] | None:
+    """(weights F x k, intercepts k, sigmoid a k, sigmoid b k), or None if the model is not as expected."""
+    try:
+        parts = model.calibrated_classifiers_
+        if model.method != "sigmoid" or list(model.classes_) != [0, 1]:
+            return None
+        weights = np.vstack([p.estimator.coef_[0] for p in parts]).T
+        intercepts = np.array([p.estimator.intercept_[0] for p in parts])
+        a = np.array([p.calibrators[0].a_ for p in parts])
+        b = np.array([p.calibrators[0].b_ for p in parts])
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return weights, intercepts, a, b
+
+
+@functools.lru_cache(maxsize=4)
+def fast_path(vectorizer: Any, model: Any) -> LinearTfidf | None:
+    """The checked fast path for the library's (process-wide, read-only) model, built once per process.
+
+    Building it walks the whole vocabulary (about a second); every app in a
+    process (the test suite builds hundreds) shares the one the first load made.
+    """
+    stacked = _stack(model)
+    fast = LinearTfidf.build(vectorizer, stacked) if stacked is not None else None
+    if fast is None:
+        log.warning("alt-profanity-check's model changed shape; using its own predict_proba")
+        return None
+    slow = library_proba(vectorizer, model, PROBE)
+    if not (agree([fast.proba(text) for text in PROBE], slow) and agree(fast.proba_batch(PROBE), slow)):
+        log.warning("alt-profanity-check's fast path disagrees with predict_proba; using the library")
+        return None
+    return fast
 
 
 def agree(fast: Sequence[float], slow: Sequence[float]) -> bool:
