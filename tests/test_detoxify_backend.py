@@ -84,9 +84,7 @@ def test_long_text_is_truncated(tiny_ckpt: Path) -> None:
     # Same first 32 tokens, different tail: identical scores prove the tail is never read
     # (and without truncation 1,200 tokens would overflow BERT's 512 positions).
     other_tail = long_text[:200] + "hello friend " * 400
-    started = time.perf_counter()
     first, second = scorer.predict([long_text, other_tail])
-    assert time.perf_counter() - started < 5
     for label in LABELS:
         assert first[label] == pytest.approx(second[label], abs=1e-6)
     assert first["toxicity"] > 0.5
@@ -98,7 +96,8 @@ def test_model_name_without_network_or_cache_fails_fast(tmp_path: Path, monkeypa
     started = time.perf_counter()
     with pytest.raises(BackendUnavailable, match="local checkpoint") as info:
         _loaded("original")
-    assert time.perf_counter() - started < 5
+    # A hang guard, not a speed check: without this the hub client retries for minutes.
+    assert time.perf_counter() - started < 30
     message = str(info.value)
     assert "toxic_original-c1212f89.ckpt" in message and "HF_HUB_OFFLINE" in message
 

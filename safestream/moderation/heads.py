@@ -214,7 +214,8 @@ def fit_platt(logits: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
     pos, neg = float(targets.sum()), float(len(targets) - targets.sum())
     soft = np.where(targets > 0, (pos + 1) / (pos + 2), 1 / (neg + 2))
     for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(a * logits + c)))
+        # Clipped: a separable split drives the margin past exp's range (p is 0 or 1 there anyway).
+        p = 1.0 / (1.0 + np.exp(np.clip(-(a * logits + c), -500.0, 500.0)))
         grad = np.array([((p - soft) * logits).sum(), (p - soft).sum()])
         w = p * (1 - p) + 1e-12
         hess = np.array(
