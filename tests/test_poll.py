@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from engineio import exceptions
@@ -42,3 +44,29 @@ async def test_an_idle_poll_ends_at_the_ping_deadline_as_before(client: TestClie
         await sock.poll()
     await sock.queue.put(None)
     assert await sock.poll() == []
+
+
+async def test_server_pings_go_out_on_a_timer_and_a_silent_client_is_dropped(client: TestClient) -> None:
+    sio = client.app[SIO_KEY]
+    sio.eio.ping_interval, sio.eio.ping_timeout = 0.2, 0.3
+    token = await login(client, "chat_viewer", "viewer789")
+    url = client.make_url("/socket.io/").with_query(EIO="4", transport="websocket")
+    async with client.session.ws_connect(url) as ws:
+        assert (await ws.receive_str(timeout=5)).startswith("0")
+        await ws.send_str("40" + json.dumps({"token": token}))
+        assert (await ws.receive_str(timeout=5)).startswith("40")
+        assert not [t for t in asyncio.all_tasks() if "_send_ping" in repr(t.get_coro())]
+        for _ in range(3):  # an answering client is pinged again and again, and kept
+            assert await ws.receive_str(timeout=5) == "2"
+            await ws.send_str("3")
+        assert await ws.receive_str(timeout=5) == "2"
+        # Now silent: past the ping timeout the server closes the session.
+        msg = await ws.receive(timeout=5)
+        while msg.type == aiohttp.WSMsgType.TEXT:
+            msg = await ws.receive(timeout=5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    for _ in range(100):  # the session is removed once its handler has finished
+        if not sio.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    assert not sio.eio.sockets

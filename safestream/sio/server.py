@@ -37,7 +37,8 @@ from safestream.errors import error_ack, failure_ack
 from safestream.http.client_ip import client_ip
 from safestream.sio import tuning
 from safestream.sio.gate import SessionGate
-from safestream.sio.wire import WaiterQueue, WireSockets, text_frame
+from safestream.sio.socket_queue import WaiterQueue
+from safestream.sio.wire import WireSockets, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class _EngineServer(engineio.AsyncServer):
         self.open_requests: set[asyncio.Task[Any]] = set()
 
     def create_queue(self, *args: Any, **kwargs: Any) -> WaiterQueue:
-        """Each session's outgoing queue, which tells a direct room write when its writer is idle."""
-        return WaiterQueue(*args, **kwargs)
+        """Each session's outgoing queue: small, and it tells a direct room write when its writer is idle."""
+        return WaiterQueue()
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         task = asyncio.current_task()
@@ -160,8 +161,7 @@ class ChatServer(socketio.AsyncServer):
 
     def _send_ack(self, eio_sid: str, ns: str, id: int, ack: Any) -> None:
         encoded = self.packet_class(packet.ACK, namespace=ns, id=id, data=[ack]).encode()
-        sock = self.eio.sockets.get(eio_sid)
-        if sock is not None and self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode())):
+        if self._write_now(eio_sid, encoded):
             self._in_flight -= 1
             return
         task = asyncio.get_running_loop().create_task(self._queue_ack(eio_sid, encoded))
@@ -194,9 +194,13 @@ class ChatServer(socketio.AsyncServer):
         if not isinstance(encoded, str):  # binary attachments: python-socketio's own way
             await super()._send_packet(eio_sid, pkt)
             return
-        sock = self.eio.sockets.get(eio_sid) if self.wires else None
-        if sock is None or not self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode())):
+        if not self._write_now(eio_sid, encoded):
             await self.eio.send(eio_sid, encoded)
+
+    def _write_now(self, eio_sid: str, encoded: str) -> bool:
+        """Write an encoded Socket.IO packet straight to its idle WebSocket; False: queue it."""
+        sock = self.eio.sockets.get(eio_sid) if self.wires else None
+        return sock is not None and self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode()))
 
     # -- session admission -----------------------------------------------------------
 

@@ -19,17 +19,22 @@ reconnect storm that was a twentieth of the server's CPU (load/README.md,
 "Reconnect storm"). ``FastPollSocket`` waits under ``asyncio.timeout``
 instead, with the same timeout and the same outcomes; ``adopt`` gives a new
 session that class. Its ``get`` is still the queue's own, so the
-``WaiterQueue`` count (``safestream.sio.wire``) holds.
+``WaiterQueue`` count (``safestream.sio.socket_queue``) holds.
+
+The same class waits for its next server ping on a loop timer, not in a task
+that sleeps ``ping_interval``: every connected socket held one such task, its
+coroutine frame and its sleep, all the time (``load/mem_per_socket.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import socketio
 from aiohttp.web import WebSocketResponse
-from engineio import async_socket, exceptions
+from engineio import async_socket, exceptions, packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 from safestream.sio.wire import WireSockets
@@ -69,6 +74,20 @@ def tune(sio: socketio.AsyncServer, *, compress: bool, wires: WireSockets | None
 
 
 class FastPollSocket(async_socket.AsyncSocket):
+    def schedule_ping(self) -> None:
+        """python-engineio's ``schedule_ping``, on a timer instead of a sleeping task."""
+        state: Any = self  # python-engineio leaves last_ping untyped (None or a time.time())
+        if state.last_ping:  # only once the previous ping was answered, as python-engineio does
+            state.last_ping = None
+            asyncio.get_running_loop().call_later(self.server.ping_interval, self._ping_due)
+
+    def _ping_due(self) -> None:
+        if not self.closing and not self.closed:
+            state: Any = self
+            state.last_ping = time.time()
+            # What ``send`` does, less its timeout check (that is against last_ping, just set).
+            self.queue.put_nowait(packet.Packet(packet.PING))
+
     async def poll(self) -> list[Any]:
         """python-engineio's ``poll``, waiting without a task per packet."""
         queue = self.queue

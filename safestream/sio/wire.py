@@ -43,26 +43,6 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
-class WaiterQueue(asyncio.Queue[Any]):
-    """An Engine.IO socket queue that knows when a getter is parked on it with nothing in hand.
-
-    ``waiters`` counts ``get`` calls still waiting: it drops the moment a getter
-    takes a packet, before the writer sends it, so ``waiters`` with an empty
-    queue means every packet queued so far has been written.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.waiters = 0
-
-    async def get(self) -> Any:
-        self.waiters += 1
-        try:
-            return await super().get()
-        finally:
-            self.waiters -= 1
-
-
 class WireSockets:
     """The WebSocket of every upgraded, uncompressed Engine.IO session of this process, by Engine.IO sid."""
 
