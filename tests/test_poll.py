@@ -70,3 +70,32 @@ async def test_server_pings_go_out_on_a_timer_and_a_silent_client_is_dropped(cli
             break
         await asyncio.sleep(0.05)
     assert not sio.eio.sockets
+
+
+async def test_a_polling_clients_goodbye_ends_its_open_long_poll(client: TestClient) -> None:
+    # python-engineio queued nothing on a client's close, so the open GET waited out
+    # the ping deadline (30 s here) while the client and the server held it.
+    sio = client.app[SIO_KEY]
+    sio.eio.ping_interval, sio.eio.ping_timeout = 25, 5
+    token = await login(client, "chat_viewer", "viewer789")
+    base = client.make_url("/socket.io/")
+    async with client.session.get(base.with_query(EIO="4", transport="polling")) as r:
+        sid = json.loads((await r.text())[1:])["sid"]
+    session = base.with_query(EIO="4", transport="polling", sid=sid)
+    async with client.session.post(session, data="40" + json.dumps({"token": token})) as r:
+        assert r.status == 200
+    async with client.session.get(session) as r:
+        assert (await r.text()).startswith("40")
+
+    async def long_poll() -> tuple[int, str]:
+        async with client.session.get(session) as r:
+            return r.status, await r.text()
+
+    poll = asyncio.ensure_future(long_poll())
+    await asyncio.sleep(0.2)
+    assert not poll.done()  # nothing to say yet: the GET is held open
+    async with client.session.post(session, data="1") as r:  # Engine.IO close
+        assert r.status == 200
+    status, _ = await asyncio.wait_for(poll, 10)
+    assert status in (200, 400)
+    assert sid not in sio.eio.sockets

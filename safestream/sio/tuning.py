@@ -81,6 +81,18 @@ class FastPollSocket(async_socket.AsyncSocket):
             state.last_ping = None
             asyncio.get_running_loop().call_later(self.server.ping_interval, self._ping_due)
 
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        """python-engineio's ``close``, and a long poll in progress ends now.
+
+        A client that says goodbye over polling leaves its last GET open, and
+        python-engineio queues nothing on a client's close, so that request
+        (and a python-socketio client's ``disconnect``) waited out the whole
+        ping deadline, 30 s. The end marker returns it at once, empty.
+        """
+        await super().close(wait=wait, abort=abort, reason=reason)
+        if not self.upgraded:
+            self.queue.put_nowait(None)
+
     def _ping_due(self) -> None:
         if not self.closing and not self.closed:
             state: Any = self
