@@ -185,20 +185,16 @@ class ChatServer(socketio.AsyncServer):
             self._in_flight -= 1
 
     async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        """A packet to one socket (acks, connects, per-user events): straight to its WebSocket when idle.
-
-        The same rule as room frames (``sio.wire``): written now only if nothing of
-        the socket's own is in flight, so order holds; queued otherwise.
-        """
+        """A packet to one socket (acks, connects, per-user events): straight to its WebSocket when idle."""
         encoded = pkt.encode()
         if not isinstance(encoded, str):  # binary attachments: python-socketio's own way
             await super()._send_packet(eio_sid, pkt)
-            return
-        if not self._write_now(eio_sid, encoded):
+        elif not self._write_now(eio_sid, encoded):
             await self.eio.send(eio_sid, encoded)
 
     def _write_now(self, eio_sid: str, encoded: str) -> bool:
-        """Write an encoded Socket.IO packet straight to its idle WebSocket; False: queue it."""
+        """Writes a Socket.IO packet to its WebSocket now if nothing of the socket's own is in flight
+        (``sio.wire``'s rule, so order holds); False: queue it."""
         sock = self.eio.sockets.get(eio_sid) if self.wires else None
         return sock is not None and self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode()))
 
