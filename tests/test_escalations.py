@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from safestream.app_keys import MODERATION_KEY
+from safestream.app_keys import MODERATION_KEY, PIPELINE_KEY
 from safestream.moderation.contract import Scorer, Scores
 from safestream.moderation.engine import Stage
 from tests.conftest import AppFactory, ClientFactory
@@ -66,3 +66,37 @@ async def test_a_senders_messages_stay_in_order_behind_one_being_read(
     await viewer.wait_for(lambda: len(viewer.chats()) >= len(shown))
     assert [m["message"] for m in viewer.chats()] == shown
     assert set(reader.read) == {"you are an idiot", "you are great"}
+
+
+async def test_a_followers_wait_for_their_senders_read_only(make_app: AppFactory, sio_client: ClientFactory) -> None:
+    """Alice's next message goes out when her read is done, not after bob's read queued behind it."""
+    app, reader = await _app_with_slow_reader(make_app, delay=0.6)
+    alice = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    bob = await sio_client("demo_admin", "admin123", join="main", test_client=app)
+    alice_read = asyncio.create_task(alice.call("chat", {"message": "you are an idiot"}))
+    await asyncio.sleep(0.1)  # alice's read is in hand
+    bob_read = asyncio.create_task(bob.call("chat", {"message": "you are great"}))
+    await asyncio.sleep(0.1)  # bob's read is queued behind it
+    alice_next = asyncio.create_task(alice.call("chat", {"message": "good game"}))
+    ack = await alice_next
+    assert ack["ok"] and ack["action"] == "allow"
+    assert alice_read.done() and not bob_read.done()
+    assert (await alice_read)["id"] < ack["id"]
+    assert (await bob_read)["ok"] and reader.read == ["you are an idiot", "you are great"]
+
+
+async def test_held_messages_get_shutting_down_when_the_server_stops_first(
+    make_app: AppFactory, sio_client: ClientFactory
+) -> None:
+    """A read that cannot finish before shutdown answers, and so do the messages held behind it."""
+    app, _ = await _app_with_slow_reader(make_app, delay=30.0)
+    alice = await sio_client("demo_user", "demo123", join="main", test_client=app)
+    calls = [asyncio.create_task(alice.call("chat", {"message": t})) for t in ("you are an idiot", "hello")]
+    await asyncio.sleep(0.2)
+    pipeline = app.app[PIPELINE_KEY]
+    assert pipeline.queued == 2
+    await asyncio.wait_for(pipeline.close(timeout=0.2), 10)
+    first, second = await asyncio.gather(*calls)
+    assert first["error"]["code"] == "shutting_down"  # never read, so never shown
+    assert second.get("ok") or second["error"]["code"] == "shutting_down"  # answered, not left hanging
+    assert pipeline.queued == 0

@@ -7,8 +7,8 @@ cheap stages screen each batch in one call, ids are handed out in order, each
 stream's visible messages go out as one emit, and the rows are queued for the
 write-behind writer. A message the sentence stage must read (and any later
 message of the same sender, so a user's messages stay in order) goes to a
-second batcher, ``escalations``, and is published when it has been read: a
-slow sentence-stage call delays those messages only, not the room. Console approvals go
+sender's chain in ``HeldReads`` and is published when it has been read: a
+slow sentence-stage call delays its own sender only, not the room. Console approvals go
 through ``publish_approved``: the same policy rendering, broadcaster, history
 and log, under the message's original id (``chat.publisher``).
 """
@@ -16,11 +16,11 @@ and log, under the message's original id (``chat.publisher``).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from safestream.chat.broadcaster import Broadcaster
+from safestream.chat.held_reads import HeldReads
 from safestream.chat.metrics import Metrics
 from safestream.chat.payloads import error_ack
 from safestream.chat.pending import Pending, merge_hit
@@ -100,25 +100,23 @@ class ChatPipeline:
         self._batcher: MicroBatcher[Pending, Any] = MicroBatcher(
             self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation"
         )
-        self._escalations: MicroBatcher[tuple[Pending, Assessment], dict[str, Any]] = MicroBatcher(
-            self._process_escalated, max_batch=256, max_queue=settings.moderation_queue_size, name="escalations"
+        self._held = HeldReads(
+            engine=engine, rooms=rooms, publish=self._publish_read, max_queue=settings.moderation_queue_size
         )
-        #: Senders with a message in ``escalations``: their next messages queue behind it.
-        self._escalated_senders: Counter[str] = Counter()
 
     def start(self) -> None:
         self._batcher.start()
-        self._escalations.start()
+        self._held.start()
 
     async def close(self, timeout: float | None = None) -> None:
         """Refuses new messages with ``shutting_down`` and answers every queued one."""
         grace = 5.0 if timeout is None else timeout
-        await self._batcher.close(timeout, grace=grace)  # may still hand messages to escalations
-        await self._escalations.close(timeout, grace=grace)
+        await self._batcher.close(timeout, grace=grace)  # may still hand messages to the held reads
+        await self._held.close(timeout, grace=grace)
 
     @property
     def queued(self) -> int:
-        return len(self._batcher) + len(self._escalations)
+        return len(self._batcher) + len(self._held)
 
     def submit(self, conn: Connection, data: Any) -> Any:
         """Checks a ``chat`` event and queues it; returns a future of the ack."""
@@ -179,8 +177,8 @@ class ChatPipeline:
         now: list[tuple[Pending, Assessment]] = []
         later: list[Any] = []  # per message of todo: None (published now) or its escalation's future
         for item, assessment in zip(todo, assessments, strict=True):
-            if assessment.awaiting or self._escalated_senders[item.username]:
-                later.append(self._escalate(item, assessment))
+            if assessment.awaiting or self._held.holding(item.username):
+                later.append(self._held.hold(item, assessment))
             else:
                 later.append(None)
                 now.append((item, assessment))
@@ -189,34 +187,10 @@ class ChatPipeline:
         answers = iter(next(acks) if waiting is None else waiting for waiting in later)
         return [r if r is not None else next(answers) for r in refused]
 
-    def _escalate(self, item: Pending, assessment: Assessment) -> Any:
-        try:
-            waiting = self._escalations.submit((item, assessment))
-        except (ShuttingDown, Busy) as exc:
-            return error_ack(exc.to_dict())
-        self._escalated_senders[item.username] += 1
-        return waiting
-
-    async def _process_escalated(self, batch: list[tuple[Pending, Assessment]]) -> list[dict[str, Any]]:
-        """Messages the sentence stage reads (and their senders' later ones), published once read."""
-        try:
-            await self._engine.finish([assessment for _, assessment in batch])
-            acks: list[dict[str, Any] | None] = [None] * len(batch)
-            live: list[tuple[Pending, Assessment]] = []
-            for i, (item, assessment) in enumerate(batch):
-                room = self._rooms.get(item.stream)
-                if room is None or not room.live:  # the stream ended while it was read
-                    acks[i] = error_ack(StreamOffline(f"{item.stream!r} is not live").to_dict())
-                else:
-                    live.append((item, assessment))
-            decisions = [self._decide(item, a) for item, a in live]
-            published = iter(await self.publish([i for i, _ in live], [a for _, a in live], decisions) if live else [])
-            return [ack if ack is not None else next(published) for ack in acks]
-        finally:
-            for item, _ in batch:  # after publishing: a later message of theirs must not overtake
-                self._escalated_senders[item.username] -= 1
-                if not self._escalated_senders[item.username]:
-                    del self._escalated_senders[item.username]
+    async def _publish_read(self, items: list[Pending], assessments: list[Assessment]) -> list[dict[str, Any]]:
+        """Publishes held messages once read (``HeldReads``), under the policy of each one's stream."""
+        decisions = [self._decide(item, a) for item, a in zip(items, assessments, strict=True)]
+        return await self.publish(items, assessments, decisions)
 
     def _transformer_keeps_up(self, batch: int) -> bool:
         """In ``auto`` cascade mode the transformer scores everything while nothing waits behind it."""

@@ -52,6 +52,11 @@ class Scorer(abc.ABC):
     #: The labels this backend fills; a subset of LABELS.
     labels: ClassVar[tuple[str, ...]] = LABELS
 
+    @property
+    def batch_hint(self) -> int:
+        """Texts per call past which a bigger batch costs as much per text (1: it reads texts one at a time)."""
+        return 64
+
     async def load(self) -> None:
         """Heavy initialisation (model files); runs before the server serves."""
 

@@ -121,6 +121,11 @@ class ModerationEngine:
     def name(self) -> str:
         return ",".join(stage.name for stage in self.stages)
 
+    @property
+    def read_chunk(self) -> int:
+        """Texts worth one expensive-stage call: more in a call only makes the first ones wait longer."""
+        return min((stage.scorer.batch_hint for stage in self.stages if stage.expensive), default=64)
+
     async def load(self) -> None:
         """Loads every stage now (the CLI and tests); the server uses ``start_loading``."""
         self.start_loading()

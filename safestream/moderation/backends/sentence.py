@@ -115,6 +115,13 @@ class SentenceScorer(ExecutorScorer):
         return heads if heads is not None and heads.graph_sha256 == encoder.graph_sha256 else None
 
     @property
+    def batch_hint(self) -> int:
+        # int8 rows run alone (``BaseEncoder.rows_alone``), and fp32 gained nothing past 8 here.
+        if self._encoder is None or self._encoder.rows_alone:
+            return 1
+        return 8
+
+    @property
     def variant(self) -> str:
         """The embeddings scored once loaded (``fp32``, ``onnx-int8``): the heads always match them."""
         if self._heads is None:
