@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections import Counter
 
 import aiohttp
 import pytest
@@ -15,13 +17,20 @@ from safestream.sio.tuning import FastPollSocket
 from tests.conftest import ClientFactory, Recorder, login
 
 
+async def _viewer(client: TestClient, *transports: str) -> Recorder:
+    viewer = Recorder()
+    token = await login(client, "chat_viewer", "viewer789")
+    await viewer.sio.connect(
+        str(client.make_url("/")), auth={"token": token}, transports=list(transports), wait_timeout=5
+    )
+    return viewer
+
+
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_sessions_use_the_fast_poll_on_either_transport(
     client: TestClient, sio_client: ClientFactory, transport: str
 ) -> None:
-    viewer = Recorder()
-    token = await login(client, "chat_viewer", "viewer789")
-    await viewer.sio.connect(str(client.make_url("/")), auth={"token": token}, transports=[transport], wait_timeout=5)
+    viewer = await _viewer(client, transport)
     try:
         sockets = list(client.app[SIO_KEY].eio.sockets.values())
         assert sockets and all(type(s) is FastPollSocket for s in sockets)
@@ -72,6 +81,42 @@ async def test_server_pings_go_out_on_a_timer_and_a_silent_client_is_dropped(cli
     assert not sio.eio.sockets
 
 
+async def test_a_parked_websocket_session_holds_one_timer_its_ping(client: TestClient) -> None:
+    """Its reader and writer wait with no timer (python-engineio: a timer and a task each); a close ends both."""
+    sio = client.app[SIO_KEY]
+    token = await login(client, "chat_viewer", "viewer789")
+    url = client.make_url("/socket.io/").with_query(EIO="4", transport="websocket")
+    heap = asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]  # the loop's pending timers
+
+    def timers() -> Counter[str]:
+        return Counter(getattr(h._callback, "__qualname__", "?") for h in heap if not h.cancelled())
+
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(client.session.ws_connect(url)) for _ in range(10)]
+        for ws in sockets:
+            assert (await ws.receive_str(timeout=5)).startswith("0")
+            await ws.send_str("40" + json.dumps({"token": token}))
+            assert (await ws.receive_str(timeout=5)).startswith("40")
+            await ws.send_str('42["join",{"stream":"main"}]')  # a client packet: the reader waits again after it
+        await asyncio.sleep(0.2)
+        parked = timers()
+        assert parked["FastPollSocket._ping_due"] == 10
+        # wait_for's and asyncio.timeout's callbacks: at most the test's own, none per session
+        assert parked["_release_waiter"] + parked["Timeout._on_timeout"] <= 3, parked
+        for sock in list(sio.eio.sockets.values()):
+            await sock.close(wait=False)
+        for ws in sockets:
+            msg = await ws.receive(timeout=5)
+            while msg.type == aiohttp.WSMsgType.TEXT:
+                msg = await ws.receive(timeout=5)
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    for _ in range(100):
+        if not sio.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    assert not sio.eio.sockets
+
+
 async def test_a_polling_clients_goodbye_ends_its_open_long_poll(client: TestClient) -> None:
     # python-engineio queued nothing on a client's close, so the open GET waited out
     # the ping deadline (30 s here) while the client and the server held it.
@@ -99,3 +144,53 @@ async def test_a_polling_clients_goodbye_ends_its_open_long_poll(client: TestCli
     status, _ = await asyncio.wait_for(poll, 10)
     assert status in (200, 400)
     assert sid not in sio.eio.sockets
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_a_connected_session_keeps_no_request_headers_and_still_works(
+    client: TestClient, sio_client: ClientFactory, transport: str
+) -> None:
+    viewer = Recorder()
+    token = await login(client, "chat_viewer", "viewer789")
+    url = str(client.make_url("/")) + f"?token={token}"  # the token in the query, as the seed's clients send it
+    await viewer.sio.connect(url, headers={"X-Padding": "p" * 500}, transports=[transport], wait_timeout=5)
+    try:
+        sio = client.app[SIO_KEY]
+        [environ] = sio.environ.values()
+        assert not any(key.startswith("HTTP_") for key in environ)  # ~1 KB a socket, for its whole life
+        assert environ["aiohttp.request"] is not None and "token=" in environ["QUERY_STRING"]
+        assert (await viewer.call("join", {"stream": "main"}))["ok"]
+        sender = await sio_client("demo_user", "demo123", join="main")
+        assert (await sender.call("chat", {"message": "still here"}))["ok"]
+        await viewer.wait_for(lambda: viewer.chats())
+    finally:
+        await viewer.sio.disconnect()
+
+
+async def test_a_polling_session_upgrades_to_websocket_and_carries_chat(
+    client: TestClient, sio_client: ClientFactory
+) -> None:
+    """The browser client's default: polling first, then the probe exchange moves it to a WebSocket."""
+    sio = client.app[SIO_KEY]
+    viewer = await _viewer(client, "polling", "websocket")
+    try:
+        for _ in range(100):
+            if viewer.sio.transport() == "websocket":
+                break
+            await asyncio.sleep(0.05)
+        assert viewer.sio.transport() == "websocket"
+        [sock] = sio.eio.sockets.values()
+        assert sock.upgraded and not sock.upgrading
+        assert (await viewer.call("join", {"stream": "main"}))["ok"]
+        sender = await sio_client("demo_user", "demo123", join="main")
+        acks = await asyncio.gather(*(sender.call("chat", {"message": f"up {i}"}) for i in range(3)))
+        assert all(a["ok"] for a in acks)
+        got = await viewer.wait_for(lambda: len(viewer.chats()) >= 3 and viewer.chats())
+        assert [m["message"] for m in got] == ["up 0", "up 1", "up 2"]
+    finally:
+        await viewer.sio.disconnect()
+    for _ in range(100):
+        if len(sio.eio.sockets) == 1:  # the sender's
+            break
+        await asyncio.sleep(0.05)
+    assert len(sio.eio.sockets) == 1

@@ -193,8 +193,7 @@ class ChatServer(socketio.AsyncServer):
             await self.eio.send(eio_sid, encoded)
 
     def _write_now(self, eio_sid: str, encoded: str) -> bool:
-        """Writes a Socket.IO packet to its WebSocket now if nothing of the socket's own is in flight
-        (``sio.wire``'s rule, so order holds); False: queue it."""
+        """A Socket.IO packet to its WebSocket now, if nothing of its own is in flight (``sio.wire``)."""
         sock = self.eio.sockets.get(eio_sid) if self.wires else None
         return sock is not None and self.wires.try_write(eio_sid, sock, text_frame(("4" + encoded).encode()))
 
@@ -215,6 +214,7 @@ class ChatServer(socketio.AsyncServer):
             await super()._handle_connect(eio_sid, namespace, data)
         if self._has_namespace(eio_sid):
             self.gate.authenticated(eio_sid)
+            tuning.slim_environ(self.environ.get(eio_sid))
 
     async def _handle_disconnect(self, eio_sid: str, namespace: str | None, reason: Any = None) -> None:
         await super()._handle_disconnect(eio_sid, namespace, reason)

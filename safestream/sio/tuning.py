@@ -24,11 +24,18 @@ session that class. Its ``get`` is still the queue's own, so the
 The same class waits for its next server ping on a loop timer, not in a task
 that sleeps ``ping_interval``: every connected socket held one such task, its
 coroutine frame and its sleep, all the time (``load/mem_per_socket.py``).
+And its WebSocket session (``_websocket_handler``) reads in the request's own
+task with no timer: python-engineio wraps every read in a new task under
+``wait_for`` (a task, a timer and their frames parked per socket, and made
+again for every message a client sends). A silent client is still dropped:
+python-engineio's service task closes a session whose ping went unanswered,
+``close`` ends the writer, and closing the WebSocket ends the read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -38,6 +45,8 @@ from engineio import async_socket, exceptions, packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 
 from safestream.sio.wire import WireSockets
+
+log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 1.0
 
@@ -90,8 +99,90 @@ class FastPollSocket(async_socket.AsyncSocket):
         ping deadline, 30 s. The end marker returns it at once, empty.
         """
         await super().close(wait=wait, abort=abort, reason=reason)
-        if not self.upgraded:
-            self.queue.put_nowait(None)
+        self.queue.put_nowait(None)  # and an upgraded socket's writer, which waits without a timer (``poll``)
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        """The session over a WebSocket (opened as one, or upgraded from polling), until either side ends it."""
+        state: Any = self  # python-engineio leaves its flags untyped
+        if state.connected and not await self._upgrade_handshake(ws):
+            return
+        state.connected = state.upgraded = True
+        writer = asyncio.ensure_future(self._write_packets(ws))
+        # aiohttp cancels this handler when the connection drops, possibly mid-teardown: the
+        # session must still end (``close``) and leave the server's table, as python-engineio's would.
+        cancelled = False
+        try:
+            await self._read_packets(ws)
+        except asyncio.CancelledError:
+            cancelled = True
+        self.queue.put_nowait(None)
+        if not cancelled:
+            try:
+                await writer
+            except asyncio.CancelledError:
+                cancelled = True
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        if cancelled:
+            if self.server.sockets.get(self.sid) is self:
+                del self.server.sockets[self.sid]  # python-engineio's caller would, had we returned
+            raise asyncio.CancelledError()
+
+    async def _upgrade_handshake(self, ws: Any) -> bool:
+        """Engine.IO's polling-to-WebSocket probe: ``2probe`` answered ``3probe``, then ``5``."""
+        self.upgrading = True  # packets queue meanwhile; the NOOP ends the client's open poll
+        try:
+            probe = packet.Packet(encoded_packet=await self._next_frame(ws))
+            if probe.packet_type != packet.PING or probe.data != "probe":
+                log.info("%s: failed WebSocket upgrade: no probe", self.sid)
+                return False
+            await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+            self.queue.put_nowait(packet.Packet(packet.NOOP))
+            if packet.Packet(encoded_packet=await self._next_frame(ws)).packet_type != packet.UPGRADE:
+                log.info("%s: failed WebSocket upgrade: no UPGRADE packet", self.sid)
+                return False
+            return True
+        except (OSError, ValueError):
+            return False
+        finally:
+            self.upgrading = False
+
+    async def _next_frame(self, ws: Any) -> Any:
+        data = await ws.wait()  # OSError once the WebSocket is closed
+        if data and len(data) > self.server.max_http_buffer_size:
+            raise ValueError("packet is too large")
+        return data
+
+    async def _read_packets(self, ws: Any) -> None:
+        while True:
+            try:
+                data = await self._next_frame(ws)
+            except (OSError, ValueError):
+                return
+            if data is None:
+                return
+            try:
+                await self.receive(packet.Packet(encoded_packet=data))
+            except exceptions.UnknownPacketError:
+                continue
+            except exceptions.SocketIsClosedError:
+                return
+            except Exception:  # one bad packet must not end the session (python-engineio's rule too)
+                log.exception("%s: error handling a packet", self.sid)
+
+    async def _write_packets(self, ws: Any) -> None:
+        while True:
+            try:
+                packets = await self.poll()
+            except exceptions.QueueEmpty:
+                break
+            if not packets:
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:  # noqa: BLE001 - the peer went away mid-write; the read side ends too
+                break
+        await ws.close()
 
     def _ping_due(self) -> None:
         if not self.closing and not self.closed:
@@ -104,8 +195,14 @@ class FastPollSocket(async_socket.AsyncSocket):
         """python-engineio's ``poll``, waiting without a task per packet."""
         queue = self.queue
         try:
-            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+            if self.upgraded:
+                # The WebSocket writer: every way its session ends queues the end marker (the
+                # reader's exit, and ``close``, which a ping timeout calls), so no timer per
+                # socket (~600 B each) waits beside it.
                 first = await queue.get()
+            else:
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    first = await queue.get()
             queue.task_done()
         except (TimeoutError, asyncio.CancelledError):
             raise exceptions.QueueEmpty() from None  # what python-engineio raises for both
@@ -123,6 +220,24 @@ class FastPollSocket(async_socket.AsyncSocket):
                 break
             packets.append(pkt)
         return packets
+
+
+#: What a connected session's environ is read for after its handshake (``namespace.on_connect``:
+#: the token, the client's address) and by python-socketio (the environ of another namespace's connect).
+_ENVIRON_KEPT = ("QUERY_STRING", "PATH_INFO", "REQUEST_METHOD", "REMOTE_ADDR", "aiohttp.request")
+
+
+def slim_environ(environ: dict[str, Any] | None) -> None:
+    """Drops the handshake's headers from a connected session's environ, in place.
+
+    python-socketio keeps the environ for the session's life (and the WebSocket
+    driver holds the same dict): every request header as a string, ~1.1 KB of
+    a joined socket's ~30 KB (load/mem_per_socket.py) that nothing reads again.
+    """
+    if environ is not None and len(environ) > len(_ENVIRON_KEPT):
+        kept = {key: environ[key] for key in _ENVIRON_KEPT if key in environ}
+        environ.clear()
+        environ.update(kept)
 
 
 def adopt(sock: Any) -> None:
