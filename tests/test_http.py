@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from safestream.http.docs import route_doc
+from safestream.http.middleware import errors
 
 
 async def test_healthz_checks_the_database(client: TestClient) -> None:
@@ -42,3 +48,27 @@ async def test_security_headers_on_pages(client: TestClient) -> None:
     resp = await client.get("/docs")
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+
+
+async def test_a_client_gone_mid_answer_is_not_logged_as_a_server_error(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reconnect storm abandons handshakes: writing to their closing transports is no server fault."""
+
+    async def gone(request: web.Request) -> web.Response:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a real bug")
+
+    app = web.Application(middlewares=[errors])
+    app.router.add_get("/gone", gone)
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.ERROR):
+        # Here the connection is still open, so the answer arrives; a gone client's write just fails.
+        response = await client.get("/gone")
+        assert response.status == 499 and (await response.json())["error"]["code"] == "client_closed_request"
+        response = await client.get("/broken")
+    assert response.status == 500 and (await response.json())["error"]["code"] == "internal"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["unhandled error on GET /broken"]

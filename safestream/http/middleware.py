@@ -54,6 +54,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise  # redirects stay redirects
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(exc.status, code, exc.reason or code)
+    except ConnectionResetError as exc:
+        # The client went away mid-answer (a reconnect storm abandons handshakes): nothing is wrong
+        # here, and the answer's write fails quietly in aiohttp (raised, aiohttp logs an error).
+        log.debug("client gone during %s %s: %s", request.method, request.path, exc)
+        return error_response(499, "client_closed_request", "the client closed the connection")
     except Exception:  # the last boundary: log and answer JSON, never a traceback
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "something went wrong")
