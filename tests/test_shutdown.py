@@ -122,7 +122,10 @@ async def test_every_chat_sent_during_shutdown_gets_an_answer(tmp_path: Path) ->
     acked = {text: a["id"] for text, a in answers.items() if isinstance(a, dict) and a["ok"]}
     refusals = [a["error"] for a in answers.values() if isinstance(a, dict) and not a["ok"]]
     unanswered = [text for text, a in answers.items() if a == "unanswered"]
-    assert len(acked) > 50 and refusals, (len(acked), refusals[:3])
+    cut_off = [text for text, a in answers.items() if a == "not sent"]
+    # SIGTERM came mid-stream: later chats were refused, or (on a loaded machine, when the sessions
+    # closed before a sender's next call) never sent, and the client knew.
+    assert len(acked) > 50 and (refusals or cut_off), (len(acked), refusals[:3], len(cut_off))
     assert unanswered == []
     assert all(e["code"] == "shutting_down" and e["retry_after"] > 0 for e in refusals), refusals[:5]
     with sqlite3.connect(tmp_path / "data" / "safestream.db") as db:
