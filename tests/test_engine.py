@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from safestream.errors import Busy, ConfigError
+from safestream.errors import Busy, ConfigError, ShuttingDown
 from safestream.moderation import registry
 from safestream.moderation.batcher import MicroBatcher
 from safestream.moderation.contract import Scorer, Scores
@@ -128,6 +128,33 @@ async def test_a_full_queue_refuses_with_busy() -> None:
     gate.set()
     assert await asyncio.gather(first, *queued) == ["a", "b", "c"]
     await batcher.close()
+
+
+async def test_a_batch_may_answer_an_item_later_with_a_future_of_its_own() -> None:
+    loop = asyncio.get_running_loop()
+    later: dict[str, asyncio.Future[str]] = {"b": loop.create_future(), "c": loop.create_future()}
+    later["d"] = loop.create_future()
+
+    async def answer(items: list[str]) -> list[str | asyncio.Future[str]]:
+        return [later.get(item, item) for item in items]
+
+    batcher: MicroBatcher[str, str] = MicroBatcher(answer)
+    batcher.start()
+    try:
+        waiters = [batcher.submit(item) for item in "abcd"]
+        assert await waiters[0] == "a"
+        await asyncio.sleep(0)
+        assert not any(w.done() for w in waiters[1:])  # the batch is over; their answers are not
+        later["b"].set_result("b, read")
+        later["c"].set_exception(RuntimeError("the read failed"))
+        later["d"].cancel()
+        assert await waiters[1] == "b, read"
+        with pytest.raises(RuntimeError, match="the read failed"):
+            await waiters[2]
+        with pytest.raises(ShuttingDown):  # a cancelled answer is still an answer
+            await waiters[3]
+    finally:
+        await batcher.close()
 
 
 async def test_scores_are_computed_on_normalized_text() -> None:

@@ -59,3 +59,9 @@ async def test_join_waits_for_every_packet_to_be_done() -> None:
     await asyncio.wait_for(joined, 1)
     with pytest.raises(ValueError, match="too many"):
         queue.task_done()
+
+
+def test_a_bounded_session_queue_is_refused_not_silently_unbounded() -> None:
+    assert WaiterQueue(0).maxsize == 0
+    with pytest.raises(ValueError, match="unbounded"):
+        WaiterQueue(10)

@@ -97,7 +97,7 @@ class ChatPipeline:
         self.publish = self._publisher.publish
         self.publish_approved = self._publisher.publish_approved
         # A batch's answer per message: its ack, or (read by the sentence stage) the future of it.
-        self._batcher: MicroBatcher[Pending, Any] = MicroBatcher(
+        self._batcher: MicroBatcher[Pending, dict[str, Any]] = MicroBatcher(
             self._process, max_batch=512, max_queue=settings.moderation_queue_size, name="moderation"
         )
         self._held = HeldReads(
@@ -118,7 +118,7 @@ class ChatPipeline:
     def queued(self) -> int:
         return len(self._batcher) + len(self._held)
 
-    def submit(self, conn: Connection, data: Any) -> Any:
+    def submit(self, conn: Connection, data: Any) -> asyncio.Future[dict[str, Any]]:
         """Checks a ``chat`` event and queues it; returns a future of the ack."""
         if self._batcher.closing:  # first: the sender should resend elsewhere, whatever else is wrong
             raise ShuttingDown()
@@ -142,7 +142,7 @@ class ChatPipeline:
         if not self._writer.has_room:
             raise Busy("the server is busy; try again shortly", retry_after=1.0)
         post = self.modes.shared_post(stream, text, modes, sender)
-        return _final(self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit, post)))
+        return self._batcher.submit(Pending(stream, username, text, datetime.now(UTC), hit, post))
 
     def sender(self, conn: Connection, stream: str) -> Sender:
         """What the chat-mode rules know about the sender, for this stream."""
@@ -156,7 +156,7 @@ class ChatPipeline:
         if room is None or not room.live:
             raise StreamOffline(f"{stream!r} is not live")
 
-    async def _process(self, items: list[Pending]) -> list[dict[str, Any]]:
+    async def _process(self, items: list[Pending]) -> list[dict[str, Any] | asyncio.Future[dict[str, Any]]]:
         refused: list[dict[str, Any] | None] = [None] * len(items)
         # The local limiter saw only this process; the cluster counts every process (alone: never over).
         over = await self._cluster.over_limit(
@@ -175,7 +175,9 @@ class ChatPipeline:
             [item.text for item in todo], escalate_all=self._transformer_keeps_up(len(todo))
         )
         now: list[tuple[Pending, Assessment]] = []
-        later: list[Any] = []  # per message of todo: None (published now) or its escalation's future
+        later: list[
+            asyncio.Future[dict[str, Any]] | None
+        ] = []  # per message of todo: None (published now) or its escalation's future
         for item, assessment in zip(todo, assessments, strict=True):
             if assessment.awaiting or self._held.holding(item.username):
                 later.append(self._held.hold(item, assessment))
@@ -204,23 +206,3 @@ class ChatPipeline:
             item.text, assessment.normalized, assessment.scores, failed=assessment.failed
         )
         return merge_hit(decision, item.hit, item.text)
-
-
-def _final(answer: asyncio.Future[Any]) -> asyncio.Future[dict[str, Any]]:
-    """The ack of a queued message: the batch's answer, or that of its escalation when it has one."""
-    ack: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-
-    def settle(done: asyncio.Future[Any]) -> None:
-        if ack.done():
-            return
-        if done.cancelled():
-            ack.cancel()
-        elif (exc := done.exception()) is not None:
-            ack.set_exception(exc)
-        elif isinstance(result := done.result(), asyncio.Future):
-            result.add_done_callback(settle)
-        else:
-            ack.set_result(result)
-
-    answer.add_done_callback(settle)
-    return ack

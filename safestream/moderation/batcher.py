@@ -4,12 +4,15 @@ A quiet stream pays no added delay (a lone item is processed at once); a
 busy one pays one model call per batch instead of one per message. Batches
 are processed strictly in order, one at a time, so results come back in
 arrival order. The queue is bounded: ``submit`` refuses when it is full.
+A result may be a future of its own (the answer is not known when the batch
+ends): the item's waiter is then settled when that future is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,7 +29,7 @@ R = TypeVar("R")
 class MicroBatcher(Generic[T, R]):
     def __init__(
         self,
-        process: Callable[[list[T]], Awaitable[Sequence[R]]],
+        process: Callable[[list[T]], Awaitable[Sequence[R | asyncio.Future[R]]]],
         *,
         max_batch: int = 256,
         max_queue: int = 5000,
@@ -132,5 +135,21 @@ class MicroBatcher(Generic[T, R]):
         self.batches += 1
         self.items += len(batch)
         for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if isinstance(result, asyncio.Future):
+                result.add_done_callback(functools.partial(_copy_outcome, future))
+            else:
                 future.set_result(result)
+
+
+def _copy_outcome(waiter: asyncio.Future[R], done: asyncio.Future[R]) -> None:
+    """Settles an item's waiter with the outcome of the future its batch answered with."""
+    if waiter.done():
+        return
+    if done.cancelled():
+        waiter.set_exception(ShuttingDown())
+    elif (exc := done.exception()) is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(done.result())

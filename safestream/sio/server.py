@@ -59,9 +59,9 @@ class _EngineServer(engineio.AsyncServer):
         super().__init__(*args, **kwargs)
         self.open_requests: set[asyncio.Task[Any]] = set()
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> WaiterQueue:
-        """Each session's outgoing queue: small, and it tells a direct room write when its writer is idle."""
-        return WaiterQueue()
+    def create_queue(self, maxsize: int = 0) -> WaiterQueue:
+        """Each session's unbounded outgoing queue (the slow-consumer watchdog bounds it by dropping the socket)."""
+        return WaiterQueue(maxsize)
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         task = asyncio.current_task()

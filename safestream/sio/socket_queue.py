@@ -26,7 +26,9 @@ class WaiterQueue:
 
     maxsize = 0
 
-    def __init__(self) -> None:
+    def __init__(self, maxsize: int = 0) -> None:
+        if maxsize:
+            raise ValueError("a session queue is unbounded: the slow-consumer watchdog bounds it")
         # A list, not a deque: an empty deque is 600 bytes, and a queue is rarely more than a few long
         # (the slow-consumer watchdog drops a socket whose queue passes its bound).
         self._items: list[Any] = []
