@@ -175,9 +175,8 @@ class ChatPipeline:
             [item.text for item in todo], escalate_all=self._transformer_keeps_up(len(todo))
         )
         now: list[tuple[Pending, Assessment]] = []
-        later: list[
-            asyncio.Future[dict[str, Any]] | None
-        ] = []  # per message of todo: None (published now) or its escalation's future
+        # Per message of todo: None (published now) or the future of its ack once read.
+        later: list[asyncio.Future[dict[str, Any]] | None] = []
         for item, assessment in zip(todo, assessments, strict=True):
             if assessment.awaiting or self._held.holding(item.username):
                 later.append(self._held.hold(item, assessment))
