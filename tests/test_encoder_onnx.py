@@ -157,3 +157,30 @@ def test_int8_embeddings_are_never_scored_with_fp32_heads(
     encoder = shared_encoder(int8=True, runtime="onnx")
     with pytest.raises(ModelLoadError, match="onnx-int8"):
         Heads.load(path, variant="onnx-int8", graph_sha256=encoder.graph_sha256)
+
+
+def test_a_shallower_encoder_gives_that_layers_vectors_on_both_runtimes(onnx_dir: Path) -> None:
+    """``layers=2`` runs only the first two layers: torch and ONNX both give the full model's layer-2 vectors."""
+    import torch
+    from tokenizers import Tokenizer
+
+    from safestream.moderation.encoder import Encoder, load_bert, pool
+
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.no_padding()  # the file pads to 128; one text alone needs no padding
+    full = load_bert(model_dir())
+    expected = []
+    with torch.inference_mode():
+        for text in TEXTS:
+            ids = torch.tensor([tokenizer.encode(text).ids[:64]])
+            mask = torch.ones_like(ids)
+            states = full(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            expected.append(pool(torch, states[2], mask).numpy()[0])
+    shallow = Encoder(model_dir(), layers=2)
+    assert len(shallow._model.encoder.layer) == 2
+    np.testing.assert_allclose(shallow.embed(TEXTS, max_tokens=64), np.array(expected), atol=1e-5)
+    onnx = encoder_onnx.OnnxEncoder(model_dir(), layers=2, directory=onnx_dir)
+    assert "-l2-" in onnx.model_file.name  # cached apart from the six-layer graph
+    np.testing.assert_allclose(onnx.embed(TEXTS, max_tokens=64), np.array(expected), atol=1e-5)
+    with pytest.raises(ModelLoadError, match="6 layers"):
+        Encoder(model_dir(), layers=7)

@@ -69,6 +69,33 @@ async def test_training_on_a_small_sample_writes_an_artifact_that_loads_and_scor
 
 
 @pytest.mark.slow
+async def test_the_stage_runs_the_encoder_as_deep_as_its_heads_were_trained(tmp_path: Path) -> None:
+    """Heads trained on layer 2's vectors are scored on layer 2's vectors, not on the full model's."""
+    from safestream.moderation.encoder import Encoder, model_dir
+
+    out = tmp_path / "heads.json"
+    fitted, _ = train(out=out, limit=120, davidson_per_class=40, seed=5, variants=("fp32",), layers=2)
+    assert json.loads(out.read_text())["layers"] == 2 and fitted["fp32"].layers == 2
+    scorer = SentenceScorer(str(out), quantize=False, runtime="torch")
+    await scorer.load()
+    try:
+        text = "women are too emotional to lead"
+        [scores] = await scorer.score([text])
+        two, six = (Encoder(model_dir(), layers=n).embed([text], max_tokens=64) for n in (2, 6))
+        [at_two], [at_six] = fitted["fp32"].scores(two), fitted["fp32"].scores(six)
+        assert max(abs(scores[k] - at_two[k]) for k in scores) < 1e-6
+        assert max(abs(scores[k] - at_six[k]) for k in scores) > 1e-3  # the depth matters
+    finally:
+        await scorer.close()
+
+
+def test_the_committed_artifact_names_its_depth() -> None:
+    from safestream.moderation.encoder import DEFAULT_LAYERS
+
+    assert json.loads(DEFAULT_ARTIFACT.read_text())["layers"] == DEFAULT_LAYERS
+
+
+@pytest.mark.slow
 def test_training_twice_on_the_same_data_writes_the_same_bytes(tmp_path: Path) -> None:
     """Reproducibility: same seed, data and encoder weights -> an identical artifact."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"

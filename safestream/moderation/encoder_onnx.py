@@ -35,12 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from safestream.moderation.encoder import BaseEncoder, load_bert, pool
+from safestream.moderation.encoder import DEFAULT_LAYERS, BaseEncoder, load_bert, pool
 
 log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "onnx", "torch")
 #: Bump when the exported graph changes, so stale cached files are not reused.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 OPSET = 17
 
 
@@ -83,11 +83,11 @@ def _replace_atomically(target: Path, write: Any) -> None:
             os.unlink(tmp)
 
 
-def export_fp32(model_path: Path, target: Path) -> None:
-    """Traces BertModel + pooling + normalization to ``target`` (opset 17, dynamic axes)."""
+def export_fp32(model_path: Path, target: Path, *, layers: int = DEFAULT_LAYERS) -> None:
+    """Traces BertModel's first ``layers`` + pooling + normalization to ``target`` (opset 17, dynamic axes)."""
     import torch
 
-    model = load_bert(model_path, eager=True)
+    model = load_bert(model_path, eager=True, layers=layers)
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -150,16 +150,19 @@ def _quiet_quantizer(record: logging.LogRecord) -> bool:
     return "onnxruntime" not in record.pathname or record.levelno >= logging.ERROR
 
 
-def exported(model_path: Path, checksum: str, *, int8: bool, directory: Path | None = None) -> Path:
-    """The cached graph for these weights, exported (and quantized) on first use."""
+def exported(
+    model_path: Path, checksum: str, *, int8: bool, layers: int = DEFAULT_LAYERS, directory: Path | None = None
+) -> Path:
+    """The cached graph for these weights and depth, exported (and quantized) on first use."""
     directory = directory or cache_dir()
-    fp32 = directory / f"minilm-{checksum}-v{EXPORT_VERSION}-fp32.onnx"
+    stem = f"minilm-{checksum}-v{EXPORT_VERSION}-l{layers}"
+    fp32 = directory / f"{stem}-fp32.onnx"
     if not fp32.is_file():
         log.info("exporting the sentence encoder to ONNX (once, into %s)", directory)
-        export_fp32(model_path, fp32)
+        export_fp32(model_path, fp32, layers=layers)
     if not int8:
         return fp32
-    quantized = directory / f"minilm-{checksum}-v{EXPORT_VERSION}-int8.onnx"
+    quantized = directory / f"{stem}-int8.onnx"
     if not quantized.is_file():
         export_int8(fp32, quantized)
     return quantized
@@ -170,9 +173,17 @@ class OnnxEncoder(BaseEncoder):
 
     runtime = "onnx"
 
-    def __init__(self, path: Path, *, int8: bool = False, threads: int = 1, directory: Path | None = None) -> None:
-        super().__init__(path, int8=int8)
-        self.model_file = exported(path, self.checksum, int8=int8, directory=directory)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        int8: bool = False,
+        threads: int = 1,
+        layers: int = DEFAULT_LAYERS,
+        directory: Path | None = None,
+    ) -> None:
+        super().__init__(path, int8=int8, layers=layers)
+        self.model_file = exported(path, self.checksum, int8=int8, layers=layers, directory=directory)
         self._sessions: dict[int, Any] = {}
         self._graph_sha256: str | None = None
         if int8:
@@ -207,10 +218,10 @@ class OnnxEncoder(BaseEncoder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-def open_onnx(path: Path, *, int8: bool, threads: int) -> OnnxEncoder | None:
+def open_onnx(path: Path, *, int8: bool, threads: int, layers: int = DEFAULT_LAYERS) -> OnnxEncoder | None:
     """An ONNX encoder, or None (logged) when it cannot be built here: the caller uses torch."""
     try:
-        return OnnxEncoder(path, int8=int8, threads=threads)
+        return OnnxEncoder(path, int8=int8, threads=threads, layers=layers)
     except Exception as exc:  # noqa: BLE001 - onnxruntime's errors are untyped; torch is the reference anyway
         log.warning("the ONNX sentence encoder is unavailable (%s): falling back to torch", exc)
         return None

@@ -13,8 +13,9 @@ the label names, the encoder's name and the sha256 of the encoder weights, and
 one set of heads (weights, scalers, validation AUCs) per encoder *variant*:
 ``fp32`` and ``onnx-int8``, whose vectors differ by up to ~0.03 a coordinate, so
 each has heads fit on its own embeddings (int8 ones also name the sha256 of the
-int8 graph). Loading refuses heads trained for other weights or another variant
-or graph, since their scores would silently be off. Matrices are base64 float32
+int8 graph), and the encoder depth (``layers``) whose vectors they read. Loading
+refuses heads trained for other weights or another variant or graph, since their
+scores would silently be off; the stage runs the encoder at the heads' depth. Matrices are base64 float32
 (the trained values exactly, half the size of decimal text).
 """
 
@@ -53,6 +54,8 @@ class Heads:
     variant: str = "fp32"
     #: For int8: the sha256 of the quantized ONNX graph that produced the training embeddings.
     graph_sha256: str | None = None
+    #: How many of the encoder's layers produced the vectors (files without the field: all 6).
+    layers: int = 6
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(LABELS)
@@ -151,15 +154,16 @@ def _matrix(value: Any) -> np.ndarray:
 def save_artifact(path: Path, variants: Sequence[Heads], meta: Mapping[str, Any] | None = None) -> None:
     """One file, heads per encoder variant (``fp32``, ``onnx-int8``) for one encoder and label list."""
     first = variants[0]
-    shared = (first.labels, first.encoder, first.encoder_sha256, first.max_tokens)
-    if any((h.labels, h.encoder, h.encoder_sha256, h.max_tokens) != shared for h in variants):
-        raise ValueError("heads in one artifact must share labels, encoder and max_tokens")
+    shared = (first.labels, first.encoder, first.encoder_sha256, first.max_tokens, first.layers)
+    if any((h.labels, h.encoder, h.encoder_sha256, h.max_tokens, h.layers) != shared for h in variants):
+        raise ValueError("heads in one artifact must share labels, encoder, layers and max_tokens")
     text = json.dumps(
         {
             "format": FORMAT,
             "labels": list(first.labels),
             "encoder": first.encoder,
             "encoder_sha256": first.encoder_sha256,
+            "layers": first.layers,
             "max_tokens": first.max_tokens,
             "meta": dict(meta or {}),
             "variants": {h.variant: h.entry() for h in variants},
@@ -195,6 +199,7 @@ def load_artifact(path: Path, *, encoder_sha256: str | None = None) -> dict[str,
                 encoder=str(data["encoder"]),
                 encoder_sha256=str(data["encoder_sha256"]),
                 max_tokens=int(data.get("max_tokens", 128)),
+                layers=int(data.get("layers", 6)),
                 meta={**data.get("meta", {}), **(entry.get("meta", {}) if entry is not data else {})},
                 hidden_weights=_matrix(entry["hidden_weights"]).T if "hidden_weights" in entry else None,
                 hidden_bias=np.array(entry["hidden_bias"], dtype=np.float64) if "hidden_bias" in entry else None,

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from safestream.moderation.encoder import BaseEncoder
+from safestream.moderation.encoder import DEFAULT_LAYERS, BaseEncoder
 from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt, save_artifact
 from safestream.moderation.training_data import DATA_DIR, LABELS, load_davidson, load_own, load_toxigen, split
 
@@ -90,19 +90,19 @@ def _fit_mlp(
 VARIANTS = ("fp32", "onnx-int8")
 
 
-def _encoder(variant: str) -> BaseEncoder:
+def _encoder(variant: str, layers: int) -> BaseEncoder:
     """The reference encoder of a variant: torch for fp32 (ONNX fp32 agrees to 2e-7), ONNX Runtime for int8."""
     from safestream.moderation.encoder import shared_encoder
 
     if variant == "fp32":
-        return shared_encoder()
+        return shared_encoder(layers=layers)
     if variant != "onnx-int8":
         raise SystemExit(f"unknown encoder variant {variant!r}; expected {' or '.join(VARIANTS)}")
     from safestream.moderation import encoder_onnx
 
     if not encoder_onnx.onnxruntime_installed():
         raise SystemExit("onnx-int8 heads need onnxruntime (pip install 'safestream[sentence]'), or --variants fp32")
-    encoder = shared_encoder(int8=True, runtime="onnx", threads=1)
+    encoder = shared_encoder(int8=True, runtime="onnx", threads=1, layers=layers)
     if encoder.variant != variant:
         raise SystemExit("the ONNX int8 encoder did not load (see the warning above); or --variants fp32")
     return encoder
@@ -114,7 +114,7 @@ def _embed(encoder: BaseEncoder, texts: list[str], max_tokens: int, cache: Path 
 
     started = time.perf_counter()
     graph = f"-{encoder.graph_sha256[:16]}" if encoder.graph_sha256 else ""
-    name = f"embeddings-{encoder.checksum[:16]}-{encoder.variant}{graph}-{max_tokens}.npz"
+    name = f"embeddings-{encoder.checksum[:16]}-l{encoder.layers}-{encoder.variant}{graph}-{max_tokens}.npz"
     path = cache / name if cache else None
     known: dict[str, np.ndarray] = {}
     if path is not None and path.is_file():
@@ -169,6 +169,7 @@ def _fit(
         hidden_bias=hidden_b,
         variant=encoder.variant,
         graph_sha256=encoder.graph_sha256,
+        layers=encoder.layers,
     )
     all_logits = heads.logits(x)
     scale, offset, aucs = [], [], {}
@@ -204,13 +205,14 @@ def train(
     hidden: int = 192,
     cache: Path | None = None,
     variants: tuple[str, ...] = VARIANTS,
+    layers: int = DEFAULT_LAYERS,
 ) -> tuple[dict[str, Heads], dict[str, Any]]:
     """Heads per encoder variant on the same rows and split, saved to one artifact; (heads, report)."""
     import torch
 
     from safestream.moderation.normalize import normalize
 
-    encoders = [_encoder(v) for v in dict.fromkeys(variants)]  # fail before minutes of embedding
+    encoders = [_encoder(v, layers) for v in dict.fromkeys(variants)]  # fail before minutes of embedding
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
     rng = np.random.default_rng(seed)
@@ -259,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
     if not (data / "own" / "cases.csv").is_file():
         print(f"train-moderation: no training data under {data}", file=sys.stderr)
         return 2
+    layers = DEFAULT_LAYERS if args.layers is None else args.layers
     _, report = train(
         data_dir=data,
         out=out,
@@ -268,9 +271,13 @@ def run(args: argparse.Namespace) -> int:
         hidden=args.hidden,
         cache=Path(args.cache) if args.cache else None,
         variants=tuple(v.strip() for v in args.variants.split(",") if v.strip()),
+        layers=layers,
     )
     secs = ", ".join(f"{v} {t} s" for v, t in report["embed_secs"].items())
-    print(f"wrote {out}: {report['examples']} examples ({report['validation']} validation), embedding {secs}")
+    print(
+        f"wrote {out}: {report['examples']} examples ({report['validation']} validation), "
+        f"{layers} of the encoder's layers, embedding {secs}"
+    )
     variants = list(report["auc"])
     print(f"  validation ROC AUC {'':<13}" + "".join(f"{v:>11}" for v in variants))
     for name in report["auc"][variants[0]]:

@@ -71,19 +71,26 @@ class SentenceScorer(ExecutorScorer):
         # int8 has none (and is slower than ONNX fp32), so auto keeps torch on fp32.
         int8 = runtime == "onnx" if self._quantize is None else self._quantize
         threads = max(self._threads, 1)
+        stored = load_artifact(self._artifact)
+        # The encoder runs as deep as the heads were trained (every variant in a file shares it).
+        layers = next(iter(stored.values())).layers
         encoder = None
-        if int8 and f"{runtime}-int8" not in load_artifact(self._artifact):
+        if int8 and f"{runtime}-int8" not in stored:
             self._fall_back(f"{runtime}-int8", "no heads for them at all")
         elif int8:
-            encoder = shared_encoder(int8=True, runtime=runtime, threads=threads)
+            encoder = shared_encoder(int8=True, runtime=runtime, threads=threads, layers=layers)
         heads = self._heads_for(encoder) if encoder is not None else None
         if encoder is not None and heads is None:
             self._fall_back(encoder.variant, f"none for the int8 graph {(encoder.graph_sha256 or '?')[:12]} here")
         if heads is None or encoder is None:
-            encoder = shared_encoder(int8=False, runtime=runtime, threads=threads)
+            encoder = shared_encoder(int8=False, runtime=runtime, threads=threads, layers=layers)
             heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
-        if (heads.variant, heads.graph_sha256) != (encoder.variant, encoder.graph_sha256):
-            raise ModelLoadError(f"heads for {heads.variant} embeddings cannot score {encoder.variant} ones")
+        found = (heads.variant, heads.graph_sha256, heads.layers)
+        if found != (encoder.variant, encoder.graph_sha256, encoder.layers):
+            raise ModelLoadError(
+                f"heads for {heads.variant} embeddings of {heads.layers} layers cannot score "
+                f"{encoder.variant} ones of {encoder.layers}"
+            )
         if encoder.runtime == "torch" and self._threads > 0:
             import torch
 
@@ -92,8 +99,9 @@ class SentenceScorer(ExecutorScorer):
         self._max_tokens = min(self._max_tokens, heads.max_tokens)
         self._encoder = encoder
         log.info(
-            "sentence stage: %s encoder on %s, %s heads, %d thread(s), %d tokens",
+            "sentence stage: %s encoder (%d layers) on %s, %s heads, %d thread(s), %d tokens",
             "int8" if encoder.int8 else "fp32",
+            encoder.layers,
             encoder.runtime,
             heads.variant,
             threads,
