@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from safestream.moderation.backends import linear_tfidf, profanity
@@ -98,7 +104,8 @@ def test_a_batch_with_no_known_word_at_all(scorer: ProfanityScorer) -> None:
     assert max(abs(g - r) for g, r in zip(got, library(texts), strict=True)) <= TOLERANCE
 
 
-def test_a_fast_path_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fast_path_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(tmp_path))  # no cached arrays: the build is checked
     monkeypatch.setattr(linear_tfidf.LinearTfidf, "proba_batch", lambda self, texts: [0.5] * len(texts))
     profanity.fast_path.cache_clear()  # built once per process: this test needs a build of its own
     try:
@@ -107,16 +114,85 @@ def test_a_fast_path_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch)
         assert scorer._fast is None
         texts = ["fuck this", "have a lovely evening"]
         assert [s["toxicity"] for s in scorer.predict(texts)] == library(texts)
+        assert not (tmp_path / "cache" / "profanity").exists()  # a refused fast path is never cached
     finally:
         profanity.fast_path.cache_clear()
 
 
-def test_settings_it_does_not_replicate_are_refused(scorer: ProfanityScorer) -> None:
+LATER_START = """
+import json, sys
+from safestream.moderation.backends.profanity import ProfanityScorer
+scorer = ProfanityScorer()
+scorer.load_sync()
+texts = json.loads(sys.argv[1])
+print(json.dumps({"sklearn": "sklearn" in sys.modules, "scores": [s["toxicity"] for s in scorer.predict(texts)]}))
+"""
+
+
+def _start(data_dir: Path, texts: list[str]) -> dict[str, object]:
+    env = {**os.environ, "SAFESTREAM_DATA_DIR": str(data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-c", LATER_START, json.dumps(texts)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.slow
+def test_a_later_start_scores_from_the_cached_arrays_without_importing_scikit_learn(tmp_path: Path) -> None:
+    """A deploy's restart must not spend 2 s of GIL on imports while every client reconnects."""
+    texts = [*VARIED, *random_chat(50, 3)]
+    first = _start(tmp_path, texts)
+    assert first["sklearn"] is True and len(list((tmp_path / "cache" / "profanity").glob("*.npz"))) == 1
+    later = _start(tmp_path, texts)
+    assert later["sklearn"] is False
+    expected = library(texts)
+    for run in (first, later):
+        scores = run["scores"]
+        assert isinstance(scores, list)
+        assert max(abs(g - r) for g, r in zip(scores, expected, strict=True)) <= TOLERANCE
+
+
+def _cached_scorer(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ProfanityScorer, Path]:
+    monkeypatch.setenv("SAFESTREAM_DATA_DIR", str(data_dir))
+    profanity.cached_fast_path.cache_clear()
+    scorer = ProfanityScorer()
+    scorer.load_sync()
+    path = profanity.cache_file()
+    assert path is not None and path.is_file() and scorer._fast is not None
+    return scorer, path
+
+
+@pytest.mark.parametrize("damage", ["weights", "garbage"])
+def test_cached_arrays_that_are_damaged_are_refused_and_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    _, path = _cached_scorer(tmp_path, monkeypatch)
+    if damage == "garbage":
+        path.write_bytes(b"not an npz file")
+    else:  # a well-formed file whose weights no longer give the library's answers
+        with np.load(path) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        arrays["weights"] = arrays["weights"] * 1.01
+        with path.open("wb") as handle:
+            np.savez(handle, **arrays)
+    profanity.cached_fast_path.cache_clear()
+    assert profanity.cached_fast_path(path) is None
+    scorer, path = _cached_scorer(tmp_path, monkeypatch)  # rebuilt from the library, and cached again
+    texts = [*VARIED, *random_chat(100, 4)]
+    assert [s["toxicity"] for s in scorer.predict(texts)] == pytest.approx(library(texts), abs=TOLERANCE)
+    profanity.cached_fast_path.cache_clear()
+    assert profanity.cached_fast_path(path) is not None
+
+
+def test_settings_it_does_not_replicate_are_refused() -> None:
+    from profanity_check import profanity_check as pc
     from sklearn.base import clone
 
-    bigrams = clone(scorer._vectorizer).set_params(ngram_range=(1, 2))
+    bigrams = clone(pc.vectorizer).set_params(ngram_range=(1, 2))
     bigrams.fit(["a tiny corpus of words", "another tiny corpus"])
-    stacked = profanity._stack(scorer._model)
+    stacked = profanity._stack(pc.model)
     assert stacked is not None
     assert linear_tfidf.LinearTfidf.build(bigrams, stacked) is None
-    assert linear_tfidf.LinearTfidf.build(scorer._vectorizer, stacked) is not None
+    assert linear_tfidf.LinearTfidf.build(pc.vectorizer, stacked) is not None

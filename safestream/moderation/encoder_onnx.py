@@ -18,8 +18,8 @@ need ``onnxruntime`` and ``tokenizers`` (no torch import, a faster start).
 Files are written to a temporary name and renamed, so two processes exporting
 at once never leave a half-written model behind.
 
-The cache directory is ``$SAFESTREAM_DATA_DIR/cache/onnx`` when that variable
-is set, else ``$XDG_CACHE_HOME/safestream/onnx`` (``~/.cache/...``).
+The cache directory is ``onnx/`` under ``model_cache.cache_root()``
+(``$SAFESTREAM_DATA_DIR/cache``, else ``~/.cache/safestream``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import hashlib
 import importlib.util
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from safestream.moderation.encoder import DEFAULT_LAYERS, BaseEncoder, load_bert, pool
+from safestream.moderation.model_cache import cache_root, replace_atomically
 
 log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "onnx", "torch")
@@ -64,23 +64,7 @@ def resolve_runtime(runtime: str) -> str:
 
 
 def cache_dir() -> Path:
-    data = os.environ.get("SAFESTREAM_DATA_DIR", "").strip()
-    if data:
-        return Path(data) / "cache" / "onnx"
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "safestream" / "onnx"
-
-
-def _replace_atomically(target: Path, write: Any) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    return cache_root() / "onnx"
 
 
 def export_fp32(model_path: Path, target: Path, *, layers: int = DEFAULT_LAYERS) -> None:
@@ -120,7 +104,7 @@ def export_fp32(model_path: Path, target: Path, *, layers: int = DEFAULT_LAYERS)
                 dynamo=False,
             )
 
-    _replace_atomically(target, write)
+    replace_atomically(target, write)
 
 
 def export_int8(fp32: Path, target: Path) -> None:
@@ -141,7 +125,7 @@ def export_int8(fp32: Path, target: Path) -> None:
     root = logging.getLogger()
     root.addFilter(_quiet_quantizer)
     try:
-        _replace_atomically(target, write)
+        replace_atomically(target, write)
     finally:
         root.removeFilter(_quiet_quantizer)
 

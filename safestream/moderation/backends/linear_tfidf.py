@@ -46,37 +46,53 @@ _REQUIRED = {
 }
 
 
-def _analyzer(vectorizer: Any, params: dict[str, Any]) -> Callable[[str], list[str]]:
-    """The vectorizer's analyzer, or an equivalent shortcut for what it does with the default settings.
+def _shortcut(vectorizer: Any, params: dict[str, Any]) -> str | None:
+    """The token pattern when the vectorizer's analyzer is just ``findall(text.lower())``, else None.
 
     With no custom preprocessor or tokenizer and no accent stripping, the
     analyzer is ``token_pattern.findall(text.lower())`` minus stop words, and
     a stop word is never in ``vocabulary_`` (they are removed before the
     vocabulary is built), so skipping the stop-word filter changes no count.
-    It halves the cost of tokenizing.
+    It halves the cost of tokenizing, and it is what lets the arrays be
+    cached without scikit-learn (``arrays``).
     """
-    analyzer: Callable[[str], list[str]] = vectorizer.build_analyzer()
     stop_words = vectorizer.get_stop_words() or frozenset()
     if (
         params.get("preprocessor") is None
         and params.get("tokenizer") is None
         and params.get("strip_accents") is None
         and params.get("lowercase") is True
+        and isinstance(params.get("token_pattern"), str)
         and not any(word in vectorizer.vocabulary_ for word in stop_words)
     ):
-        findall = re.compile(params["token_pattern"]).findall
-        return lambda text: findall(text.lower())
-    return analyzer
+        return str(params["token_pattern"])
+    return None
+
+
+def _findall_lower(pattern: str) -> Callable[[str], list[str]]:
+    findall = re.compile(pattern).findall
+    return lambda text: findall(text.lower())
+
+
+#: The arrays ``arrays`` writes and ``from_arrays`` reads (besides ``pattern``).
+_ARRAYS = ("tokens", "idf", "weights", "intercepts", "a", "b")
 
 
 class LinearTfidf:
     """``proba(text)`` / ``proba_batch(texts)``: the averaged calibrated probability of the positive class."""
 
     def __init__(
-        self, analyzer: Callable[[str], list[str]], vocabulary: dict[str, int], idf: Any, stacked: Any
+        self,
+        analyzer: Callable[[str], list[str]],
+        vocabulary: dict[str, int],
+        idf: Any,
+        stacked: Any,
+        pattern: str | None = None,
     ) -> None:
         weights, intercepts, a, b = stacked
         self._analyze = analyzer
+        #: The token pattern of a plain ``findall(text.lower())`` analyzer (None: the vectorizer's own).
+        self.pattern = pattern
         self._vocabulary = vocabulary
         # numpy copies for batches, Python floats for one text (no numpy scalar overhead per token).
         self._idf, self._weights = np.asarray(idf, dtype=np.float64), np.asarray(weights, dtype=np.float64)
@@ -101,9 +117,36 @@ class LinearTfidf:
             weights, intercepts = stacked[0], stacked[1]
             if weights.shape != (len(idf), len(intercepts)) or sorted(vocabulary.values()) != list(range(len(idf))):
                 return None
-            return cls(_analyzer(vectorizer, params), vocabulary, idf, stacked)
+            pattern = _shortcut(vectorizer, params)
+            analyzer = _findall_lower(pattern) if pattern is not None else vectorizer.build_analyzer()
+            return cls(analyzer, vocabulary, idf, stacked, pattern)
         except (AttributeError, TypeError, ValueError, IndexError):
             return None
+
+    def arrays(self) -> dict[str, np.ndarray] | None:
+        """Everything needed to rebuild this without scikit-learn, or None (a custom analyzer needs it)."""
+        if self.pattern is None:
+            return None
+        tokens = sorted(self._vocabulary, key=self._vocabulary.__getitem__)
+        return {
+            "pattern": np.array(self.pattern),
+            "tokens": np.array(tokens),
+            "idf": self._idf,
+            "weights": self._weights,
+            "intercepts": self._intercepts,
+            "a": self._a,
+            "b": self._b,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Any) -> LinearTfidf:
+        """From what ``arrays`` returned (e.g. an ``np.load``-ed file); KeyError or ValueError if malformed."""
+        tokens, idf, weights, intercepts, a, b = (arrays[name] for name in _ARRAYS)
+        vocabulary = {str(token): j for j, token in enumerate(tokens.tolist())}
+        if len(vocabulary) != len(idf) or weights.shape != (len(idf), len(intercepts)):
+            raise ValueError("the cached arrays do not fit together")
+        pattern = str(arrays["pattern"])
+        return cls(_findall_lower(pattern), vocabulary, idf, (weights, intercepts, a, b), pattern)
 
     def _calibrate(self, decision: Sequence[float]) -> float:
         total = 0.0
