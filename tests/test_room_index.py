@@ -72,3 +72,63 @@ async def test_real_sockets_leave_no_rooms_behind(client: TestClient, sio_client
     assert all(s not in manager.rooms_of.get("/", {}) for s in sids)
     assert not any(s in members for members in manager.rooms["/"].values() for s in sids)
     assert (await sender.call("chat", {"message": "still here"}))["ok"]
+
+
+async def test_connect_and_disconnect_bookkeeping_answers_as_python_socketio_does() -> None:
+    """pre_connect / connect / pre_disconnect / disconnect in random order: the same answers, the same pending sids."""
+    rng = random.Random(11)
+    plain_server, our_server = socketio.AsyncServer(), socketio.AsyncServer(client_manager=IndexedManager())
+    plain, ours = plain_server.manager, our_server.manager
+    assert isinstance(ours, IndexedManager)
+    ids = iter(range(10**6))
+    for server in (plain_server, our_server):  # the same sids in both
+        server.eio.generate_id = lambda: f"s{next(ids) // 2}"  # type: ignore[method-assign]
+    known: list[tuple[str, str]] = []
+    for step in range(2000):
+        op = rng.random()
+        if op < 0.3 or not known:
+            eio = f"e{step}"
+            sids = {await m.pre_connect(eio, "/") for m in (plain, ours)}
+            assert len(sids) == 1, step
+            known.append((sids.pop(), eio))
+            continue
+        sid, _ = rng.choice(known)
+        if op < 0.5:
+            if plain.is_pre_connected(sid, "/"):  # a server connects only what it pre-connected
+                assert [await m.connect(sid, "/") for m in (plain, ours)] == [sid, sid]
+        elif op < 0.6:
+            if sid not in plain.pending_disconnect.get("/", []):  # a disconnect starts once
+                assert ours.pre_disconnect(sid, "/") == plain.pre_disconnect(sid, "/")
+        elif op < 0.75:
+            for m in (plain, ours):
+                m.basic_disconnect(sid, "/")
+            known.remove(next(k for k in known if k[0] == sid))
+        for probe, _ in rng.sample(known, min(5, len(known))):
+            assert ours.is_connected(probe, "/") == plain.is_connected(probe, "/"), step
+            assert ours.is_pre_connected(probe, "/") == plain.is_pre_connected(probe, "/"), step
+        for table in ("pending_connect", "pending_disconnect"):
+            theirs = {ns: list(sids) for ns, sids in getattr(plain, table).items()}
+            assert {ns: list(sids) for ns, sids in getattr(ours, table).items()} == theirs, (step, table)
+        assert _table(ours) == _table(plain), step
+
+
+def test_a_socket_mid_connect_is_found_without_scanning_the_others() -> None:
+    """Membership of the pending tables costs the same with 5,000 sockets mid-connect as with one."""
+    manager = IndexedManager()
+    compared = 0
+
+    class Probe(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            nonlocal compared
+            compared += 1
+            return str.__eq__(self, other)
+
+    for i in range(5000):
+        manager.pending_connect.setdefault("/", [])  # python-socketio's own way of starting a namespace
+        manager.pending_connect["/"].append(f"sid{i}")
+        manager.rooms.setdefault("/", {}).setdefault(None, {})  # no room needed for the probe below
+    assert not manager.is_connected(Probe("sid4999"), "/")  # pending: not yet connected
+    assert not manager.is_pre_connected(Probe("elsewhere"), "/")
+    assert compared <= 2  # a list would have compared the probe with up to 5,000 sids
