@@ -169,6 +169,43 @@ async def test_sessions_that_do_not_authenticate_in_time_are_closed(
     assert authed.sio.connected and (await authed.call("chat", {"message": "authenticated: stays"}))["ok"]
 
 
+async def test_a_connect_the_server_is_slow_to_answer_is_not_closed_for_it(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The auth timeout is the client's time to ask; a storm's queue behind the connect handler is the server's."""
+    from safestream.auth.guard import Guard
+
+    app = await make_app(auth_timeout_secs=0.3)
+    token = await login(app, "demo_user", "demo123")
+    checked = Guard.from_token
+
+    async def slow(self: Guard, token: str, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.0)  # three auth timeouts: queued behind a reconnect storm's other connects
+        return await checked(self, token, **kwargs)
+
+    monkeypatch.setattr(Guard, "from_token", slow)
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(str(app.make_url("/")), auth={"token": token}, transports=["websocket"], wait_timeout=5)
+    try:
+        await asyncio.sleep(0.6)  # past the auth timeout again: an authenticated session stays
+        assert sio.connected and app.app[SIO_KEY].gate.pending() == 0
+        joined = await sio.call("join", {"stream": "main"}, timeout=5)
+        assert joined["ok"]
+    finally:
+        await sio.disconnect()
+    # A refused connect is the client's time again: its session is closed at the auth timeout.
+    monkeypatch.setattr(Guard, "from_token", checked)
+    ws = await app.ws_connect("/socket.io/?EIO=4&transport=websocket")
+    assert (await ws.receive_str(timeout=5)).startswith("0")
+    await ws.send_str("40" + json.dumps({"token": "not-a-token"}))
+    assert (await ws.receive_str(timeout=5)).startswith("44")  # CONNECT_ERROR
+    for _ in range(40):
+        if app.app[SIO_KEY].gate.pending() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert app.app[SIO_KEY].gate.pending() == 0 and app.app[SIO_KEY].gate.expired >= 1
+
+
 async def test_a_namespace_disconnect_that_keeps_the_transport_must_authenticate_again(
     make_app: AppFactory, sio_client: ClientFactory
 ) -> None:

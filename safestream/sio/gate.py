@@ -9,6 +9,15 @@ authenticated namespace ("pending") per client address and in total, refuses
 new ones past the bounds, and closes any session that stays pending longer
 than the auth timeout (also one that left its namespace but kept the
 transport open).
+
+The auth timeout is the client's time to ask. Once its CONNECT is being
+answered (``answering``), the wait is the server's: in a reconnect storm a
+connect handler queues behind thousands of others, and closing a session
+the server itself was slow to answer made its client retry, the retry cost
+another handshake, and 10,000 clients collapsed to a third back within a
+minute (load/README.md). An answer gets ``answer_timeout`` (longer than
+socket.io-client's 20 s connect timeout, past which its client has left);
+a refused connect gets the auth timeout again (``answered``).
 """
 
 from __future__ import annotations
@@ -32,10 +41,19 @@ class _Session:
 
 
 class SessionGate:
-    def __init__(self, *, max_pending_per_ip: int, max_pending: int, auth_timeout: float, close: Closer) -> None:
+    def __init__(
+        self,
+        *,
+        max_pending_per_ip: int,
+        max_pending: int,
+        auth_timeout: float,
+        close: Closer,
+        answer_timeout: float = 30.0,
+    ) -> None:
         self.max_pending_per_ip = max_pending_per_ip
         self.max_pending = max_pending
         self.auth_timeout = auth_timeout
+        self.answer_timeout = max(answer_timeout, auth_timeout)
         self._close = close
         self._sessions: dict[str, _Session] = {}
         self._pending_by_ip: defaultdict[str, int] = defaultdict(int)
@@ -67,6 +85,24 @@ class SessionGate:
         session = self._sessions.get(eio_sid)
         if session is not None:
             self._disarm(session)
+
+    def answering(self, eio_sid: str) -> None:
+        """The session's CONNECT is being answered: from now on the wait is the server's."""
+        self._deadline(eio_sid, self.answer_timeout)
+
+    def answered(self, eio_sid: str, *, authenticated: bool) -> bool:
+        """Its CONNECT was answered: no longer pending, or (refused, the transport kept) the client's time again."""
+        if authenticated:
+            self.authenticated(eio_sid)
+        else:
+            self._deadline(eio_sid, self.auth_timeout)
+        return authenticated
+
+    def _deadline(self, eio_sid: str, seconds: float) -> None:
+        session = self._sessions.get(eio_sid)
+        if session is not None and session.timer is not None:  # pending: replace its deadline
+            session.timer.cancel()
+            session.timer = asyncio.get_running_loop().call_later(seconds, self._expire, eio_sid)
 
     def unauthenticated(self, eio_sid: str) -> None:
         """The session left its namespace but kept the transport: it is pending again."""
@@ -101,9 +137,7 @@ class SessionGate:
             return
         self._disarm(session)
         self.expired += 1
-        log.info(
-            "closing session %s from %s: no authenticated connect within %g s", eio_sid, session.ip, self.auth_timeout
-        )
+        log.info("closing session %s from %s: no authenticated connect in time", eio_sid, session.ip)
         task = asyncio.create_task(self._close(eio_sid))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -15,9 +15,8 @@
   whose session the client already closed (those otherwise wait out the poll
   timeout and hold the process).
 
-The overridden hooks are python-socketio/python-engineio internals
-(``_handle_event``, ``_handle_connect``, ...); the tests in
-``tests/test_transport.py`` fail if an upgrade changes them.
+The overridden hooks are python-socketio/python-engineio internals (``_handle_event``,
+``_handle_connect``, ...); the tests in ``tests/test_transport.py`` fail if an upgrade changes them.
 """
 
 from __future__ import annotations
@@ -210,10 +209,10 @@ class ChatServer(socketio.AsyncServer):
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        self.gate.answering(eio_sid)  # the client asked: a slow answer is ours, not a reason to close it
         if eio_sid in self.environ:  # else it closed first: python-socketio's KeyError (a storm: 1000s/min)
             await super()._handle_connect(eio_sid, namespace, data)
-        if self._has_namespace(eio_sid):
-            self.gate.authenticated(eio_sid)
+        if self.gate.answered(eio_sid, authenticated=self._has_namespace(eio_sid)):
             tuning.slim_environ(self.environ.get(eio_sid))
 
     async def _handle_disconnect(self, eio_sid: str, namespace: str | None, reason: Any = None) -> None:
