@@ -91,6 +91,7 @@ async def _serve(app: web.Application, settings: Settings, banner: str | None = 
         # Printed once the site listens (after migrations): /healthz answers by the time it is read.
         print(banner or f"SafeStream on http://{settings.host}:{settings.port}  (docs: /docs)", flush=True)
         await stop.wait()
+        gctune.stop_collecting()
         _arm_exit_deadline(settings.shutdown_grace_secs)
         started = loop.time()
         log.info("stopping within %g s", settings.shutdown_grace_secs)
