@@ -14,7 +14,7 @@ attention mask, L2-normalized. The tokenizer truncates at ``max_tokens``.
 ``layers`` runs only the first layers of the six; the artifact records the
 depth its heads were trained on, and the stage runs exactly that depth. All
 six by default (``DEFAULT_LAYERS``): heads on layer 3's vectors match layer 6's
-on our validation split (toxic vs not 0.968 against 0.969) at 2.4x the speed,
+on our validation split (toxic vs not 0.968 against 0.969) at 1.8x the speed,
 but read words more than sentences: "cockburnspath is a village in scotland"
 scored 0.93 toxic at 3 layers (flagged at 4 too), 0.04 at 6 (``load/bench_depth.py``).
 
