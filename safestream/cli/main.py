@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=int, help="train on a random sample of this many rows")
     train.add_argument("--hidden", type=int, default=192, help="hidden units of the heads (0: logistic only)")
     train.add_argument(
-        "--layers", type=int, help="how many of the encoder's 6 layers to read (default 3; the stage runs the same)"
+        "--layers", type=int, help="how many of the encoder's 6 layers to read (default all 6; the stage runs the same)"
     )
     train.add_argument("--cache", help="a directory to keep embeddings in between runs (a speed-up only)")
     train.add_argument(

@@ -15,8 +15,9 @@ one set of heads (weights, scalers, validation AUCs) per encoder *variant*:
 each has heads fit on its own embeddings (int8 ones also name the sha256 of the
 int8 graph), and the encoder depth (``layers``) whose vectors they read. Loading
 refuses heads trained for other weights or another variant or graph, since their
-scores would silently be off; the stage runs the encoder at the heads' depth. Matrices are base64 float32
-(the trained values exactly, half the size of decimal text).
+scores would silently be off; the stage runs the encoder at the heads' depth.
+Matrices are base64 float32 (the trained values exactly, half the size of
+decimal text).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from safestream.moderation.contract import LABELS, ModelLoadError, Scores
+from safestream.moderation.encoder import MODEL_LAYERS
 
 FORMAT_1 = "safestream-heads/1"  # one set of heads (fp32 embeddings); still read
 FORMAT = "safestream-heads/2"
@@ -54,8 +56,8 @@ class Heads:
     variant: str = "fp32"
     #: For int8: the sha256 of the quantized ONNX graph that produced the training embeddings.
     graph_sha256: str | None = None
-    #: How many of the encoder's layers produced the vectors (files without the field: all 6).
-    layers: int = 6
+    #: How many of the encoder's layers produced the vectors (files without the field: all of them).
+    layers: int = MODEL_LAYERS
 
     def __post_init__(self) -> None:
         unknown = set(self.labels) - set(LABELS)
@@ -199,7 +201,7 @@ def load_artifact(path: Path, *, encoder_sha256: str | None = None) -> dict[str,
                 encoder=str(data["encoder"]),
                 encoder_sha256=str(data["encoder_sha256"]),
                 max_tokens=int(data.get("max_tokens", 128)),
-                layers=int(data.get("layers", 6)),
+                layers=int(data.get("layers", MODEL_LAYERS)),
                 meta={**data.get("meta", {}), **(entry.get("meta", {}) if entry is not data else {})},
                 hidden_weights=_matrix(entry["hidden_weights"]).T if "hidden_weights" in entry else None,
                 hidden_bias=np.array(entry["hidden_bias"], dtype=np.float64) if "hidden_bias" in entry else None,
