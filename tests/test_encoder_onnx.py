@@ -153,7 +153,7 @@ def test_int8_embeddings_are_never_scored_with_fp32_heads(
         scorer.load_sync()
     # It falls back to the variant the file has heads for, and says so.
     assert scorer.variant == "fp32" and scorer._encoder is not None and not scorer._encoder.int8
-    assert "no heads trained on onnx-int8 embeddings" in caplog.text and "scores fp32 embeddings instead" in caplog.text
+    assert "no heads fit for onnx-int8 embeddings" in caplog.text and "scores fp32 embeddings instead" in caplog.text
     encoder = shared_encoder(int8=True, runtime="onnx")
     with pytest.raises(ModelLoadError, match="onnx-int8"):
         Heads.load(path, variant="onnx-int8", graph_sha256=encoder.graph_sha256)

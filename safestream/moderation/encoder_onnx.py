@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "onnx", "torch")
 #: Bump when the exported graph changes, so stale cached files are not reused.
 EXPORT_VERSION = 3
+#: Bump when the int8 quantization changes (2: 7-bit weights, ``export_int8``).
+QUANT_VERSION = 2
 OPSET = 17
 
 
@@ -114,11 +116,18 @@ def export_int8(fp32: Path, target: Path) -> None:
     from torch fp32, against 0.56 per tensor; hence heads trained on these vectors. Two exports
     give the same bytes (checked: sha256 of two fresh exports), so the heads' ``graph_sha256``
     holds for every install with the same torch and onnxruntime.
+
+    Weights are 7-bit (``reduce_range``, within +-64): on x86 CPUs without VNNI, ONNX Runtime's
+    u8 x s8 kernel adds pairs of products in saturating 16-bit lanes (255 * 127 * 2 overflows
+    them), so full-range weights gave other vectors there than on VNNI or AMX CPUs, and heads
+    trained on one kind of CPU scored up to 0.23 differently on the other. With 7-bit weights
+    every kernel computes the same integers (255 * 64 * 2 fits), and the heads' probe
+    (``heads_probe``) checks at start-up that this CPU's vectors are the training CPU's.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     def write(tmp: str) -> None:
-        quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(str(fp32), tmp, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
 
     # The quantizer logs ~40 lines per export on the root logger (``logging.info``), and a
     # warning to run its pre-processing, which changes nothing here: keep a first start readable.
@@ -146,7 +155,7 @@ def exported(
         export_fp32(model_path, fp32, layers=layers)
     if not int8:
         return fp32
-    quantized = directory / f"{stem}-int8.onnx"
+    quantized = directory / f"{stem}-int8q{QUANT_VERSION}.onnx"
     if not quantized.is_file():
         export_int8(fp32, quantized)
     return quantized

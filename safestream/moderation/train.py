@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from safestream.moderation import heads_probe
 from safestream.moderation.encoder import DEFAULT_LAYERS, BaseEncoder
 from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, auc, fit_platt, save_artifact
 from safestream.moderation.training_data import DATA_DIR, LABELS, load_davidson, load_own, load_toxigen, split
@@ -186,7 +187,7 @@ def _fit(
     for source in ("davidson", "toxigen", "own"):
         rows = tox & (sources == source)
         aucs[f"toxic_{source}"] = round(auc(y[rows, 0], heads.probabilities(x[rows])[:, 0]), 4)
-    meta: dict[str, Any] = {"auc": aucs}
+    meta: dict[str, Any] = {"auc": aucs, "probe": heads_probe.probe_scores(heads, encoder)}
     if encoder.graph_sha256:
         import onnxruntime
 

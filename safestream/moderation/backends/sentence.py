@@ -30,7 +30,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from safestream.moderation import encoder_onnx
+from safestream.moderation import encoder_onnx, heads_probe
 from safestream.moderation.contract import ExecutorScorer, ModelLoadError, Scores
 from safestream.moderation.encoder import BaseEncoder, shared_encoder
 from safestream.moderation.heads import DEFAULT_ARTIFACT, Heads, load_artifact
@@ -59,6 +59,8 @@ class SentenceScorer(ExecutorScorer):
         self._runtime = runtime
         self._encoder: BaseEncoder | None = None
         self._heads: Heads | None = None
+        #: The last probe check's largest score difference (None: heads without a probe).
+        self.probe_drift: float | None = None
 
     @property
     def runtime(self) -> str:
@@ -76,15 +78,21 @@ class SentenceScorer(ExecutorScorer):
         layers = next(iter(stored.values())).layers
         encoder = None
         if int8 and f"{runtime}-int8" not in stored:
-            self._fall_back(f"{runtime}-int8", "no heads for them at all")
+            self._fall_back(f"{runtime}-int8", "none trained on them at all")
         elif int8:
             encoder = shared_encoder(int8=True, runtime=runtime, threads=threads, layers=layers)
         heads = self._heads_for(encoder) if encoder is not None else None
         if encoder is not None and heads is None:
-            self._fall_back(encoder.variant, f"none for the int8 graph {(encoder.graph_sha256 or '?')[:12]} here")
+            self._fall_back(
+                encoder.variant, f"none trained on the int8 graph {(encoder.graph_sha256 or '?')[:12]} here"
+            )
+        elif encoder is not None and heads is not None and not self._probe_holds(heads, encoder):
+            self._fall_back(encoder.variant, "this CPU's int8 vectors are not the ones they were trained on")
+            heads = None
         if heads is None or encoder is None:
             encoder = shared_encoder(int8=False, runtime=runtime, threads=threads, layers=layers)
             heads = Heads.load(self._artifact, encoder_sha256=encoder.checksum)
+            self._probe_holds(heads, encoder)  # nothing to fall back to: the warning says it
         found = (heads.variant, heads.graph_sha256, heads.layers)
         if found != (encoder.variant, encoder.graph_sha256, encoder.layers):
             raise ModelLoadError(
@@ -108,9 +116,25 @@ class SentenceScorer(ExecutorScorer):
             self._max_tokens,
         )
 
+    def _probe_holds(self, heads: Heads, encoder: BaseEncoder) -> bool:
+        """Whether this CPU scores the probe sentences as the training CPU did (``heads_probe``)."""
+        moved = heads_probe.drift(heads, encoder)
+        self.probe_drift = moved
+        if moved is None or moved <= heads_probe.TOLERANCE:
+            return True
+        log.warning(
+            "%s: the %s heads score the probe sentences up to %.3f from what they scored when trained "
+            "(tolerance %.2f): this CPU's vectors differ; retrain here with `safestream train-moderation`",
+            self._artifact,
+            heads.variant,
+            moved,
+            heads_probe.TOLERANCE,
+        )
+        return False
+
     def _fall_back(self, variant: str, why: str) -> None:
         log.warning(
-            "%s: no heads trained on %s embeddings (%s): the sentence stage scores fp32 embeddings instead, "
+            "%s: no heads fit for %s embeddings (%s): the sentence stage scores fp32 embeddings instead, "
             "about half as fast (`safestream train-moderation` trains both)",
             self._artifact,
             variant,
