@@ -59,6 +59,9 @@ OBFUSCATION: list[tuple[str, str]] = [
     ("1d10t", "idiot"),
     ("c|ass", "class"),
     ("sh1t!!!", "shit"),
+    ("$h!7", "shit"),  # the issue's own example: "!7" ends the word
+    ("$h!7 stream, uninstall", "shit"),
+    ("5h!7", "shit"),
 ]
 
 # Text that must come out as itself, lowercased.
@@ -78,6 +81,9 @@ INNOCENCE: list[str] = [
     "assassin",
     "what!",
     "hello!!!",
+    "wow!!1",
+    "yes!1!",
+    "gg!!11",
     "wow?!",
     "it costs $5 or 5€ or $100",
     "1st 2nd 3rd 4th 10am 5pm 90s 4k 1080p 60fps 3x3 24h",

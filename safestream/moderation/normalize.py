@@ -76,6 +76,7 @@ _NUMBER_WITH_UNIT = re.compile(
     r"|fps|hz|khz|mhz|ghz|kb|mb|gb|tb|mm|cm|km|kg|lb|lbs|oz|ft|yo|yr|yrs|ish|mph|kmh)\d*"
 )
 _NON_LEET_DIGIT = re.compile(r"[269]")
+_LEET_DIGIT_NOT_1 = re.compile(r"[034578]")
 
 
 def _leet_repl(m: re.Match[str]) -> str:
@@ -90,10 +91,12 @@ def _leet_repl(m: re.Match[str]) -> str:
         after = b < len(token) and token[b].isalpha()
         # A run converts only when it touches a letter ("100", "4:30" never do)
         # and holds no 2/6/9 ("covid19" is a number). "!", "|" and "€" must sit
-        # between letters: "what!" and "5€" are punctuation and prices.
+        # between letters ("what!" and "5€" are punctuation and prices), unless
+        # the run also holds a leet digit other than 1: "$h!7" ends in "it",
+        # while "wow!!1" is punctuation.
         if not (before or after) or _NON_LEET_DIGIT.search(run):
             return run
-        if not (before and after) and any(c in "!|€" for c in run):
+        if not (before and after) and any(c in "!|€" for c in run) and not _LEET_DIGIT_NOT_1.search(run):
             return run
         return run.translate(_LEET)
 
