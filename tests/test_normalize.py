@@ -62,6 +62,14 @@ OBFUSCATION: list[tuple[str, str]] = [
     ("$h!7", "shit"),  # the issue's own example: "!7" ends the word
     ("$h!7 stream, uninstall", "shit"),
     ("5h!7", "shit"),
+    ("f*ck you", "fuck"),  # self-censored: letters hidden behind "*"
+    ("f**k off", "fuck"),
+    ("F***", "fuck"),
+    ("sh*t", "shit"),
+    ("a**hole", "asshole"),
+    ("b***h", "bitch"),
+    ("c*nt", "cunt"),
+    ("fu**ing", "fucking"),
 ]
 
 # Text that must come out as itself, lowercased.
@@ -82,6 +90,10 @@ INNOCENCE: list[str] = [
     "what!",
     "hello!!!",
     "wow!!1",
+    "**bold** and *sigh*",
+    "a*b = 2*3",
+    "their*",
+    "f** off",  # not read as a slur
     "yes!1!",
     "gg!!11",
     "wow?!",

@@ -56,6 +56,10 @@ OBFUSCATED_ABUSE = [
     "b1tch please, you suck",
     "you f*cking clown",
     "u r such a pathetic l.o.s.e.r",
+    "f**k off you clown",
+    "what a c*nt",
+    "fvck you",
+    "phuck off streamer",
 ]
 INNOCENT_LOOKALIKES = [
     "greetings from scunthorpe!",

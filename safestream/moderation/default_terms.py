@@ -18,6 +18,11 @@ _DEFAULT_ENTRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "obscene",
         (
             "*fuck*",
+            "*fvck*",
+            "phuck*",
+            "fuk",
+            "fukin",
+            "fuking",
             "shit*",
             "bullshit*",
             "horseshit*",

@@ -17,7 +17,8 @@ The pipeline, in order (each step documents its own rule below):
               Cherokee...) become Latin, but only in words that mix in Latin
               or consist of look-alikes alone, so real Russian or Greek words
               are left readable.
-6. repeats    runs of 3+ identical letters become one letter.
+6. unmask     self-censored swear words ("f**k") become the word (``unmask``).
+7. repeats    runs of 3+ identical letters become one letter.
 
 Order matters: joining before leet ("$ h 1 t"); leet before scripts, because
 leet can add the Latin letter that marks a word as mixed ("$һit"); and both
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 from safestream.moderation.confusables_data import LOOKALIKES
 from safestream.moderation.folding import FOLD
+from safestream.moderation.unmask import MASKED, unmask_repl
 
 # --- step 2: whitespace -------------------------------------------------------------
 _SPACES = re.compile(r"^ +| +$| {2,}")
@@ -145,6 +147,7 @@ _STEPS_AFTER_SPACES: tuple[_Step, ...] = (
     (_JOIN, _join_repl),
     (_LEET_TOKEN, _leet_repl),
     (_SCRIPT_WORD, _script_repl),
+    (MASKED, unmask_repl),
     (_REPEAT, _repeat_repl),
 )
 
@@ -187,8 +190,11 @@ def _normalize(text: str) -> str:
     if _LEET_HINT.search(text):
         text = _LEET_TOKEN.sub(_leet_repl, text)
     if text.isascii():  # only non-ASCII text can hold Greek/Cyrillic letters
+        if "*" in text:
+            text = MASKED.sub(unmask_repl, text)
         return _REPEAT.sub(_repeat_repl, text) if _REPEAT_ASCII.search(text) else text
     text = _SCRIPT_WORD.sub(_script_repl, text)
+    text = MASKED.sub(unmask_repl, text)
     return _REPEAT.sub(_repeat_repl, text)
 
 
