@@ -189,12 +189,13 @@ def _normalize(text: str) -> str:
         text = _JOIN.sub(_join_repl, text)
     if _LEET_HINT.search(text):
         text = _LEET_TOKEN.sub(_leet_repl, text)
-    if text.isascii():  # only non-ASCII text can hold Greek/Cyrillic letters
-        if "*" in text:
-            text = MASKED.sub(unmask_repl, text)
-        return _REPEAT.sub(_repeat_repl, text) if _REPEAT_ASCII.search(text) else text
-    text = _SCRIPT_WORD.sub(_script_repl, text)
-    text = MASKED.sub(unmask_repl, text)
+    ascii_only = text.isascii()
+    if not ascii_only:  # only non-ASCII text can hold Greek/Cyrillic letters
+        text = _SCRIPT_WORD.sub(_script_repl, text)
+    if "*" in text:  # every masked word holds one
+        text = MASKED.sub(unmask_repl, text)
+    if ascii_only and not _REPEAT_ASCII.search(text):
+        return text
     return _REPEAT.sub(_repeat_repl, text)
 
 

@@ -49,9 +49,9 @@ MASKABLE: tuple[str, ...] = (
     "retard",
     "retarded",
 )
-_BY_LENGTH: dict[int, tuple[str, ...]] = {}
-for _word in MASKABLE:
-    _BY_LENGTH[len(_word)] = (*_BY_LENGTH.get(len(_word), ()), _word)
+_BY_LENGTH: dict[int, tuple[str, ...]] = {
+    n: tuple(w for w in MASKABLE if len(w) == n) for n in sorted({len(w) for w in MASKABLE})
+}
 
 #: A word of ASCII letters and at least one "*", starting with a letter.
 MASKED = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
